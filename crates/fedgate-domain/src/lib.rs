@@ -1,0 +1,25 @@
+//! Fedgate's domain: the types and rules every other crate speaks in.
+//!
+//! It owns identifiers and parse-don't-validate newtypes, the property kinds a
+//! subscriber configures, the hosted-service status rules, sealing of secrets at rest,
+//! access-key request signing, password hashing, and the ports (traits) through which
+//! it reaches storage and the short-lived state store. It knows nothing of HTTP,
+//! SQL or Redis.
+
+pub mod access_key;
+pub mod application;
+pub mod clock;
+pub mod email;
+pub mod error;
+pub mod hosted;
+pub mod ids;
+pub mod password;
+pub mod ports;
+pub mod property;
+pub mod random;
+pub mod redirect_uri;
+pub mod seal;
+pub mod signing;
+pub mod subscriber;
+
+pub use error::ValidationError;

@@ -1,0 +1,87 @@
+//! Subscriber passwords: policy and Argon2id hashing.
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::ValidationError;
+
+/// Argon2id memory cost in KiB (19 MiB, the OWASP minimum).
+pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+/// Argon2id iterations.
+pub const ARGON2_ITERATIONS: u32 = 2;
+
+/// A password a subscriber chose, checked against the policy. Never printed.
+#[derive(Debug)]
+pub struct NewPassword(SecretString);
+
+impl NewPassword {
+    /// At least 10 and at most 256 characters (length beats composition rules).
+    pub fn parse(text: SecretString) -> Result<Self, ValidationError> {
+        let n = text.expose_secret().chars().count();
+        if n < 10 {
+            return Err(ValidationError::new("password", "must be at least 10 characters"));
+        }
+        if n > 256 {
+            return Err(ValidationError::new("password", "must be at most 256 characters"));
+        }
+        Ok(Self(text))
+    }
+
+    /// Hashes the password into a PHC string. CPU-heavy: call off the async executor.
+    pub fn hash(&self) -> Result<PasswordHashString, PasswordError> {
+        let phc: PasswordHash = hasher()?
+            .hash_password_with_salt(self.0.expose_secret().as_bytes(), &crate::random::bytes::<16>())
+            .map_err(|_| PasswordError)?;
+        Ok(PasswordHashString(phc.to_string()))
+    }
+}
+
+/// A PHC-format Argon2id hash as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordHashString(pub String);
+
+/// Hashing failed (a bad parameter set or a corrupt stored hash).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("password hashing failed")]
+pub struct PasswordError;
+
+fn hasher() -> Result<Argon2<'static>, PasswordError> {
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, 1, None).map_err(|_| PasswordError)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Checks `candidate` against a stored hash. CPU-heavy: call off the async executor.
+/// A corrupt stored hash verifies nothing.
+#[must_use]
+pub fn verify(candidate: &SecretString, stored: &PasswordHashString) -> bool {
+    hasher().is_ok_and(|h| h.verify_password(candidate.expose_secret().as_bytes(), stored.0.as_str()).is_ok())
+}
+
+/// A hash of a random password, verified against when the account does not exist so
+/// that sign-in takes the same time either way.
+pub fn dummy_hash() -> Result<PasswordHashString, PasswordError> {
+    NewPassword(SecretString::from(crate::random::token())).hash()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_with_argon2id_at_the_required_cost_and_verifies() {
+        let pw = NewPassword::parse(SecretString::from("correct horse battery")).unwrap();
+        let hash = pw.hash().unwrap();
+        assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.0);
+        assert!(verify(&SecretString::from("correct horse battery"), &hash));
+        assert!(!verify(&SecretString::from("correct horse battery!"), &hash));
+        assert!(!verify(&SecretString::from("x"), &PasswordHashString("garbage".into())));
+    }
+
+    #[test]
+    fn enforces_length_policy() {
+        assert!(NewPassword::parse(SecretString::from("short")).is_err());
+        assert!(NewPassword::parse(SecretString::from("x".repeat(257))).is_err());
+    }
+}

@@ -1,0 +1,122 @@
+//! Ports: the traits through which the domain reaches storage and the short-lived
+//! state store. `fedgate-storage` and `fedgate-state` implement them.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::access_key::{AccessKey, AccessKeyId, StoredAccessKey};
+use crate::application::{Application, ApplicationName};
+use crate::email::Email;
+use crate::ids::{ApplicationId, PropertyId, SubscriberId};
+use crate::password::PasswordHashString;
+use crate::property::{PropertyKind, StoredProperty};
+use crate::subscriber::{Subscriber, SubscriberCredentials};
+
+/// Storage failures the domain distinguishes.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated; names what already exists.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A limit would be exceeded.
+    #[error("limit reached: {0}")]
+    LimitReached(&'static str),
+    /// The backing service failed or is unreachable.
+    #[error("storage backend failure: {0}")]
+    Backend(String),
+}
+
+/// Result of storage calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Subscriber accounts.
+#[async_trait]
+pub trait SubscriberRepository: Send + Sync {
+    /// Creates an account; `Conflict` when the email is taken (case-insensitively).
+    async fn create_subscriber(&self, id: SubscriberId, email: &Email, hash: &PasswordHashString, now: DateTime<Utc>) -> StoreResult<Subscriber>;
+    /// Finds an account by email, case-insensitively, with its password hash.
+    async fn find_subscriber_by_email(&self, email: &Email) -> StoreResult<Option<SubscriberCredentials>>;
+    /// Reads an account.
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>>;
+}
+
+/// Applications, always scoped to their owning subscriber except [`Self::find_application`].
+#[async_trait]
+pub trait ApplicationRepository: Send + Sync {
+    /// Creates an application.
+    async fn create_application(&self, app: &Application) -> StoreResult<()>;
+    /// The subscriber's applications, oldest first.
+    async fn list_applications(&self, owner: SubscriberId) -> StoreResult<Vec<Application>>;
+    /// One of the subscriber's applications; `None` if absent or someone else's.
+    async fn get_application(&self, owner: SubscriberId, id: ApplicationId) -> StoreResult<Option<Application>>;
+    /// An application by id alone, for flows authenticated another way.
+    async fn find_application(&self, id: ApplicationId) -> StoreResult<Option<Application>>;
+    /// Renames; `None` if absent or someone else's.
+    async fn rename_application(&self, owner: SubscriberId, id: ApplicationId, name: &ApplicationName, now: DateTime<Utc>) -> StoreResult<Option<Application>>;
+    /// Deletes with everything it owns; false if absent or someone else's.
+    async fn delete_application(&self, owner: SubscriberId, id: ApplicationId) -> StoreResult<bool>;
+}
+
+/// Properties of an application.
+#[async_trait]
+pub trait PropertyRepository: Send + Sync {
+    /// Inserts; `Conflict` on a duplicate instance name or a second singleton.
+    async fn insert_property(&self, property: &StoredProperty) -> StoreResult<()>;
+    /// All properties of the application, oldest first.
+    async fn list_properties(&self, app: ApplicationId) -> StoreResult<Vec<StoredProperty>>;
+    /// Properties of one kind.
+    async fn list_properties_of_kind(&self, app: ApplicationId, kind: PropertyKind) -> StoreResult<Vec<StoredProperty>>;
+    /// One property of the application.
+    async fn get_property(&self, app: ApplicationId, id: PropertyId) -> StoreResult<Option<StoredProperty>>;
+    /// Replaces name, settings and secret; false if absent.
+    async fn update_property(&self, property: &StoredProperty) -> StoreResult<bool>;
+    /// Deletes; false if absent.
+    async fn delete_property(&self, app: ApplicationId, id: PropertyId) -> StoreResult<bool>;
+}
+
+/// Access keys of an application.
+#[async_trait]
+pub trait AccessKeyRepository: Send + Sync {
+    /// Inserts unless `max_active` unrevoked keys already exist (`LimitReached`);
+    /// the check and the insert are one transaction.
+    async fn insert_access_key(&self, key: &StoredAccessKey, max_active: u64) -> StoreResult<()>;
+    /// The application's keys, newest first, without secrets.
+    async fn list_access_keys(&self, app: ApplicationId) -> StoreResult<Vec<AccessKey>>;
+    /// A key by id with its sealed secret, whichever application owns it.
+    async fn find_access_key(&self, id: &AccessKeyId) -> StoreResult<Option<StoredAccessKey>>;
+    /// Revokes; `None` if absent from this application, else the key (already
+    /// revoked keys keep their first revocation time).
+    async fn revoke_access_key(&self, app: ApplicationId, id: &AccessKeyId, now: DateTime<Utc>) -> StoreResult<Option<AccessKey>>;
+    /// Records a successful use.
+    async fn touch_access_key(&self, id: &AccessKeyId, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// Everything durable, in one handle.
+#[async_trait]
+pub trait Store: SubscriberRepository + ApplicationRepository + PropertyRepository + AccessKeyRepository + std::fmt::Debug {
+    /// Checks the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Short-lived shared state: login records, nonces, sessions, rate-limit counters.
+/// Values expire on their own; every operation is atomic on its key.
+#[async_trait]
+pub trait StateStore: Send + Sync + std::fmt::Debug {
+    /// Stores `value` under `key` for `ttl`, replacing any value.
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()>;
+    /// Reads a live value.
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Reads and deletes in one step: of many concurrent callers, one gets the value.
+    async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores only if no live value exists; true when this call stored it.
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool>;
+    /// Increments a counter, creating it at 1 with `ttl` (the window starts at the
+    /// first increment and is not extended by later ones); returns the new count.
+    async fn increment(&self, key: &str, ttl: Duration) -> StoreResult<u64>;
+    /// Deletes a key if present.
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+    /// Checks the store answers.
+    async fn ping(&self) -> StoreResult<()>;
+}

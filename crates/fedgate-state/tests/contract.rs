@@ -1,0 +1,122 @@
+//! The same contract, checked against both implementations. Redis must be reachable
+//! (FEDGATE_TEST_REDIS_URL, default redis://127.0.0.1:6379): these tests fail, not
+//! skip, when it is not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fedgate_domain::ports::StateStore;
+use fedgate_state::{MemoryStateStore, RedisStateStore};
+
+async fn redis() -> RedisStateStore {
+    let url = std::env::var("FEDGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("fedgate-test:{}:", uuid::Uuid::new_v4());
+    RedisStateStore::connect(&url, &prefix)
+        .await
+        .unwrap_or_else(|e| panic!("Redis at {url} is required for these tests and is not reachable: {e}"))
+}
+
+async fn put_get_delete(s: &dyn StateStore) {
+    assert_eq!(s.get("a").await.unwrap(), None);
+    s.put("a", b"1", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(s.get("a").await.unwrap().as_deref(), Some(&b"1"[..]));
+    s.put("a", b"2", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(s.get("a").await.unwrap().as_deref(), Some(&b"2"[..]));
+    s.delete("a").await.unwrap();
+    assert_eq!(s.get("a").await.unwrap(), None);
+    s.ping().await.unwrap();
+}
+
+async fn values_expire(s: &dyn StateStore) {
+    s.put("e", b"x", Duration::from_millis(150)).await.unwrap();
+    assert!(s.put_if_absent("n", b"x", Duration::from_millis(150)).await.unwrap());
+    assert_eq!(s.increment("c", Duration::from_millis(150)).await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.get("e").await.unwrap(), None);
+    assert_eq!(s.take("e").await.unwrap(), None);
+    assert!(s.put_if_absent("n", b"x", Duration::from_secs(60)).await.unwrap(), "expired nonce must be free again");
+    assert_eq!(s.increment("c", Duration::from_secs(60)).await.unwrap(), 1, "expired counter restarts");
+}
+
+async fn take_is_once_under_concurrency(s: Arc<dyn StateStore>) {
+    s.put("t", b"record", Duration::from_secs(60)).await.unwrap();
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move { s.take("t").await.unwrap() })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        if let Some(v) = t.await.unwrap() {
+            assert_eq!(v, b"record");
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(s.take("t").await.unwrap(), None);
+}
+
+async fn put_if_absent_has_one_winner(s: Arc<dyn StateStore>) {
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move { s.put_if_absent("nonce", b"1", Duration::from_secs(60)).await.unwrap() })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+async fn counters_count_and_keep_their_window(s: Arc<dyn StateStore>) {
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move { s.increment("k", Duration::from_millis(400)).await.unwrap() })
+        })
+        .collect();
+    let mut seen: Vec<u64> = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=20).collect::<Vec<_>>());
+    // Later increments do not extend the window.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(s.increment("k", Duration::from_secs(60)).await.unwrap(), 21);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(s.increment("k", Duration::from_secs(60)).await.unwrap(), 1);
+}
+
+async fn contract(s: Arc<dyn StateStore>) {
+    put_get_delete(s.as_ref()).await;
+    values_expire(s.as_ref()).await;
+    take_is_once_under_concurrency(Arc::clone(&s)).await;
+    put_if_absent_has_one_winner(Arc::clone(&s)).await;
+    counters_count_and_keep_their_window(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_meets_the_contract() {
+    contract(Arc::new(MemoryStateStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_meets_the_contract() {
+    contract(Arc::new(redis().await)).await;
+}
+
+#[tokio::test]
+async fn redis_prefixes_keep_stores_apart() {
+    let (a, b) = (redis().await, redis().await);
+    a.put("same", b"a", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(b.get("same").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn unreachable_redis_is_an_error_at_connect() {
+    assert!(RedisStateStore::connect("redis://127.0.0.1:1", "x:").await.is_err());
+}
