@@ -1,0 +1,90 @@
+//! Fedgate's durable storage: sea-orm entities and the repositories that implement
+//! the domain's ports, on SQLite (embedded default) and PostgreSQL (production).
+//!
+//! Tenant scoping lives in the queries: every read or write of a tenant-owned row
+//! names its application (and, for management, the owning subscriber), so a row of
+//! another tenant is simply not found.
+
+mod access_keys;
+mod applications;
+pub mod entity;
+mod properties;
+mod subscribers;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fedgate_domain::ports::{Store, StoreError, StoreResult};
+use fedgate_migrations::Migrator;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr, TransactionTrait};
+use sea_orm_migration::MigratorTrait;
+
+/// The database behind every repository.
+#[derive(Debug, Clone)]
+pub struct SeaStore {
+    db: DatabaseConnection,
+}
+
+fn backend_err(e: &DbErr) -> StoreError {
+    StoreError::Backend(format!("database: {e}"))
+}
+
+/// Maps a unique-constraint violation to `Conflict(what)`, anything else to `Backend`.
+fn conflict_or_backend(e: &DbErr, what: &'static str) -> StoreError {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(what),
+        _ => backend_err(e),
+    }
+}
+
+impl SeaStore {
+    /// Connects to `url`: `sqlite://path?mode=rwc` or `postgres://...`.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            // WAL lets readers run beside the single writer; the busy timeout makes
+            // writers queue instead of failing; foreign keys make cascades real.
+            options.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        let db = Database::connect(options).await.map_err(|e| backend_err(&e))?;
+        Ok(Self { db })
+    }
+
+    /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
+    /// starting together take turns.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let txn = self.db.begin().await.map_err(|e| backend_err(&e))?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7207316931)").await.map_err(|e| backend_err(&e))?;
+            Migrator::up(&txn, None).await.map_err(|e| backend_err(&e))?;
+            txn.commit().await.map_err(|e| backend_err(&e))?;
+        } else {
+            Migrator::up(&self.db, None).await.map_err(|e| backend_err(&e))?;
+        }
+        Ok(())
+    }
+
+    /// The connection, for tests that need to reach under the repositories.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+#[async_trait]
+impl Store for SeaStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await.map_err(|e| backend_err(&e))
+    }
+}

@@ -1,0 +1,20 @@
+//! Fedgate's database schema, as an ordered, frozen history of migrations.
+//!
+//! Migrations never import entities: each spells out the schema as it was on the
+//! day it was written, so later entity changes cannot rewrite history. They run on
+//! SQLite and PostgreSQL alike.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_foundation;
+
+/// All migrations, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_foundation::Migration)]
+    }
+}
