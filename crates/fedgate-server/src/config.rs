@@ -1,0 +1,204 @@
+//! Typed configuration: defaults, then an optional TOML file, then `FEDGATE_*`
+//! environment variables (`__` separates nested keys). Unknown keys are an error.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Abuse limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Failed sign-ins allowed per account within `signin_window_seconds`.
+    pub signin_failures_per_account: u64,
+    /// Failed sign-ins allowed per client address within the window.
+    pub signin_failures_per_address: u64,
+    /// The sign-in throttling window.
+    pub signin_window_seconds: u64,
+    /// Sign-ups allowed per client address per hour.
+    pub signups_per_address_per_hour: u64,
+    /// Failed API authentications allowed per client address per minute.
+    pub api_auth_failures_per_minute: u64,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            signin_failures_per_account: 5,
+            signin_failures_per_address: 50,
+            signin_window_seconds: 900,
+            signups_per_address_per_hour: 20,
+            api_auth_failures_per_minute: 30,
+            body_limit_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Everything Fedgate can be configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on (`FEDGATE_LISTEN`); port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The URL users and providers reach this service at (`FEDGATE_PUBLIC_BASE_URL`).
+    /// Defaults to `http://localhost:<port>`. Hosted-service URIs are built from it,
+    /// and cookies are `Secure` when it is https.
+    pub public_base_url: Option<Url>,
+    /// Where the embedded database and generated master key live.
+    pub data_dir: PathBuf,
+    /// `postgres://...` or `sqlite://...`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Connection pool size.
+    pub database_max_connections: u32,
+    /// `redis://...`; default: the in-process store (one instance only).
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, to share a Redis between deployments.
+    pub redis_prefix: String,
+    /// Base64 of 32 random bytes. Required with PostgreSQL; generated into
+    /// `data_dir/master.key` on the embedded default.
+    pub master_key: Option<SecretString>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `fedgate_server=debug,info`.
+    pub log_level: String,
+    /// Subscriber session lifetime.
+    pub session_ttl_seconds: u64,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_timeout_seconds: u64,
+    /// Worker threads (0 = one per core).
+    pub workers: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Abuse limits.
+    pub limits: Limits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_base_url: None,
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_max_connections: 10,
+            redis_url: None,
+            redis_prefix: "fedgate:".into(),
+            master_key: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            session_ttl_seconds: 12 * 3600,
+            shutdown_timeout_seconds: 30,
+            workers: 0,
+            trust_forwarded_for: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A configuration that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads defaults, then `file` if given (it must exist), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // FEDGATE_CONFIG names the file itself and is not a setting.
+        figment = figment.merge(Env::prefixed("FEDGATE_").split("__").ignore(&["CONFIG"]));
+        let settings: Self = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_base_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return Err(ConfigError("public_base_url must be an http or https URL".into()));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError("database_max_connections must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL to use: the configured one, or SQLite in the data directory.
+    #[must_use]
+    pub fn effective_database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("fedgate.sqlite3").display()))
+    }
+
+    /// Whether the database is the embedded SQLite file.
+    #[must_use]
+    pub fn is_embedded(&self) -> bool {
+        self.effective_database_url().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_with_unknown_keys_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("f.toml", "listen = \"0.0.0.0:9000\"\nredis_prefix = \"a:\"\n[limits]\nbody_limit_bytes = 10\n")?;
+            jail.set_env("FEDGATE_REDIS_PREFIX", "b:");
+            jail.set_env("FEDGATE_LIMITS__SIGNIN_WINDOW_SECONDS", "60");
+            let s = Settings::load(Some(Path::new("f.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen.port(), 9000);
+            assert_eq!(s.redis_prefix, "b:");
+            assert_eq!(s.limits.body_limit_bytes, 10);
+            assert_eq!(s.limits.signin_window_seconds, 60);
+            assert_eq!(s.limits.signin_failures_per_account, 5, "defaults fill the rest");
+
+            jail.set_env("FEDGATE_DATABSE_URL", "typo");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("databse_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_refused_and_missing_file_is_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("f.toml", "lissten = \"0.0.0.0:9000\"\n")?;
+            assert!(Settings::load(Some(Path::new("f.toml"))).is_err());
+            assert!(Settings::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn embedded_default_is_sqlite_in_the_data_dir() {
+        let s = Settings::default();
+        assert!(s.is_embedded());
+        assert_eq!(s.effective_database_url(), "sqlite://data/fedgate.sqlite3?mode=rwc");
+    }
+}

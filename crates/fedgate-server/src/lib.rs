@@ -1,0 +1,18 @@
+//! Fedgate's HTTP server and composition root.
+//!
+//! Handlers extract and authorize (session or signed request), call the domain and
+//! storage ports, and map results to wire types. No SQL and no business rules here.
+
+pub mod config;
+pub mod error;
+pub mod request_context;
+pub mod routes;
+pub mod session;
+pub mod signed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod throttle;
+
+pub use config::Settings;
+pub use startup::Application;

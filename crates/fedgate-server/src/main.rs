@@ -1,0 +1,48 @@
+//! `fedgate [serve] | fedgate migrate`, with `--config FILE` (or `FEDGATE_CONFIG`).
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use fedgate_server::{Application, Settings, startup, telemetry};
+
+const USAGE: &str = "usage: fedgate [serve | migrate] [--config FILE]
+
+  serve     run the service (default)
+  migrate   apply database migrations and exit
+
+Configuration: defaults, then FILE (or $FEDGATE_CONFIG), then FEDGATE_* variables.
+See docs/configuration.md.";
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let mut command = None;
+    let mut config = std::env::var_os("FEDGATE_CONFIG").map(PathBuf::from);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "serve" | "migrate" if command.is_none() => command = Some(arg),
+            "--config" => match args.next() {
+                Some(path) => config = Some(PathBuf::from(path)),
+                None => bail!("--config needs a file\n\n{USAGE}"),
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            "-V" | "--version" => {
+                println!("fedgate {}", env!("CARGO_PKG_VERSION"));
+                return Ok(());
+            }
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    let settings = Settings::load(config.as_deref())?;
+    telemetry::init(&settings);
+    if command.as_deref() == Some("migrate") {
+        startup::open_database(&settings).await?;
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    Application::build(settings).await?.run_until_stopped().await?;
+    Ok(())
+}

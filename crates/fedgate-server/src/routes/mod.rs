@@ -1,0 +1,87 @@
+//! HTTP handlers, one module per resource; `configure` mounts them all.
+
+pub mod access_keys;
+pub mod account;
+pub mod app_api;
+pub mod applications;
+pub mod health;
+pub mod hosted_services;
+pub mod openapi;
+pub mod properties;
+
+use actix_web::web;
+use fedgate_domain::application::Application;
+use fedgate_domain::ids::ApplicationId;
+
+use crate::error::ApiError;
+use crate::session::SubscriberSession;
+use crate::state::AppState;
+
+/// Mounts every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/manage/v1")
+                .route("/signup", web::post().to(account::sign_up))
+                .route("/signin", web::post().to(account::sign_in))
+                .route("/signout", web::post().to(account::sign_out))
+                .route("/me", web::get().to(account::me))
+                .service(
+                    web::resource("/applications")
+                        .get(applications::list)
+                        .post(applications::create),
+                )
+                .service(
+                    web::resource("/applications/{app_id}")
+                        .get(applications::get)
+                        .patch(applications::rename)
+                        .delete(applications::delete),
+                )
+                .service(
+                    web::resource("/applications/{app_id}/properties")
+                        .get(properties::list)
+                        .post(properties::create),
+                )
+                .service(
+                    web::resource("/applications/{app_id}/properties/{property_id}")
+                        .get(properties::get)
+                        .put(properties::replace)
+                        .delete(properties::delete),
+                )
+                .service(
+                    web::resource("/applications/{app_id}/access-keys")
+                        .get(access_keys::list)
+                        .post(access_keys::create),
+                )
+                .route("/applications/{app_id}/access-keys/{key_id}", web::delete().to(access_keys::revoke))
+                .route("/applications/{app_id}/hosted-services", web::get().to(hosted_services::list))
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::scope("/api/v1")
+                .route("/application", web::get().to(app_api::calling_application))
+                .default_service(web::to(not_found)),
+        )
+        .service(openapi::swagger_ui());
+}
+
+/// JSON 404 for unknown API routes.
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("route"))
+}
+
+/// The signed-in subscriber's application named in the path, or 404 (for absent and
+/// someone else's alike).
+pub async fn owned_application(
+    state: &AppState,
+    session: &SubscriberSession,
+    app_id: &str,
+) -> Result<Application, ApiError> {
+    let id = ApplicationId::parse(app_id).ok_or_else(|| ApiError::not_found("application"))?;
+    state
+        .store
+        .get_application(session.subscriber_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("application"))
+}

@@ -1,0 +1,204 @@
+//! Properties of an application.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use fedgate_domain::ids::PropertyId;
+use fedgate_domain::ports::StoreError;
+use fedgate_domain::property::{self as domain, PropertyInput, PropertySettings, StoredProperty};
+use fedgate_wire::error::ErrorBody;
+use fedgate_wire::properties::{
+    GoogleCredentialsDto, OauthIntegrationDto, PropertyDto, PropertyRequest, ResultDelivery,
+};
+use secrecy::SecretString;
+
+use super::owned_application;
+use crate::error::ApiError;
+use crate::session::SubscriberSession;
+use crate::state::AppState;
+
+fn to_input(req: PropertyRequest) -> PropertyInput {
+    match req {
+        PropertyRequest::GoogleOauthCredentials(g) => PropertyInput::GoogleOauthCredentials {
+            instance_name: g.instance_name,
+            client_id: g.client_id,
+            client_secret: g.client_secret.map(SecretString::from),
+            project_number: g.project_number,
+            application_name: g.application_name,
+        },
+        PropertyRequest::OauthIntegration(i) => PropertyInput::OauthIntegration {
+            instance_name: i.instance_name,
+            redirect_uris: i.redirect_uris,
+            require_state_signing: i.require_state_signing,
+            result_delivery: match i.result_delivery {
+                ResultDelivery::Query => domain::ResultDelivery::Query,
+                ResultDelivery::Code => domain::ResultDelivery::Code,
+            },
+            auto_create_users: i.auto_create_users,
+        },
+    }
+}
+
+/// The wire form of a stored property. A row whose settings no longer parse is an
+/// internal error: writes validate, so only tampering or a bad migration gets here.
+fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
+    let settings = p.parsed_settings().map_err(|e| ApiError::internal(anyhow::anyhow!("property {}: {e}", p.id)))?;
+    Ok(match settings {
+        PropertySettings::GoogleOauthCredentials(g) => PropertyDto::GoogleOauthCredentials(GoogleCredentialsDto {
+            id: p.id.to_string(),
+            instance_name: p.instance_name.clone(),
+            client_id: g.client_id.as_str().to_owned(),
+            client_secret_set: p.sealed_secret.is_some(),
+            project_number: g.project_number,
+            application_name: g.application_name,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }),
+        PropertySettings::OauthIntegration(i) => PropertyDto::OauthIntegration(OauthIntegrationDto {
+            id: p.id.to_string(),
+            instance_name: p.instance_name.clone(),
+            redirect_uris: i.redirect_uris,
+            require_state_signing: i.require_state_signing,
+            result_delivery: match i.result_delivery {
+                domain::ResultDelivery::Query => ResultDelivery::Query,
+                domain::ResultDelivery::Code => ResultDelivery::Code,
+            },
+            auto_create_users: i.auto_create_users,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }),
+    })
+}
+
+fn conflict(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(what) => ApiError::new(
+            StatusCode::CONFLICT,
+            "property_exists",
+            format!("{what} already exists on this application; edit it instead"),
+        ),
+        other => other.into(),
+    }
+}
+
+/// `GET /manage/v1/applications/{appId}/properties`
+#[utoipa::path(
+    get,
+    path = "/manage/v1/applications/{appId}/properties",
+    tag = "properties",
+    security(("session" = [])),
+    params(("appId" = String, Path, description = "Application id")),
+    responses((status = 200, body = [PropertyDto]), (status = 404, body = ErrorBody))
+)]
+pub async fn list(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let app = owned_application(&state, &session, &path).await?;
+    let props = state.store.list_properties(app.id).await?;
+    let dtos = props.iter().map(dto).collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(dtos))
+}
+
+/// `POST /manage/v1/applications/{appId}/properties`
+#[utoipa::path(
+    post,
+    path = "/manage/v1/applications/{appId}/properties",
+    tag = "properties",
+    security(("session" = [], "csrf" = [])),
+    params(("appId" = String, Path, description = "Application id")),
+    request_body = PropertyRequest,
+    responses(
+        (status = 201, body = PropertyDto),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`property_exists`: at most one Google credentials and one integration per application", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, with `field`", body = ErrorBody)
+    )
+)]
+pub async fn create(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+    body: web::Json<PropertyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let app = owned_application(&state, &session, &path).await?;
+    let valid = to_input(body.into_inner()).validate(true)?;
+    let row = StoredProperty::create(app.id, valid, &state.sealer, state.clock.now());
+    state.store.insert_property(&row).await.map_err(conflict)?;
+    tracing::info!(app_id = %app.id, property_id = %row.id, kind = row.kind.as_str(), "property created");
+    Ok(HttpResponse::Created().json(dto(&row)?))
+}
+
+async fn owned_property(state: &AppState, session: &SubscriberSession, app_id: &str, property_id: &str) -> Result<StoredProperty, ApiError> {
+    let app = owned_application(state, session, app_id).await?;
+    let id = PropertyId::parse(property_id).ok_or_else(|| ApiError::not_found("property"))?;
+    state.store.get_property(app.id, id).await?.ok_or_else(|| ApiError::not_found("property"))
+}
+
+/// `GET /manage/v1/applications/{appId}/properties/{propertyId}`
+#[utoipa::path(
+    get,
+    path = "/manage/v1/applications/{appId}/properties/{propertyId}",
+    tag = "properties",
+    security(("session" = [])),
+    params(("appId" = String, Path, description = "Application id"), ("propertyId" = String, Path, description = "Property id")),
+    responses((status = 200, body = PropertyDto), (status = 404, body = ErrorBody))
+)]
+pub async fn get(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (app_id, property_id) = path.into_inner();
+    let row = owned_property(&state, &session, &app_id, &property_id).await?;
+    Ok(HttpResponse::Ok().json(dto(&row)?))
+}
+
+/// `PUT /manage/v1/applications/{appId}/properties/{propertyId}`: replaces every
+/// field; for Google credentials an omitted `clientSecret` keeps the stored one.
+#[utoipa::path(
+    put,
+    path = "/manage/v1/applications/{appId}/properties/{propertyId}",
+    tag = "properties",
+    security(("session" = [], "csrf" = [])),
+    params(("appId" = String, Path, description = "Application id"), ("propertyId" = String, Path, description = "Property id")),
+    request_body = PropertyRequest,
+    responses(
+        (status = 200, body = PropertyDto),
+        (status = 400, description = "`kind_mismatch`", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn replace(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<(String, String)>,
+    body: web::Json<PropertyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (app_id, property_id) = path.into_inner();
+    let row = owned_property(&state, &session, &app_id, &property_id).await?;
+    let input = to_input(body.into_inner());
+    if input.kind() != row.kind {
+        return Err(ApiError::bad_request("kind_mismatch", format!("this property is of kind {}; its kind cannot change", row.kind.as_str())));
+    }
+    let valid = input.validate(false)?;
+    let updated = row.replaced(valid, &state.sealer, state.clock.now());
+    if !state.store.update_property(&updated).await.map_err(conflict)? {
+        return Err(ApiError::not_found("property"));
+    }
+    tracing::info!(property_id = %updated.id, "property updated");
+    Ok(HttpResponse::Ok().json(dto(&updated)?))
+}
+
+/// `DELETE /manage/v1/applications/{appId}/properties/{propertyId}`
+#[utoipa::path(
+    delete,
+    path = "/manage/v1/applications/{appId}/properties/{propertyId}",
+    tag = "properties",
+    security(("session" = [], "csrf" = [])),
+    params(("appId" = String, Path, description = "Application id"), ("propertyId" = String, Path, description = "Property id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))
+)]
+pub async fn delete(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (app_id, property_id) = path.into_inner();
+    let row = owned_property(&state, &session, &app_id, &property_id).await?;
+    if !state.store.delete_property(row.application_id, row.id).await? {
+        return Err(ApiError::not_found("property"));
+    }
+    tracing::info!(property_id = %row.id, "property deleted");
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,129 @@
+//! The application API's authentication: requests signed with an access key.
+
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use fedgate_domain::access_key::{self, AccessKey, ReceivedRequest, SignatureHeaders};
+use fedgate_domain::application::Application;
+use fedgate_domain::signing;
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::throttle::Limit;
+
+/// An authenticated application API request: the key, its application, the raw body.
+#[derive(Debug)]
+pub struct SignedRequest {
+    /// The access key that signed the request.
+    pub key: AccessKey,
+    /// The application it belongs to.
+    pub application: Application,
+    body: Bytes,
+    content_type: String,
+}
+
+impl SignedRequest {
+    /// Parses the signed body as JSON of type `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.content_type != "application/json" {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON with Content-Type: application/json",
+            ));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            } else {
+                ApiError::bad_request("invalid_body", format!("the body does not have the expected shape: {e}"))
+            }
+        })
+    }
+}
+
+fn auth_failure_limit(state: &AppState) -> Limit {
+    Limit {
+        name: "api-auth-failures",
+        limit: state.settings.limits.api_auth_failures_per_minute,
+        window: Duration::from_secs(60),
+    }
+}
+
+async fn read_body(payload: &mut Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body is larger than {limit} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+impl FromRequest for SignedRequest {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
+            let limiter = auth_failure_limit(&state);
+            let client = state.client_ip(&req);
+            limiter.check(state.state.as_ref(), &client).await?;
+            let body = read_body(&mut payload, state.settings.limits.body_limit_bytes).await?;
+            let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+            let headers = SignatureHeaders {
+                key_id: header(signing::HEADER_KEY_ID),
+                timestamp: header(signing::HEADER_TIMESTAMP),
+                nonce: header(signing::HEADER_NONCE),
+                signature: header(signing::HEADER_SIGNATURE),
+            };
+            let received = ReceivedRequest {
+                method: req.method().as_str(),
+                path: req.uri().path(),
+                query: req.uri().query().unwrap_or(""),
+                body: &body,
+            };
+            let outcome = access_key::authenticate(
+                state.store.as_ref(),
+                state.state.as_ref(),
+                &state.sealer,
+                state.clock.as_ref(),
+                headers,
+                received,
+            )
+            .await;
+            let key = match outcome {
+                Ok(key) => key,
+                Err(e) => {
+                    limiter.record(state.state.as_ref(), &client).await?;
+                    return Err(e.into());
+                }
+            };
+            let application = state
+                .store
+                .find_application(key.application_id)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("access_key_unknown", "unknown access key"))?;
+            let content_type = req.mime_type().ok().flatten().map(|m| m.essence_str().to_owned()).unwrap_or_default();
+            Ok(Self { key, application, body, content_type })
+        })
+    }
+}

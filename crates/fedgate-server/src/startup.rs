@@ -1,0 +1,223 @@
+//! The composition root: builds storage, the state store, the sealer and the HTTP
+//! server from the settings, and binds the listener.
+
+use std::io::ErrorKind;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::{Context, bail};
+use fedgate_domain::clock::SystemClock;
+use fedgate_domain::password;
+use fedgate_domain::ports::StateStore;
+use fedgate_domain::seal::{MasterKey, Sealer};
+use fedgate_state::{MemoryStateStore, RedisStateStore};
+use fedgate_storage::SeaStore;
+use secrecy::ExposeSecret;
+use url::Url;
+
+use crate::config::Settings;
+use crate::state::AppState;
+use crate::{error, request_context, routes};
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+    store: SeaStore,
+}
+
+/// Opens the database and applies pending migrations.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<SeaStore> {
+    if settings.is_embedded() {
+        create_private_dir(&settings.data_dir)?;
+    }
+    let url = settings.effective_database_url();
+    let store = SeaStore::connect(&url, settings.database_max_connections)
+        .await
+        .with_context(|| format!("cannot open the database ({})", redact_url(&url)))?;
+    store.migrate().await.context("cannot apply database migrations")?;
+    Ok(store)
+}
+
+impl Application {
+    /// Connects everything and binds `settings.listen`.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = open_database(&settings).await?;
+        let state_store: Arc<dyn StateStore> = match &settings.redis_url {
+            Some(url) => Arc::new(
+                RedisStateStore::connect(url, &settings.redis_prefix)
+                    .await
+                    .with_context(|| format!("cannot reach Redis ({})", redact_url(url)))?,
+            ),
+            None => Arc::new(MemoryStateStore::new()),
+        };
+        let master_key = resolve_master_key(&settings)?;
+        let listener = TcpListener::bind(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let local = listener.local_addr()?;
+        let public_base_url = match &settings.public_base_url {
+            Some(url) => url.clone(),
+            None => default_public_url(local)?,
+        };
+        let dummy_hash = tokio::task::spawn_blocking(password::dummy_hash).await??;
+
+        let state = web::Data::new(AppState {
+            store: Arc::new(store.clone()),
+            state: state_store,
+            sealer: Sealer::new(&master_key),
+            clock: Arc::new(SystemClock),
+            public_base_url,
+            dummy_hash,
+            settings: settings.clone(),
+        });
+        let body_limit = settings.limits.body_limit_bytes;
+        let data = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(body_limit).error_handler(error::json_error))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY")),
+                )
+                .wrap(from_fn(request_context::middleware))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(settings.shutdown_timeout_seconds);
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        tracing::info!(address = %local, public_url = %state.public_base_url, embedded = settings.is_embedded(), redis = settings.redis_url.is_some(), "fedgate listening");
+        Ok(Self { port: local.port(), server: server.run(), state, store })
+    }
+
+    /// The bound port.
+    #[must_use]
+    pub const fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The public base URL in use.
+    #[must_use]
+    pub fn public_base_url(&self) -> &Url {
+        &self.state.public_base_url
+    }
+
+    /// The database handle (tests use it to reach under the API).
+    #[must_use]
+    pub const fn database(&self) -> &SeaStore {
+        &self.store
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to the
+    /// shutdown timeout) and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        tracing::info!("fedgate stopped");
+        result
+    }
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+fn default_public_url(local: std::net::SocketAddr) -> anyhow::Result<Url> {
+    let host = if local.ip().is_loopback() || local.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else if local.is_ipv6() {
+        format!("[{}]", local.ip())
+    } else {
+        local.ip().to_string()
+    };
+    Ok(Url::parse(&format!("http://{host}:{}", local.port()))?)
+}
+
+/// The master key: configured, or (embedded only) read from or generated into
+/// `data_dir/master.key` with mode 0600.
+fn resolve_master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
+    if let Some(text) = &settings.master_key {
+        return MasterKey::parse(text).context("FEDGATE_MASTER_KEY must be base64 of 32 bytes (openssl rand -base64 32)");
+    }
+    if !settings.is_embedded() {
+        bail!(
+            "FEDGATE_MASTER_KEY is required with an external database: every instance must share it. \
+             Generate one with `openssl rand -base64 32`."
+        );
+    }
+    let path = settings.data_dir.join("master.key");
+    for _ in 0..2 {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                return MasterKey::parse(&text.trim().to_owned().into())
+                    .with_context(|| format!("{} does not hold a valid master key", path.display()));
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let key = MasterKey::generate();
+                match write_private_new(&path, key.to_base64().expose_secret().as_bytes()) {
+                    Ok(()) => {
+                        tracing::warn!(path = %path.display(), "generated a new master key; back it up: without it stored secrets cannot be read");
+                        return Ok(key);
+                    }
+                    // Another process created it first: read theirs.
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e).with_context(|| format!("cannot write {}", path.display())),
+                }
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+    bail!("cannot read or create {}", path.display())
+}
+
+#[cfg(unix)]
+fn write_private_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(contents)?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    f.write_all(contents)
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// A URL with any password replaced, for messages.
+fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ignored = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,56 @@
+//! Counters in the state store that turn repeated failures into 429s.
+
+use std::time::Duration;
+
+use fedgate_domain::ports::StateStore;
+
+use crate::error::ApiError;
+
+/// A named limit: at most `limit` events per `window` per key.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    /// Key namespace, e.g. `signin-account`.
+    pub name: &'static str,
+    /// Events allowed per window.
+    pub limit: u64,
+    /// Window length.
+    pub window: Duration,
+}
+
+impl Limit {
+    fn key(&self, subject: &str) -> String {
+        format!("throttle:{}:{subject}", self.name)
+    }
+
+    /// Refuses with 429 when `subject` has used up the limit (does not count).
+    pub async fn check(&self, state: &dyn StateStore, subject: &str) -> Result<(), ApiError> {
+        let used = state
+            .get(&self.key(subject))
+            .await?
+            .and_then(|v| String::from_utf8(v).ok())
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        if used >= self.limit {
+            return Err(ApiError::too_many("too many attempts; wait and try again", self.window.as_secs()));
+        }
+        Ok(())
+    }
+
+    /// Counts one event for `subject`.
+    pub async fn record(&self, state: &dyn StateStore, subject: &str) -> Result<u64, ApiError> {
+        Ok(state.increment(&self.key(subject), self.window).await?)
+    }
+
+    /// Counts one event and refuses with 429 once the limit is passed.
+    pub async fn hit(&self, state: &dyn StateStore, subject: &str) -> Result<(), ApiError> {
+        if self.record(state, subject).await? > self.limit {
+            return Err(ApiError::too_many("too many requests; wait and try again", self.window.as_secs()));
+        }
+        Ok(())
+    }
+
+    /// Forgets `subject`'s count.
+    pub async fn reset(&self, state: &dyn StateStore, subject: &str) -> Result<(), ApiError> {
+        Ok(state.delete(&self.key(subject)).await?)
+    }
+}
