@@ -1,5 +1,5 @@
 //! The same contract, checked against both implementations. Redis must be reachable
-//! (FEDGATE_TEST_REDIS_URL, default redis://127.0.0.1:6379): these tests fail, not
+//! (FG_TEST_REDIS_URL, default redis://127.0.0.1:6379): these tests fail, not
 //! skip, when it is not.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use fedgate_domain::ports::StateStore;
 use fedgate_state::{MemoryStateStore, RedisStateStore};
 
 async fn redis() -> RedisStateStore {
-    let url = std::env::var("FEDGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url = std::env::var("FG_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("fedgate-test:{}:", uuid::Uuid::new_v4());
     RedisStateStore::connect(&url, &prefix)
         .await

@@ -1,0 +1,14 @@
+//! The black-box integration suite: one server per test, talked to over HTTP.
+//! Runs on SQLite + in-process store, or PostgreSQL + Redis (`FG_TEST_BACKEND`).
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly by design")]
+
+mod access_keys;
+mod account;
+mod applications;
+mod bad_input;
+mod hosted_services;
+mod isolation;
+mod operations;
+mod properties;
+mod signing;

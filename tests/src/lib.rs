@@ -1,0 +1,332 @@
+//! Test support: `spawn_app` starts a real server on port 0 with its own database
+//! and state store, on the backend chosen by `FG_TEST_BACKEND`:
+//! - `sqlite` (default): SQLite in a temporary directory + the in-process store;
+//! - `postgres`: a fresh PostgreSQL database per test (`FG_TEST_POSTGRES_URL`,
+//!   default `postgres://postgres@127.0.0.1:5432`) + Redis (`FG_TEST_REDIS_URL`,
+//!   default `redis://127.0.0.1:6379`) under a per-test key prefix.
+//!
+//! When the chosen backend is unreachable the test panics with a loud message; it
+//! never silently falls back.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test support: failing loudly is the point")]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use fedgate_domain::seal::MasterKey;
+use fedgate_domain::signing::{self, RequestParts};
+use fedgate_server::{Application, Settings};
+use fedgate_storage::entity::{access_key, property};
+use fedgate_wire::account::SessionDto;
+use fedgate_wire::applications::ApplicationDto;
+use fedgate_wire::keys::CreatedAccessKeyDto;
+use reqwest::{Method, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+/// The storage setup under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite + in-process state store.
+    Sqlite,
+    /// PostgreSQL + Redis.
+    Postgres,
+}
+
+/// The backend chosen by `FG_TEST_BACKEND`.
+#[must_use]
+pub fn backend() -> Backend {
+    match std::env::var("FG_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("FG_TEST_BACKEND must be sqlite or postgres, not {other:?}"),
+    }
+}
+
+fn postgres_base() -> String {
+    std::env::var("FG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("FG_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A running server and handles to reach it and under it.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The server's own database connection (shared pool).
+    pub db: DatabaseConnection,
+    /// The backend in use.
+    pub backend: Backend,
+    /// The PostgreSQL database name, when on PostgreSQL.
+    pub pg_database: Option<String>,
+    /// The settings the server was built with.
+    pub settings: Settings,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Starts a server with the default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after `adjust` has changed the test settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.path().to_path_buf(),
+        log_level: std::env::var("FG_TEST_LOG").unwrap_or_else(|_| "error".into()),
+        workers: 2,
+        ..Settings::default()
+    };
+    let backend = backend();
+    let mut pg_database = None;
+    if backend == Backend::Postgres {
+        let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(format!("{}/postgres", postgres_base()))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for FG_TEST_BACKEND=postgres and is not reachable: {e}", postgres_base()));
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+        admin.close().await.unwrap();
+        settings.database_url = Some(format!("{}/{name}", postgres_base()));
+        settings.database_max_connections = 5;
+        settings.redis_url = Some(redis_url());
+        settings.redis_prefix = format!("fgtest:{}:", uuid::Uuid::new_v4().simple());
+        settings.master_key = Some(MasterKey::generate().to_base64());
+        pg_database = Some(name);
+    }
+    adjust(&mut settings);
+    fedgate_server::telemetry::init(&settings);
+    let app = Application::build(settings.clone()).await.unwrap_or_else(|e| {
+        panic!("the server did not start on backend {backend:?} (are PostgreSQL and Redis running?): {e:#}")
+    });
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.database().connection().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { address, db, backend, pg_database, settings, _data_dir: data_dir }
+}
+
+impl TestApp {
+    /// A fresh browser-like client (own cookie jar) for this server.
+    #[must_use]
+    pub fn browser(&self) -> Browser {
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        Browser { client, base: self.address.clone(), csrf: None }
+    }
+
+    /// A browser signed up as a new random subscriber.
+    pub async fn subscriber(&self) -> Browser {
+        let mut b = self.browser();
+        let email = format!("owner-{}@example.com", uuid::Uuid::new_v4().simple());
+        let (status, body) = b.sign_up(&email, "correct horse battery staple").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        b
+    }
+
+    /// Makes the database unreachable for the running server.
+    pub async fn take_database_down(&self) {
+        match &self.pg_database {
+            Some(name) => {
+                let admin = Database::connect(format!("{}/postgres", postgres_base())).await.unwrap();
+                admin.execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await.unwrap();
+            }
+            // SQLite has no server to stop: close the server's own pool instead.
+            None => self.db.close_by_ref().await.unwrap(),
+        }
+    }
+
+    /// Rows in `properties` and `access_keys`, across all applications.
+    pub async fn count_rows(&self) -> (u64, u64) {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let props = property::Entity::find().count(&self.db).await.unwrap();
+        let keys = access_key::Entity::find().count(&self.db).await.unwrap();
+        (props, keys)
+    }
+
+    /// Copies one property's sealed secret over another's, as an attacker with
+    /// database access might.
+    pub async fn copy_property_secret(&self, from: &str, to: &str) {
+        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+        let src = property::Entity::find_by_id(uuid::Uuid::parse_str(from).unwrap()).one(&self.db).await.unwrap().unwrap();
+        let dst = property::Entity::find_by_id(uuid::Uuid::parse_str(to).unwrap()).one(&self.db).await.unwrap().unwrap();
+        assert_ne!(src.sealed_secret, dst.sealed_secret);
+        let mut dst: property::ActiveModel = dst.into();
+        dst.sealed_secret = Set(src.sealed_secret);
+        dst.update(&self.db).await.unwrap();
+    }
+
+    /// Copies one access key's sealed secret over another's.
+    pub async fn copy_key_secret(&self, from: &str, to: &str) {
+        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+        let src = access_key::Entity::find_by_id(from.to_owned()).one(&self.db).await.unwrap().unwrap();
+        let dst = access_key::Entity::find_by_id(to.to_owned()).one(&self.db).await.unwrap().unwrap();
+        let mut dst: access_key::ActiveModel = dst.into();
+        dst.sealed_secret = Set(src.sealed_secret);
+        dst.update(&self.db).await.unwrap();
+    }
+
+    /// A signer for the application API with the given key.
+    #[must_use]
+    pub fn signer(&self, key_id: &str, secret: &str) -> Signer {
+        Signer { client: reqwest::Client::new(), base: self.address.clone(), key_id: key_id.into(), secret: secret.into() }
+    }
+}
+
+/// A cookie-keeping client acting as a subscriber's browser (or a script using the
+/// management API). Sends the CSRF token on state-changing requests once it has one.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    /// The HTTP client with its cookie jar.
+    pub client: reqwest::Client,
+    /// The server's address.
+    pub base: String,
+    /// The CSRF token of the current session.
+    pub csrf: Option<String>,
+}
+
+impl Browser {
+    /// Signs up, keeping the session; returns the status and JSON body.
+    pub async fn sign_up(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.account_call("signup", email, password).await
+    }
+
+    /// Signs in, keeping the session; returns the status and JSON body.
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.account_call("signin", email, password).await
+    }
+
+    async fn account_call(&mut self, action: &str, email: &str, password: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(format!("{}/manage/v1/{action}", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        if status.is_success() {
+            let session: SessionDto = serde_json::from_value(body.clone()).unwrap();
+            self.csrf = Some(session.csrf_token);
+        }
+        (status, body)
+    }
+
+    /// A request with the CSRF header when a token is known.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut rb = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(csrf) = &self.csrf {
+            rb = rb.header("x-csrf-token", csrf);
+        }
+        rb
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.unwrap()
+    }
+
+    /// A JSON body with the given method.
+    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
+        self.request(method, path).json(body).send().await.unwrap()
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.send_json(Method::POST, path, body).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.unwrap()
+    }
+
+    /// Creates an application and returns it.
+    pub async fn create_app(&self, name: &str) -> ApplicationDto {
+        let res = self.post("/manage/v1/applications", &json!({"name": name})).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    /// Creates an access key and returns it with its secret.
+    pub async fn create_key(&self, app_id: &str) -> CreatedAccessKeyDto {
+        let res = self.request(Method::POST, &format!("/manage/v1/applications/{app_id}/access-keys")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+}
+
+/// Signs application API requests as documented in docs/api-signing.md.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    client: reqwest::Client,
+    base: String,
+    /// Key id.
+    pub key_id: String,
+    /// Secret.
+    pub secret: String,
+}
+
+/// What to vary when signing, to build wrong requests on purpose.
+#[derive(Debug, Clone, Default)]
+pub struct Tamper {
+    /// Seconds added to the real time in the timestamp.
+    pub clock_offset: i64,
+    /// Use this nonce instead of a fresh one.
+    pub nonce: Option<String>,
+    /// Sign this body but send the real one.
+    pub signed_body: Option<Vec<u8>>,
+    /// Sign this path-and-query but send the real one.
+    pub signed_path_and_query: Option<String>,
+    /// Sign with this secret.
+    pub secret: Option<String>,
+}
+
+/// Current Unix time in seconds.
+#[must_use]
+pub fn unix_now() -> i64 {
+    i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()).unwrap()
+}
+
+impl Signer {
+    /// Sends a correctly signed request.
+    pub async fn send(&self, method: Method, path_and_query: &str, body: Option<&Value>) -> Response {
+        self.send_tampered(method, path_and_query, body, &Tamper::default()).await
+    }
+
+    /// Sends a request signed with the given deviations.
+    pub async fn send_tampered(&self, method: Method, path_and_query: &str, body: Option<&Value>, t: &Tamper) -> Response {
+        let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        let nonce = t.nonce.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let timestamp = unix_now() + t.clock_offset;
+        let signed_target = t.signed_path_and_query.clone().unwrap_or_else(|| path_and_query.to_owned());
+        let (path, query) = signed_target.split_once('?').unwrap_or((&signed_target, ""));
+        let signed_body = t.signed_body.clone().unwrap_or_else(|| body_bytes.clone());
+        let parts = RequestParts { key_id: &self.key_id, timestamp, nonce: &nonce, method: method.as_str(), path, query, body: &signed_body };
+        let secret = t.secret.clone().unwrap_or_else(|| self.secret.clone());
+        let signature = signing::sign(secret.as_bytes(), &parts);
+        let mut rb = self
+            .client
+            .request(method, format!("{}{path_and_query}", self.base))
+            .header(signing::HEADER_KEY_ID, &self.key_id)
+            .header(signing::HEADER_TIMESTAMP, timestamp.to_string())
+            .header(signing::HEADER_NONCE, &nonce)
+            .header(signing::HEADER_SIGNATURE, signature);
+        if body.is_some() {
+            rb = rb.header("content-type", "application/json").body(body_bytes);
+        }
+        rb.send().await.unwrap()
+    }
+}
+
+/// Reads an error body and returns its `code`, checking the shape on the way.
+pub async fn error_code(res: Response) -> String {
+    let has_request_id = res.headers().contains_key("x-request-id");
+    let body: Value = res.json().await.expect("error responses are JSON");
+    assert!(body["message"].is_string(), "error without message: {body}");
+    let request_id = body["requestId"].as_str().expect("error without requestId");
+    assert!(!request_id.is_empty() && has_request_id, "request id missing: {body}");
+    body["code"].as_str().expect("error without code").to_owned()
+}
