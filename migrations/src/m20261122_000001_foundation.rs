@@ -2,8 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    binary, binary_null, pk_uuid, string_len, string_len_null, string_len_uniq, text, timestamp_with_time_zone,
-    timestamp_with_time_zone_null, uuid,
+    binary, binary_null, pk_uuid, string_len, string_len_null, string_len_uniq, text,
+    timestamp_with_time_zone, timestamp_with_time_zone_null, uuid,
 };
 
 #[derive(DeriveMigrationName)]
@@ -188,7 +188,9 @@ impl MigrationTrait for Migration {
             Applications::Table.into_iden(),
             Subscribers::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

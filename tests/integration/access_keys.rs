@@ -26,9 +26,19 @@ async fn a_key_secret_is_shown_once_and_listing_shows_use() {
     assert!(list[0].get("secret").is_none());
 
     let signer = app.signer(&key_id, &secret);
-    assert_eq!(signer.send(Method::GET, "/api/v1/application", None).await.status(), StatusCode::OK);
+    assert_eq!(
+        signer
+            .send(Method::GET, "/api/v1/application", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let list: Vec<Value> = b.get(&path).await.json().await.unwrap();
-    assert!(list[0]["lastUsedAt"].is_string(), "use recorded: {}", list[0]);
+    assert!(
+        list[0]["lastUsedAt"].is_string(),
+        "use recorded: {}",
+        list[0]
+    );
 }
 
 #[tokio::test]
@@ -49,7 +59,14 @@ async fn at_most_five_keys_are_active_and_revoking_frees_a_slot() {
     assert_eq!(res.status(), StatusCode::OK);
     let revoked: Value = res.json().await.unwrap();
     assert!(revoked["revokedAt"].is_string());
-    assert_eq!(b.request(Method::POST, &path).send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        b.request(Method::POST, &path)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
     let list: Vec<Value> = b.get(&path).await.json().await.unwrap();
     assert_eq!(list.len(), 6);
     assert_eq!(list.iter().filter(|k| k["revokedAt"].is_null()).count(), 5);
@@ -70,7 +87,10 @@ async fn concurrent_creations_cannot_exceed_the_limit() {
     let mut created = 0;
     for t in tasks {
         let status = t.await.unwrap();
-        assert!(status == StatusCode::CREATED || status == StatusCode::CONFLICT, "{status}");
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "{status}"
+        );
         created += usize::from(status == StatusCode::CREATED);
     }
     assert_eq!(created, 5);
@@ -85,8 +105,18 @@ async fn a_revoked_key_fails_at_once() {
     let a = b.create_app("Chat").await;
     let k = b.create_key(&a.id).await;
     let signer = app.signer(&k.key.id, &k.secret);
-    assert_eq!(signer.send(Method::GET, "/api/v1/application", None).await.status(), StatusCode::OK);
-    b.delete(&format!("/manage/v1/applications/{}/access-keys/{}", a.id, k.key.id)).await;
+    assert_eq!(
+        signer
+            .send(Method::GET, "/api/v1/application", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    b.delete(&format!(
+        "/manage/v1/applications/{}/access-keys/{}",
+        a.id, k.key.id
+    ))
+    .await;
     let res = signer.send(Method::GET, "/api/v1/application", None).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(res).await, "access_key_revoked");

@@ -8,7 +8,12 @@ async fn malformed_bodies_get_stable_codes_and_write_nothing() {
     let b = app.subscriber().await;
     let a = b.create_app("Chat").await;
     let props = format!("/manage/v1/applications/{}/properties", a.id);
-    let send = |path: &str, ctype: &str, body: Vec<u8>| b.request(Method::POST, path).header("content-type", ctype).body(body).send();
+    let send = |path: &str, ctype: &str, body: Vec<u8>| {
+        b.request(Method::POST, path)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+    };
 
     let cases: Vec<(&str, &str, Vec<u8>, StatusCode, &str)> = vec![
         ("/manage/v1/applications", "application/json", b"{\"name\":".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
@@ -60,9 +65,16 @@ async fn unknown_routes_and_malformed_ids_are_json_404s() {
         assert_eq!(error_code(res).await, "not_found", "{path}");
     }
     let a = b.create_app("Chat").await;
-    let res = b.get(&format!("/manage/v1/applications/{}/properties/123", a.id)).await;
+    let res = b
+        .get(&format!("/manage/v1/applications/{}/properties/123", a.id))
+        .await;
     assert_eq!(error_code(res).await, "not_found");
-    let res = b.delete(&format!("/manage/v1/applications/{}/access-keys/fgk_nope", a.id)).await;
+    let res = b
+        .delete(&format!(
+            "/manage/v1/applications/{}/access-keys/fgk_nope",
+            a.id
+        ))
+        .await;
     assert_eq!(error_code(res).await, "not_found");
 }
 
@@ -73,7 +85,10 @@ async fn oversized_signed_bodies_are_refused() {
     let a = b.create_app("Chat").await;
     let k = b.create_key(&a.id).await;
     let big = json!({"blob": "x".repeat(70_000)});
-    let res = app.signer(&k.key.id, &k.secret).send(Method::GET, "/api/v1/application", Some(&big)).await;
+    let res = app
+        .signer(&k.key.id, &k.secret)
+        .send(Method::GET, "/api/v1/application", Some(&big))
+        .await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error_code(res).await, "payload_too_large");
 }

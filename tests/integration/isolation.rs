@@ -25,7 +25,11 @@ async fn another_subscriber_can_neither_see_nor_change_anything() {
         (Method::PATCH, base.clone(), Some(json!({"name": "pwned"}))),
         (Method::DELETE, base.clone(), None),
         (Method::GET, format!("{base}/properties"), None),
-        (Method::POST, format!("{base}/properties"), Some(integration.clone())),
+        (
+            Method::POST,
+            format!("{base}/properties"),
+            Some(integration.clone()),
+        ),
         (Method::GET, prop_path.clone(), None),
         (Method::PUT, prop_path.clone(), Some(integration)),
         (Method::DELETE, prop_path.clone(), None),
@@ -43,7 +47,12 @@ async fn another_subscriber_can_neither_see_nor_change_anything() {
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
         assert_eq!(error_code(res).await, "not_found");
     }
-    let listed: Vec<Value> = intruder.get("/manage/v1/applications").await.json().await.unwrap();
+    let listed: Vec<Value> = intruder
+        .get("/manage/v1/applications")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(listed.is_empty());
 
     // Everything is as the owner left it.
@@ -51,8 +60,19 @@ async fn another_subscriber_can_neither_see_nor_change_anything() {
     assert_eq!(mine["name"], "Private");
     let p: Value = owner.get(&prop_path).await.json().await.unwrap();
     assert_eq!(p["instanceName"], "web");
-    let keys: Vec<Value> = owner.get(&format!("{base}/access-keys")).await.json().await.unwrap();
+    let keys: Vec<Value> = owner
+        .get(&format!("{base}/access-keys"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 1);
     assert!(keys[0]["revokedAt"].is_null());
-    assert_eq!(app.signer(&key.key.id, &key.secret).send(Method::GET, "/api/v1/application", None).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.signer(&key.key.id, &key.secret)
+            .send(Method::GET, "/api/v1/application", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }

@@ -1,7 +1,10 @@
 //! The black-box integration suite: one server per test, talked to over HTTP.
 //! Runs on SQLite + in-process store, or PostgreSQL + Redis (`FG_TEST_BACKEND`).
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly by design")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns fail loudly by design"
+)]
 
 mod access_keys;
 mod account;

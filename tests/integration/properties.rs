@@ -21,7 +21,11 @@ fn integration(uris: &[&str]) -> Value {
 }
 
 async fn props(b: &Browser, app_id: &str) -> Vec<Value> {
-    b.get(&format!("/manage/v1/applications/{app_id}/properties")).await.json().await.unwrap()
+    b.get(&format!("/manage/v1/applications/{app_id}/properties"))
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -45,14 +49,26 @@ async fn google_credentials_are_stored_and_the_secret_never_comes_back() {
 
     for read in [path.clone(), format!("{path}/{id}")] {
         let text = b.get(&read).await.text().await.unwrap();
-        assert!(!text.contains(secret) && text.contains("\"clientSecretSet\":true"), "{text}");
+        assert!(
+            !text.contains(secret) && text.contains("\"clientSecretSet\":true"),
+            "{text}"
+        );
     }
     let stored: Vec<u8> = {
         use sea_orm::EntityTrait;
-        let row = fedgate_storage::entity::property::Entity::find_by_id(uuid::Uuid::parse_str(id).unwrap()).one(&app.db).await.unwrap().unwrap();
+        let row = fedgate_storage::entity::property::Entity::find_by_id(
+            uuid::Uuid::parse_str(id).unwrap(),
+        )
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
         row.sealed_secret.unwrap()
     };
-    assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()), "secret stored in clear");
+    assert!(
+        !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "secret stored in clear"
+    );
 }
 
 #[tokio::test]
@@ -61,13 +77,25 @@ async fn updating_without_a_secret_keeps_it_and_with_one_replaces_it() {
     let b = app.subscriber().await;
     let a = b.create_app("Chat").await;
     let base = format!("/manage/v1/applications/{}/properties", a.id);
-    let created: Value = b.post(&base, &google(Some("first-secret"))).await.json().await.unwrap();
+    let created: Value = b
+        .post(&base, &google(Some("first-secret")))
+        .await
+        .json()
+        .await
+        .unwrap();
     let item = format!("{base}/{}", created["id"].as_str().unwrap());
     let sealed = |app: &fedgate_tests::TestApp, id: String| {
         let db = app.db.clone();
         async move {
             use sea_orm::EntityTrait;
-            fedgate_storage::entity::property::Entity::find_by_id(uuid::Uuid::parse_str(&id).unwrap()).one(&db).await.unwrap().unwrap().sealed_secret
+            fedgate_storage::entity::property::Entity::find_by_id(
+                uuid::Uuid::parse_str(&id).unwrap(),
+            )
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_secret
         }
     };
     let before = sealed(&app, created["id"].as_str().unwrap().to_owned()).await;
@@ -77,13 +105,38 @@ async fn updating_without_a_secret_keeps_it_and_with_one_replaces_it() {
     let res = b.send_json(Method::PUT, &item, &change).await;
     assert_eq!(res.status(), StatusCode::OK);
     let updated: Value = res.json().await.unwrap();
-    assert_eq!((updated["instanceName"].as_str(), updated["clientSecretSet"].as_bool()), (Some("renamed"), Some(true)));
-    assert_eq!(sealed(&app, created["id"].as_str().unwrap().to_owned()).await, before, "secret kept");
+    assert_eq!(
+        (
+            updated["instanceName"].as_str(),
+            updated["clientSecretSet"].as_bool()
+        ),
+        (Some("renamed"), Some(true))
+    );
+    assert_eq!(
+        sealed(&app, created["id"].as_str().unwrap().to_owned()).await,
+        before,
+        "secret kept"
+    );
 
-    assert_eq!(b.send_json(Method::PUT, &item, &google(Some("second-secret"))).await.status(), StatusCode::OK);
-    assert_ne!(sealed(&app, created["id"].as_str().unwrap().to_owned()).await, before, "secret replaced");
+    assert_eq!(
+        b.send_json(Method::PUT, &item, &google(Some("second-secret")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_ne!(
+        sealed(&app, created["id"].as_str().unwrap().to_owned()).await,
+        before,
+        "secret replaced"
+    );
 
-    let res = b.send_json(Method::PUT, &item, &integration(&["https://a.example.com/cb"])).await;
+    let res = b
+        .send_json(
+            Method::PUT,
+            &item,
+            &integration(&["https://a.example.com/cb"]),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(res).await, "kind_mismatch");
 }
@@ -96,16 +149,48 @@ async fn google_credentials_need_a_secret_and_valid_fields() {
     let path = format!("/manage/v1/applications/{}/properties", a.id);
     let cases = [
         (google(None), "clientSecret"),
-        ({ let mut g = google(Some("s")); g["clientId"] = json!(""); g }, "clientId"),
-        ({ let mut g = google(Some("s")); g["clientId"] = json!("has space"); g }, "clientId"),
-        ({ let mut g = google(Some("s")); g["projectNumber"] = json!("12ab"); g }, "projectNumber"),
-        ({ let mut g = google(Some("s")); g["instanceName"] = json!(" "); g }, "instanceName"),
+        (
+            {
+                let mut g = google(Some("s"));
+                g["clientId"] = json!("");
+                g
+            },
+            "clientId",
+        ),
+        (
+            {
+                let mut g = google(Some("s"));
+                g["clientId"] = json!("has space");
+                g
+            },
+            "clientId",
+        ),
+        (
+            {
+                let mut g = google(Some("s"));
+                g["projectNumber"] = json!("12ab");
+                g
+            },
+            "projectNumber",
+        ),
+        (
+            {
+                let mut g = google(Some("s"));
+                g["instanceName"] = json!(" ");
+                g
+            },
+            "instanceName",
+        ),
     ];
     for (body, field) in cases {
         let res = b.post(&path, &body).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         let err: Value = res.json().await.unwrap();
-        assert_eq!((err["code"].as_str(), err["field"].as_str()), (Some("validation_failed"), Some(field)), "{err}");
+        assert_eq!(
+            (err["code"].as_str(), err["field"].as_str()),
+            (Some("validation_failed"), Some(field)),
+            "{err}"
+        );
     }
     assert!(props(&b, &a.id).await.is_empty(), "nothing stored");
 }
@@ -119,13 +204,33 @@ async fn every_unsafe_redirect_uri_is_rejected_with_a_reason_and_nothing_stored(
     let cases: [(&[&str], &str, &str); 10] = [
         (&["/relative/cb"], "redirectUris[0]", "absolute"),
         (&["http://app.example.com/cb"], "redirectUris[0]", "https"),
-        (&["https://app.example.com/cb#x"], "redirectUris[0]", "fragment"),
+        (
+            &["https://app.example.com/cb#x"],
+            "redirectUris[0]",
+            "fragment",
+        ),
         (&["https://*.example.com/cb"], "redirectUris[0]", "wildcard"),
-        (&["https://app.example.com/*"], "redirectUris[0]", "wildcard"),
-        (&["https://u:p@app.example.com/cb"], "redirectUris[0]", "user information"),
+        (
+            &["https://app.example.com/*"],
+            "redirectUris[0]",
+            "wildcard",
+        ),
+        (
+            &["https://u:p@app.example.com/cb"],
+            "redirectUris[0]",
+            "user information",
+        ),
         (&["custom-scheme:/cb"], "redirectUris[0]", "host"),
-        (&["https://ok.example.com/cb", "ftp://files.example.com/"], "redirectUris[1]", "https"),
-        (&["https://ok.example.com/cb", "https://ok.example.com/cb"], "redirectUris[1]", "twice"),
+        (
+            &["https://ok.example.com/cb", "ftp://files.example.com/"],
+            "redirectUris[1]",
+            "https",
+        ),
+        (
+            &["https://ok.example.com/cb", "https://ok.example.com/cb"],
+            "redirectUris[1]",
+            "twice",
+        ),
         (&[], "redirectUris", "at least one"),
     ];
     for (uris, field, reason) in cases {
@@ -133,11 +238,18 @@ async fn every_unsafe_redirect_uri_is_rejected_with_a_reason_and_nothing_stored(
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{uris:?}");
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["field"], field, "{uris:?}: {err}");
-        assert!(err["message"].as_str().unwrap().contains(reason), "{uris:?}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(reason),
+            "{uris:?}: {err}"
+        );
     }
     assert!(props(&b, &a.id).await.is_empty(), "nothing stored");
 
-    let ok = ["https://app.example.com/auth/callback?x=1", "http://localhost:3000/cb", "http://127.0.0.1/cb"];
+    let ok = [
+        "https://app.example.com/auth/callback?x=1",
+        "http://localhost:3000/cb",
+        "http://127.0.0.1/cb",
+    ];
     let res = b.post(&path, &integration(&ok)).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await.unwrap();
@@ -162,10 +274,15 @@ async fn integration_settings_round_trip_and_one_of_each_kind_per_application() 
     assert_eq!(created["resultDelivery"], "code");
     assert_eq!(created["autoCreateUsers"], false);
 
-    let res = b.post(&path, &integration(&["https://other.example.com/cb"])).await;
+    let res = b
+        .post(&path, &integration(&["https://other.example.com/cb"]))
+        .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(res).await, "property_exists");
-    assert_eq!(b.post(&path, &google(Some("s"))).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        b.post(&path, &google(Some("s"))).await.status(),
+        StatusCode::CREATED
+    );
     let res = b.post(&path, &google(Some("s2"))).await;
     assert_eq!(error_code(res).await, "property_exists");
     assert_eq!(props(&b, &a.id).await.len(), 2);

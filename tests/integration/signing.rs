@@ -10,15 +10,30 @@ async fn a_correctly_signed_request_names_its_application_and_key() {
     let b = app.subscriber().await;
     let a = b.create_app("Chat").await;
     let k = b.create_key(&a.id).await;
-    let res = app.signer(&k.key.id, &k.secret).send(Method::GET, PATH, None).await;
+    let res = app
+        .signer(&k.key.id, &k.secret)
+        .send(Method::GET, PATH, None)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body, json!({"id": a.id, "name": "Chat", "accessKeyId": k.key.id}));
+    assert_eq!(
+        body,
+        json!({"id": a.id, "name": "Chat", "accessKeyId": k.key.id})
+    );
 
     // Query order is not part of the signature; the query itself is.
     let signer = app.signer(&k.key.id, &k.secret);
-    let t = Tamper { signed_path_and_query: Some(format!("{PATH}?a=1&b=x%20y")), ..Tamper::default() };
-    assert_eq!(signer.send_tampered(Method::GET, &format!("{PATH}?b=x+y&a=1"), None, &t).await.status(), StatusCode::OK);
+    let t = Tamper {
+        signed_path_and_query: Some(format!("{PATH}?a=1&b=x%20y")),
+        ..Tamper::default()
+    };
+    assert_eq!(
+        signer
+            .send_tampered(Method::GET, &format!("{PATH}?b=x+y&a=1"), None, &t)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -30,13 +45,69 @@ async fn every_kind_of_wrong_signature_is_refused_with_its_own_code() {
     let signer = app.signer(&k.key.id, &k.secret);
     let body = json!({"x": 1});
     let cases = [
-        (Tamper { secret: Some("fgs_wrong".into()), ..Tamper::default() }, None, PATH, "signature_mismatch"),
-        (Tamper { signed_body: Some(b"{\"x\":2}".to_vec()), ..Tamper::default() }, Some(&body), PATH, "signature_mismatch"),
-        (Tamper { signed_path_and_query: Some("/api/v1/applications".into()), ..Tamper::default() }, None, PATH, "signature_mismatch"),
-        (Tamper { signed_path_and_query: Some(format!("{PATH}?x=2")), ..Tamper::default() }, None, "/api/v1/application?x=1", "signature_mismatch"),
-        (Tamper { clock_offset: -301, ..Tamper::default() }, None, PATH, "timestamp_out_of_window"),
-        (Tamper { clock_offset: 301, ..Tamper::default() }, None, PATH, "timestamp_out_of_window"),
-        (Tamper { nonce: Some("bad nonce!".into()), ..Tamper::default() }, None, PATH, "signature_malformed"),
+        (
+            Tamper {
+                secret: Some("fgs_wrong".into()),
+                ..Tamper::default()
+            },
+            None,
+            PATH,
+            "signature_mismatch",
+        ),
+        (
+            Tamper {
+                signed_body: Some(b"{\"x\":2}".to_vec()),
+                ..Tamper::default()
+            },
+            Some(&body),
+            PATH,
+            "signature_mismatch",
+        ),
+        (
+            Tamper {
+                signed_path_and_query: Some("/api/v1/applications".into()),
+                ..Tamper::default()
+            },
+            None,
+            PATH,
+            "signature_mismatch",
+        ),
+        (
+            Tamper {
+                signed_path_and_query: Some(format!("{PATH}?x=2")),
+                ..Tamper::default()
+            },
+            None,
+            "/api/v1/application?x=1",
+            "signature_mismatch",
+        ),
+        (
+            Tamper {
+                clock_offset: -301,
+                ..Tamper::default()
+            },
+            None,
+            PATH,
+            "timestamp_out_of_window",
+        ),
+        (
+            Tamper {
+                clock_offset: 301,
+                ..Tamper::default()
+            },
+            None,
+            PATH,
+            "timestamp_out_of_window",
+        ),
+        (
+            Tamper {
+                nonce: Some("bad nonce!".into()),
+                ..Tamper::default()
+            },
+            None,
+            PATH,
+            "signature_malformed",
+        ),
     ];
     for (tamper, body, path, code) in cases {
         let res = signer.send_tampered(Method::GET, path, body, &tamper).await;
@@ -44,8 +115,17 @@ async fn every_kind_of_wrong_signature_is_refused_with_its_own_code() {
         assert_eq!(error_code(res).await, code, "{tamper:?}");
     }
     // Within the window is fine.
-    let near = Tamper { clock_offset: -240, ..Tamper::default() };
-    assert_eq!(signer.send_tampered(Method::GET, PATH, None, &near).await.status(), StatusCode::OK);
+    let near = Tamper {
+        clock_offset: -240,
+        ..Tamper::default()
+    };
+    assert_eq!(
+        signer
+            .send_tampered(Method::GET, PATH, None, &near)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -55,8 +135,17 @@ async fn a_nonce_works_once() {
     let a = b.create_app("Chat").await;
     let k = b.create_key(&a.id).await;
     let signer = app.signer(&k.key.id, &k.secret);
-    let t = Tamper { nonce: Some("replayed-nonce-0001".into()), ..Tamper::default() };
-    assert_eq!(signer.send_tampered(Method::GET, PATH, None, &t).await.status(), StatusCode::OK);
+    let t = Tamper {
+        nonce: Some("replayed-nonce-0001".into()),
+        ..Tamper::default()
+    };
+    assert_eq!(
+        signer
+            .send_tampered(Method::GET, PATH, None, &t)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let res = signer.send_tampered(Method::GET, PATH, None, &t).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(res).await, "nonce_reused");
@@ -71,17 +160,31 @@ async fn unsigned_unknown_and_foreign_keys() {
     let ka = b.create_key(&a.id).await;
     let kb = b.create_key(&other.id).await;
 
-    let res = reqwest::get(format!("{}{PATH}", app.address)).await.unwrap();
+    let res = reqwest::get(format!("{}{PATH}", app.address))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(res).await, "signature_missing");
 
-    let res = app.signer("fgk_000000000000000000000000", &ka.secret).send(Method::GET, PATH, None).await;
+    let res = app
+        .signer("fgk_000000000000000000000000", &ka.secret)
+        .send(Method::GET, PATH, None)
+        .await;
     assert_eq!(error_code(res).await, "access_key_unknown");
 
     // Application B's key authenticates as B, never as A; A's key id with B's secret fails.
-    let as_b: Value = app.signer(&kb.key.id, &kb.secret).send(Method::GET, PATH, None).await.json().await.unwrap();
+    let as_b: Value = app
+        .signer(&kb.key.id, &kb.secret)
+        .send(Method::GET, PATH, None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(as_b["id"], other.id.as_str());
-    let res = app.signer(&ka.key.id, &kb.secret).send(Method::GET, PATH, None).await;
+    let res = app
+        .signer(&ka.key.id, &kb.secret)
+        .send(Method::GET, PATH, None)
+        .await;
     assert_eq!(error_code(res).await, "signature_mismatch");
 }
 
@@ -94,11 +197,20 @@ async fn a_key_secret_moved_to_another_row_is_unusable() {
     let k2 = b.create_key(&a.id).await;
     app.copy_key_secret(&k1.key.id, &k2.key.id).await;
     for secret in [&k1.secret, &k2.secret] {
-        let res = app.signer(&k2.key.id, secret).send(Method::GET, PATH, None).await;
+        let res = app
+            .signer(&k2.key.id, secret)
+            .send(Method::GET, PATH, None)
+            .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(error_code(res).await, "access_key_unusable");
     }
-    assert_eq!(app.signer(&k1.key.id, &k1.secret).send(Method::GET, PATH, None).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.signer(&k1.key.id, &k1.secret)
+            .send(Method::GET, PATH, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -109,9 +221,15 @@ async fn repeated_authentication_failures_are_rate_limited() {
     let k = b.create_key(&a.id).await;
     let wrong = app.signer(&k.key.id, "fgs_wrong");
     for _ in 0..3 {
-        assert_eq!(wrong.send(Method::GET, PATH, None).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            wrong.send(Method::GET, PATH, None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
-    let res = app.signer(&k.key.id, &k.secret).send(Method::GET, PATH, None).await;
+    let res = app
+        .signer(&k.key.id, &k.secret)
+        .send(Method::GET, PATH, None)
+        .await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.headers()["retry-after"], "60");
 }

@@ -8,7 +8,11 @@
 //! When the chosen backend is unreachable the test panics with a loud message; it
 //! never silently falls back.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test support: failing loudly is the point")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: failing loudly is the point"
+)]
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -43,7 +47,8 @@ pub fn backend() -> Backend {
 }
 
 fn postgres_base() -> String {
-    std::env::var("FG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("FG_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 fn redis_url() -> String {
@@ -88,7 +93,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let admin = Database::connect(format!("{}/postgres", postgres_base()))
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for FG_TEST_BACKEND=postgres and is not reachable: {e}", postgres_base()));
-        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap();
         admin.close().await.unwrap();
         settings.database_url = Some(format!("{}/{name}", postgres_base()));
         settings.database_max_connections = 5;
@@ -105,15 +113,29 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.database().connection().clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, db, backend, pg_database, settings, _data_dir: data_dir }
+    TestApp {
+        address,
+        db,
+        backend,
+        pg_database,
+        settings,
+        _data_dir: data_dir,
+    }
 }
 
 impl TestApp {
     /// A fresh browser-like client (own cookie jar) for this server.
     #[must_use]
     pub fn browser(&self) -> Browser {
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-        Browser { client, base: self.address.clone(), csrf: None }
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: self.address.clone(),
+            csrf: None,
+        }
     }
 
     /// A browser signed up as a new random subscriber.
@@ -129,8 +151,13 @@ impl TestApp {
     pub async fn take_database_down(&self) {
         match &self.pg_database {
             Some(name) => {
-                let admin = Database::connect(format!("{}/postgres", postgres_base())).await.unwrap();
-                admin.execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await.unwrap();
+                let admin = Database::connect(format!("{}/postgres", postgres_base()))
+                    .await
+                    .unwrap();
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+                    .await
+                    .unwrap();
             }
             // SQLite has no server to stop: close the server's own pool instead.
             None => self.db.close_by_ref().await.unwrap(),
@@ -149,8 +176,16 @@ impl TestApp {
     /// database access might.
     pub async fn copy_property_secret(&self, from: &str, to: &str) {
         use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-        let src = property::Entity::find_by_id(uuid::Uuid::parse_str(from).unwrap()).one(&self.db).await.unwrap().unwrap();
-        let dst = property::Entity::find_by_id(uuid::Uuid::parse_str(to).unwrap()).one(&self.db).await.unwrap().unwrap();
+        let src = property::Entity::find_by_id(uuid::Uuid::parse_str(from).unwrap())
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let dst = property::Entity::find_by_id(uuid::Uuid::parse_str(to).unwrap())
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap();
         assert_ne!(src.sealed_secret, dst.sealed_secret);
         let mut dst: property::ActiveModel = dst.into();
         dst.sealed_secret = Set(src.sealed_secret);
@@ -160,8 +195,16 @@ impl TestApp {
     /// Copies one access key's sealed secret over another's.
     pub async fn copy_key_secret(&self, from: &str, to: &str) {
         use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-        let src = access_key::Entity::find_by_id(from.to_owned()).one(&self.db).await.unwrap().unwrap();
-        let dst = access_key::Entity::find_by_id(to.to_owned()).one(&self.db).await.unwrap().unwrap();
+        let src = access_key::Entity::find_by_id(from.to_owned())
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let dst = access_key::Entity::find_by_id(to.to_owned())
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap();
         let mut dst: access_key::ActiveModel = dst.into();
         dst.sealed_secret = Set(src.sealed_secret);
         dst.update(&self.db).await.unwrap();
@@ -170,7 +213,12 @@ impl TestApp {
     /// A signer for the application API with the given key.
     #[must_use]
     pub fn signer(&self, key_id: &str, secret: &str) -> Signer {
-        Signer { client: reqwest::Client::new(), base: self.address.clone(), key_id: key_id.into(), secret: secret.into() }
+        Signer {
+            client: reqwest::Client::new(),
+            base: self.address.clone(),
+            key_id: key_id.into(),
+            secret: secret.into(),
+        }
     }
 }
 
@@ -197,7 +245,12 @@ impl Browser {
         self.account_call("signin", email, password).await
     }
 
-    async fn account_call(&mut self, action: &str, email: &str, password: &str) -> (StatusCode, Value) {
+    async fn account_call(
+        &mut self,
+        action: &str,
+        email: &str,
+        password: &str,
+    ) -> (StatusCode, Value) {
         let res = self
             .client
             .post(format!("{}/manage/v1/{action}", self.base))
@@ -245,14 +298,23 @@ impl Browser {
 
     /// Creates an application and returns it.
     pub async fn create_app(&self, name: &str) -> ApplicationDto {
-        let res = self.post("/manage/v1/applications", &json!({"name": name})).await;
+        let res = self
+            .post("/manage/v1/applications", &json!({"name": name}))
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json().await.unwrap()
     }
 
     /// Creates an access key and returns it with its secret.
     pub async fn create_key(&self, app_id: &str) -> CreatedAccessKeyDto {
-        let res = self.request(Method::POST, &format!("/manage/v1/applications/{app_id}/access-keys")).send().await.unwrap();
+        let res = self
+            .request(
+                Method::POST,
+                &format!("/manage/v1/applications/{app_id}/access-keys"),
+            )
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json().await.unwrap()
     }
@@ -287,24 +349,60 @@ pub struct Tamper {
 /// Current Unix time in seconds.
 #[must_use]
 pub fn unix_now() -> i64 {
-    i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()).unwrap()
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
 }
 
 impl Signer {
     /// Sends a correctly signed request.
-    pub async fn send(&self, method: Method, path_and_query: &str, body: Option<&Value>) -> Response {
-        self.send_tampered(method, path_and_query, body, &Tamper::default()).await
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        self.send_tampered(method, path_and_query, body, &Tamper::default())
+            .await
     }
 
     /// Sends a request signed with the given deviations.
-    pub async fn send_tampered(&self, method: Method, path_and_query: &str, body: Option<&Value>, t: &Tamper) -> Response {
-        let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-        let nonce = t.nonce.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    pub async fn send_tampered(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        t: &Tamper,
+    ) -> Response {
+        let body_bytes = body
+            .map(|b| serde_json::to_vec(b).unwrap())
+            .unwrap_or_default();
+        let nonce = t
+            .nonce
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let timestamp = unix_now() + t.clock_offset;
-        let signed_target = t.signed_path_and_query.clone().unwrap_or_else(|| path_and_query.to_owned());
-        let (path, query) = signed_target.split_once('?').unwrap_or((&signed_target, ""));
+        let signed_target = t
+            .signed_path_and_query
+            .clone()
+            .unwrap_or_else(|| path_and_query.to_owned());
+        let (path, query) = signed_target
+            .split_once('?')
+            .unwrap_or((&signed_target, ""));
         let signed_body = t.signed_body.clone().unwrap_or_else(|| body_bytes.clone());
-        let parts = RequestParts { key_id: &self.key_id, timestamp, nonce: &nonce, method: method.as_str(), path, query, body: &signed_body };
+        let parts = RequestParts {
+            key_id: &self.key_id,
+            timestamp,
+            nonce: &nonce,
+            method: method.as_str(),
+            path,
+            query,
+            body: &signed_body,
+        };
         let secret = t.secret.clone().unwrap_or_else(|| self.secret.clone());
         let signature = signing::sign(secret.as_bytes(), &parts);
         let mut rb = self
@@ -315,7 +413,9 @@ impl Signer {
             .header(signing::HEADER_NONCE, &nonce)
             .header(signing::HEADER_SIGNATURE, signature);
         if body.is_some() {
-            rb = rb.header("content-type", "application/json").body(body_bytes);
+            rb = rb
+                .header("content-type", "application/json")
+                .body(body_bytes);
         }
         rb.send().await.unwrap()
     }
@@ -327,6 +427,12 @@ pub async fn error_code(res: Response) -> String {
     let body: Value = res.json().await.expect("error responses are JSON");
     assert!(body["message"].is_string(), "error without message: {body}");
     let request_id = body["requestId"].as_str().expect("error without requestId");
-    assert!(!request_id.is_empty() && has_request_id, "request id missing: {body}");
-    body["code"].as_str().expect("error without code").to_owned()
+    assert!(
+        !request_id.is_empty() && has_request_id,
+        "request id missing: {body}"
+    );
+    body["code"]
+        .as_str()
+        .expect("error without code")
+        .to_owned()
 }

@@ -29,15 +29,21 @@ impl AccessKeyId {
     /// A fresh random id.
     #[must_use]
     pub fn generate() -> Self {
-        Self(format!("{ID_PREFIX}{}", hex::encode(crate::random::bytes::<12>())))
+        Self(format!(
+            "{ID_PREFIX}{}",
+            hex::encode(crate::random::bytes::<12>())
+        ))
     }
 
     /// Parses the exact form.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
         let hex_part = text.strip_prefix(ID_PREFIX)?;
-        (hex_part.len() == 24 && hex_part.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| Self(text.to_owned()))
+        (hex_part.len() == 24
+            && hex_part
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| Self(text.to_owned()))
     }
 
     /// The id.
@@ -93,17 +99,30 @@ pub struct NewAccessKey {
 }
 
 fn seal_context(key: &AccessKey) -> SealContext<'_> {
-    SealContext { purpose: SECRET_PURPOSE, application_id: key.application_id, row_id: key.id.as_str() }
+    SealContext {
+        purpose: SECRET_PURPOSE,
+        application_id: key.application_id,
+        row_id: key.id.as_str(),
+    }
 }
 
 impl NewAccessKey {
     /// Generates a key id and a 256-bit secret, sealed for the new row.
     #[must_use]
     pub fn generate(application_id: ApplicationId, sealer: &Sealer, now: DateTime<Utc>) -> Self {
-        let key = AccessKey { id: AccessKeyId::generate(), application_id, created_at: now, last_used_at: None, revoked_at: None };
+        let key = AccessKey {
+            id: AccessKeyId::generate(),
+            application_id,
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+        };
         let secret = SecretString::from(format!("{SECRET_PREFIX}{}", crate::random::token()));
         let sealed_secret = sealer.seal(&seal_context(&key), secret.expose_secret().as_bytes());
-        Self { stored: StoredAccessKey { key, sealed_secret }, secret }
+        Self {
+            stored: StoredAccessKey { key, sealed_secret },
+            secret,
+        }
     }
 }
 
@@ -178,12 +197,23 @@ pub async fn authenticate(
     headers: SignatureHeaders<'_>,
     request: ReceivedRequest<'_>,
 ) -> Result<AccessKey, AuthError> {
-    let key_id = headers.key_id.ok_or(AuthError::MissingHeader(signing::HEADER_KEY_ID))?;
-    let timestamp = headers.timestamp.ok_or(AuthError::MissingHeader(signing::HEADER_TIMESTAMP))?;
-    let nonce = headers.nonce.ok_or(AuthError::MissingHeader(signing::HEADER_NONCE))?;
-    let signature = headers.signature.ok_or(AuthError::MissingHeader(signing::HEADER_SIGNATURE))?;
-    let key_id = AccessKeyId::parse(key_id).ok_or(AuthError::MalformedHeader(signing::HEADER_KEY_ID))?;
-    let timestamp: i64 = timestamp.parse().map_err(|_| AuthError::MalformedHeader(signing::HEADER_TIMESTAMP))?;
+    let key_id = headers
+        .key_id
+        .ok_or(AuthError::MissingHeader(signing::HEADER_KEY_ID))?;
+    let timestamp = headers
+        .timestamp
+        .ok_or(AuthError::MissingHeader(signing::HEADER_TIMESTAMP))?;
+    let nonce = headers
+        .nonce
+        .ok_or(AuthError::MissingHeader(signing::HEADER_NONCE))?;
+    let signature = headers
+        .signature
+        .ok_or(AuthError::MissingHeader(signing::HEADER_SIGNATURE))?;
+    let key_id =
+        AccessKeyId::parse(key_id).ok_or(AuthError::MalformedHeader(signing::HEADER_KEY_ID))?;
+    let timestamp: i64 = timestamp
+        .parse()
+        .map_err(|_| AuthError::MalformedHeader(signing::HEADER_TIMESTAMP))?;
     if !signing::nonce_is_well_formed(nonce) {
         return Err(AuthError::MalformedHeader(signing::HEADER_NONCE));
     }
@@ -191,7 +221,10 @@ pub async fn authenticate(
         return Err(AuthError::MalformedHeader(signing::HEADER_SIGNATURE));
     }
 
-    let stored = keys.find_access_key(&key_id).await?.ok_or(AuthError::UnknownKey)?;
+    let stored = keys
+        .find_access_key(&key_id)
+        .await?
+        .ok_or(AuthError::UnknownKey)?;
     if stored.key.revoked_at.is_some() {
         return Err(AuthError::RevokedKey);
     }
@@ -216,11 +249,17 @@ pub async fn authenticate(
     }
     // Remember the nonce for the whole window in which its timestamp stays valid.
     let ttl = std::time::Duration::from_secs(2 * signing::MAX_SKEW_SECONDS.unsigned_abs());
-    let fresh = state.put_if_absent(&format!("nonce:{}:{nonce}", key_id.as_str()), b"1", ttl).await?;
+    let fresh = state
+        .put_if_absent(&format!("nonce:{}:{nonce}", key_id.as_str()), b"1", ttl)
+        .await?;
     if !fresh {
         return Err(AuthError::ReplayedNonce);
     }
-    if stored.key.last_used_at.is_none_or(|t| now - t >= LAST_USED_GRANULARITY) {
+    if stored
+        .key
+        .last_used_at
+        .is_none_or(|t| now - t >= LAST_USED_GRANULARITY)
+    {
         keys.touch_access_key(&key_id, now).await?;
     }
     Ok(stored.key)
@@ -242,7 +281,9 @@ mod tests {
     fn generated_secret_is_sealed_for_its_row() {
         let sealer = Sealer::new(&crate::seal::MasterKey::generate());
         let k = NewAccessKey::generate(ApplicationId::generate(), &sealer, Utc::now());
-        let opened = sealer.open_string(&seal_context(&k.stored.key), &k.stored.sealed_secret).unwrap();
+        let opened = sealer
+            .open_string(&seal_context(&k.stored.key), &k.stored.sealed_secret)
+            .unwrap();
         assert_eq!(opened.expose_secret(), k.secret.expose_secret());
         assert!(k.secret.expose_secret().starts_with("fgs_"));
     }

@@ -78,7 +78,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "plain", "@example.com", "a@", "a@localhost", "a b@example.com", "a@.com", "a@b..com"] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a b@example.com",
+            "a@.com",
+            "a@b..com",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -15,7 +15,10 @@ pub struct ValidationError {
 impl ValidationError {
     /// Builds an error for `field` with `message`.
     pub fn new(field: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The same error reported under another field name (e.g. with an index added).
@@ -27,16 +30,26 @@ impl ValidationError {
 }
 
 /// Checks a free-text label: trimmed, 1..=max characters, no control characters.
-pub(crate) fn label(field: &'static str, value: &str, max: usize) -> Result<String, ValidationError> {
+pub(crate) fn label(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<String, ValidationError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }
     if trimmed.chars().count() > max {
-        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(ValidationError::new(field, "must not contain control characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }

@@ -88,7 +88,10 @@ pub struct HostedService {
 fn hosted_url(base: &Url, app: ApplicationId, kind: ServiceKind, leaf: &str) -> Url {
     let mut url = base.clone();
     let prefix = base.path().trim_end_matches('/');
-    url.set_path(&format!("{prefix}/hosted/{app}/{}/{leaf}", kind.path_segment()));
+    url.set_path(&format!(
+        "{prefix}/hosted/{app}/{}/{leaf}",
+        kind.path_segment()
+    ));
     url.set_query(None);
     url.set_fragment(None);
     url
@@ -96,7 +99,12 @@ fn hosted_url(base: &Url, app: ApplicationId, kind: ServiceKind, leaf: &str) -> 
 
 /// Derives the Google Authentication Service of an application from its properties.
 #[must_use]
-pub fn google_service(base: &Url, app: ApplicationId, properties: &[StoredProperty], sealer: &Sealer) -> HostedService {
+pub fn google_service(
+    base: &Url,
+    app: ApplicationId,
+    properties: &[StoredProperty],
+    sealer: &Sealer,
+) -> HostedService {
     let kind = ServiceKind::GoogleAuthentication;
     HostedService {
         kind,
@@ -166,7 +174,10 @@ fn google_status(properties: &[StoredProperty], sealer: &Sealer) -> ServiceStatu
             if let Err(e) = p.parsed_settings() {
                 reasons.push(InactiveReason {
                     code: "invalid_oauth_integration",
-                    message: format!("The OAuth integration \"{}\" is invalid: {e}. Edit it.", p.instance_name),
+                    message: format!(
+                        "The OAuth integration \"{}\" is invalid: {e}. Edit it.",
+                        p.instance_name
+                    ),
                     property_kind: integration_kind,
                     property_id: Some(p.id),
                 });
@@ -174,7 +185,11 @@ fn google_status(properties: &[StoredProperty], sealer: &Sealer) -> ServiceStatu
         }
     }
 
-    if reasons.is_empty() { ServiceStatus::Active } else { ServiceStatus::Inactive(reasons) }
+    if reasons.is_empty() {
+        ServiceStatus::Active
+    } else {
+        ServiceStatus::Inactive(reasons)
+    }
 }
 
 #[cfg(test)]
@@ -221,16 +236,34 @@ mod tests {
         let app = ApplicationId::generate();
         let base = Url::parse("https://login.example.com/prefix/").unwrap();
         let s = google_service(&base, app, &[], &sealer);
-        assert_eq!(codes(&s.status), ["missing_google_credentials", "missing_oauth_integration"]);
-        assert_eq!(s.provider_redirect_uri.as_str(), format!("https://login.example.com/prefix/hosted/{app}/google/callback"));
-        assert_eq!(s.login_endpoint.as_str(), format!("https://login.example.com/prefix/hosted/{app}/google/login"));
+        assert_eq!(
+            codes(&s.status),
+            ["missing_google_credentials", "missing_oauth_integration"]
+        );
+        assert_eq!(
+            s.provider_redirect_uri.as_str(),
+            format!("https://login.example.com/prefix/hosted/{app}/google/callback")
+        );
+        assert_eq!(
+            s.login_endpoint.as_str(),
+            format!("https://login.example.com/prefix/hosted/{app}/google/login")
+        );
 
         let c = creds(app, &sealer);
-        assert_eq!(codes(&google_status(&[c.clone()], &sealer)), ["missing_oauth_integration"]);
+        assert_eq!(
+            codes(&google_status(std::slice::from_ref(&c), &sealer)),
+            ["missing_oauth_integration"]
+        );
         let i = integration(app, &sealer);
-        assert_eq!(google_status(&[c.clone(), i.clone()], &sealer), ServiceStatus::Active);
+        assert_eq!(
+            google_status(&[c.clone(), i.clone()], &sealer),
+            ServiceStatus::Active
+        );
 
         let other_key = Sealer::new(&MasterKey::generate());
-        assert_eq!(codes(&google_status(&[c, i], &other_key)), ["unreadable_client_secret"]);
+        assert_eq!(
+            codes(&google_status(&[c, i], &other_key)),
+            ["unreadable_client_secret"]
+        );
     }
 }

@@ -90,7 +90,10 @@ mod tests {
     fn ids_round_trip_through_text_and_reject_other_spellings() {
         let id = ApplicationId::generate();
         assert_eq!(ApplicationId::parse(&id.to_string()), Some(id));
-        assert_eq!(ApplicationId::parse(&id.as_uuid().simple().to_string()), None);
+        assert_eq!(
+            ApplicationId::parse(&id.as_uuid().simple().to_string()),
+            None
+        );
         assert_eq!(ApplicationId::parse("not-an-id"), None);
     }
 }

@@ -21,10 +21,16 @@ impl NewPassword {
     pub fn parse(text: SecretString) -> Result<Self, ValidationError> {
         let n = text.expose_secret().chars().count();
         if n < 10 {
-            return Err(ValidationError::new("password", "must be at least 10 characters"));
+            return Err(ValidationError::new(
+                "password",
+                "must be at least 10 characters",
+            ));
         }
         if n > 256 {
-            return Err(ValidationError::new("password", "must be at most 256 characters"));
+            return Err(ValidationError::new(
+                "password",
+                "must be at most 256 characters",
+            ));
         }
         Ok(Self(text))
     }
@@ -32,7 +38,10 @@ impl NewPassword {
     /// Hashes the password into a PHC string. CPU-heavy: call off the async executor.
     pub fn hash(&self) -> Result<PasswordHashString, PasswordError> {
         let phc: PasswordHash = hasher()?
-            .hash_password_with_salt(self.0.expose_secret().as_bytes(), &crate::random::bytes::<16>())
+            .hash_password_with_salt(
+                self.0.expose_secret().as_bytes(),
+                &crate::random::bytes::<16>(),
+            )
             .map_err(|_| PasswordError)?;
         Ok(PasswordHashString(phc.to_string()))
     }
@@ -48,7 +57,8 @@ pub struct PasswordHashString(pub String);
 pub struct PasswordError;
 
 fn hasher() -> Result<Argon2<'static>, PasswordError> {
-    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, 1, None).map_err(|_| PasswordError)?;
+    let params =
+        Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, 1, None).map_err(|_| PasswordError)?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -56,7 +66,10 @@ fn hasher() -> Result<Argon2<'static>, PasswordError> {
 /// A corrupt stored hash verifies nothing.
 #[must_use]
 pub fn verify(candidate: &SecretString, stored: &PasswordHashString) -> bool {
-    hasher().is_ok_and(|h| h.verify_password(candidate.expose_secret().as_bytes(), stored.0.as_str()).is_ok())
+    hasher().is_ok_and(|h| {
+        h.verify_password(candidate.expose_secret().as_bytes(), stored.0.as_str())
+            .is_ok()
+    })
 }
 
 /// A hash of a random password, verified against when the account does not exist so
@@ -73,10 +86,20 @@ mod tests {
     fn hashes_with_argon2id_at_the_required_cost_and_verifies() {
         let pw = NewPassword::parse(SecretString::from("correct horse battery")).unwrap();
         let hash = pw.hash().unwrap();
-        assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.0);
+        assert!(
+            hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.0
+        );
         assert!(verify(&SecretString::from("correct horse battery"), &hash));
-        assert!(!verify(&SecretString::from("correct horse battery!"), &hash));
-        assert!(!verify(&SecretString::from("x"), &PasswordHashString("garbage".into())));
+        assert!(!verify(
+            &SecretString::from("correct horse battery!"),
+            &hash
+        ));
+        assert!(!verify(
+            &SecretString::from("x"),
+            &PasswordHashString("garbage".into())
+        ));
     }
 
     #[test]

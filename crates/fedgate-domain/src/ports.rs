@@ -35,9 +35,18 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait SubscriberRepository: Send + Sync {
     /// Creates an account; `Conflict` when the email is taken (case-insensitively).
-    async fn create_subscriber(&self, id: SubscriberId, email: &Email, hash: &PasswordHashString, now: DateTime<Utc>) -> StoreResult<Subscriber>;
+    async fn create_subscriber(
+        &self,
+        id: SubscriberId,
+        email: &Email,
+        hash: &PasswordHashString,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Subscriber>;
     /// Finds an account by email, case-insensitively, with its password hash.
-    async fn find_subscriber_by_email(&self, email: &Email) -> StoreResult<Option<SubscriberCredentials>>;
+    async fn find_subscriber_by_email(
+        &self,
+        email: &Email,
+    ) -> StoreResult<Option<SubscriberCredentials>>;
     /// Reads an account.
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>>;
 }
@@ -50,13 +59,24 @@ pub trait ApplicationRepository: Send + Sync {
     /// The subscriber's applications, oldest first.
     async fn list_applications(&self, owner: SubscriberId) -> StoreResult<Vec<Application>>;
     /// One of the subscriber's applications; `None` if absent or someone else's.
-    async fn get_application(&self, owner: SubscriberId, id: ApplicationId) -> StoreResult<Option<Application>>;
+    async fn get_application(
+        &self,
+        owner: SubscriberId,
+        id: ApplicationId,
+    ) -> StoreResult<Option<Application>>;
     /// An application by id alone, for flows authenticated another way.
     async fn find_application(&self, id: ApplicationId) -> StoreResult<Option<Application>>;
     /// Renames; `None` if absent or someone else's.
-    async fn rename_application(&self, owner: SubscriberId, id: ApplicationId, name: &ApplicationName, now: DateTime<Utc>) -> StoreResult<Option<Application>>;
+    async fn rename_application(
+        &self,
+        owner: SubscriberId,
+        id: ApplicationId,
+        name: &ApplicationName,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Application>>;
     /// Deletes with everything it owns; false if absent or someone else's.
-    async fn delete_application(&self, owner: SubscriberId, id: ApplicationId) -> StoreResult<bool>;
+    async fn delete_application(&self, owner: SubscriberId, id: ApplicationId)
+    -> StoreResult<bool>;
 }
 
 /// Properties of an application.
@@ -67,9 +87,17 @@ pub trait PropertyRepository: Send + Sync {
     /// All properties of the application, oldest first.
     async fn list_properties(&self, app: ApplicationId) -> StoreResult<Vec<StoredProperty>>;
     /// Properties of one kind.
-    async fn list_properties_of_kind(&self, app: ApplicationId, kind: PropertyKind) -> StoreResult<Vec<StoredProperty>>;
+    async fn list_properties_of_kind(
+        &self,
+        app: ApplicationId,
+        kind: PropertyKind,
+    ) -> StoreResult<Vec<StoredProperty>>;
     /// One property of the application.
-    async fn get_property(&self, app: ApplicationId, id: PropertyId) -> StoreResult<Option<StoredProperty>>;
+    async fn get_property(
+        &self,
+        app: ApplicationId,
+        id: PropertyId,
+    ) -> StoreResult<Option<StoredProperty>>;
     /// Replaces name, settings and secret; false if absent.
     async fn update_property(&self, property: &StoredProperty) -> StoreResult<bool>;
     /// Deletes; false if absent.
@@ -88,14 +116,25 @@ pub trait AccessKeyRepository: Send + Sync {
     async fn find_access_key(&self, id: &AccessKeyId) -> StoreResult<Option<StoredAccessKey>>;
     /// Revokes; `None` if absent from this application, else the key (already
     /// revoked keys keep their first revocation time).
-    async fn revoke_access_key(&self, app: ApplicationId, id: &AccessKeyId, now: DateTime<Utc>) -> StoreResult<Option<AccessKey>>;
+    async fn revoke_access_key(
+        &self,
+        app: ApplicationId,
+        id: &AccessKeyId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AccessKey>>;
     /// Records a successful use.
     async fn touch_access_key(&self, id: &AccessKeyId, now: DateTime<Utc>) -> StoreResult<()>;
 }
 
 /// Everything durable, in one handle.
 #[async_trait]
-pub trait Store: SubscriberRepository + ApplicationRepository + PropertyRepository + AccessKeyRepository + std::fmt::Debug {
+pub trait Store:
+    SubscriberRepository
+    + ApplicationRepository
+    + PropertyRepository
+    + AccessKeyRepository
+    + std::fmt::Debug
+{
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -91,10 +91,16 @@ fn opaque_token(field: &'static str, text: &str, max: usize) -> Result<String, V
         return Err(ValidationError::new(field, "must not be empty"));
     }
     if t.len() > max {
-        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if !t.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ValidationError::new(field, "must be printable ASCII without spaces"));
+        return Err(ValidationError::new(
+            field,
+            "must be printable ASCII without spaces",
+        ));
     }
     Ok(t.to_owned())
 }
@@ -231,11 +237,12 @@ impl PropertySettings {
     /// Reads stored settings back, re-validating them.
     pub fn from_stored(kind: PropertyKind, json: &serde_json::Value) -> Result<Self, String> {
         let settings = match kind {
-            PropertyKind::GoogleOauthCredentials => {
-                Self::GoogleOauthCredentials(serde_json::from_value(json.clone()).map_err(|e| e.to_string())?)
-            }
+            PropertyKind::GoogleOauthCredentials => Self::GoogleOauthCredentials(
+                serde_json::from_value(json.clone()).map_err(|e| e.to_string())?,
+            ),
             PropertyKind::OauthIntegration => {
-                let s: OauthIntegration = serde_json::from_value(json.clone()).map_err(|e| e.to_string())?;
+                let s: OauthIntegration =
+                    serde_json::from_value(json.clone()).map_err(|e| e.to_string())?;
                 s.parsed_redirect_uris().map_err(|e| e.to_string())?;
                 if s.redirect_uris.is_empty() {
                     return Err("no redirect URI is registered".into());
@@ -289,7 +296,11 @@ pub struct ValidProperty {
     pub secret: Option<ClientSecret>,
 }
 
-fn optional_text(field: &'static str, value: Option<String>, max: usize) -> Result<Option<String>, ValidationError> {
+fn optional_text(
+    field: &'static str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => crate::error::label(field, v, max).map(Some),
@@ -310,10 +321,19 @@ impl PropertyInput {
     /// `secret_required` is true on create (a Google property needs its secret).
     pub fn validate(self, secret_required: bool) -> Result<ValidProperty, ValidationError> {
         match self {
-            Self::GoogleOauthCredentials { instance_name, client_id, client_secret, project_number, application_name } => {
+            Self::GoogleOauthCredentials {
+                instance_name,
+                client_id,
+                client_secret,
+                project_number,
+                application_name,
+            } => {
                 let instance_name = InstanceName::parse(&instance_name)?;
                 let client_id = ClientId::parse(&client_id)?;
-                let secret = client_secret.as_ref().map(ClientSecret::parse).transpose()?;
+                let secret = client_secret
+                    .as_ref()
+                    .map(ClientSecret::parse)
+                    .transpose()?;
                 if secret_required && secret.is_none() {
                     return Err(ValidationError::new("clientSecret", "is required"));
                 }
@@ -321,7 +341,10 @@ impl PropertyInput {
                 if let Some(p) = &project_number
                     && !p.chars().all(|c| c.is_ascii_digit())
                 {
-                    return Err(ValidationError::new("projectNumber", "must contain digits only"));
+                    return Err(ValidationError::new(
+                        "projectNumber",
+                        "must contain digits only",
+                    ));
                 }
                 let application_name = optional_text("applicationName", application_name, 200)?;
                 Ok(ValidProperty {
@@ -343,7 +366,10 @@ impl PropertyInput {
             } => {
                 let instance_name = InstanceName::parse(&instance_name)?;
                 if redirect_uris.is_empty() {
-                    return Err(ValidationError::new("redirectUris", "at least one redirect URI is required"));
+                    return Err(ValidationError::new(
+                        "redirectUris",
+                        "at least one redirect URI is required",
+                    ));
                 }
                 if redirect_uris.len() > MAX_REDIRECT_URIS {
                     return Err(ValidationError::new(
@@ -354,7 +380,10 @@ impl PropertyInput {
                 for (i, uri) in redirect_uris.iter().enumerate() {
                     RedirectUri::parse(format!("redirectUris[{i}]"), uri)?;
                     if redirect_uris[..i].contains(uri) {
-                        return Err(ValidationError::new(format!("redirectUris[{i}]"), "is listed twice"));
+                        return Err(ValidationError::new(
+                            format!("redirectUris[{i}]"),
+                            "is listed twice",
+                        ));
                     }
                 }
                 Ok(ValidProperty {
@@ -396,7 +425,12 @@ pub struct StoredProperty {
 impl StoredProperty {
     /// A new row from validated input, sealing its secret for this very row.
     #[must_use]
-    pub fn create(application_id: ApplicationId, valid: ValidProperty, sealer: &Sealer, now: DateTime<Utc>) -> Self {
+    pub fn create(
+        application_id: ApplicationId,
+        valid: ValidProperty,
+        sealer: &Sealer,
+        now: DateTime<Utc>,
+    ) -> Self {
         let id = PropertyId::generate();
         let mut row = Self {
             id,
@@ -409,7 +443,10 @@ impl StoredProperty {
             updated_at: now,
         };
         if let Some(secret) = valid.secret {
-            row.sealed_secret = Some(sealer.seal(&row.seal_context(&id.to_string()), secret.expose().as_bytes()));
+            row.sealed_secret = Some(sealer.seal(
+                &row.seal_context(&id.to_string()),
+                secret.expose().as_bytes(),
+            ));
         }
         row
     }
@@ -422,13 +459,18 @@ impl StoredProperty {
         self.updated_at = now;
         if let Some(secret) = valid.secret {
             let row_id = self.id.to_string();
-            self.sealed_secret = Some(sealer.seal(&self.seal_context(&row_id), secret.expose().as_bytes()));
+            self.sealed_secret =
+                Some(sealer.seal(&self.seal_context(&row_id), secret.expose().as_bytes()));
         }
         self
     }
 
     fn seal_context<'a>(&self, row_id: &'a str) -> SealContext<'a> {
-        SealContext { purpose: SECRET_PURPOSE, application_id: self.application_id, row_id }
+        SealContext {
+            purpose: SECRET_PURPOSE,
+            application_id: self.application_id,
+            row_id,
+        }
     }
 
     /// The stored settings, re-validated.
@@ -439,9 +481,11 @@ impl StoredProperty {
     /// Opens the sealed secret, if any.
     pub fn open_secret(&self, sealer: &Sealer) -> Option<Result<ClientSecret, SealError>> {
         let row_id = self.id.to_string();
-        self.sealed_secret
-            .as_ref()
-            .map(|sealed| sealer.open_string(&self.seal_context(&row_id), sealed).map(ClientSecret))
+        self.sealed_secret.as_ref().map(|sealed| {
+            sealer
+                .open_string(&self.seal_context(&row_id), sealed)
+                .map(ClientSecret)
+        })
     }
 }
 
@@ -461,12 +505,23 @@ mod tests {
 
     #[test]
     fn google_credentials_need_a_secret_on_create_and_digit_project_numbers() {
-        assert_eq!(google(None, None).validate(true).unwrap_err().field, "clientSecret");
+        assert_eq!(
+            google(None, None).validate(true).unwrap_err().field,
+            "clientSecret"
+        );
         assert!(google(None, None).validate(false).is_ok());
-        assert_eq!(google(Some("s"), Some("12a")).validate(true).unwrap_err().field, "projectNumber");
+        assert_eq!(
+            google(Some("s"), Some("12a"))
+                .validate(true)
+                .unwrap_err()
+                .field,
+            "projectNumber"
+        );
         let ok = google(Some("s"), Some(" 1234 ")).validate(true).unwrap();
         assert_eq!(ok.instance_name.as_str(), "main");
-        let PropertySettings::GoogleOauthCredentials(g) = ok.settings else { panic!() };
+        let PropertySettings::GoogleOauthCredentials(g) = ok.settings else {
+            panic!()
+        };
         assert_eq!(g.project_number.as_deref(), Some("1234"));
     }
 
@@ -480,21 +535,44 @@ mod tests {
             auto_create_users: true,
         };
         assert_eq!(input(&[]).validate(true).unwrap_err().field, "redirectUris");
-        let e = input(&["https://a.example.com/cb", "http://b.example.com/cb"]).validate(true).unwrap_err();
+        let e = input(&["https://a.example.com/cb", "http://b.example.com/cb"])
+            .validate(true)
+            .unwrap_err();
         assert_eq!(e.field, "redirectUris[1]");
-        let e = input(&["https://a.example.com/cb", "https://a.example.com/cb"]).validate(true).unwrap_err();
-        assert_eq!((e.field.as_ref(), e.message.as_ref()), ("redirectUris[1]", "is listed twice"));
+        let e = input(&["https://a.example.com/cb", "https://a.example.com/cb"])
+            .validate(true)
+            .unwrap_err();
+        assert_eq!(
+            (e.field.as_ref(), e.message.as_ref()),
+            ("redirectUris[1]", "is listed twice")
+        );
     }
 
     #[test]
     fn stored_secret_opens_only_in_its_own_row() {
         let sealer = Sealer::new(&crate::seal::MasterKey::generate());
         let app = ApplicationId::generate();
-        let a = StoredProperty::create(app, google(Some("secret-a"), None).validate(true).unwrap(), &sealer, Utc::now());
-        let mut b = StoredProperty::create(app, google(Some("secret-b"), None).validate(true).unwrap(), &sealer, Utc::now());
-        assert_eq!(a.open_secret(&sealer).unwrap().unwrap().expose(), "secret-a");
+        let a = StoredProperty::create(
+            app,
+            google(Some("secret-a"), None).validate(true).unwrap(),
+            &sealer,
+            Utc::now(),
+        );
+        let mut b = StoredProperty::create(
+            app,
+            google(Some("secret-b"), None).validate(true).unwrap(),
+            &sealer,
+            Utc::now(),
+        );
+        assert_eq!(
+            a.open_secret(&sealer).unwrap().unwrap().expose(),
+            "secret-a"
+        );
         b.sealed_secret.clone_from(&a.sealed_secret);
-        assert_eq!(b.open_secret(&sealer).unwrap().unwrap_err(), SealError::CannotOpen);
+        assert_eq!(
+            b.open_secret(&sealer).unwrap().unwrap_err(),
+            SealError::CannotOpen
+        );
         assert!(a.parsed_settings().is_ok());
     }
 }

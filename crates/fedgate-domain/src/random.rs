@@ -11,7 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 #[must_use]
 pub fn bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
-    #[expect(clippy::expect_used, reason = "without OS randomness no secret can be made; failing loudly is right")]
+    #[expect(
+        clippy::expect_used,
+        reason = "without OS randomness no secret can be made; failing loudly is right"
+    )]
     getrandom::fill(&mut buf).expect("the operating system random number generator failed");
     buf
 }

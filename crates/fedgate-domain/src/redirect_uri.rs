@@ -17,7 +17,10 @@ pub struct RedirectUri(String);
 
 impl RedirectUri {
     /// Validates `text` as a redirect URI.
-    pub fn parse(field: impl Into<std::borrow::Cow<'static, str>>, text: &str) -> Result<Self, ValidationError> {
+    pub fn parse(
+        field: impl Into<std::borrow::Cow<'static, str>>,
+        text: &str,
+    ) -> Result<Self, ValidationError> {
         let field = field.into();
         let bad = |m: &'static str| Err(ValidationError::new(field.clone(), m));
         if text.is_empty() {
@@ -50,8 +53,16 @@ impl RedirectUri {
         match url.scheme() {
             "https" => {}
             "http" if loopback => {}
-            "http" => return bad("must use https (http is allowed only for localhost, 127.0.0.1 or [::1])"),
-            _ => return bad("must use https (http is allowed only for localhost, 127.0.0.1 or [::1])"),
+            "http" => {
+                return bad(
+                    "must use https (http is allowed only for localhost, 127.0.0.1 or [::1])",
+                );
+            }
+            _ => {
+                return bad(
+                    "must use https (http is allowed only for localhost, 127.0.0.1 or [::1])",
+                );
+            }
         }
         Ok(Self(text.to_owned()))
     }
@@ -113,6 +124,9 @@ mod tests {
             assert!(err.message.contains(why), "{bad:?}: {}", err.message);
             assert_eq!(err.field, "redirectUris[0]");
         }
-        assert!(RedirectUri::parse("u", &format!("https://a.example.com/{}", "x".repeat(2048))).is_err());
+        assert!(
+            RedirectUri::parse("u", &format!("https://a.example.com/{}", "x".repeat(2048)))
+                .is_err()
+        );
     }
 }

@@ -65,7 +65,10 @@ pub struct SealContext<'a> {
 
 impl SealContext<'_> {
     fn aad(&self) -> String {
-        format!("fedgate/v{VERSION}/{}/{}/{}", self.purpose, self.application_id, self.row_id)
+        format!(
+            "fedgate/v{VERSION}/{}/{}/{}",
+            self.purpose, self.application_id, self.row_id
+        )
     }
 }
 
@@ -97,7 +100,9 @@ impl Sealer {
     #[must_use]
     pub fn new(key: &MasterKey) -> Self {
         let key = aes_gcm::Key::<Aes256Gcm>::from(*key.0.expose_secret());
-        Self { cipher: Aes256Gcm::new(&key) }
+        Self {
+            cipher: Aes256Gcm::new(&key),
+        }
     }
 
     /// Seals `plaintext` for `ctx`: version byte, random 96-bit nonce, ciphertext+tag.
@@ -109,7 +114,13 @@ impl Sealer {
         // Encryption with a valid key and in-memory buffers cannot fail.
         let ct = self
             .cipher
-            .encrypt(&nonce, Payload { msg: plaintext, aad: aad.as_bytes() })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: aad.as_bytes(),
+                },
+            )
             .unwrap_or_default();
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(VERSION);
@@ -123,18 +134,30 @@ impl Sealer {
         if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != VERSION {
             return Err(SealError::CannotOpen);
         }
-        let nonce_bytes: [u8; NONCE_LEN] = sealed[1..=NONCE_LEN].try_into().map_err(|_| SealError::CannotOpen)?;
+        let nonce_bytes: [u8; NONCE_LEN] = sealed[1..=NONCE_LEN]
+            .try_into()
+            .map_err(|_| SealError::CannotOpen)?;
         let nonce = Nonce::from(nonce_bytes);
         let aad = ctx.aad();
         let pt = self
             .cipher
-            .decrypt(&nonce, Payload { msg: &sealed[1 + NONCE_LEN..], aad: aad.as_bytes() })
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: &sealed[1 + NONCE_LEN..],
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| SealError::CannotOpen)?;
         Ok(SecretBox::from(pt.into_boxed_slice()))
     }
 
     /// Opens a value that must be UTF-8 text.
-    pub fn open_string(&self, ctx: &SealContext<'_>, sealed: &[u8]) -> Result<SecretString, SealError> {
+    pub fn open_string(
+        &self,
+        ctx: &SealContext<'_>,
+        sealed: &[u8],
+    ) -> Result<SecretString, SealError> {
         let bytes = self.open(ctx, sealed)?;
         let text = std::str::from_utf8(bytes.expose_secret()).map_err(|_| SealError::CannotOpen)?;
         Ok(SecretString::from(text.to_owned()))
@@ -146,7 +169,11 @@ mod tests {
     use super::*;
 
     fn ctx<'a>(app: ApplicationId, row: &'a str) -> SealContext<'a> {
-        SealContext { purpose: "test.secret", application_id: app, row_id: row }
+        SealContext {
+            purpose: "test.secret",
+            application_id: app,
+            row_id: row,
+        }
     }
 
     #[test]
@@ -154,12 +181,32 @@ mod tests {
         let sealer = Sealer::new(&MasterKey::generate());
         let app = ApplicationId::generate();
         let sealed = sealer.seal(&ctx(app, "row-1"), b"s3cret");
-        assert_eq!(sealer.open(&ctx(app, "row-1"), &sealed).unwrap().expose_secret(), b"s3cret");
-        assert_eq!(sealer.open(&ctx(app, "row-2"), &sealed).unwrap_err(), SealError::CannotOpen);
-        assert!(sealer.open(&ctx(ApplicationId::generate(), "row-1"), &sealed).is_err());
-        let other_purpose = SealContext { purpose: "other", ..ctx(app, "row-1") };
+        assert_eq!(
+            sealer
+                .open(&ctx(app, "row-1"), &sealed)
+                .unwrap()
+                .expose_secret(),
+            b"s3cret"
+        );
+        assert_eq!(
+            sealer.open(&ctx(app, "row-2"), &sealed).unwrap_err(),
+            SealError::CannotOpen
+        );
+        assert!(
+            sealer
+                .open(&ctx(ApplicationId::generate(), "row-1"), &sealed)
+                .is_err()
+        );
+        let other_purpose = SealContext {
+            purpose: "other",
+            ..ctx(app, "row-1")
+        };
         assert!(sealer.open(&other_purpose, &sealed).is_err());
-        assert!(Sealer::new(&MasterKey::generate()).open(&ctx(app, "row-1"), &sealed).is_err());
+        assert!(
+            Sealer::new(&MasterKey::generate())
+                .open(&ctx(app, "row-1"), &sealed)
+                .is_err()
+        );
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(sealer.open(&ctx(app, "row-1"), &tampered).is_err());
@@ -170,7 +217,10 @@ mod tests {
     fn same_plaintext_seals_differently_each_time() {
         let sealer = Sealer::new(&MasterKey::generate());
         let app = ApplicationId::generate();
-        assert_ne!(sealer.seal(&ctx(app, "r"), b"x"), sealer.seal(&ctx(app, "r"), b"x"));
+        assert_ne!(
+            sealer.seal(&ctx(app, "r"), b"x"),
+            sealer.seal(&ctx(app, "r"), b"x")
+        );
     }
 
     #[test]

@@ -19,7 +19,11 @@ pub const HEADER_SIGNATURE: &str = "x-fedgate-signature";
 pub const MAX_SKEW_SECONDS: i64 = 300;
 
 /// RFC 3986 unreserved characters stay; everything else is `%XX` (upper-case hex).
-const QUERY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The parts of a request that a signature covers.
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +58,11 @@ pub fn canonical_query(raw: &str) -> String {
         })
         .collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The string to sign: seven lines joined by `\n`, no trailing newline.
@@ -75,7 +83,8 @@ pub fn string_to_sign(p: &RequestParts<'_>) -> String {
 
 fn mac(secret: &[u8], p: &RequestParts<'_>) -> Hmac<Sha256> {
     // HMAC accepts keys of any length.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
     mac.update(string_to_sign(p).as_bytes());
     mac
 }
@@ -98,7 +107,10 @@ pub fn verify(secret: &[u8], p: &RequestParts<'_>, signature_hex: &str) -> bool 
 /// Whether a nonce has the required shape.
 #[must_use]
 pub fn nonce_is_well_formed(nonce: &str) -> bool {
-    (16..=64).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (16..=64).contains(&nonce.len())
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -121,7 +133,10 @@ mod tests {
     fn canonical_query_sorts_and_reencodes() {
         assert_eq!(canonical_query("b=2&a=1&a=0"), "a=0&a=1&b=2");
         assert_eq!(canonical_query("q=a+b&x=%7e&y=*"), "q=a%20b&x=~&y=%2A");
-        assert_eq!(canonical_query("email=Ann%40Example.com"), "email=Ann%40Example.com");
+        assert_eq!(
+            canonical_query("email=Ann%40Example.com"),
+            "email=Ann%40Example.com"
+        );
         assert_eq!(canonical_query(""), "");
     }
 
@@ -135,7 +150,10 @@ mod tests {
              0229d37e33daae149bf40543a5ce1db4459d10f830d5139279aa2bfd5f6485a1"
         );
         let sig = sign(b"fgs_example-secret", &p);
-        assert_eq!(sig, "9147f8914b2fbb6d43f543b010d121382b95bab0d80afbf596467223892ff691");
+        assert_eq!(
+            sig,
+            "9147f8914b2fbb6d43f543b010d121382b95bab0d80afbf596467223892ff691"
+        );
         assert!(verify(b"fgs_example-secret", &p, &sig));
     }
 
@@ -144,12 +162,45 @@ mod tests {
         let p = parts("a=1", b"{}");
         let sig = sign(b"secret", &p);
         assert!(!verify(b"other", &p, &sig));
-        assert!(!verify(b"secret", &RequestParts { body: b"{ }", ..p }, &sig));
-        assert!(!verify(b"secret", &RequestParts { query: "a=2", ..p }, &sig));
-        assert!(!verify(b"secret", &RequestParts { path: "/api/v1/user", ..p }, &sig));
-        assert!(!verify(b"secret", &RequestParts { method: "PUT", ..p }, &sig));
-        assert!(!verify(b"secret", &RequestParts { timestamp: p.timestamp + 1, ..p }, &sig));
-        assert!(!verify(b"secret", &RequestParts { nonce: "n0nce-0000000002", ..p }, &sig));
+        assert!(!verify(
+            b"secret",
+            &RequestParts { body: b"{ }", ..p },
+            &sig
+        ));
+        assert!(!verify(
+            b"secret",
+            &RequestParts { query: "a=2", ..p },
+            &sig
+        ));
+        assert!(!verify(
+            b"secret",
+            &RequestParts {
+                path: "/api/v1/user",
+                ..p
+            },
+            &sig
+        ));
+        assert!(!verify(
+            b"secret",
+            &RequestParts { method: "PUT", ..p },
+            &sig
+        ));
+        assert!(!verify(
+            b"secret",
+            &RequestParts {
+                timestamp: p.timestamp + 1,
+                ..p
+            },
+            &sig
+        ));
+        assert!(!verify(
+            b"secret",
+            &RequestParts {
+                nonce: "n0nce-0000000002",
+                ..p
+            },
+            &sig
+        ));
         assert!(!verify(b"secret", &p, "zz"));
         // Query order does not matter.
         assert!(verify(b"secret", &RequestParts { query: "a=1", ..p }, &sig));

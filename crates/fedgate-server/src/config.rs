@@ -123,7 +123,10 @@ impl Settings {
         let mut figment = Figment::new();
         if let Some(path) = file {
             if !path.is_file() {
-                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
             }
             figment = figment.merge(Toml::file_exact(path));
         }
@@ -138,10 +141,14 @@ impl Settings {
         if let Some(url) = &self.public_base_url
             && !matches!(url.scheme(), "http" | "https")
         {
-            return Err(ConfigError("public_base_url must be an http or https URL".into()));
+            return Err(ConfigError(
+                "public_base_url must be an http or https URL".into(),
+            ));
         }
         if self.database_max_connections == 0 {
-            return Err(ConfigError("database_max_connections must be at least 1".into()));
+            return Err(ConfigError(
+                "database_max_connections must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -149,9 +156,12 @@ impl Settings {
     /// The database URL to use: the configured one, or SQLite in the data directory.
     #[must_use]
     pub fn effective_database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("fedgate.sqlite3").display()))
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("fedgate.sqlite3").display()
+            )
+        })
     }
 
     /// Whether the database is the embedded SQLite file.
@@ -166,6 +176,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
     fn file_then_environment_with_unknown_keys_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("f.toml", "listen = \"0.0.0.0:9000\"\nredis_prefix = \"a:\"\n[limits]\nbody_limit_bytes = 10\n")?;
@@ -176,7 +190,10 @@ mod tests {
             assert_eq!(s.redis_prefix, "b:");
             assert_eq!(s.limits.body_limit_bytes, 10);
             assert_eq!(s.limits.signin_window_seconds, 60);
-            assert_eq!(s.limits.signin_failures_per_account, 5, "defaults fill the rest");
+            assert_eq!(
+                s.limits.signin_failures_per_account, 5,
+                "defaults fill the rest"
+            );
 
             jail.set_env("FEDGATE_DATABSE_URL", "typo");
             let err = Settings::load(None).unwrap_err().to_string();
@@ -186,6 +203,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
     fn unknown_key_in_file_is_refused_and_missing_file_is_an_error() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("f.toml", "lissten = \"0.0.0.0:9000\"\n")?;
@@ -199,6 +220,9 @@ mod tests {
     fn embedded_default_is_sqlite_in_the_data_dir() {
         let s = Settings::default();
         assert!(s.is_embedded());
-        assert_eq!(s.effective_database_url(), "sqlite://data/fedgate.sqlite3?mode=rwc");
+        assert_eq!(
+            s.effective_database_url(),
+            "sqlite://data/fedgate.sqlite3?mode=rwc"
+        );
     }
 }

@@ -27,14 +27,31 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
 impl ApiError {
     /// An error with the given status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after: None, cause: None }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+            cause: None,
+        }
     }
 
     /// 400 with `code`.
@@ -44,7 +61,11 @@ impl ApiError {
 
     /// 404 `not_found`; the same for "absent" and "someone else's".
     pub fn not_found(what: &'static str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// 401 with `code`.
@@ -66,7 +87,11 @@ impl ApiError {
 
     /// 500 `internal_error`, keeping the cause for the log only.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
-        let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error; quote the request id when reporting it");
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error; quote the request id when reporting it",
+        );
         e.cause = Some(cause.into());
         e
     }
@@ -80,7 +105,11 @@ impl ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
-        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("{}: {}", e.field, e.message));
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("{}: {}", e.field, e.message),
+        );
         err.field = Some(e.field.into_owned());
         err
     }
@@ -89,12 +118,22 @@ impl From<ValidationError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => Self::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists")),
-            StoreError::LimitReached(what) => {
-                Self::new(StatusCode::CONFLICT, "limit_reached", format!("limit reached: {what}"))
-            }
+            StoreError::Conflict(what) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{what} already exists"),
+            ),
+            StoreError::LimitReached(what) => Self::new(
+                StatusCode::CONFLICT,
+                "limit_reached",
+                format!("limit reached: {what}"),
+            ),
             StoreError::Backend(_) => {
-                let mut err = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "a backing service is unavailable; try again");
+                let mut err = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "a backing service is unavailable; try again",
+                );
                 err.cause = Some(anyhow::Error::new(e));
                 err
             }
@@ -113,12 +152,17 @@ impl From<AuthError> for ApiError {
             AuthError::BadSignature => "signature_mismatch",
             AuthError::ReplayedNonce => "nonce_reused",
             AuthError::UnreadableSecret => {
-                let mut err = Self::unauthorized("access_key_unusable", "this access key cannot be used; create a new one");
+                let mut err = Self::unauthorized(
+                    "access_key_unusable",
+                    "this access key cannot be used; create a new one",
+                );
                 err.cause = Some(anyhow::Error::new(e));
                 return err;
             }
             AuthError::Store(_) => {
-                let AuthError::Store(s) = e else { unreachable!() };
+                let AuthError::Store(s) = e else {
+                    unreachable!()
+                };
                 return s.into();
             }
         };
@@ -135,11 +179,19 @@ impl ResponseError for ApiError {
         let request_id = request_context::current_id();
         if self.status.is_server_error() {
             match &self.cause {
-                Some(cause) => tracing::error!(code = self.code, error = format!("{cause:#}"), "request failed"),
+                Some(cause) => tracing::error!(
+                    code = self.code,
+                    error = format!("{cause:#}"),
+                    "request failed"
+                ),
                 None => tracing::error!(code = self.code, "request failed"),
             }
         } else {
-            tracing::info!(code = self.code, status = self.status.as_u16(), "request refused");
+            tracing::info!(
+                code = self.code,
+                status = self.status.as_u16(),
+                "request refused"
+            );
         }
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
@@ -156,7 +208,10 @@ impl ResponseError for ApiError {
 }
 
 /// Maps the JSON extractor's failures to stable codes instead of actix's plain text.
-pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as J;
     let e = match &err {
         J::ContentType => ApiError::new(
@@ -169,21 +224,31 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
             "payload_too_large",
             format!("the body is larger than {limit} bytes"),
         ),
-        J::Deserialize(de) if de.is_syntax() || de.is_eof() => {
-            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {de}"))
-        }
-        J::Deserialize(de) => ApiError::bad_request("invalid_body", format!("the body does not have the expected shape: {de}")),
+        J::Deserialize(de) if de.is_syntax() || de.is_eof() => ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON: {de}"),
+        ),
+        J::Deserialize(de) => ApiError::bad_request(
+            "invalid_body",
+            format!("the body does not have the expected shape: {de}"),
+        ),
         _ => ApiError::bad_request("invalid_body", "the body could not be read"),
     };
     e.into()
 }
 
 /// Maps query-string failures to `invalid_query`.
-pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     ApiError::bad_request("invalid_query", format!("invalid query string: {err}")).into()
 }
 
 /// Maps path-parameter failures to 404: a malformed id names nothing.
-pub fn path_error(_err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn path_error(
+    _err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     ApiError::not_found("resource").into()
 }

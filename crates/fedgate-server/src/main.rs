@@ -43,6 +43,9 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("migrations applied");
         return Ok(());
     }
-    Application::build(settings).await?.run_until_stopped().await?;
+    Application::build(settings)
+        .await?
+        .run_until_stopped()
+        .await?;
     Ok(())
 }

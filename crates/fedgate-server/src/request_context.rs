@@ -30,7 +30,10 @@ pub async fn middleware(
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
-    let result = REQUEST_ID.scope(id.clone(), next.call(req)).instrument(span.clone()).await;
+    let result = REQUEST_ID
+        .scope(id.clone(), next.call(req))
+        .instrument(span.clone())
+        .await;
     let _entered = span.enter();
     match result {
         Ok(mut res) => {

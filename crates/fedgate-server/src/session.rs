@@ -47,9 +47,19 @@ pub struct NewSession {
 pub async fn start(state: &AppState, subscriber_id: SubscriberId) -> Result<NewSession, ApiError> {
     let token = fedgate_domain::random::token();
     let csrf_token = fedgate_domain::random::token();
-    let record = SessionRecord { subscriber_id, csrf_token: csrf_token.clone() };
+    let record = SessionRecord {
+        subscriber_id,
+        csrf_token: csrf_token.clone(),
+    };
     let bytes = serde_json::to_vec(&record).map_err(ApiError::internal)?;
-    state.state.put(&storage_key(&token), &bytes, Duration::from_secs(state.settings.session_ttl_seconds)).await?;
+    state
+        .state
+        .put(
+            &storage_key(&token),
+            &bytes,
+            Duration::from_secs(state.settings.session_ttl_seconds),
+        )
+        .await?;
     Ok(NewSession { token, csrf_token })
 }
 
@@ -61,7 +71,9 @@ pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
         .http_only(true)
         .secure(state.secure_cookies())
         .same_site(SameSite::Lax)
-        .max_age(time::Duration::seconds(i64::try_from(state.settings.session_ttl_seconds).unwrap_or(i64::MAX)))
+        .max_age(time::Duration::seconds(
+            i64::try_from(state.settings.session_ttl_seconds).unwrap_or(i64::MAX),
+        ))
         .finish()
 }
 
@@ -103,9 +115,14 @@ impl FromRequest for SubscriberSession {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = req.cookie(COOKIE_NAME).map(|c| c.value().to_owned());
         let needs_csrf = !is_safe(req.method());
-        let sent_csrf = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let sent_csrf = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
+            let state = state
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
             let token = token
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| ApiError::unauthorized("not_signed_in", "sign in first"))?;
@@ -114,9 +131,16 @@ impl FromRequest for SubscriberSession {
                 .get(&storage_key(&token))
                 .await?
                 .and_then(|bytes| serde_json::from_slice::<SessionRecord>(&bytes).ok())
-                .ok_or_else(|| ApiError::unauthorized("session_expired", "your session has expired; sign in again"))?;
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "session_expired",
+                        "your session has expired; sign in again",
+                    )
+                })?;
             if needs_csrf {
-                let ok = sent_csrf.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(record.csrf_token.as_bytes())));
+                let ok = sent_csrf.is_some_and(|sent| {
+                    bool::from(sent.as_bytes().ct_eq(record.csrf_token.as_bytes()))
+                });
                 if !ok {
                     return Err(ApiError::forbidden(
                         "csrf_token_invalid",
@@ -124,7 +148,11 @@ impl FromRequest for SubscriberSession {
                     ));
                 }
             }
-            Ok(Self { subscriber_id: record.subscriber_id, csrf_token: record.csrf_token, token })
+            Ok(Self {
+                subscriber_id: record.subscriber_id,
+                csrf_token: record.csrf_token,
+                token,
+            })
         })
     }
 }
@@ -132,9 +160,16 @@ impl FromRequest for SubscriberSession {
 /// Refuses a cross-site request: when the browser names an `Origin`, it must be ours.
 /// Used where no session exists yet (sign-up, sign-in) to stop login CSRF.
 pub fn require_same_origin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    match req.headers().get(actix_web::http::header::ORIGIN).map(|v| v.to_str().unwrap_or("")) {
+    match req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or(""))
+    {
         None => Ok(()),
         Some(origin) if origin == state.public_origin() => Ok(()),
-        Some(_) => Err(ApiError::forbidden("cross_origin_request", "requests from another origin are not accepted")),
+        Some(_) => Err(ApiError::forbidden(
+            "cross_origin_request",
+            "requests from another origin are not accepted",
+        )),
     }
 }

@@ -42,7 +42,10 @@ impl SignedRequest {
             if e.is_syntax() || e.is_eof() {
                 ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
             } else {
-                ApiError::bad_request("invalid_body", format!("the body does not have the expected shape: {e}"))
+                ApiError::bad_request(
+                    "invalid_body",
+                    format!("the body does not have the expected shape: {e}"),
+                )
             }
         })
     }
@@ -59,7 +62,8 @@ fn auth_failure_limit(state: &AppState) -> Limit {
 async fn read_body(payload: &mut Payload, limit: usize) -> Result<Bytes, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the body could not be read"))?;
+        let chunk = chunk
+            .map_err(|_| ApiError::bad_request("invalid_body", "the body could not be read"))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -121,9 +125,21 @@ impl FromRequest for SignedRequest {
                 .store
                 .find_application(key.application_id)
                 .await?
-                .ok_or_else(|| ApiError::unauthorized("access_key_unknown", "unknown access key"))?;
-            let content_type = req.mime_type().ok().flatten().map(|m| m.essence_str().to_owned()).unwrap_or_default();
-            Ok(Self { key, application, body, content_type })
+                .ok_or_else(|| {
+                    ApiError::unauthorized("access_key_unknown", "unknown access key")
+                })?;
+            let content_type = req
+                .mime_type()
+                .ok()
+                .flatten()
+                .map(|m| m.essence_str().to_owned())
+                .unwrap_or_default();
+            Ok(Self {
+                key,
+                application,
+                body,
+                content_type,
+            })
         })
     }
 }

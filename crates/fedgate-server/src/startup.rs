@@ -40,7 +40,10 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<SeaStore> {
     let store = SeaStore::connect(&url, settings.database_max_connections)
         .await
         .with_context(|| format!("cannot open the database ({})", redact_url(&url)))?;
-    store.migrate().await.context("cannot apply database migrations")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
     Ok(store)
 }
 
@@ -57,7 +60,8 @@ impl Application {
             None => Arc::new(MemoryStateStore::new()),
         };
         let master_key = resolve_master_key(&settings)?;
-        let listener = TcpListener::bind(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let local = listener.local_addr()?;
         let public_base_url = match &settings.public_base_url {
             Some(url) => url.clone(),
@@ -79,7 +83,11 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .app_data(web::JsonConfig::default().limit(body_limit).error_handler(error::json_error))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(body_limit)
+                        .error_handler(error::json_error),
+                )
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .wrap(
@@ -97,7 +105,12 @@ impl Application {
             server = server.workers(settings.workers);
         }
         tracing::info!(address = %local, public_url = %state.public_base_url, embedded = settings.is_embedded(), redis = settings.redis_url.is_some(), "fedgate listening");
-        Ok(Self { port: local.port(), server: server.run(), state, store })
+        Ok(Self {
+            port: local.port(),
+            server: server.run(),
+            state,
+            store,
+        })
     }
 
     /// The bound port.
@@ -129,7 +142,9 @@ impl Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -148,7 +163,8 @@ fn default_public_url(local: std::net::SocketAddr) -> anyhow::Result<Url> {
 /// `data_dir/master.key` with mode 0600.
 fn resolve_master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
     if let Some(text) = &settings.master_key {
-        return MasterKey::parse(text).context("FEDGATE_MASTER_KEY must be base64 of 32 bytes (openssl rand -base64 32)");
+        return MasterKey::parse(text)
+            .context("FEDGATE_MASTER_KEY must be base64 of 32 bytes (openssl rand -base64 32)");
     }
     if !settings.is_embedded() {
         bail!(
@@ -160,8 +176,9 @@ fn resolve_master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
     for _ in 0..2 {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                return MasterKey::parse(&text.trim().to_owned().into())
-                    .with_context(|| format!("{} does not hold a valid master key", path.display()));
+                return MasterKey::parse(&text.trim().to_owned().into()).with_context(|| {
+                    format!("{} does not hold a valid master key", path.display())
+                });
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 let key = MasterKey::generate();
@@ -172,7 +189,9 @@ fn resolve_master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
                     }
                     // Another process created it first: read theirs.
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(e).with_context(|| format!("cannot write {}", path.display())),
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+                    }
                 }
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -185,7 +204,11 @@ fn resolve_master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
 fn write_private_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(contents)?;
     f.write_all(b"\n")?;
     f.sync_all()
@@ -194,7 +217,10 @@ fn write_private_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     f.write_all(contents)
 }
 
@@ -202,7 +228,8 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -43,11 +43,15 @@ impl AppState {
     #[must_use]
     pub fn client_ip(&self, req: &HttpRequest) -> String {
         if self.settings.trust_forwarded_for
-            && let Some(ip) = req.connection_info().realip_remote_addr().and_then(|a| a.parse::<IpAddr>().ok())
+            && let Some(ip) = req
+                .connection_info()
+                .realip_remote_addr()
+                .and_then(|a| a.parse::<IpAddr>().ok())
         {
             return ip.to_string();
         }
-        req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+        req.peer_addr()
+            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
     }
 
     /// The origin (`scheme://host[:port]`) of the public URL.

@@ -31,7 +31,10 @@ impl Limit {
             .and_then(|s| s.parse::<u64>().ok())
             .unwrap_or(0);
         if used >= self.limit {
-            return Err(ApiError::too_many("too many attempts; wait and try again", self.window.as_secs()));
+            return Err(ApiError::too_many(
+                "too many attempts; wait and try again",
+                self.window.as_secs(),
+            ));
         }
         Ok(())
     }
@@ -44,7 +47,10 @@ impl Limit {
     /// Counts one event and refuses with 429 once the limit is passed.
     pub async fn hit(&self, state: &dyn StateStore, subject: &str) -> Result<(), ApiError> {
         if self.record(state, subject).await? > self.limit {
-            return Err(ApiError::too_many("too many requests; wait and try again", self.window.as_secs()));
+            return Err(ApiError::too_many(
+                "too many requests; wait and try again",
+                self.window.as_secs(),
+            ));
         }
         Ok(())
     }

@@ -39,11 +39,19 @@ impl MemoryStateStore {
     /// An empty store.
     #[must_use]
     pub fn new() -> Self {
-        Self { inner: Mutex::new(Inner { map: HashMap::new(), last_sweep: Instant::now() }) }
+        Self {
+            inner: Mutex::new(Inner {
+                map: HashMap::new(),
+                last_sweep: Instant::now(),
+            }),
+        }
     }
 
     fn lock(&self) -> StoreResult<MutexGuard<'_, Inner>> {
-        let mut inner = self.inner.lock().map_err(|_| StoreError::Backend("state store lock poisoned".into()))?;
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| StoreError::Backend("state store lock poisoned".into()))?;
         let now = Instant::now();
         if now.duration_since(inner.last_sweep) >= SWEEP_EVERY {
             inner.map.retain(|_, e| e.expires > now);
@@ -66,7 +74,10 @@ impl Inner {
 #[async_trait]
 impl StateStore for MemoryStateStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
-        let entry = Entry { value: value.to_vec(), expires: Instant::now() + ttl };
+        let entry = Entry {
+            value: value.to_vec(),
+            expires: Instant::now() + ttl,
+        };
         self.lock()?.map.insert(key.to_owned(), entry);
         Ok(())
     }
@@ -88,7 +99,13 @@ impl StateStore for MemoryStateStore {
         if inner.live(key).is_some() {
             return Ok(false);
         }
-        inner.map.insert(key.to_owned(), Entry { value: value.to_vec(), expires: Instant::now() + ttl });
+        inner.map.insert(
+            key.to_owned(),
+            Entry {
+                value: value.to_vec(),
+                expires: Instant::now() + ttl,
+            },
+        );
         Ok(true)
     }
 
@@ -99,7 +116,13 @@ impl StateStore for MemoryStateStore {
             entry.value = n.to_string().into_bytes();
             return Ok(n);
         }
-        inner.map.insert(key.to_owned(), Entry { value: b"1".to_vec(), expires: Instant::now() + ttl });
+        inner.map.insert(
+            key.to_owned(),
+            Entry {
+                value: b"1".to_vec(),
+                expires: Instant::now() + ttl,
+            },
+        );
         Ok(1)
     }
 
@@ -114,5 +137,8 @@ impl StateStore for MemoryStateStore {
 }
 
 fn parse_counter(bytes: &[u8]) -> u64 {
-    std::str::from_utf8(bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }

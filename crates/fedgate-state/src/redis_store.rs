@@ -23,7 +23,9 @@ pub struct RedisStateStore {
 
 impl std::fmt::Debug for RedisStateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStateStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStateStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,8 +46,14 @@ impl RedisStateStore {
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(5)))
             .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, config).await.map_err(|e| backend(&e))?;
-        let store = Self { conn, prefix: prefix.to_owned(), increment: redis::Script::new(INCREMENT_SCRIPT) };
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| backend(&e))?;
+        let store = Self {
+            conn,
+            prefix: prefix.to_owned(),
+            increment: redis::Script::new(INCREMENT_SCRIPT),
+        };
         store.ping().await?;
         Ok(store)
     }
@@ -69,11 +77,19 @@ impl StateStore for RedisStateStore {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        redis::cmd("GET").arg(self.key(key)).query_async(&mut self.conn.clone()).await.map_err(|e| backend(&e))
+        redis::cmd("GET")
+            .arg(self.key(key))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| backend(&e))
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut self.conn.clone()).await.map_err(|e| backend(&e))
+        redis::cmd("GETDEL")
+            .arg(self.key(key))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| backend(&e))
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
@@ -99,10 +115,17 @@ impl StateStore for RedisStateStore {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        redis::cmd("DEL").arg(self.key(key)).query_async::<()>(&mut self.conn.clone()).await.map_err(|e| backend(&e))
+        redis::cmd("DEL")
+            .arg(self.key(key))
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| backend(&e))
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        redis::cmd("PING").query_async::<()>(&mut self.conn.clone()).await.map_err(|e| backend(&e))
+        redis::cmd("PING")
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| backend(&e))
     }
 }

@@ -2,6 +2,11 @@
 //! (FG_TEST_REDIS_URL, default redis://127.0.0.1:6379): these tests fail, not
 //! skip, when it is not.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "shared contract helpers outside #[test] fns fail loudly by design"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,11 +14,14 @@ use fedgate_domain::ports::StateStore;
 use fedgate_state::{MemoryStateStore, RedisStateStore};
 
 async fn redis() -> RedisStateStore {
-    let url = std::env::var("FG_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url =
+        std::env::var("FG_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("fedgate-test:{}:", uuid::Uuid::new_v4());
     RedisStateStore::connect(&url, &prefix)
         .await
-        .unwrap_or_else(|e| panic!("Redis at {url} is required for these tests and is not reachable: {e}"))
+        .unwrap_or_else(|e| {
+            panic!("Redis at {url} is required for these tests and is not reachable: {e}")
+        })
 }
 
 async fn put_get_delete(s: &dyn StateStore) {
@@ -29,17 +37,35 @@ async fn put_get_delete(s: &dyn StateStore) {
 
 async fn values_expire(s: &dyn StateStore) {
     s.put("e", b"x", Duration::from_millis(150)).await.unwrap();
-    assert!(s.put_if_absent("n", b"x", Duration::from_millis(150)).await.unwrap());
-    assert_eq!(s.increment("c", Duration::from_millis(150)).await.unwrap(), 1);
+    assert!(
+        s.put_if_absent("n", b"x", Duration::from_millis(150))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.increment("c", Duration::from_millis(150)).await.unwrap(),
+        1
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(s.get("e").await.unwrap(), None);
     assert_eq!(s.take("e").await.unwrap(), None);
-    assert!(s.put_if_absent("n", b"x", Duration::from_secs(60)).await.unwrap(), "expired nonce must be free again");
-    assert_eq!(s.increment("c", Duration::from_secs(60)).await.unwrap(), 1, "expired counter restarts");
+    assert!(
+        s.put_if_absent("n", b"x", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        "expired nonce must be free again"
+    );
+    assert_eq!(
+        s.increment("c", Duration::from_secs(60)).await.unwrap(),
+        1,
+        "expired counter restarts"
+    );
 }
 
 async fn take_is_once_under_concurrency(s: Arc<dyn StateStore>) {
-    s.put("t", b"record", Duration::from_secs(60)).await.unwrap();
+    s.put("t", b"record", Duration::from_secs(60))
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let s = Arc::clone(&s);
@@ -61,7 +87,11 @@ async fn put_if_absent_has_one_winner(s: Arc<dyn StateStore>) {
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let s = Arc::clone(&s);
-            tokio::spawn(async move { s.put_if_absent("nonce", b"1", Duration::from_secs(60)).await.unwrap() })
+            tokio::spawn(async move {
+                s.put_if_absent("nonce", b"1", Duration::from_secs(60))
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut winners = 0;
@@ -118,5 +148,9 @@ async fn redis_prefixes_keep_stores_apart() {
 
 #[tokio::test]
 async fn unreachable_redis_is_an_error_at_connect() {
-    assert!(RedisStateStore::connect("redis://127.0.0.1:1", "x:").await.is_err());
+    assert!(
+        RedisStateStore::connect("redis://127.0.0.1:1", "x:")
+            .await
+            .is_err()
+    );
 }

@@ -6,13 +6,17 @@ use fedgate_domain::access_key::{AccessKey, AccessKeyId, StoredAccessKey};
 use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::ports::{AccessKeyRepository, StoreError, StoreResult};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
 
 use crate::entity::{access_key, application};
 use crate::{SeaStore, backend_err, conflict_or_backend};
 
 fn to_domain(m: access_key::Model) -> StoreResult<StoredAccessKey> {
-    let id = AccessKeyId::parse(&m.id).ok_or_else(|| StoreError::Backend(format!("malformed stored key id {:?}", m.id)))?;
+    let id = AccessKeyId::parse(&m.id)
+        .ok_or_else(|| StoreError::Backend(format!("malformed stored key id {:?}", m.id)))?;
     Ok(StoredAccessKey {
         key: AccessKey {
             id,
@@ -39,7 +43,10 @@ impl AccessKeyRepository for SeaStore {
         // PostgreSQL and the write lock on SQLite, so concurrent creations for one
         // application queue here and the count below cannot be stale.
         application::Entity::update_many()
-            .col_expr(application::Column::UpdatedAt, Expr::col(application::Column::UpdatedAt))
+            .col_expr(
+                application::Column::UpdatedAt,
+                Expr::col(application::Column::UpdatedAt),
+            )
             .filter(application::Column::Id.eq(k.key.application_id.as_uuid()))
             .exec(&txn)
             .await
@@ -89,7 +96,12 @@ impl AccessKeyRepository for SeaStore {
             .transpose()
     }
 
-    async fn revoke_access_key(&self, app: ApplicationId, id: &AccessKeyId, now: DateTime<Utc>) -> StoreResult<Option<AccessKey>> {
+    async fn revoke_access_key(
+        &self,
+        app: ApplicationId,
+        id: &AccessKeyId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AccessKey>> {
         access_key::Entity::update_many()
             .col_expr(access_key::Column::RevokedAt, Expr::value(now))
             .filter(in_app(app, id))
@@ -97,7 +109,11 @@ impl AccessKeyRepository for SeaStore {
             .exec(&self.db)
             .await
             .map_err(|e| backend_err(&e))?;
-        let m = access_key::Entity::find().filter(in_app(app, id)).one(&self.db).await.map_err(|e| backend_err(&e))?;
+        let m = access_key::Entity::find()
+            .filter(in_app(app, id))
+            .one(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
         Ok(m.map(to_domain).transpose()?.map(|s| s.key))
     }
 

@@ -54,17 +54,34 @@ impl ApplicationRepository for SeaStore {
         Ok(rows.into_iter().map(to_domain).collect())
     }
 
-    async fn get_application(&self, owner: SubscriberId, id: ApplicationId) -> StoreResult<Option<Application>> {
-        let m = application::Entity::find().filter(owned(owner, id)).one(&self.db).await.map_err(|e| backend_err(&e))?;
+    async fn get_application(
+        &self,
+        owner: SubscriberId,
+        id: ApplicationId,
+    ) -> StoreResult<Option<Application>> {
+        let m = application::Entity::find()
+            .filter(owned(owner, id))
+            .one(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
         Ok(m.map(to_domain))
     }
 
     async fn find_application(&self, id: ApplicationId) -> StoreResult<Option<Application>> {
-        let m = application::Entity::find_by_id(id.as_uuid()).one(&self.db).await.map_err(|e| backend_err(&e))?;
+        let m = application::Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
         Ok(m.map(to_domain))
     }
 
-    async fn rename_application(&self, owner: SubscriberId, id: ApplicationId, name: &ApplicationName, now: DateTime<Utc>) -> StoreResult<Option<Application>> {
+    async fn rename_application(
+        &self,
+        owner: SubscriberId,
+        id: ApplicationId,
+        name: &ApplicationName,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Application>> {
         let res = application::Entity::update_many()
             .col_expr(application::Column::Name, Expr::value(name.as_str()))
             .col_expr(application::Column::UpdatedAt, Expr::value(now))
@@ -78,8 +95,16 @@ impl ApplicationRepository for SeaStore {
         self.get_application(owner, id).await
     }
 
-    async fn delete_application(&self, owner: SubscriberId, id: ApplicationId) -> StoreResult<bool> {
-        let res = application::Entity::delete_many().filter(owned(owner, id)).exec(&self.db).await.map_err(|e| backend_err(&e))?;
+    async fn delete_application(
+        &self,
+        owner: SubscriberId,
+        id: ApplicationId,
+    ) -> StoreResult<bool> {
+        let res = application::Entity::delete_many()
+            .filter(owned(owner, id))
+            .exec(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
         Ok(res.rows_affected > 0)
     }
 }

@@ -16,7 +16,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fedgate_domain::ports::{Store, StoreError, StoreResult};
 use fedgate_migrations::Migrator;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+    TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 /// The database behind every repository.
@@ -57,7 +60,9 @@ impl SeaStore {
                     .foreign_keys(true)
             });
         }
-        let db = Database::connect(options).await.map_err(|e| backend_err(&e))?;
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| backend_err(&e))?;
         Ok(Self { db })
     }
 
@@ -66,11 +71,17 @@ impl SeaStore {
     pub async fn migrate(&self) -> StoreResult<()> {
         if self.db.get_database_backend() == DbBackend::Postgres {
             let txn = self.db.begin().await.map_err(|e| backend_err(&e))?;
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7207316931)").await.map_err(|e| backend_err(&e))?;
-            Migrator::up(&txn, None).await.map_err(|e| backend_err(&e))?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7207316931)")
+                .await
+                .map_err(|e| backend_err(&e))?;
+            Migrator::up(&txn, None)
+                .await
+                .map_err(|e| backend_err(&e))?;
             txn.commit().await.map_err(|e| backend_err(&e))?;
         } else {
-            Migrator::up(&self.db, None).await.map_err(|e| backend_err(&e))?;
+            Migrator::up(&self.db, None)
+                .await
+                .map_err(|e| backend_err(&e))?;
         }
         Ok(())
     }

@@ -4,14 +4,18 @@ use async_trait::async_trait;
 use fedgate_domain::ids::{ApplicationId, PropertyId};
 use fedgate_domain::ports::{PropertyRepository, StoreError, StoreResult};
 use fedgate_domain::property::{PropertyKind, StoredProperty};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
+};
 
 use crate::entity::property;
 use crate::{SeaStore, backend_err};
 
 fn to_domain(m: property::Model) -> StoreResult<StoredProperty> {
-    let kind = PropertyKind::parse(&m.kind).ok_or_else(|| StoreError::Backend(format!("unknown property kind {:?}", m.kind)))?;
-    let settings = serde_json::from_str(&m.settings).map_err(|e| StoreError::Backend(format!("property settings: {e}")))?;
+    let kind = PropertyKind::parse(&m.kind)
+        .ok_or_else(|| StoreError::Backend(format!("unknown property kind {:?}", m.kind)))?;
+    let settings = serde_json::from_str(&m.settings)
+        .map_err(|e| StoreError::Backend(format!("property settings: {e}")))?;
     Ok(StoredProperty {
         id: PropertyId::from_uuid(m.id),
         application_id: ApplicationId::from_uuid(m.application_id),
@@ -44,7 +48,9 @@ fn write_err(e: &DbErr) -> StoreError {
         Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("singleton") => {
             StoreError::Conflict("a property of this kind")
         }
-        Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict("a property with this kind and instance name"),
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            StoreError::Conflict("a property with this kind and instance name")
+        }
         _ => backend_err(e),
     }
 }
@@ -58,7 +64,10 @@ fn in_app(app: ApplicationId, id: PropertyId) -> sea_orm::Condition {
 #[async_trait]
 impl PropertyRepository for SeaStore {
     async fn insert_property(&self, p: &StoredProperty) -> StoreResult<()> {
-        to_active(p).insert(&self.db).await.map_err(|e| write_err(&e))?;
+        to_active(p)
+            .insert(&self.db)
+            .await
+            .map_err(|e| write_err(&e))?;
         Ok(())
     }
 
@@ -75,7 +84,11 @@ impl PropertyRepository for SeaStore {
             .collect()
     }
 
-    async fn list_properties_of_kind(&self, app: ApplicationId, kind: PropertyKind) -> StoreResult<Vec<StoredProperty>> {
+    async fn list_properties_of_kind(
+        &self,
+        app: ApplicationId,
+        kind: PropertyKind,
+    ) -> StoreResult<Vec<StoredProperty>> {
         property::Entity::find()
             .filter(property::Column::ApplicationId.eq(app.as_uuid()))
             .filter(property::Column::Kind.eq(kind.as_str()))
@@ -88,7 +101,11 @@ impl PropertyRepository for SeaStore {
             .collect()
     }
 
-    async fn get_property(&self, app: ApplicationId, id: PropertyId) -> StoreResult<Option<StoredProperty>> {
+    async fn get_property(
+        &self,
+        app: ApplicationId,
+        id: PropertyId,
+    ) -> StoreResult<Option<StoredProperty>> {
         property::Entity::find()
             .filter(in_app(app, id))
             .one(&self.db)
@@ -115,7 +132,11 @@ impl PropertyRepository for SeaStore {
     }
 
     async fn delete_property(&self, app: ApplicationId, id: PropertyId) -> StoreResult<bool> {
-        let res = property::Entity::delete_many().filter(in_app(app, id)).exec(&self.db).await.map_err(|e| backend_err(&e))?;
+        let res = property::Entity::delete_many()
+            .filter(in_app(app, id))
+            .exec(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
         Ok(res.rows_affected > 0)
     }
 }

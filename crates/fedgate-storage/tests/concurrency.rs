@@ -11,25 +11,38 @@ use fedgate_domain::application::Application;
 use fedgate_domain::email::Email;
 use fedgate_domain::ids::{ApplicationId, SubscriberId};
 use fedgate_domain::password::PasswordHashString;
-use fedgate_domain::ports::{AccessKeyRepository, ApplicationRepository, Store, StoreError, SubscriberRepository};
+use fedgate_domain::ports::{
+    AccessKeyRepository, ApplicationRepository, Store, StoreError, SubscriberRepository,
+};
 use fedgate_domain::seal::{MasterKey, Sealer};
 use fedgate_storage::SeaStore;
 use sea_orm::{ConnectionTrait, Database};
 
 async fn postgres() -> SeaStore {
-    let base = std::env::var("FG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let base = std::env::var("FG_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(format!("{base}/postgres"))
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required and not reachable: {e}"));
-    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
-    let store = SeaStore::connect(&format!("{base}/{name}"), 20).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let store = SeaStore::connect(&format!("{base}/{name}"), 20)
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     store
 }
 
 async fn sqlite(dir: &tempfile::TempDir) -> SeaStore {
-    let store = SeaStore::connect(&format!("sqlite://{}/db.sqlite3?mode=rwc", dir.path().display()), 10).await.unwrap();
+    let store = SeaStore::connect(
+        &format!("sqlite://{}/db.sqlite3?mode=rwc", dir.path().display()),
+        10,
+    )
+    .await
+    .unwrap();
     store.migrate().await.unwrap();
     store
 }
@@ -37,8 +50,17 @@ async fn sqlite(dir: &tempfile::TempDir) -> SeaStore {
 async fn application(store: &SeaStore) -> ApplicationId {
     let owner = SubscriberId::generate();
     let email = Email::parse("email", &format!("{owner}@example.com")).unwrap();
-    store.create_subscriber(owner, &email, &PasswordHashString("x".into()), Utc::now()).await.unwrap();
-    let app = Application { id: ApplicationId::generate(), subscriber_id: owner, name: "a".into(), created_at: Utc::now(), updated_at: Utc::now() };
+    store
+        .create_subscriber(owner, &email, &PasswordHashString("x".into()), Utc::now())
+        .await
+        .unwrap();
+    let app = Application {
+        id: ApplicationId::generate(),
+        subscriber_id: owner,
+        name: "a".into(),
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    };
     store.create_application(&app).await.unwrap();
     app.id
 }
@@ -49,7 +71,11 @@ async fn warm_pool(store: &Arc<SeaStore>) {
         .map(|_| {
             let store = Arc::clone(store);
             tokio::spawn(async move {
-                store.connection().execute_unprepared("SELECT 1").await.unwrap();
+                store
+                    .connection()
+                    .execute_unprepared("SELECT 1")
+                    .await
+                    .unwrap();
             })
         })
         .collect();
@@ -88,9 +114,24 @@ async fn one_account_per_email_under_concurrency(store: SeaStore) {
         .map(|i| {
             let store = Arc::clone(&store);
             // Different spellings of one address.
-            let email = Email::parse("email", if i % 2 == 0 { "Same@Example.com" } else { "same@example.COM" }).unwrap();
+            let email = Email::parse(
+                "email",
+                if i % 2 == 0 {
+                    "Same@Example.com"
+                } else {
+                    "same@example.COM"
+                },
+            )
+            .unwrap();
             tokio::spawn(async move {
-                store.create_subscriber(SubscriberId::generate(), &email, &PasswordHashString("x".into()), Utc::now()).await
+                store
+                    .create_subscriber(
+                        SubscriberId::generate(),
+                        &email,
+                        &PasswordHashString("x".into()),
+                        Utc::now(),
+                    )
+                    .await
             })
         })
         .collect();

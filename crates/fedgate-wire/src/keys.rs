@@ -21,7 +21,7 @@ pub struct AccessKeyDto {
 }
 
 /// A key just created, with its secret: shown this once, never again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedAccessKeyDto {
@@ -29,4 +29,13 @@ pub struct CreatedAccessKeyDto {
     pub key: AccessKeyDto,
     /// The secret. Store it now: Fedgate cannot show it again.
     pub secret: String,
+}
+
+impl std::fmt::Debug for CreatedAccessKeyDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedAccessKeyDto")
+            .field("key", &self.key)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
 }

@@ -32,14 +32,17 @@ pub enum PropertyRequest {
 }
 
 /// Google OAuth credentials as shown in the Google console.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GoogleCredentialsRequest {
     /// Your label for this property.
     pub instance_name: String,
     /// OAuth client id.
-    #[cfg_attr(feature = "openapi", schema(example = "1234-abc.apps.googleusercontent.com"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "1234-abc.apps.googleusercontent.com")
+    )]
     pub client_id: String,
     /// OAuth client secret. Required on create; omit on update to keep the stored one.
     /// Never returned.
@@ -142,4 +145,16 @@ pub struct OauthIntegrationDto {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for GoogleCredentialsRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleCredentialsRequest")
+            .field("instance_name", &self.instance_name)
+            .field("client_id", &self.client_id)
+            .field("project_number", &self.project_number)
+            .field("application_name", &self.application_name)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
 }

@@ -14,7 +14,12 @@ use crate::session::SubscriberSession;
 use crate::state::AppState;
 
 fn dto(k: &AccessKey) -> AccessKeyDto {
-    AccessKeyDto { id: k.id.to_string(), created_at: k.created_at, last_used_at: k.last_used_at, revoked_at: k.revoked_at }
+    AccessKeyDto {
+        id: k.id.to_string(),
+        created_at: k.created_at,
+        last_used_at: k.last_used_at,
+        revoked_at: k.revoked_at,
+    }
 }
 
 /// `GET /manage/v1/applications/{appId}/access-keys`: newest first, no secrets.
@@ -26,7 +31,11 @@ fn dto(k: &AccessKey) -> AccessKeyDto {
     params(("appId" = String, Path, description = "Application id")),
     responses((status = 200, body = [AccessKeyDto]), (status = 404, body = ErrorBody))
 )]
-pub async fn list(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let keys = state.store.list_access_keys(app.id).await?;
     Ok(HttpResponse::Ok().json(keys.iter().map(dto).collect::<Vec<_>>()))
@@ -46,16 +55,26 @@ pub async fn list(state: web::Data<AppState>, session: SubscriberSession, path: 
         (status = 409, description = "`access_key_limit`: 5 keys are already active", body = ErrorBody)
     )
 )]
-pub async fn create(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let new = NewAccessKey::generate(app.id, &state.sealer, state.clock.now());
-    match state.store.insert_access_key(&new.stored, MAX_ACTIVE_ACCESS_KEYS).await {
+    match state
+        .store
+        .insert_access_key(&new.stored, MAX_ACTIVE_ACCESS_KEYS)
+        .await
+    {
         Ok(()) => {}
         Err(StoreError::LimitReached(_)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "access_key_limit",
-                format!("an application may have at most {MAX_ACTIVE_ACCESS_KEYS} active access keys; revoke one first"),
+                format!(
+                    "an application may have at most {MAX_ACTIVE_ACCESS_KEYS} active access keys; revoke one first"
+                ),
             ));
         }
         Err(e) => return Err(e.into()),
@@ -63,7 +82,10 @@ pub async fn create(state: web::Data<AppState>, session: SubscriberSession, path
     tracing::info!(app_id = %app.id, key_id = %new.stored.key.id, "access key created");
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(CreatedAccessKeyDto { key: dto(&new.stored.key), secret: new.secret.expose_secret().to_owned() }))
+        .json(CreatedAccessKeyDto {
+            key: dto(&new.stored.key),
+            secret: new.secret.expose_secret().to_owned(),
+        }))
 }
 
 /// `DELETE /manage/v1/applications/{appId}/access-keys/{keyId}`: revokes at once.
@@ -75,7 +97,11 @@ pub async fn create(state: web::Data<AppState>, session: SubscriberSession, path
     params(("appId" = String, Path, description = "Application id"), ("keyId" = String, Path, description = "Access key id")),
     responses((status = 200, description = "Revoked (or already revoked)", body = AccessKeyDto), (status = 404, body = ErrorBody))
 )]
-pub async fn revoke(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (app_id, key_id) = path.into_inner();
     let app = owned_application(&state, &session, &app_id).await?;
     let id = AccessKeyId::parse(&key_id).ok_or_else(|| ApiError::not_found("access key"))?;

@@ -19,24 +19,43 @@ use crate::state::AppState;
 use crate::throttle::Limit;
 
 fn dto(s: &Subscriber) -> SubscriberDto {
-    SubscriberDto { id: s.id.to_string(), email: s.email.to_string(), created_at: s.created_at }
+    SubscriberDto {
+        id: s.id.to_string(),
+        email: s.email.to_string(),
+        created_at: s.created_at,
+    }
 }
 
 fn limits(state: &AppState) -> (Limit, Limit) {
     let l = &state.settings.limits;
     let window = Duration::from_secs(l.signin_window_seconds);
     (
-        Limit { name: "signin-account", limit: l.signin_failures_per_account, window },
-        Limit { name: "signin-address", limit: l.signin_failures_per_address, window },
+        Limit {
+            name: "signin-account",
+            limit: l.signin_failures_per_account,
+            window,
+        },
+        Limit {
+            name: "signin-address",
+            limit: l.signin_failures_per_address,
+            window,
+        },
     )
 }
 
-async fn signed_in(state: &AppState, subscriber: &Subscriber, status: StatusCode) -> Result<HttpResponse, ApiError> {
+async fn signed_in(
+    state: &AppState,
+    subscriber: &Subscriber,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
     let new = session::start(state, subscriber.id).await?;
     Ok(HttpResponse::build(status)
         .cookie(session::cookie(state, new.token))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(SessionDto { subscriber: dto(subscriber), csrf_token: new.csrf_token }))
+        .json(SessionDto {
+            subscriber: dto(subscriber),
+            csrf_token: new.csrf_token,
+        }))
 }
 
 /// `POST /manage/v1/signup`: creates an account and signs it in.
@@ -52,7 +71,11 @@ async fn signed_in(state: &AppState, subscriber: &Subscriber, status: StatusCode
         (status = 429, description = "`too_many_requests`", body = ErrorBody)
     )
 )]
-pub async fn sign_up(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Credentials>) -> Result<HttpResponse, ApiError> {
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
     session::require_same_origin(&state, &req)?;
     let Credentials { email, password } = body.into_inner();
     let email = Email::parse("email", &email)?;
@@ -62,12 +85,25 @@ pub async fn sign_up(state: web::Data<AppState>, req: HttpRequest, body: web::Js
         limit: state.settings.limits.signups_per_address_per_hour,
         window: Duration::from_secs(3600),
     };
-    per_address.hit(state.state.as_ref(), &state.client_ip(&req)).await?;
-    let hash = web::block(move || password.hash()).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
-    let subscriber = match state.store.create_subscriber(SubscriberId::generate(), &email, &hash, state.clock.now()).await {
+    per_address
+        .hit(state.state.as_ref(), &state.client_ip(&req))
+        .await?;
+    let hash = web::block(move || password.hash())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let subscriber = match state
+        .store
+        .create_subscriber(SubscriberId::generate(), &email, &hash, state.clock.now())
+        .await
+    {
         Ok(s) => s,
         Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::new(StatusCode::CONFLICT, "email_taken", "an account with this email already exists"));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "an account with this email already exists",
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -87,31 +123,46 @@ pub async fn sign_up(state: web::Data<AppState>, req: HttpRequest, body: web::Js
         (status = 429, description = "`too_many_requests`: too many failed attempts", body = ErrorBody)
     )
 )]
-pub async fn sign_in(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Credentials>) -> Result<HttpResponse, ApiError> {
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
     session::require_same_origin(&state, &req)?;
     let Credentials { email, password } = body.into_inner();
-    let invalid = || ApiError::unauthorized("invalid_credentials", "the email or password is wrong");
+    let invalid =
+        || ApiError::unauthorized("invalid_credentials", "the email or password is wrong");
     let Ok(email) = Email::parse("email", &email) else {
         return Err(invalid());
     };
     let (per_account, per_address) = limits(&state);
     let account_key = email.normalized();
     let address = state.client_ip(&req);
-    per_account.check(state.state.as_ref(), &account_key).await?;
+    per_account
+        .check(state.state.as_ref(), &account_key)
+        .await?;
     per_address.check(state.state.as_ref(), &address).await?;
 
     let found = state.store.find_subscriber_by_email(&email).await?;
-    let stored_hash = found.as_ref().map_or_else(|| state.dummy_hash.clone(), |c| c.password_hash.clone());
+    let stored_hash = found
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.clone(), |c| c.password_hash.clone());
     let candidate = SecretString::from(password);
-    let matches = web::block(move || password::verify(&candidate, &stored_hash)).await.map_err(ApiError::internal)?;
+    let matches = web::block(move || password::verify(&candidate, &stored_hash))
+        .await
+        .map_err(ApiError::internal)?;
     match found {
         Some(creds) if matches => {
-            per_account.reset(state.state.as_ref(), &account_key).await?;
+            per_account
+                .reset(state.state.as_ref(), &account_key)
+                .await?;
             tracing::info!(subscriber_id = %creds.subscriber.id, "subscriber signed in");
             signed_in(&state, &creds.subscriber, StatusCode::OK).await
         }
         _ => {
-            per_account.record(state.state.as_ref(), &account_key).await?;
+            per_account
+                .record(state.state.as_ref(), &account_key)
+                .await?;
             per_address.record(state.state.as_ref(), &address).await?;
             Err(invalid())
         }
@@ -126,9 +177,14 @@ pub async fn sign_in(state: web::Data<AppState>, req: HttpRequest, body: web::Js
     security(("session" = [], "csrf" = [])),
     responses((status = 204, description = "Signed out; cookie cleared"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
-pub async fn sign_out(state: web::Data<AppState>, session: SubscriberSession) -> Result<HttpResponse, ApiError> {
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+) -> Result<HttpResponse, ApiError> {
     session.end(state.state.as_ref()).await?;
-    Ok(HttpResponse::NoContent().cookie(session::removal_cookie(&state)).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(session::removal_cookie(&state))
+        .finish())
 }
 
 /// `GET /manage/v1/me`: the signed-in subscriber and the session's CSRF token.
@@ -139,13 +195,21 @@ pub async fn sign_out(state: web::Data<AppState>, session: SubscriberSession) ->
     security(("session" = [])),
     responses((status = 200, body = SessionDto), (status = 401, description = "`not_signed_in` or `session_expired`", body = ErrorBody))
 )]
-pub async fn me(state: web::Data<AppState>, session: SubscriberSession) -> Result<HttpResponse, ApiError> {
+pub async fn me(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+) -> Result<HttpResponse, ApiError> {
     let subscriber = state
         .store
         .get_subscriber(session.subscriber_id)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("session_expired", "your session has expired; sign in again"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("session_expired", "your session has expired; sign in again")
+        })?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(SessionDto { subscriber: dto(&subscriber), csrf_token: session.csrf_token }))
+        .json(SessionDto {
+            subscriber: dto(&subscriber),
+            csrf_token: session.csrf_token,
+        }))
 }

@@ -13,7 +13,12 @@ use crate::state::AppState;
 
 /// The wire form of an application.
 pub fn dto(a: &Application) -> ApplicationDto {
-    ApplicationDto { id: a.id.to_string(), name: a.name.clone(), created_at: a.created_at, updated_at: a.updated_at }
+    ApplicationDto {
+        id: a.id.to_string(),
+        name: a.name.clone(),
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+    }
 }
 
 /// `GET /manage/v1/applications`
@@ -24,7 +29,10 @@ pub fn dto(a: &Application) -> ApplicationDto {
     security(("session" = [])),
     responses((status = 200, body = [ApplicationDto]), (status = 401, body = ErrorBody))
 )]
-pub async fn list(state: web::Data<AppState>, session: SubscriberSession) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+) -> Result<HttpResponse, ApiError> {
     let apps = state.store.list_applications(session.subscriber_id).await?;
     Ok(HttpResponse::Ok().json(apps.iter().map(dto).collect::<Vec<_>>()))
 }
@@ -38,7 +46,11 @@ pub async fn list(state: web::Data<AppState>, session: SubscriberSession) -> Res
     request_body = ApplicationRequest,
     responses((status = 201, body = ApplicationDto), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
-pub async fn create(state: web::Data<AppState>, session: SubscriberSession, body: web::Json<ApplicationRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    body: web::Json<ApplicationRequest>,
+) -> Result<HttpResponse, ApiError> {
     let name = ApplicationName::parse(&body.name)?;
     let now = state.clock.now();
     let app = Application {
@@ -62,7 +74,11 @@ pub async fn create(state: web::Data<AppState>, session: SubscriberSession, body
     params(("appId" = String, Path, description = "Application id")),
     responses((status = 200, body = ApplicationDto), (status = 404, body = ErrorBody))
 )]
-pub async fn get(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     Ok(HttpResponse::Ok().json(dto(&app)))
 }
@@ -102,9 +118,17 @@ pub async fn rename(
     params(("appId" = String, Path, description = "Application id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))
 )]
-pub async fn delete(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
-    if !state.store.delete_application(session.subscriber_id, app.id).await? {
+    if !state
+        .store
+        .delete_application(session.subscriber_id, app.id)
+        .await?
+    {
         return Err(ApiError::not_found("application"));
     }
     tracing::info!(app_id = %app.id, "application deleted");

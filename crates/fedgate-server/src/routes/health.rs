@@ -25,8 +25,14 @@ pub async fn healthz() -> HttpResponse {
 )]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let limit = Duration::from_secs(2);
-    let db = matches!(tokio::time::timeout(limit, state.store.ping()).await, Ok(Ok(())));
-    let kv = matches!(tokio::time::timeout(limit, state.state.ping()).await, Ok(Ok(())));
+    let db = matches!(
+        tokio::time::timeout(limit, state.store.ping()).await,
+        Ok(Ok(()))
+    );
+    let kv = matches!(
+        tokio::time::timeout(limit, state.state.ping()).await,
+        Ok(Ok(()))
+    );
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
     let body = json!({ "status": word(db && kv), "database": word(db), "stateStore": word(kv) });
     if db && kv {

@@ -54,7 +54,11 @@ fn dto(s: HostedService) -> HostedServiceDto {
     params(("appId" = String, Path, description = "Application id")),
     responses((status = 200, body = [HostedServiceDto]), (status = 404, body = ErrorBody))
 )]
-pub async fn list(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let props = state.store.list_properties(app.id).await?;
     let google = hosted::google_service(&state.public_base_url, app.id, &props, &state.sealer);

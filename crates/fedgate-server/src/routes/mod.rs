@@ -54,8 +54,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .get(access_keys::list)
                         .post(access_keys::create),
                 )
-                .route("/applications/{app_id}/access-keys/{key_id}", web::delete().to(access_keys::revoke))
-                .route("/applications/{app_id}/hosted-services", web::get().to(hosted_services::list))
+                .route(
+                    "/applications/{app_id}/access-keys/{key_id}",
+                    web::delete().to(access_keys::revoke),
+                )
+                .route(
+                    "/applications/{app_id}/hosted-services",
+                    web::get().to(hosted_services::list),
+                )
                 .default_service(web::to(not_found)),
         )
         .service(

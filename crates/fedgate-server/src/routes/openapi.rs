@@ -24,13 +24,40 @@ impl Modify for SecuritySchemes {
                 "Subscriber session cookie set by sign-up and sign-in.",
             ))),
         );
-        components.add_security_scheme("csrf", header("X-CSRF-Token", "The session's csrfToken; required on POST, PUT, PATCH, DELETE."));
-        components.add_security_scheme("accessKeyId", header("X-Fedgate-Key-Id", "Access key id. See docs/api-signing.md."));
-        components.add_security_scheme("timestamp", header("X-Fedgate-Timestamp", "Unix seconds; within 5 minutes of the server's clock."));
-        components.add_security_scheme("nonce", header("X-Fedgate-Nonce", "16-64 characters of A-Z a-z 0-9 - _; single use."));
+        components.add_security_scheme(
+            "csrf",
+            header(
+                "X-CSRF-Token",
+                "The session's csrfToken; required on POST, PUT, PATCH, DELETE.",
+            ),
+        );
+        components.add_security_scheme(
+            "accessKeyId",
+            header(
+                "X-Fedgate-Key-Id",
+                "Access key id. See docs/api-signing.md.",
+            ),
+        );
+        components.add_security_scheme(
+            "timestamp",
+            header(
+                "X-Fedgate-Timestamp",
+                "Unix seconds; within 5 minutes of the server's clock.",
+            ),
+        );
+        components.add_security_scheme(
+            "nonce",
+            header(
+                "X-Fedgate-Nonce",
+                "16-64 characters of A-Z a-z 0-9 - _; single use.",
+            ),
+        );
         components.add_security_scheme(
             "signature",
-            header("X-Fedgate-Signature", "Lower-case hex HMAC-SHA256 of the string to sign (docs/api-signing.md)."),
+            header(
+                "X-Fedgate-Signature",
+                "Lower-case hex HMAC-SHA256 of the string to sign (docs/api-signing.md).",
+            ),
         );
     }
 }

@@ -41,31 +41,37 @@ fn to_input(req: PropertyRequest) -> PropertyInput {
 /// The wire form of a stored property. A row whose settings no longer parse is an
 /// internal error: writes validate, so only tampering or a bad migration gets here.
 fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
-    let settings = p.parsed_settings().map_err(|e| ApiError::internal(anyhow::anyhow!("property {}: {e}", p.id)))?;
+    let settings = p
+        .parsed_settings()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("property {}: {e}", p.id)))?;
     Ok(match settings {
-        PropertySettings::GoogleOauthCredentials(g) => PropertyDto::GoogleOauthCredentials(GoogleCredentialsDto {
-            id: p.id.to_string(),
-            instance_name: p.instance_name.clone(),
-            client_id: g.client_id.as_str().to_owned(),
-            client_secret_set: p.sealed_secret.is_some(),
-            project_number: g.project_number,
-            application_name: g.application_name,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }),
-        PropertySettings::OauthIntegration(i) => PropertyDto::OauthIntegration(OauthIntegrationDto {
-            id: p.id.to_string(),
-            instance_name: p.instance_name.clone(),
-            redirect_uris: i.redirect_uris,
-            require_state_signing: i.require_state_signing,
-            result_delivery: match i.result_delivery {
-                domain::ResultDelivery::Query => ResultDelivery::Query,
-                domain::ResultDelivery::Code => ResultDelivery::Code,
-            },
-            auto_create_users: i.auto_create_users,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }),
+        PropertySettings::GoogleOauthCredentials(g) => {
+            PropertyDto::GoogleOauthCredentials(GoogleCredentialsDto {
+                id: p.id.to_string(),
+                instance_name: p.instance_name.clone(),
+                client_id: g.client_id.as_str().to_owned(),
+                client_secret_set: p.sealed_secret.is_some(),
+                project_number: g.project_number,
+                application_name: g.application_name,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            })
+        }
+        PropertySettings::OauthIntegration(i) => {
+            PropertyDto::OauthIntegration(OauthIntegrationDto {
+                id: p.id.to_string(),
+                instance_name: p.instance_name.clone(),
+                redirect_uris: i.redirect_uris,
+                require_state_signing: i.require_state_signing,
+                result_delivery: match i.result_delivery {
+                    domain::ResultDelivery::Query => ResultDelivery::Query,
+                    domain::ResultDelivery::Code => ResultDelivery::Code,
+                },
+                auto_create_users: i.auto_create_users,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            })
+        }
     })
 }
 
@@ -89,7 +95,11 @@ fn conflict(e: StoreError) -> ApiError {
     params(("appId" = String, Path, description = "Application id")),
     responses((status = 200, body = [PropertyDto]), (status = 404, body = ErrorBody))
 )]
-pub async fn list(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let props = state.store.list_properties(app.id).await?;
     let dtos = props.iter().map(dto).collect::<Result<Vec<_>, _>>()?;
@@ -125,10 +135,19 @@ pub async fn create(
     Ok(HttpResponse::Created().json(dto(&row)?))
 }
 
-async fn owned_property(state: &AppState, session: &SubscriberSession, app_id: &str, property_id: &str) -> Result<StoredProperty, ApiError> {
+async fn owned_property(
+    state: &AppState,
+    session: &SubscriberSession,
+    app_id: &str,
+    property_id: &str,
+) -> Result<StoredProperty, ApiError> {
     let app = owned_application(state, session, app_id).await?;
     let id = PropertyId::parse(property_id).ok_or_else(|| ApiError::not_found("property"))?;
-    state.store.get_property(app.id, id).await?.ok_or_else(|| ApiError::not_found("property"))
+    state
+        .store
+        .get_property(app.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("property"))
 }
 
 /// `GET /manage/v1/applications/{appId}/properties/{propertyId}`
@@ -140,7 +159,11 @@ async fn owned_property(state: &AppState, session: &SubscriberSession, app_id: &
     params(("appId" = String, Path, description = "Application id"), ("propertyId" = String, Path, description = "Property id")),
     responses((status = 200, body = PropertyDto), (status = 404, body = ErrorBody))
 )]
-pub async fn get(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (app_id, property_id) = path.into_inner();
     let row = owned_property(&state, &session, &app_id, &property_id).await?;
     Ok(HttpResponse::Ok().json(dto(&row)?))
@@ -173,11 +196,22 @@ pub async fn replace(
     let row = owned_property(&state, &session, &app_id, &property_id).await?;
     let input = to_input(body.into_inner());
     if input.kind() != row.kind {
-        return Err(ApiError::bad_request("kind_mismatch", format!("this property is of kind {}; its kind cannot change", row.kind.as_str())));
+        return Err(ApiError::bad_request(
+            "kind_mismatch",
+            format!(
+                "this property is of kind {}; its kind cannot change",
+                row.kind.as_str()
+            ),
+        ));
     }
     let valid = input.validate(false)?;
     let updated = row.replaced(valid, &state.sealer, state.clock.now());
-    if !state.store.update_property(&updated).await.map_err(conflict)? {
+    if !state
+        .store
+        .update_property(&updated)
+        .await
+        .map_err(conflict)?
+    {
         return Err(ApiError::not_found("property"));
     }
     tracing::info!(property_id = %updated.id, "property updated");
@@ -193,10 +227,18 @@ pub async fn replace(
     params(("appId" = String, Path, description = "Application id"), ("propertyId" = String, Path, description = "Property id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))
 )]
-pub async fn delete(state: web::Data<AppState>, session: SubscriberSession, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (app_id, property_id) = path.into_inner();
     let row = owned_property(&state, &session, &app_id, &property_id).await?;
-    if !state.store.delete_property(row.application_id, row.id).await? {
+    if !state
+        .store
+        .delete_property(row.application_id, row.id)
+        .await?
+    {
         return Err(ApiError::not_found("property"));
     }
     tracing::info!(property_id = %row.id, "property deleted");
