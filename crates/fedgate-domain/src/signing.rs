@@ -138,6 +138,9 @@ mod tests {
             "email=Ann%40Example.com"
         );
         assert_eq!(canonical_query(""), "");
+        // Pairs sort before joining ("a" < "a-b"), bare names get empty values, and
+        // empty pieces vanish: the same as the Python snippet in docs/api-signing.md.
+        assert_eq!(canonical_query("a-b=2&a=1&flag&&z="), "a=1&a-b=2&flag=&z=");
     }
 
     #[test]

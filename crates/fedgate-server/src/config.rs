@@ -217,6 +217,41 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn the_documented_example_and_the_compose_variables_load() {
+        let example = include_str!("../../../docs/fedgate.example.toml");
+        let compose = include_str!("../../../docker-compose.yml");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("example.toml", example)?;
+            let s = Settings::load(Some(Path::new("example.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.public_base_url.as_ref().map(Url::as_str),
+                Some("https://login.example.com/")
+            );
+            // Every FEDGATE_* variable docker-compose.yml sets must be a real setting.
+            for line in compose
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("FEDGATE_"))
+            {
+                let (name, _) = line.split_once(':').ok_or("compose line without a value")?;
+                let value = match name {
+                    "FEDGATE_LISTEN" => "0.0.0.0:8080",
+                    "FEDGATE_PUBLIC_BASE_URL" => "http://localhost:8080",
+                    "FEDGATE_LOG_FORMAT" => "json",
+                    _ => "x",
+                };
+                jail.set_env(name, value);
+            }
+            Settings::load(None).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+    }
+
+    #[test]
     fn embedded_default_is_sqlite_in_the_data_dir() {
         let s = Settings::default();
         assert!(s.is_embedded());

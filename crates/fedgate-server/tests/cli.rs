@@ -63,8 +63,67 @@ fn an_external_database_requires_an_explicit_master_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("FEDGATE_MASTER_KEY is required"));
 }
 
+/// Signs up, creates an application with Google credentials and an access key, and
+/// returns the secrets that were sent or received on the way.
+async fn exercise_secrets(base: &str) -> Vec<String> {
+    use serde_json::{Value, json};
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let password = "a-very-private-passphrase";
+    let session: Value = client
+        .post(format!("{base}/manage/v1/signup"))
+        .json(&json!({"email": "ops@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = session["csrfToken"].as_str().unwrap().to_owned();
+    let app: Value = client
+        .post(format!("{base}/manage/v1/applications"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "Chat"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let app_id = app["id"].as_str().unwrap();
+    let client_secret = "GOCSPX-never-log-this-value";
+    let res = client
+        .post(format!("{base}/manage/v1/applications/{app_id}/properties"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"kind": "google_oauth_credentials", "instanceName": "g", "clientId": "id", "clientSecret": client_secret}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let key: Value = client
+        .post(format!(
+            "{base}/manage/v1/applications/{app_id}/access-keys"
+        ))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    vec![
+        password.to_owned(),
+        client_secret.to_owned(),
+        key["secret"].as_str().unwrap().to_owned(),
+        csrf,
+    ]
+}
+
 #[tokio::test]
-async fn serve_generates_a_0600_master_key_and_stops_gracefully_on_sigterm() {
+async fn serve_generates_a_0600_master_key_keeps_secrets_out_of_logs_and_stops_gracefully_on_sigterm()
+ {
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -74,6 +133,7 @@ async fn serve_generates_a_0600_master_key_and_stops_gracefully_on_sigterm() {
     let child = fedgate(dir.path())
         .env("FEDGATE_LISTEN", format!("127.0.0.1:{port}"))
         .env("FEDGATE_LOG_FORMAT", "json")
+        .env("FEDGATE_LOG_LEVEL", "debug")
         .arg("serve")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -94,6 +154,7 @@ async fn serve_generates_a_0600_master_key_and_stops_gracefully_on_sigterm() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let secrets = exercise_secrets(&format!("http://127.0.0.1:{port}")).await;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -127,4 +188,12 @@ async fn serve_generates_a_0600_master_key_and_stops_gracefully_on_sigterm() {
         "{request_line}"
     );
     assert!(logs.contains("fedgate stopped"), "{logs}");
+    let all = format!("{logs}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        all.contains("property created") && all.contains("access key created"),
+        "the flow was logged"
+    );
+    for secret in secrets {
+        assert!(!all.contains(&secret), "a secret reached the logs");
+    }
 }
