@@ -17,13 +17,3 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
-
-/// A clock fixed at a given instant, for tests.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}

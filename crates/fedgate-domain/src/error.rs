@@ -20,13 +20,6 @@ impl ValidationError {
             message: message.into(),
         }
     }
-
-    /// The same error reported under another field name (e.g. with an index added).
-    #[must_use]
-    pub fn at(mut self, field: impl Into<Cow<'static, str>>) -> Self {
-        self.field = field.into();
-        self
-    }
 }
 
 /// Checks a free-text label: trimmed, 1..=max characters, no control characters.

@@ -11,7 +11,7 @@ use crate::application::{Application, ApplicationName};
 use crate::email::Email;
 use crate::ids::{ApplicationId, PropertyId, SubscriberId};
 use crate::password::PasswordHashString;
-use crate::property::{PropertyKind, StoredProperty};
+use crate::property::StoredProperty;
 use crate::subscriber::{Subscriber, SubscriberCredentials};
 
 /// Storage failures the domain distinguishes.
@@ -86,12 +86,6 @@ pub trait PropertyRepository: Send + Sync {
     async fn insert_property(&self, property: &StoredProperty) -> StoreResult<()>;
     /// All properties of the application, oldest first.
     async fn list_properties(&self, app: ApplicationId) -> StoreResult<Vec<StoredProperty>>;
-    /// Properties of one kind.
-    async fn list_properties_of_kind(
-        &self,
-        app: ApplicationId,
-        kind: PropertyKind,
-    ) -> StoreResult<Vec<StoredProperty>>;
     /// One property of the application.
     async fn get_property(
         &self,

@@ -95,12 +95,6 @@ impl ApiError {
         e.cause = Some(cause.into());
         e
     }
-
-    /// The stable code.
-    #[must_use]
-    pub const fn code(&self) -> &'static str {
-        self.code
-    }
 }
 
 impl From<ValidationError> for ApiError {

@@ -27,7 +27,6 @@ use crate::{error, request_context, routes};
 pub struct Application {
     port: u16,
     server: Server,
-    state: web::Data<AppState>,
     store: SeaStore,
 }
 
@@ -108,7 +107,6 @@ impl Application {
         Ok(Self {
             port: local.port(),
             server: server.run(),
-            state,
             store,
         })
     }
@@ -117,12 +115,6 @@ impl Application {
     #[must_use]
     pub const fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The public base URL in use.
-    #[must_use]
-    pub fn public_base_url(&self) -> &Url {
-        &self.state.public_base_url
     }
 
     /// The database handle (tests use it to reach under the API).

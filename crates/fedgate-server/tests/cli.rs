@@ -1,5 +1,10 @@
 //! The `fedgate` binary as an operator runs it.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns fail loudly by design"
+)]
+
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -71,48 +76,36 @@ async fn exercise_secrets(base: &str) -> Vec<String> {
         .cookie_store(true)
         .build()
         .unwrap();
+    let post = |path: String, csrf: Option<&str>, body: Value| {
+        let mut rb = client.post(format!("{base}{path}")).json(&body);
+        if let Some(csrf) = csrf {
+            rb = rb.header("x-csrf-token", csrf);
+        }
+        async move {
+            let res = rb.send().await.unwrap();
+            assert!(res.status().is_success(), "{path}: {}", res.status());
+            res.json::<Value>().await.unwrap()
+        }
+    };
     let password = "a-very-private-passphrase";
-    let session: Value = client
-        .post(format!("{base}/manage/v1/signup"))
-        .json(&json!({"email": "ops@example.com", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = post(
+        "/manage/v1/signup".into(),
+        None,
+        json!({"email": "ops@example.com", "password": password}),
+    )
+    .await;
     let csrf = session["csrfToken"].as_str().unwrap().to_owned();
-    let app: Value = client
-        .post(format!("{base}/manage/v1/applications"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "Chat"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let app_id = app["id"].as_str().unwrap();
+    let app = post(
+        "/manage/v1/applications".into(),
+        Some(&csrf),
+        json!({"name": "Chat"}),
+    )
+    .await;
+    let apps = format!("/manage/v1/applications/{}", app["id"].as_str().unwrap());
     let client_secret = "GOCSPX-never-log-this-value";
-    let res = client
-        .post(format!("{base}/manage/v1/applications/{app_id}/properties"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"kind": "google_oauth_credentials", "instanceName": "g", "clientId": "id", "clientSecret": client_secret}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
-    let key: Value = client
-        .post(format!(
-            "{base}/manage/v1/applications/{app_id}/access-keys"
-        ))
-        .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let google = json!({"kind": "google_oauth_credentials", "instanceName": "g", "clientId": "id", "clientSecret": client_secret});
+    post(format!("{apps}/properties"), Some(&csrf), google).await;
+    let key = post(format!("{apps}/access-keys"), Some(&csrf), json!({})).await;
     vec![
         password.to_owned(),
         client_secret.to_owned(),

@@ -84,23 +84,6 @@ impl PropertyRepository for SeaStore {
             .collect()
     }
 
-    async fn list_properties_of_kind(
-        &self,
-        app: ApplicationId,
-        kind: PropertyKind,
-    ) -> StoreResult<Vec<StoredProperty>> {
-        property::Entity::find()
-            .filter(property::Column::ApplicationId.eq(app.as_uuid()))
-            .filter(property::Column::Kind.eq(kind.as_str()))
-            .order_by_asc(property::Column::CreatedAt)
-            .all(&self.db)
-            .await
-            .map_err(|e| backend_err(&e))?
-            .into_iter()
-            .map(to_domain)
-            .collect()
-    }
-
     async fn get_property(
         &self,
         app: ApplicationId,

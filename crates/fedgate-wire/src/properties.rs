@@ -90,17 +90,6 @@ pub enum PropertyDto {
     OauthIntegration(OauthIntegrationDto),
 }
 
-impl PropertyDto {
-    /// The property id.
-    #[must_use]
-    pub fn id(&self) -> &str {
-        match self {
-            Self::GoogleOauthCredentials(p) => &p.id,
-            Self::OauthIntegration(p) => &p.id,
-        }
-    }
-}
-
 /// Stored Google OAuth credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
