@@ -12,6 +12,7 @@ mod applications;
 mod bad_input;
 mod hosted_services;
 mod isolation;
+mod login;
 mod operations;
 mod properties;
 mod signing;

@@ -14,7 +14,12 @@
     reason = "test support: failing loudly is the point"
 )]
 
+pub mod fake_google;
+
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use fake_google::{FakeGoogle, Person, TokenMode};
 
 use fedgate_domain::seal::MasterKey;
 use fedgate_domain::signing::{self, RequestParts};
@@ -74,6 +79,59 @@ pub struct TestApp {
 /// Starts a server with the default test settings.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// The redirect URI test apps register.
+pub const APP_REDIRECT: &str = "https://app.example.com/auth/callback";
+
+/// Starts a server whose Google is `fake`.
+pub async fn spawn_app_with_google(fake: &FakeGoogle) -> TestApp {
+    let o = fake.override_settings();
+    spawn_app_with(move |s| {
+        s.testing.google = Some(o);
+        s.provider_timeout_seconds = 2;
+    })
+    .await
+}
+
+/// One HTTP response of a redirect chain, not followed.
+#[derive(Debug)]
+pub struct Hop {
+    /// Status.
+    pub status: StatusCode,
+    /// `Location`, if any.
+    pub location: Option<String>,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body text.
+    pub body: String,
+}
+
+impl Hop {
+    /// The query parameters of `Location`.
+    #[must_use]
+    pub fn params(&self) -> HashMap<String, String> {
+        let loc = self.location.as_deref().expect("a redirect");
+        url::Url::parse(loc).expect("absolute location").query_pairs().into_owned().collect()
+    }
+
+    /// `Location` without its query.
+    #[must_use]
+    pub fn target(&self) -> String {
+        let mut u = url::Url::parse(self.location.as_deref().expect("a redirect")).expect("absolute location");
+        u.set_query(None);
+        u.to_string()
+    }
+}
+
+/// GETs `url` without following redirects.
+pub async fn hop(url: &str) -> Hop {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = client.get(url).send().await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let location = headers.get("location").map(|v| v.to_str().unwrap().to_owned());
+    Hop { status, location, headers, body: res.text().await.unwrap() }
 }
 
 /// Starts a server after `adjust` has changed the test settings.
@@ -210,6 +268,29 @@ impl TestApp {
         dst.update(&self.db).await.unwrap();
     }
 
+    /// The hosted login endpoint of an application with `query` appended.
+    #[must_use]
+    pub fn login_url(&self, app_id: &str, query: &str) -> String {
+        let sep = if query.is_empty() { "" } else { "?" };
+        format!("{}/hosted/{app_id}/google/login{sep}{query}", self.address)
+    }
+
+    /// A whole Google sign-in: the login endpoint, the fake's authorization endpoint,
+    /// and the callback, whose response (normally the redirect to the app) is returned.
+    pub async fn google_login(&self, app_id: &str, query: &str) -> Hop {
+        let start = hop(&self.login_url(app_id, query)).await;
+        assert_eq!(start.status, StatusCode::FOUND, "login start refused: {}", start.body);
+        let at_google = hop(start.location.as_deref().unwrap()).await;
+        assert_eq!(at_google.status, StatusCode::FOUND);
+        hop(at_google.location.as_deref().unwrap()).await
+    }
+
+    /// A storage handle on the server's database.
+    #[must_use]
+    pub fn storage(&self) -> fedgate_storage::SeaStore {
+        fedgate_storage::SeaStore::from_connection(self.db.clone())
+    }
+
     /// A signer for the application API with the given key.
     #[must_use]
     pub fn signer(&self, key_id: &str, secret: &str) -> Signer {
@@ -302,6 +383,27 @@ impl Browser {
             .post("/manage/v1/applications", &json!({"name": name}))
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    /// Adds Google credentials for `fake` and an OAuth integration with `integration`
+    /// fields merged over the defaults (one redirect URI, [`APP_REDIRECT`]).
+    pub async fn configure_google(&self, app_id: &str, fake: &FakeGoogle, integration: Value) {
+        let path = format!("/manage/v1/applications/{app_id}/properties");
+        let creds = json!({"kind": "google_oauth_credentials", "instanceName": "google", "clientId": fake.client_id, "clientSecret": fake.client_secret});
+        assert_eq!(self.post(&path, &creds).await.status(), StatusCode::CREATED);
+        let mut body = json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": [APP_REDIRECT]});
+        for (k, v) in integration.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        let res = self.post(&path, &body).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    }
+
+    /// The application's events, newest first.
+    pub async fn events(&self, app_id: &str, query: &str) -> Vec<Value> {
+        let res = self.get(&format!("/manage/v1/applications/{app_id}/events{query}")).await;
+        assert_eq!(res.status(), StatusCode::OK);
         res.json().await.unwrap()
     }
 

@@ -34,6 +34,14 @@ impl ServiceKind {
         }
     }
 
+    /// The `federatingService` value sent back to apps.
+    #[must_use]
+    pub const fn federating_service(self) -> &'static str {
+        match self {
+            Self::GoogleAuthentication => "GoogleFederationService",
+        }
+    }
+
     fn path_segment(self) -> &'static str {
         match self {
             Self::GoogleAuthentication => "google",

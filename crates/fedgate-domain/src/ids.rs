@@ -77,6 +77,70 @@ uuid_id!(
     PropertyId
 );
 
+uuid_id!(
+    /// A federated user (federated identity): the `federatedUserId` apps see.
+    FederatedUserId
+);
+uuid_id!(
+    /// A login event.
+    EventId
+);
+
+/// A user id: generated (a UUID) or chosen by the app within the documented syntax,
+/// 1 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
+/// Unique within its application.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    /// A fresh, time-ordered id.
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7().to_string())
+    }
+
+    /// Parses an id in the documented syntax.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok = (1..=64).contains(&text.len())
+            && text.as_bytes()[0].is_ascii_alphanumeric()
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    /// The id.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserId({})", self.0)
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = InvalidId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s).ok_or(InvalidId)
+    }
+}
+
+impl From<UserId> for String {
+    fn from(id: UserId) -> Self {
+        id.0
+    }
+}
+
 /// Text that is not a valid id of the expected kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a valid id")]
@@ -95,5 +159,16 @@ mod tests {
             None
         );
         assert_eq!(ApplicationId::parse("not-an-id"), None);
+    }
+
+    #[test]
+    fn user_ids_follow_the_documented_syntax() {
+        for ok in ["u1", "alice.smith", "A-b_c.9", &"x".repeat(64)] {
+            assert!(UserId::parse(ok).is_some(), "{ok}");
+        }
+        for bad in ["", "-lead", ".lead", "has space", "ümlaut", "a/b", &"x".repeat(65)] {
+            assert!(UserId::parse(bad).is_none(), "{bad}");
+        }
+        assert!(UserId::parse(UserId::generate().as_str()).is_some());
     }
 }

@@ -12,7 +12,12 @@ use crate::email::Email;
 use crate::ids::{ApplicationId, PropertyId, SubscriberId};
 use crate::password::PasswordHashString;
 use crate::property::StoredProperty;
+use crate::events::{Event, EventQuery};
+use crate::federation::{FederatedUser, ProviderProfile};
+use crate::ids::{FederatedUserId, UserId};
+use crate::linking::AssertedLocator;
 use crate::subscriber::{Subscriber, SubscriberCredentials};
+use crate::user::User;
 
 /// Storage failures the domain distinguishes.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +125,95 @@ pub trait AccessKeyRepository: Send + Sync {
     async fn touch_access_key(&self, id: &AccessKeyId, now: DateTime<Utc>) -> StoreResult<()>;
 }
 
+/// Users of an application.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Creates a user with its locators; `Conflict` when the id or a locator is taken.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// One user of the application.
+    async fn get_user(&self, app: ApplicationId, id: &UserId) -> StoreResult<Option<User>>;
+}
+
+/// What a provider login established about a person, ready to be resolved.
+#[derive(Debug, Clone)]
+pub struct FederatedLogin {
+    /// The application.
+    pub application_id: ApplicationId,
+    /// Provider configuration key.
+    pub provider_config: String,
+    /// Canonical issuer.
+    pub issuer: String,
+    /// Validated profile (its `subject` is the key's subject).
+    pub profile: ProviderProfile,
+    /// Locators the provider asserted, with whether it vouches for each.
+    pub asserted: Vec<AssertedLocator>,
+    /// Create a user when nobody matches (first sight only).
+    pub auto_create: bool,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// How a login resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginResolution {
+    /// The federated user (created on first sight).
+    pub federated_user_id: FederatedUserId,
+    /// The user it signs in as, when linked.
+    pub user_id: Option<UserId>,
+    /// Link candidates, when not linked (or the user linked by email).
+    pub candidates: Vec<UserId>,
+    /// `new_user`, `linked_by_email`, `returning`, `candidates` or `unlinked`.
+    pub outcome: &'static str,
+}
+
+/// Federated users.
+#[async_trait]
+pub trait FederationRepository: Send + Sync {
+    /// Finds or creates the federated user for `login` and, on first sight, applies the
+    /// linking policy, atomically: concurrent first logins of one person yield one
+    /// federated user and at most one new user.
+    async fn resolve_federated_login(&self, login: &FederatedLogin) -> StoreResult<LoginResolution>;
+    /// Replaces the sealed upstream tokens of a federated user.
+    async fn store_upstream_tokens(&self, app: ApplicationId, id: FederatedUserId, sealed: &[u8]) -> StoreResult<()>;
+    /// One federated user of the application.
+    async fn get_federated_user(&self, app: ApplicationId, id: FederatedUserId) -> StoreResult<Option<FederatedUser>>;
+}
+
+/// An application's signing key for user tokens, as stored.
+#[derive(Debug, Clone)]
+pub struct StoredSigningKey {
+    /// Key id (`kid`).
+    pub kid: String,
+    /// The application.
+    pub application_id: ApplicationId,
+    /// JOSE algorithm, e.g. `EdDSA`.
+    pub algorithm: String,
+    /// Sealed PKCS#8 private key.
+    pub sealed_private: Vec<u8>,
+    /// Public key (for Ed25519: base64url `x`).
+    pub public_key: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Signing keys for user tokens.
+#[async_trait]
+pub trait SigningKeyRepository: Send + Sync {
+    /// The application's key, if it has one.
+    async fn get_signing_key(&self, app: ApplicationId) -> StoreResult<Option<StoredSigningKey>>;
+    /// Stores a key; `Conflict` when the application already has one.
+    async fn insert_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+}
+
+/// The event log.
+#[async_trait]
+pub trait EventRepository: Send + Sync {
+    /// Appends events (of any applications) in one write.
+    async fn append_events(&self, events: &[Event]) -> StoreResult<()>;
+    /// The application's events, newest first.
+    async fn list_events(&self, app: ApplicationId, query: &EventQuery) -> StoreResult<Vec<Event>>;
+}
+
 /// Everything durable, in one handle.
 #[async_trait]
 pub trait Store:
@@ -127,6 +221,10 @@ pub trait Store:
     + ApplicationRepository
     + PropertyRepository
     + AccessKeyRepository
+    + UserRepository
+    + FederationRepository
+    + SigningKeyRepository
+    + EventRepository
     + std::fmt::Debug
 {
     /// Checks the database answers.

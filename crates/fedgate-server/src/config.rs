@@ -36,6 +36,10 @@ pub struct Limits {
     pub api_auth_failures_per_minute: u64,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Hosted login starts per client address per minute.
+    pub login_starts_per_address_per_minute: u64,
+    /// Hosted callbacks per client address per minute.
+    pub callbacks_per_address_per_minute: u64,
 }
 
 impl Default for Limits {
@@ -47,8 +51,35 @@ impl Default for Limits {
             signups_per_address_per_hour: 20,
             api_auth_failures_per_minute: 30,
             body_limit_bytes: 64 * 1024,
+            login_starts_per_address_per_minute: 600,
+            callbacks_per_address_per_minute: 600,
         }
     }
+}
+
+/// Provider endpoints that replace Google's, for tests and local development only:
+/// Fedgate logs a warning at start whenever this is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleOverride {
+    /// Authorization endpoint.
+    pub authorization_url: Url,
+    /// Token endpoint.
+    pub token_url: Url,
+    /// Userinfo endpoint.
+    pub userinfo_url: Option<Url>,
+    /// JWKS URI.
+    pub jwks_url: Url,
+    /// The issuer its ID tokens carry.
+    pub issuer: String,
+}
+
+/// Test-only settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Testing {
+    /// Replaces Google's endpoints (a fake or development provider).
+    pub google: Option<GoogleOverride>,
 }
 
 /// Everything Fedgate can be configured with.
@@ -86,8 +117,14 @@ pub struct Settings {
     pub workers: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Lifetime of user tokens (`autoLoginToken`).
+    pub user_token_ttl_seconds: i64,
+    /// Timeout of each call to a provider.
+    pub provider_timeout_seconds: u64,
     /// Abuse limits.
     pub limits: Limits,
+    /// Test-only settings; never set in production.
+    pub testing: Testing,
 }
 
 impl Default for Settings {
@@ -107,7 +144,10 @@ impl Default for Settings {
             shutdown_timeout_seconds: 30,
             workers: 0,
             trust_forwarded_for: false,
+            user_token_ttl_seconds: 3600,
+            provider_timeout_seconds: 10,
             limits: Limits::default(),
+            testing: Testing::default(),
         }
     }
 }
@@ -144,6 +184,9 @@ impl Settings {
             return Err(ConfigError(
                 "public_base_url must be an http or https URL".into(),
             ));
+        }
+        if self.user_token_ttl_seconds < 60 {
+            return Err(ConfigError("user_token_ttl_seconds must be at least 60".into()));
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError(

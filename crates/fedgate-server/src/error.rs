@@ -97,6 +97,14 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The stable code.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         let mut err = Self::new(

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod request_context;
 pub mod routes;
 pub mod session;
@@ -13,6 +14,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod tokens;
 
 pub use config::Settings;
 pub use startup::Application;

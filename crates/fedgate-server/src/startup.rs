@@ -4,7 +4,9 @@
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
@@ -12,7 +14,8 @@ use actix_web::{App, HttpServer, web};
 use anyhow::{Context, bail};
 use fedgate_domain::clock::SystemClock;
 use fedgate_domain::password;
-use fedgate_domain::ports::StateStore;
+use fedgate_domain::ports::{StateStore, Store};
+use fedgate_provider::{ProviderClient, ProviderEndpoints};
 use fedgate_domain::seal::{MasterKey, Sealer};
 use fedgate_state::{MemoryStateStore, RedisStateStore};
 use fedgate_storage::SeaStore;
@@ -20,6 +23,7 @@ use secrecy::ExposeSecret;
 use url::Url;
 
 use crate::config::Settings;
+use crate::events::EventSink;
 use crate::state::AppState;
 use crate::{error, request_context, routes};
 
@@ -28,6 +32,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: SeaStore,
+    events: EventSink,
 }
 
 /// Opens the database and applies pending migrations.
@@ -67,15 +72,37 @@ impl Application {
             None => default_public_url(local)?,
         };
         let dummy_hash = tokio::task::spawn_blocking(password::dummy_hash).await??;
+        let provider = ProviderClient::new(Duration::from_secs(settings.provider_timeout_seconds))?;
+        let google = match &settings.testing.google {
+            None => ProviderEndpoints::google(),
+            Some(o) => {
+                tracing::warn!(issuer = %o.issuer, "Google endpoints are overridden by testing.google: never do this in production");
+                ProviderEndpoints {
+                    authorization: o.authorization_url.clone(),
+                    token: o.token_url.clone(),
+                    userinfo: o.userinfo_url.clone(),
+                    jwks: o.jwks_url.clone(),
+                    issuers: vec![o.issuer.clone()],
+                    canonical_issuer: o.issuer.clone(),
+                    ..ProviderEndpoints::google()
+                }
+            }
+        };
+        let store_handle: Arc<dyn Store> = Arc::new(store.clone());
+        let events = EventSink::start(Arc::clone(&store_handle));
 
         let state = web::Data::new(AppState {
-            store: Arc::new(store.clone()),
+            store: store_handle,
             state: state_store,
             sealer: Sealer::new(&master_key),
             clock: Arc::new(SystemClock),
             public_base_url,
             dummy_hash,
             settings: settings.clone(),
+            provider,
+            google,
+            events: events.clone(),
+            signers: Mutex::new(HashMap::new()),
         });
         let body_limit = settings.limits.body_limit_bytes;
         let data = state.clone();
@@ -108,6 +135,7 @@ impl Application {
             port: local.port(),
             server: server.run(),
             store,
+            events,
         })
     }
 
@@ -127,6 +155,7 @@ impl Application {
     /// shutdown timeout) and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.events.flush().await;
         tracing::info!("fedgate stopped");
         result
     }

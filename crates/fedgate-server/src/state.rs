@@ -1,16 +1,21 @@
 //! What every handler shares.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::HttpRequest;
 use fedgate_domain::clock::Clock;
 use fedgate_domain::password::PasswordHashString;
+use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::ports::{StateStore, Store};
 use fedgate_domain::seal::Sealer;
+use fedgate_provider::{ProviderClient, ProviderEndpoints};
+use fedgate_tokens::TokenSigner;
 use url::Url;
 
 use crate::config::Settings;
+use crate::events::EventSink;
 
 /// Shared handles and settings, built once at start-up.
 #[derive(Debug)]
@@ -29,6 +34,14 @@ pub struct AppState {
     pub public_base_url: Url,
     /// A hash verified against when a sign-in names no account, so both take as long.
     pub dummy_hash: PasswordHashString,
+    /// Outbound OAuth/OIDC client with its JWKS cache.
+    pub provider: ProviderClient,
+    /// Google's endpoints (or a test override).
+    pub google: ProviderEndpoints,
+    /// The event log writer.
+    pub events: EventSink,
+    /// Token signers by application, built on first use (keys never change in place).
+    pub signers: Mutex<HashMap<ApplicationId, Arc<TokenSigner>>>,
 }
 
 impl AppState {

@@ -8,8 +8,11 @@
 mod access_keys;
 mod applications;
 pub mod entity;
+mod events;
+mod federation;
 mod properties;
 mod subscribers;
+mod users;
 
 use std::time::Duration;
 
@@ -84,6 +87,12 @@ impl SeaStore {
                 .map_err(|e| backend_err(&e))?;
         }
         Ok(())
+    }
+
+    /// Wraps an existing connection (tests reach under the API with it).
+    #[must_use]
+    pub const fn from_connection(db: DatabaseConnection) -> Self {
+        Self { db }
     }
 
     /// The connection, for tests that need to reach under the repositories.

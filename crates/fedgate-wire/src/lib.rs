@@ -7,6 +7,7 @@ pub mod account;
 pub mod app_api;
 pub mod applications;
 pub mod error;
+pub mod events;
 pub mod hosted;
 pub mod keys;
 pub mod properties;

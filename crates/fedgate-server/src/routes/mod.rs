@@ -4,8 +4,11 @@ pub mod access_keys;
 pub mod account;
 pub mod app_api;
 pub mod applications;
+pub mod events;
 pub mod health;
+pub mod hosted_login;
 pub mod hosted_services;
+pub mod jwks;
 pub mod openapi;
 pub mod properties;
 
@@ -21,6 +24,9 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/hosted/{app_id}/google/login", web::get().to(hosted_login::start))
+        .route("/hosted/{app_id}/google/callback", web::get().to(hosted_login::callback))
+        .route("/hosted/{app_id}/jwks.json", web::get().to(jwks::jwks))
         .service(
             web::scope("/manage/v1")
                 .route("/signup", web::post().to(account::sign_up))
@@ -62,11 +68,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/applications/{app_id}/hosted-services",
                     web::get().to(hosted_services::list),
                 )
+                .route("/applications/{app_id}/events", web::get().to(events::list))
                 .default_service(web::to(not_found)),
         )
         .service(
             web::scope("/api/v1")
                 .route("/application", web::get().to(app_api::calling_application))
+                .route("/login-results/redeem", web::post().to(app_api::redeem_result))
                 .default_service(web::to(not_found)),
         )
         .service(openapi::swagger_ui());

@@ -4,7 +4,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{access_keys, account, app_api, applications, health, hosted_services, properties};
+use super::{access_keys, account, app_api, applications, events, health, hosted_login, hosted_services, jwks, properties};
 
 /// Where the document is served.
 pub const DOCUMENT_PATH: &str = "/openapi.json";
@@ -90,7 +90,12 @@ impl Modify for SecuritySchemes {
         access_keys::create,
         access_keys::revoke,
         hosted_services::list,
+        events::list,
+        hosted_login::start,
+        hosted_login::callback,
+        jwks::jwks,
         app_api::calling_application,
+        app_api::redeem_result,
     ),
     components(schemas(fedgate_wire::error::ErrorBody)),
     modifiers(&SecuritySchemes),
@@ -101,6 +106,8 @@ impl Modify for SecuritySchemes {
         (name = "access keys", description = "Credentials for the application API"),
         (name = "hosted services", description = "What the properties add up to"),
         (name = "application api", description = "For app backends; signed with an access key"),
+        (name = "hosted login", description = "Browser-facing sign-in endpoints and the public JWKS"),
+        (name = "events", description = "The application's login event log"),
         (name = "operations", description = "Health and readiness")
     )
 )]

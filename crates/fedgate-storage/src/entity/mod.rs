@@ -2,5 +2,10 @@
 
 pub mod access_key;
 pub mod application;
+pub mod event;
+pub mod federated_user;
 pub mod property;
+pub mod signing_key;
 pub mod subscriber;
+pub mod user;
+pub mod user_locator;

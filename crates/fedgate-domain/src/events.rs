@@ -1,0 +1,83 @@
+//! The per-application event log: login starts, outcomes and failures with reasons.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ApplicationId, EventId, FederatedUserId, UserId};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A login was started (valid start, about to redirect to the provider).
+    LoginStarted,
+    /// A login completed; `outcome` says how.
+    LoginSucceeded,
+    /// A login failed; `reason` says why.
+    LoginFailed,
+}
+
+impl EventKind {
+    /// Stored spelling.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginStarted => "login_started",
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+        }
+    }
+}
+
+/// One event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Id (time-ordered).
+    pub id: EventId,
+    /// The application.
+    pub application_id: ApplicationId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What.
+    pub kind: String,
+    /// For successes: `new_user`, `linked_by_email`, `returning`, `candidates`, `unlinked`.
+    pub outcome: Option<String>,
+    /// For failures: a stable reason code, e.g. `id_token_invalid:nonce`.
+    pub reason: Option<String>,
+    /// Human-readable detail (never secrets).
+    pub detail: Option<String>,
+    /// Provider configuration key.
+    pub provider: Option<String>,
+    /// The federated user involved.
+    pub federated_user_id: Option<FederatedUserId>,
+    /// The user involved.
+    pub user_id: Option<UserId>,
+}
+
+impl Event {
+    /// A new event of `kind` now.
+    #[must_use]
+    pub fn new(application_id: ApplicationId, kind: EventKind, at: DateTime<Utc>) -> Self {
+        Self {
+            id: EventId::generate(),
+            application_id,
+            at,
+            kind: kind.as_str().to_owned(),
+            outcome: None,
+            reason: None,
+            detail: None,
+            provider: None,
+            federated_user_id: None,
+            user_id: None,
+        }
+    }
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only events older than this id (paging, newest first).
+    pub before: Option<EventId>,
+    /// At most this many (1..=200).
+    pub limit: u64,
+}

@@ -1,0 +1,120 @@
+//! Federated users (federated identities) and what providers say about them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ApplicationId, FederatedUserId, UserId};
+
+/// The stable key of the Google provider configuration of an application. Generic
+/// providers will use `oidc:<property id>` and `oauth2:<property id>`.
+pub const GOOGLE_PROVIDER: &str = "google";
+/// Sealing purpose of a federated user's upstream tokens.
+pub const TOKENS_PURPOSE: &str = "federated_user.tokens";
+
+/// Whether a federated user signs in as a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Not linked; may carry candidates.
+    Unlinked,
+    /// Linked to exactly one user.
+    Linked,
+    /// Kept, but treated as unlinked.
+    Detached,
+}
+
+impl LinkState {
+    /// The stored spelling.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unlinked => "unlinked",
+            Self::Linked => "linked",
+            Self::Detached => "detached",
+        }
+    }
+
+    /// Parses the stored spelling.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Unlinked, Self::Linked, Self::Detached].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// The profile a provider gave for a person, after validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderProfile {
+    /// The provider's subject identifier.
+    pub subject: String,
+    /// Email, as the provider gave it.
+    pub email: Option<String>,
+    /// The provider's own `email_verified`.
+    pub email_verified: bool,
+    /// Whether Fedgate trusts the email as verified (provider-specific rule).
+    pub email_vouched: bool,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// Locale.
+    pub locale: Option<String>,
+    /// Google Workspace hosted domain (`hd`).
+    pub hosted_domain: Option<String>,
+}
+
+impl ProviderProfile {
+    /// Google's rule: an email counts as verified only when `email_verified` is true
+    /// and the address is `@gmail.com` or the token carries `hd` (the domain is managed
+    /// by Google Workspace).
+    #[must_use]
+    pub fn google_vouches(email: Option<&str>, email_verified: bool, hosted_domain: Option<&str>) -> bool {
+        let Some(email) = email else { return false };
+        email_verified && (email.to_ascii_lowercase().ends_with("@gmail.com") || hosted_domain.is_some_and(|d| !d.is_empty()))
+    }
+}
+
+/// A federated user as stored.
+#[derive(Debug, Clone)]
+pub struct FederatedUser {
+    /// The `federatedUserId`.
+    pub id: FederatedUserId,
+    /// The application.
+    pub application_id: ApplicationId,
+    /// Provider configuration key, e.g. [`GOOGLE_PROVIDER`].
+    pub provider_config: String,
+    /// The issuer, canonical form.
+    pub issuer: String,
+    /// The provider's subject.
+    pub subject: String,
+    /// Link state.
+    pub link_state: LinkState,
+    /// The linked user, when `Linked`.
+    pub user_id: Option<UserId>,
+    /// Candidates found when it was not linked.
+    pub candidates: Vec<UserId>,
+    /// The latest profile.
+    pub profile: ProviderProfile,
+    /// First seen.
+    pub created_at: DateTime<Utc>,
+    /// Last sign-in.
+    pub last_login_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn google_vouches_only_for_verified_gmail_or_hosted_domains() {
+        assert!(ProviderProfile::google_vouches(Some("Ann@GMAIL.com"), true, None));
+        assert!(ProviderProfile::google_vouches(Some("ann@corp.example"), true, Some("corp.example")));
+        assert!(!ProviderProfile::google_vouches(Some("ann@corp.example"), true, None));
+        assert!(!ProviderProfile::google_vouches(Some("ann@gmail.com"), false, None));
+        assert!(!ProviderProfile::google_vouches(None, true, Some("corp.example")));
+    }
+}

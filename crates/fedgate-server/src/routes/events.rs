@@ -1,0 +1,75 @@
+//! The application's event log, for the panel and scripts.
+
+use actix_web::{HttpResponse, web};
+use fedgate_domain::events::EventQuery;
+use fedgate_domain::ids::EventId;
+use fedgate_wire::error::ErrorBody;
+use fedgate_wire::events::EventDto;
+use serde::Deserialize;
+
+use super::owned_application;
+use crate::error::ApiError;
+use crate::session::SubscriberSession;
+use crate::state::AppState;
+
+/// Filters and paging.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventParams {
+    /// Only `login_started`, `login_succeeded` or `login_failed`.
+    kind: Option<String>,
+    /// Only events older than this event id (the last id of the previous page).
+    before: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<u64>,
+}
+
+/// `GET /manage/v1/applications/{appId}/events`: newest first.
+#[utoipa::path(
+    get,
+    path = "/manage/v1/applications/{appId}/events",
+    tag = "events",
+    security(("session" = [])),
+    params(("appId" = String, Path, description = "Application id"), EventParams),
+    responses((status = 200, body = [EventDto]), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+    params: web::Query<EventParams>,
+) -> Result<HttpResponse, ApiError> {
+    let app = owned_application(&state, &session, &path).await?;
+    let params = params.into_inner();
+    if let Some(kind) = &params.kind
+        && !matches!(kind.as_str(), "login_started" | "login_succeeded" | "login_failed")
+    {
+        return Err(ApiError::bad_request("invalid_query", "kind must be login_started, login_succeeded or login_failed"));
+    }
+    let before = match params.before.as_deref() {
+        Some(b) => Some(EventId::parse(b).ok_or_else(|| ApiError::bad_request("invalid_query", "before must be an event id"))?),
+        None => None,
+    };
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200"));
+    }
+    state.events.flush().await;
+    let events = state.store.list_events(app.id, &EventQuery { kind: params.kind, before, limit }).await?;
+    Ok(HttpResponse::Ok().json(
+        events
+            .into_iter()
+            .map(|e| EventDto {
+                id: e.id.to_string(),
+                at: e.at,
+                kind: e.kind,
+                outcome: e.outcome,
+                reason: e.reason,
+                detail: e.detail,
+                provider: e.provider,
+                federated_user_id: e.federated_user_id.map(|f| f.to_string()),
+                user_id: e.user_id.map(|u| u.to_string()),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}

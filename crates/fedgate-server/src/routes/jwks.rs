@@ -1,0 +1,31 @@
+//! The application's public signing keys, for verifying user tokens offline.
+
+use actix_web::{HttpResponse, web};
+use fedgate_domain::ids::ApplicationId;
+use fedgate_wire::error::ErrorBody;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long verifiers may cache the key set.
+const MAX_AGE_SECONDS: u32 = 300;
+
+/// `GET /hosted/{appId}/jwks.json`: public, cacheable.
+#[utoipa::path(
+    get,
+    path = "/hosted/{appId}/jwks.json",
+    tag = "hosted login",
+    params(("appId" = String, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "`{\"keys\": [{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":…,\"kid\":…,\"alg\":\"EdDSA\",\"use\":\"sig\"}]}`"),
+        (status = 404, body = ErrorBody)
+    )
+)]
+pub async fn jwks(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let app = ApplicationId::parse(&path).ok_or_else(|| ApiError::not_found("application"))?;
+    state.store.find_application(app).await?.ok_or_else(|| ApiError::not_found("application"))?;
+    let key = crate::tokens::signing_key(&state, app).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, format!("public, max-age={MAX_AGE_SECONDS}")))
+        .json(serde_json::json!({ "keys": [fedgate_tokens::public_jwk(&key.kid, &key.public_key)] })))
+}

@@ -1,0 +1,96 @@
+//! The event log and the signing keys.
+
+use async_trait::async_trait;
+use fedgate_domain::events::{Event, EventQuery};
+use fedgate_domain::ids::{ApplicationId, EventId, FederatedUserId, UserId};
+use fedgate_domain::ports::{EventRepository, SigningKeyRepository, StoreResult, StoredSigningKey};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use crate::entity::{event, signing_key};
+use crate::{SeaStore, backend_err, conflict_or_backend};
+
+fn to_active(e: &Event) -> event::ActiveModel {
+    event::ActiveModel {
+        id: Set(e.id.as_uuid()),
+        application_id: Set(e.application_id.as_uuid()),
+        at: Set(e.at),
+        kind: Set(e.kind.clone()),
+        outcome: Set(e.outcome.clone()),
+        reason: Set(e.reason.clone()),
+        detail: Set(e.detail.clone()),
+        provider: Set(e.provider.clone()),
+        federated_user_id: Set(e.federated_user_id.map(|f| f.as_uuid())),
+        user_id: Set(e.user_id.as_ref().map(|u| u.as_str().to_owned())),
+    }
+}
+
+#[async_trait]
+impl EventRepository for SeaStore {
+    async fn append_events(&self, events: &[Event]) -> StoreResult<()> {
+        // Bounded chunks keep each statement under the databases' parameter limits.
+        for chunk in events.chunks(500) {
+            event::Entity::insert_many(chunk.iter().map(to_active)).exec_without_returning(&self.db).await.map_err(|e| backend_err(&e))?;
+        }
+        Ok(())
+    }
+
+    async fn list_events(&self, app: ApplicationId, q: &EventQuery) -> StoreResult<Vec<Event>> {
+        let mut find = event::Entity::find().filter(event::Column::ApplicationId.eq(app.as_uuid()));
+        if let Some(kind) = &q.kind {
+            find = find.filter(event::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(before) = q.before {
+            find = find.filter(event::Column::Id.lt(before.as_uuid()));
+        }
+        let rows = find.order_by_desc(event::Column::Id).limit(q.limit).all(&self.db).await.map_err(|e| backend_err(&e))?;
+        Ok(rows
+            .into_iter()
+            .map(|m| Event {
+                id: EventId::from_uuid(m.id),
+                application_id: ApplicationId::from_uuid(m.application_id),
+                at: m.at,
+                kind: m.kind,
+                outcome: m.outcome,
+                reason: m.reason,
+                detail: m.detail,
+                provider: m.provider,
+                federated_user_id: m.federated_user_id.map(FederatedUserId::from_uuid),
+                user_id: m.user_id.as_deref().and_then(UserId::parse),
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl SigningKeyRepository for SeaStore {
+    async fn get_signing_key(&self, app: ApplicationId) -> StoreResult<Option<StoredSigningKey>> {
+        let m = signing_key::Entity::find()
+            .filter(signing_key::Column::ApplicationId.eq(app.as_uuid()))
+            .one(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
+        Ok(m.map(|m| StoredSigningKey {
+            kid: m.kid,
+            application_id: ApplicationId::from_uuid(m.application_id),
+            algorithm: m.algorithm,
+            sealed_private: m.sealed_private,
+            public_key: m.public_key,
+            created_at: m.created_at,
+        }))
+    }
+
+    async fn insert_signing_key(&self, k: &StoredSigningKey) -> StoreResult<()> {
+        signing_key::ActiveModel {
+            kid: Set(k.kid.clone()),
+            application_id: Set(k.application_id.as_uuid()),
+            algorithm: Set(k.algorithm.clone()),
+            sealed_private: Set(k.sealed_private.clone()),
+            public_key: Set(k.public_key.clone()),
+            created_at: Set(k.created_at),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| conflict_or_backend(&e, "a signing key for this application"))?;
+        Ok(())
+    }
+}

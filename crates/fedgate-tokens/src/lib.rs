@@ -1,0 +1,205 @@
+//! Fedgate's user tokens: each application gets its own Ed25519 signing key (created on
+//! first need, private half sealed at rest by the caller); tokens are JWTs an app can
+//! verify offline against the application's public JWKS.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use fedgate_domain::ids::UserId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretBox};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The JOSE algorithm of every user token.
+pub const ALGORITHM: &str = "EdDSA";
+/// Sealing purpose of a signing key's private half.
+pub const SEAL_PURPOSE: &str = "signing_key.private";
+/// The JWT header `typ`.
+pub const TOKEN_TYPE: &str = "JWT";
+
+/// Token failures.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The stored key material is unusable.
+    #[error("signing key unusable: {0}")]
+    BadKey(String),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Sign(String),
+    /// A token failed verification (bad signature, expired, wrong audience, ...).
+    #[error("token invalid: {0}")]
+    Invalid(String),
+}
+
+/// A new key pair: its `kid`, the PKCS#8 private key (to be sealed), and the public
+/// key as base64url `x`.
+#[derive(Debug)]
+pub struct NewKeyPair {
+    /// RFC 7638 JWK thumbprint of the public key.
+    pub kid: String,
+    /// PKCS#8 DER of the private key.
+    pub private_pkcs8: SecretBox<[u8]>,
+    /// Base64url of the 32-byte public key.
+    pub public_x: String,
+}
+
+/// Generates an Ed25519 key pair from the OS CSPRNG.
+pub fn generate_key() -> Result<NewKeyPair, TokenError> {
+    let signing = SigningKey::from_bytes(&fedgate_domain::random::bytes::<32>());
+    let der = signing.to_pkcs8_der().map_err(|e| TokenError::BadKey(e.to_string()))?;
+    let public_x = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes());
+    Ok(NewKeyPair {
+        kid: thumbprint(&public_x),
+        private_pkcs8: SecretBox::from(der.as_bytes().to_vec().into_boxed_slice()),
+        public_x,
+    })
+}
+
+/// RFC 7638 thumbprint of an Ed25519 public key.
+#[must_use]
+pub fn thumbprint(public_x: &str) -> String {
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{public_x}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The public JWK of a key, for the application's JWKS.
+#[must_use]
+pub fn public_jwk(kid: &str, public_x: &str) -> serde_json::Value {
+    serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": public_x, "kid": kid, "alg": ALGORITHM, "use": "sig" })
+}
+
+/// The claims of a user token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTokenClaims {
+    /// Fedgate's public base URL.
+    pub iss: String,
+    /// The application id.
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+    /// Token id, for revocation.
+    pub jti: String,
+}
+
+/// A token just minted.
+#[derive(Debug, Clone)]
+pub struct MintedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Its claims.
+    pub claims: UserTokenClaims,
+}
+
+/// Mints user tokens for one application.
+pub struct TokenSigner {
+    kid: String,
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+    ttl_seconds: i64,
+}
+
+impl std::fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSigner").field("kid", &self.kid).field("audience", &self.audience).finish_non_exhaustive()
+    }
+}
+
+impl TokenSigner {
+    /// A signer from an opened private key.
+    #[must_use]
+    pub fn new(kid: String, private_pkcs8: &SecretBox<[u8]>, issuer: String, audience: String, ttl_seconds: i64) -> Self {
+        Self { kid, key: EncodingKey::from_ed_der(private_pkcs8.expose_secret()), issuer, audience, ttl_seconds }
+    }
+
+    /// Mints a token for `user` issued at `now` (Unix seconds).
+    pub fn mint(&self, user: &UserId, now: i64) -> Result<MintedToken, TokenError> {
+        let claims = UserTokenClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user.to_string(),
+            iat: now,
+            exp: now + self.ttl_seconds,
+            jti: uuid::Uuid::now_v7().simple().to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        let token = jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| TokenError::Sign(e.to_string()))?;
+        Ok(MintedToken { token, claims })
+    }
+}
+
+/// Verifies user tokens of one application against its public key.
+pub struct TokenVerifier {
+    kid: String,
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    /// A verifier for tokens of `audience` issued by `issuer` with this key.
+    pub fn new(kid: String, public_x: &str, issuer: &str, audience: &str) -> Result<Self, TokenError> {
+        let key = DecodingKey::from_ed_components(public_x).map_err(|e| TokenError::BadKey(e.to_string()))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 0;
+        Ok(Self { kid, key, validation })
+    }
+
+    /// Checks signature, `kid`, algorithm, issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Result<UserTokenClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        if header.kid.as_deref() != Some(self.kid.as_str()) {
+            return Err(TokenError::Invalid("unknown key id".into()));
+        }
+        jsonwebtoken::decode::<UserTokenClaims>(token, &self.key, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_tokens_verify_and_carry_every_claim() {
+        let pair = generate_key().unwrap();
+        assert_eq!(pair.kid, thumbprint(&pair.public_x));
+        let signer = TokenSigner::new(pair.kid.clone(), &pair.private_pkcs8, "https://login.example.com".into(), "app-1".into(), 3600);
+        let user = UserId::parse("u1").unwrap();
+        let minted = signer.mint(&user, 1_767_225_600).unwrap();
+        let header = jsonwebtoken::decode_header(&minted.token).unwrap();
+        assert_eq!((header.alg, header.kid.as_deref(), header.typ.as_deref()), (Algorithm::EdDSA, Some(pair.kid.as_str()), Some("JWT")));
+        assert_eq!(minted.claims.exp - minted.claims.iat, 3600);
+
+        let verifier = TokenVerifier::new(pair.kid.clone(), &pair.public_x, "https://login.example.com", "app-1").unwrap();
+        let fresh = signer.mint(&user, chrono_now()).unwrap();
+        assert_eq!(verifier.verify(&fresh.token).unwrap().sub, "u1");
+        assert!(verifier.verify(&minted.token).is_err(), "expired");
+        let other_app = TokenVerifier::new(pair.kid.clone(), &pair.public_x, "https://login.example.com", "app-2").unwrap();
+        assert!(other_app.verify(&fresh.token).is_err(), "wrong audience");
+        let other_key = generate_key().unwrap();
+        let impostor = TokenVerifier::new(pair.kid, &other_key.public_x, "https://login.example.com", "app-1").unwrap();
+        assert!(impostor.verify(&fresh.token).is_err(), "wrong key");
+    }
+
+    fn chrono_now() -> i64 {
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
+    }
+}

@@ -1,0 +1,393 @@
+//! An in-process fake Google: its own RSA keys and JWKS, an authorization endpoint
+//! that signs people in at once (chosen by `login_hint`), a token endpoint that checks
+//! client credentials, PKCE and single use of codes, and userinfo. Knobs make it
+//! misbehave in every way a test needs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const KEY_1: &str = include_str!("../fixtures/google-key-1.pem");
+const KEY_2: &str = include_str!("../fixtures/google-key-2.pem");
+const MODULUS_1: &str = include_str!("../fixtures/google-key-1.modulus.hex");
+
+/// Google's issuer, which the fake uses by default.
+pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+
+/// Someone who can sign in at the fake.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// Subject.
+    pub sub: String,
+    /// Email.
+    pub email: Option<String>,
+    /// `email_verified`.
+    pub email_verified: bool,
+    /// `hd`.
+    pub hd: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+}
+
+impl Person {
+    /// A verified Gmail user.
+    #[must_use]
+    pub fn gmail(local: &str) -> Self {
+        Self {
+            sub: format!("sub-{local}-{}", uuid::Uuid::new_v4().simple()),
+            email: Some(format!("{local}@gmail.com")),
+            email_verified: true,
+            hd: None,
+            name: Some(format!("{local} Example")),
+        }
+    }
+}
+
+/// How the token endpoint behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenMode {
+    /// Correctly.
+    Normal,
+    /// HTTP 500.
+    ServerError,
+    /// 200 with a body that is not JSON.
+    Garbage,
+    /// Answers after this delay.
+    Slow(Duration),
+}
+
+/// Ways to spoil the ID token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// `iss` of someone else.
+    WrongIssuer,
+    /// `aud` of another client.
+    WrongAudience,
+    /// `azp` of another client.
+    WrongAzp,
+    /// Two audiences and no `azp`.
+    ExtraAudienceNoAzp,
+    /// `exp` an hour ago.
+    Expired,
+    /// No `iat`.
+    NoIat,
+    /// `iat` an hour ahead.
+    FutureIat,
+    /// Another login's nonce.
+    WrongNonce,
+    /// No nonce.
+    NoNonce,
+    /// No `sub`.
+    NoSub,
+    /// `alg: none`, no signature.
+    AlgNone,
+    /// HS256 keyed with the public RSA modulus.
+    AlgHs256,
+    /// Signed by a key the JWKS does not publish.
+    UnknownKid,
+    /// Signed by another key under the published `kid`.
+    BadSignature,
+    /// No ID token in the token response.
+    NoIdToken,
+    /// Userinfo answers for another subject.
+    UserinfoOtherSub,
+}
+
+#[derive(Debug, Clone)]
+struct Grant {
+    person: Person,
+    nonce: String,
+    redirect_uri: String,
+    challenge: String,
+    offline: bool,
+}
+
+/// What the fake saw and how it should behave.
+#[derive(Debug)]
+pub struct FakeState {
+    /// People by `login_hint`; unknown hints sign in as `default_person`.
+    pub people: HashMap<String, Person>,
+    /// Who signs in without a known hint.
+    pub default_person: Person,
+    /// Token endpoint behaviour.
+    pub token_mode: TokenMode,
+    /// ID-token defect to introduce.
+    pub tamper: Option<Tamper>,
+    /// Refuse at the authorization endpoint with `access_denied`.
+    pub deny: bool,
+    /// The query of the last authorization request.
+    pub last_authorize: HashMap<String, String>,
+    /// Token endpoint calls.
+    pub token_calls: u32,
+    /// Codes redeemed successfully.
+    pub redeemed: u32,
+    /// JWKS fetches.
+    pub jwks_calls: u32,
+    /// Userinfo calls.
+    pub userinfo_calls: u32,
+    grants: HashMap<String, Grant>,
+    access: HashMap<String, Person>,
+}
+
+/// A running fake Google.
+#[derive(Debug, Clone)]
+pub struct FakeGoogle {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The client id it accepts.
+    pub client_id: String,
+    /// The client secret it accepts.
+    pub client_secret: String,
+    /// Its issuer.
+    pub issuer: String,
+    state: Arc<Mutex<FakeState>>,
+}
+
+fn modulus_b64(hex_modulus: &str) -> String {
+    URL_SAFE_NO_PAD.encode(hex::decode(hex_modulus.trim()).expect("fixture modulus is hex"))
+}
+
+impl FakeGoogle {
+    /// Starts one on a free loopback port.
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(FakeState {
+            people: HashMap::new(),
+            default_person: Person::gmail("default"),
+            token_mode: TokenMode::Normal,
+            tamper: None,
+            deny: false,
+            last_authorize: HashMap::new(),
+            token_calls: 0,
+            redeemed: 0,
+            jwks_calls: 0,
+            userinfo_calls: 0,
+            grants: HashMap::new(),
+            access: HashMap::new(),
+        }));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        let fake = Self {
+            base,
+            client_id: format!("{}.apps.googleusercontent.com", uuid::Uuid::new_v4().simple()),
+            client_secret: format!("GOCSPX-{}", uuid::Uuid::new_v4().simple()),
+            issuer: GOOGLE_ISSUER.into(),
+            state,
+        };
+        let shared = web::Data::new(fake.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .route("/o/oauth2/v2/auth", web::get().to(authorize))
+                .route("/token", web::post().to(token))
+                .route("/v1/userinfo", web::get().to(userinfo))
+                .route("/oauth2/v3/certs", web::get().to(jwks))
+        })
+        .workers(2)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+        tokio::spawn(server);
+        fake
+    }
+
+    /// Changes the fake's behaviour or reads what it saw.
+    pub fn with<R>(&self, f: impl FnOnce(&mut FakeState) -> R) -> R {
+        f(&mut self.state.lock().expect("fake state"))
+    }
+
+    /// Registers `person` under `login_hint`.
+    pub fn add(&self, hint: &str, person: Person) {
+        self.with(|s| s.people.insert(hint.to_owned(), person));
+    }
+
+    /// The `testing.google` settings pointing Fedgate at this fake.
+    #[must_use]
+    pub fn override_settings(&self) -> fedgate_server::config::GoogleOverride {
+        fedgate_server::config::GoogleOverride {
+            authorization_url: format!("{}/o/oauth2/v2/auth", self.base).parse().expect("url"),
+            token_url: format!("{}/token", self.base).parse().expect("url"),
+            userinfo_url: Some(format!("{}/v1/userinfo", self.base).parse().expect("url")),
+            jwks_url: format!("{}/oauth2/v3/certs", self.base).parse().expect("url"),
+            issuer: self.issuer.clone(),
+        }
+    }
+
+    fn id_token(&self, grant: &Grant, tamper: Option<Tamper>) -> String {
+        let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs()).expect("time");
+        let p = &grant.person;
+        let mut claims = json!({
+            "iss": self.issuer, "aud": self.client_id, "azp": self.client_id, "sub": p.sub,
+            "iat": now, "exp": now + 3600, "nonce": grant.nonce,
+            "email": p.email, "email_verified": p.email_verified, "name": p.name,
+        });
+        if let Some(hd) = &p.hd {
+            claims["hd"] = json!(hd);
+        }
+        let c = claims.as_object_mut().expect("object");
+        match tamper {
+            Some(Tamper::WrongIssuer) => drop(c.insert("iss".into(), json!("https://accounts.evil.example"))),
+            Some(Tamper::WrongAudience) => drop(c.insert("aud".into(), json!("someone-else.apps.googleusercontent.com"))),
+            Some(Tamper::WrongAzp) => drop(c.insert("azp".into(), json!("someone-else.apps.googleusercontent.com"))),
+            Some(Tamper::ExtraAudienceNoAzp) => {
+                c.insert("aud".into(), json!([self.client_id, "other-client"]));
+                c.remove("azp");
+            }
+            Some(Tamper::Expired) => {
+                c.insert("iat".into(), json!(now - 7200));
+                c.insert("exp".into(), json!(now - 3600));
+            }
+            Some(Tamper::NoIat) => drop(c.remove("iat")),
+            Some(Tamper::FutureIat) => drop(c.insert("iat".into(), json!(now + 3600))),
+            Some(Tamper::WrongNonce) => drop(c.insert("nonce".into(), json!("not-this-logins-nonce"))),
+            Some(Tamper::NoNonce) => drop(c.remove("nonce")),
+            Some(Tamper::NoSub) => drop(c.remove("sub")),
+            _ => {}
+        }
+        let header = |alg: Algorithm, kid: &str| {
+            let mut h = Header::new(alg);
+            h.kid = Some(kid.to_owned());
+            h
+        };
+        let rsa = |pem: &str| EncodingKey::from_rsa_pem(pem.as_bytes()).expect("fixture key");
+        match tamper {
+            Some(Tamper::AlgNone) => {
+                let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"key-1","typ":"JWT"}"#);
+                format!("{h}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()))
+            }
+            Some(Tamper::AlgHs256) => {
+                let secret = EncodingKey::from_secret(modulus_b64(MODULUS_1).as_bytes());
+                jsonwebtoken::encode(&header(Algorithm::HS256, "key-1"), &claims, &secret).expect("sign")
+            }
+            Some(Tamper::UnknownKid) => jsonwebtoken::encode(&header(Algorithm::RS256, "key-2"), &claims, &rsa(KEY_2)).expect("sign"),
+            Some(Tamper::BadSignature) => jsonwebtoken::encode(&header(Algorithm::RS256, "key-1"), &claims, &rsa(KEY_2)).expect("sign"),
+            _ => jsonwebtoken::encode(&header(Algorithm::RS256, "key-1"), &claims, &rsa(KEY_1)).expect("sign"),
+        }
+    }
+}
+
+fn found(location: &str) -> HttpResponse {
+    HttpResponse::Found().insert_header(("location", location)).finish()
+}
+
+async fn authorize(fake: web::Data<FakeGoogle>, q: web::Query<HashMap<String, String>>) -> HttpResponse {
+    let q = q.into_inner();
+    let redirect = q.get("redirect_uri").cloned().unwrap_or_default();
+    let state = q.get("state").cloned().unwrap_or_default();
+    let mut url = url::Url::parse(&redirect).expect("redirect_uri");
+    let ok = q.get("response_type").map(String::as_str) == Some("code")
+        && q.get("client_id") == Some(&fake.client_id)
+        && q.get("code_challenge_method").map(String::as_str) == Some("S256")
+        && q.contains_key("nonce");
+    let grant = fake.with(|s| {
+        s.last_authorize = q.clone();
+        if s.deny || !ok {
+            return None;
+        }
+        let person = q.get("login_hint").and_then(|h| s.people.get(h)).cloned().unwrap_or_else(|| s.default_person.clone());
+        let code = uuid::Uuid::new_v4().simple().to_string();
+        s.grants.insert(
+            code.clone(),
+            Grant {
+                person,
+                nonce: q["nonce"].clone(),
+                redirect_uri: redirect.clone(),
+                challenge: q.get("code_challenge").cloned().unwrap_or_default(),
+                offline: q.get("access_type").map(String::as_str) == Some("offline"),
+            },
+        );
+        Some(code)
+    });
+    match grant {
+        Some(code) => url.query_pairs_mut().append_pair("code", &code).append_pair("state", &state),
+        None => url.query_pairs_mut().append_pair("error", "access_denied").append_pair("error_description", "The user denied access").append_pair("state", &state),
+    };
+    found(url.as_str())
+}
+
+fn oauth_error(error: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({ "error": error, "error_description": format!("fake google: {error}") }))
+}
+
+async fn token(fake: web::Data<FakeGoogle>, req: HttpRequest, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+    let form = form.into_inner();
+    let (mode, tamper) = fake.with(|s| {
+        s.token_calls += 1;
+        (s.token_mode, s.tamper)
+    });
+    match mode {
+        TokenMode::ServerError => return HttpResponse::InternalServerError().body("upstream exploded"),
+        TokenMode::Garbage => return HttpResponse::Ok().content_type("application/json").body("<html>not json"),
+        TokenMode::Slow(d) => tokio::time::sleep(d).await,
+        TokenMode::Normal => {}
+    }
+    // Client authentication: HTTP Basic (what the oauth2 crate sends) or form fields.
+    let basic = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let decode = |s: &str| url::form_urlencoded::parse(s.as_bytes()).map(|(k, _)| k.into_owned()).next().unwrap_or_default();
+    let (id, secret) = match basic.as_deref().and_then(|b| b.split_once(':')) {
+        Some((i, s)) => (decode(i), decode(s)),
+        None => (form.get("client_id").cloned().unwrap_or_default(), form.get("client_secret").cloned().unwrap_or_default()),
+    };
+    if id != fake.client_id || secret != fake.client_secret {
+        return oauth_error("invalid_client");
+    }
+    if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return oauth_error("unsupported_grant_type");
+    }
+    let code = form.get("code").cloned().unwrap_or_default();
+    let Some(grant) = fake.with(|s| s.grants.remove(&code)) else {
+        return oauth_error("invalid_grant");
+    };
+    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+    if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != grant.challenge {
+        return oauth_error("invalid_grant");
+    }
+    if form.get("redirect_uri") != Some(&grant.redirect_uri) {
+        return oauth_error("invalid_grant");
+    }
+    let access = format!("ya29.{}", uuid::Uuid::new_v4().simple());
+    let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": 3599, "scope": "openid email profile" });
+    if tamper != Some(Tamper::NoIdToken) {
+        body["id_token"] = json!(fake.id_token(&grant, tamper));
+    }
+    if grant.offline {
+        body["refresh_token"] = json!(format!("1//{}", uuid::Uuid::new_v4().simple()));
+    }
+    fake.with(|s| {
+        s.redeemed += 1;
+        s.access.insert(access, grant.person.clone());
+    });
+    HttpResponse::Ok().json(body)
+}
+
+async fn userinfo(fake: web::Data<FakeGoogle>, req: HttpRequest) -> HttpResponse {
+    let token = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    let (person, tamper) = fake.with(|s| {
+        s.userinfo_calls += 1;
+        (s.access.get(token).cloned(), s.tamper)
+    });
+    let Some(p) = person else {
+        return HttpResponse::Unauthorized().finish();
+    };
+    let sub = if tamper == Some(Tamper::UserinfoOtherSub) { "someone-else".to_owned() } else { p.sub };
+    HttpResponse::Ok().json(json!({ "sub": sub, "email": p.email, "email_verified": p.email_verified, "name": p.name, "picture": "https://example.com/p.png" }))
+}
+
+async fn jwks(fake: web::Data<FakeGoogle>) -> HttpResponse {
+    fake.with(|s| s.jwks_calls += 1);
+    let key: Value = json!({ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "key-1", "n": modulus_b64(MODULUS_1), "e": "AQAB" });
+    HttpResponse::Ok().insert_header(("cache-control", "public, max-age=3600")).json(json!({ "keys": [key] }))
+}
