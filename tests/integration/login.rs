@@ -89,3 +89,371 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
     assert_eq!(events[0]["userId"], user.as_str());
     assert_eq!(events[1]["kind"], "login_started");
 }
+
+async fn last_event(w: &World) -> Value {
+    w.owner.events(&w.app_id, "").await.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn a_returning_person_signs_in_as_the_same_user_even_after_changing_email() {
+    let w = world(json!({})).await;
+    let mut bob = Person::gmail("bob");
+    w.google.add("bob", bob.clone());
+    let first = w.app.google_login(&w.app_id, "login_hint=bob").await.params();
+    bob.email = Some("bob.new@gmail.com".into());
+    w.google.add("bob", bob);
+    let second = w.app.google_login(&w.app_id, "login_hint=bob").await.params();
+    assert_eq!(first["linkedUser"], second["linkedUser"]);
+    assert_eq!(first["federatedUserId"], second["federatedUserId"]);
+    assert_ne!(first["autoLoginToken"], second["autoLoginToken"]);
+    assert_eq!(w.app.count_people().await, (1, 1));
+    assert_eq!(last_event(&w).await["outcome"], "returning");
+}
+
+#[tokio::test]
+async fn a_verified_gmail_address_links_to_the_existing_user_owning_it() {
+    let w = world(json!({})).await;
+    w.app.seed_user(&w.app_id, "existing-ann", "ANN.Smith@gmail.com", true).await;
+    let mut ann = Person::gmail("ann.smith");
+    ann.email = Some("ann.smith@GMAIL.com".into());
+    w.google.add("ann", ann);
+    let p = w.app.google_login(&w.app_id, "login_hint=ann").await.params();
+    assert_eq!(p["linkedUser"], "existing-ann");
+    assert_eq!(p["linkCandidates"], "existing-ann");
+    assert!(p.contains_key("autoLoginToken"));
+    assert_eq!(w.app.count_people().await, (1, 1), "no new user");
+    assert_eq!(last_event(&w).await["outcome"], "linked_by_email");
+}
+
+#[tokio::test]
+async fn a_workspace_address_with_hd_links_but_without_hd_it_does_not() {
+    let w = world(json!({})).await;
+    w.app.seed_user(&w.app_id, "corp-ann", "ann@corp.example", true).await;
+    w.app.seed_user(&w.app_id, "corp-bob", "bob@corp.example", true).await;
+    let mut ann = Person::gmail("x");
+    ann.email = Some("ann@corp.example".into());
+    ann.hd = Some("corp.example".into());
+    w.google.add("ann", ann);
+    let mut bob = Person::gmail("y");
+    bob.email = Some("bob@corp.example".into());
+    w.google.add("bob", bob);
+
+    assert_eq!(w.app.google_login(&w.app_id, "login_hint=ann").await.params()["linkedUser"], "corp-ann");
+    let p = w.app.google_login(&w.app_id, "login_hint=bob").await.params();
+    assert!(!p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"), "Google does not vouch for it: {p:?}");
+    assert_eq!(p["linkCandidates"], "corp-bob");
+    assert_eq!(last_event(&w).await["outcome"], "candidates");
+}
+
+#[tokio::test]
+async fn an_email_google_has_not_verified_links_nothing() {
+    let w = world(json!({})).await;
+    w.app.seed_user(&w.app_id, "victim", "victim@gmail.com", true).await;
+    let mut mallory = Person::gmail("m");
+    mallory.email = Some("victim@gmail.com".into());
+    mallory.email_verified = false;
+    w.google.add("m", mallory);
+    let p = w.app.google_login(&w.app_id, "login_hint=m").await.params();
+    assert!(!p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"));
+    assert_eq!(p["linkCandidates"], "victim");
+    assert_eq!(w.app.count_people().await, (1, 1), "no user created for the unverified address");
+}
+
+#[tokio::test]
+async fn an_existing_user_whose_email_is_unverified_is_returned_as_a_candidate() {
+    let w = world(json!({})).await;
+    w.app.seed_user(&w.app_id, "unverified-carol", "carol@gmail.com", false).await;
+    w.google.add("carol", Person { email: Some("carol@gmail.com".into()), ..Person::gmail("carol") });
+    let p = w.app.google_login(&w.app_id, "login_hint=carol").await.params();
+    assert_eq!(p["linkCandidates"], "unverified-carol");
+    assert!(!p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"));
+    assert!(p.contains_key("federatedUserId"));
+}
+
+#[tokio::test]
+async fn with_auto_creation_off_a_new_person_gets_no_user() {
+    let w = world(json!({"autoCreateUsers": false})).await;
+    let p = w.app.google_login(&w.app_id, "").await.params();
+    assert_eq!(p["linkCandidates"], "");
+    assert!(!p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"));
+    assert_eq!(w.app.count_people().await, (0, 1));
+    assert_eq!(last_event(&w).await["outcome"], "unlinked");
+}
+
+#[tokio::test]
+async fn access_denied_at_google_comes_back_as_an_error_with_the_apps_state() {
+    let w = world(json!({})).await;
+    w.google.with(|s| s.deny = true);
+    let back = w.app.google_login(&w.app_id, "state=xyz").await;
+    assert_eq!(back.target(), APP_REDIRECT);
+    let p = back.params();
+    assert_eq!((p["error"].as_str(), p["state"].as_str()), ("access_denied", "xyz"));
+    assert!(p.contains_key("error_description"));
+    assert!(!p.contains_key("federatedUserId"));
+    assert_eq!(w.google.with(|s| s.token_calls), 0);
+    assert_eq!(last_event(&w).await["reason"], "provider_error:access_denied");
+}
+
+async fn provider_failure(mode: TokenMode, error: &str, reason: &str) {
+    let w = world(json!({})).await;
+    w.google.with(|s| s.token_mode = mode);
+    let p = w.app.google_login(&w.app_id, "state=s1").await.params();
+    assert_eq!((p["error"].as_str(), p["state"].as_str()), (error, "s1"), "{p:?}");
+    assert_eq!(w.app.count_people().await, (0, 0));
+    assert_eq!(last_event(&w).await["reason"], reason);
+}
+
+#[tokio::test]
+async fn a_provider_500_is_an_error_redirect() {
+    provider_failure(TokenMode::ServerError, "server_error", "provider_bad_response").await;
+}
+
+#[tokio::test]
+async fn a_provider_timeout_is_an_error_redirect() {
+    provider_failure(TokenMode::Slow(std::time::Duration::from_secs(4)), "temporarily_unavailable", "provider_unreachable").await;
+}
+
+#[tokio::test]
+async fn provider_garbage_is_an_error_redirect() {
+    provider_failure(TokenMode::Garbage, "server_error", "provider_bad_response").await;
+}
+
+async fn defect(tamper: Tamper, reason: &str) {
+    let w = world(json!({})).await;
+    w.google.with(|s| s.tamper = Some(tamper));
+    let back = w.app.google_login(&w.app_id, "state=st").await;
+    assert_eq!(back.target(), APP_REDIRECT);
+    let p = back.params();
+    assert_eq!((p["error"].as_str(), p["state"].as_str()), ("server_error", "st"), "{tamper:?}: {p:?}");
+    assert!(!p.contains_key("autoLoginToken") && !p.contains_key("federatedUserId"));
+    assert_eq!(w.app.count_people().await, (0, 0), "{tamper:?} created someone");
+    assert_eq!(last_event(&w).await["reason"], reason, "{tamper:?}");
+    if !matches!(tamper, Tamper::UserinfoOtherSub) {
+        assert_eq!(w.google.with(|s| s.userinfo_calls), 0, "userinfo only after the ID token passed");
+    }
+}
+
+macro_rules! id_token_defects {
+    ($($name:ident: $tamper:ident => $reason:literal,)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                defect(Tamper::$tamper, $reason).await;
+            }
+        )*
+    };
+}
+
+id_token_defects! {
+    id_token_from_another_issuer_is_refused: WrongIssuer => "id_token_invalid:iss",
+    id_token_for_another_audience_is_refused: WrongAudience => "id_token_invalid:aud",
+    id_token_with_another_authorized_party_is_refused: WrongAzp => "id_token_invalid:azp",
+    id_token_with_two_audiences_and_no_azp_is_refused: ExtraAudienceNoAzp => "id_token_invalid:azp",
+    expired_id_token_is_refused: Expired => "id_token_invalid:exp",
+    id_token_without_iat_is_refused: NoIat => "id_token_invalid:iat",
+    id_token_issued_in_the_future_is_refused: FutureIat => "id_token_invalid:iat",
+    id_token_with_another_nonce_is_refused: WrongNonce => "id_token_invalid:nonce",
+    id_token_without_nonce_is_refused: NoNonce => "id_token_invalid:nonce",
+    id_token_without_sub_is_refused: NoSub => "id_token_invalid:sub",
+    unsigned_alg_none_id_token_is_refused: AlgNone => "id_token_invalid:alg",
+    hmac_signed_id_token_is_refused: AlgHs256 => "id_token_invalid:alg",
+    id_token_from_an_unknown_key_is_refused: UnknownKid => "id_token_invalid:kid",
+    id_token_with_a_bad_signature_is_refused: BadSignature => "id_token_invalid:signature",
+    token_response_without_id_token_is_refused: NoIdToken => "id_token_missing",
+    userinfo_for_another_subject_is_refused: UserinfoOtherSub => "userinfo_subject_mismatch",
+}
+
+#[tokio::test]
+async fn a_state_works_once_and_its_code_is_never_redeemed_twice() {
+    let w = world(json!({})).await;
+    let start = hop(&w.app.login_url(&w.app_id, "")).await;
+    let at_google = hop(start.location.as_deref().unwrap()).await;
+    let callback = at_google.location.clone().unwrap();
+    assert_eq!(hop(&callback).await.status, StatusCode::FOUND);
+    let replay = hop(&callback).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST);
+    assert!(replay.location.is_none(), "no redirect on replay");
+    assert!(replay.body.contains("already used"), "{}", replay.body);
+    assert_eq!(w.google.with(|s| s.token_calls), 1, "the code was redeemed once");
+    assert_eq!(last_event(&w).await["reason"], "state_replayed");
+
+    let unknown = hop(&format!("{}/hosted/{}/google/callback?state=forged&code=x", w.app.address, w.app_id)).await;
+    assert_eq!((unknown.status, unknown.location.is_none()), (StatusCode::BAD_REQUEST, true));
+    assert_eq!(w.google.with(|s| s.token_calls), 1);
+    assert_eq!(last_event(&w).await["reason"], "state_unknown_or_expired");
+}
+
+#[tokio::test]
+async fn a_callback_cannot_be_replayed_on_another_applications_callback() {
+    let w = world(json!({})).await;
+    let other = w.owner.create_app("Other").await.id;
+    w.owner.configure_google(&other, &w.google, json!({})).await;
+    let start = hop(&w.app.login_url(&w.app_id, "")).await;
+    let at_google = hop(start.location.as_deref().unwrap()).await;
+    let mixed = at_google.location.unwrap().replace(&w.app_id, &other);
+    let res = hop(&mixed).await;
+    assert_eq!((res.status, res.location.is_none()), (StatusCode::BAD_REQUEST, true));
+    assert_eq!(w.google.with(|s| s.token_calls), 0);
+}
+
+#[tokio::test]
+async fn redirect_uris_must_match_exactly() {
+    let w = world(json!({"redirectUris": [APP_REDIRECT, "https://app.example.com/other"]})).await;
+    for wrong in [
+        "https://app.example.com/auth/callbacK",
+        "https://app.example.com/auth/callback/",
+        "https://APP.example.com/auth/callback",
+        "https://app.example.com/auth/callbac",
+        "https://app.example.com/auth/callback?x=1",
+        "https://evil.example.com/auth/callback",
+    ] {
+        let q = format!("redirect_uri={}", url::form_urlencoded::byte_serialize(wrong.as_bytes()).collect::<String>());
+        let res = hop(&w.app.login_url(&w.app_id, &q)).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{wrong}");
+        assert!(res.location.is_none(), "{wrong}: no redirect");
+        assert!(res.body.contains("redirect_uri"), "{}", res.body);
+    }
+    let missing = hop(&w.app.login_url(&w.app_id, "")).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "required when several are registered");
+    let q = format!("redirect_uri={}", url::form_urlencoded::byte_serialize(b"https://app.example.com/other").collect::<String>());
+    let back = w.app.google_login(&w.app_id, &q).await;
+    assert_eq!(back.target(), "https://app.example.com/other");
+    assert_eq!(w.google.with(|s| s.token_calls), 1);
+}
+
+#[tokio::test]
+async fn bad_starts_get_an_error_page_and_no_redirect() {
+    let w = world(json!({})).await;
+    let unknown = hop(&w.app.login_url("01a203e7-c96a-7272-8dee-481300d54f2c", "")).await;
+    assert_eq!((unknown.status, unknown.location.is_none()), (StatusCode::NOT_FOUND, true));
+    assert!(unknown.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let garbage = hop(&w.app.login_url("not-an-app", "")).await;
+    assert_eq!(garbage.status, StatusCode::NOT_FOUND);
+    let inactive = w.owner.create_app("Unconfigured").await.id;
+    let res = hop(&w.app.login_url(&inactive, "")).await;
+    assert_eq!((res.status, res.location.is_none()), (StatusCode::BAD_REQUEST, true));
+    assert!(res.body.contains("INACTIVE"));
+    let evil = hop(&w.app.login_url(&w.app_id, "redirect_uri=%3Cscript%3E")).await;
+    assert!(!evil.body.contains("<script>"));
+}
+
+mod state_signing {
+    use fedgate_domain::signing::{self, RequestParts};
+    use fedgate_tests::unix_now;
+
+    use super::*;
+
+    fn signed_query(app_id: &str, key_id: &str, secret: &str, extra: &str, ts: i64, nonce: &str) -> String {
+        let path = format!("/hosted/{app_id}/google/login");
+        let parts = RequestParts { key_id, timestamp: ts, nonce, method: "GET", path: &path, query: extra, body: b"" };
+        let sig = signing::sign(secret.as_bytes(), &parts);
+        format!("{extra}&accessKeyId={key_id}&timestamp={ts}&nonce={nonce}&signature={sig}")
+    }
+
+    #[tokio::test]
+    async fn signed_starts_get_offline_access_and_the_refresh_token() {
+        let w = world(json!({"requireStateSigning": true})).await;
+        let key = w.owner.create_key(&w.app_id).await;
+        let q = signed_query(&w.app_id, &key.key.id, &key.secret, "state=abc&login_hint=x", unix_now(), "nonce-0000000000000001");
+        let start = hop(&w.app.login_url(&w.app_id, &q)).await;
+        assert_eq!(start.status, StatusCode::FOUND, "{}", start.body);
+        let to_google = start.params();
+        assert_eq!((to_google["access_type"].as_str(), to_google["prompt"].as_str()), ("offline", "consent"));
+        let at_google = hop(start.location.as_deref().unwrap()).await;
+        let p = hop(at_google.location.as_deref().unwrap()).await.params();
+        let tokens: Vec<&str> = p["externalServiceTokens"].split(',').collect();
+        assert_eq!(tokens.len(), 2, "access and refresh token");
+        assert!(tokens[0].starts_with("ya29.") && tokens[1].starts_with("1//"));
+        assert_eq!(p["state"], "abc");
+    }
+
+    #[tokio::test]
+    async fn unsigned_wrong_stale_and_replayed_starts_are_refused() {
+        let w = world(json!({"requireStateSigning": true})).await;
+        let key = w.owner.create_key(&w.app_id).await;
+        let other_app = w.owner.create_app("Other").await.id;
+        let foreign = w.owner.create_key(&other_app).await;
+        let good = signed_query(&w.app_id, &key.key.id, &key.secret, "state=abc", unix_now(), "nonce-0000000000000002");
+        let cases = [
+            ("missing", "state=abc".to_owned(), "signature_invalid:signature_missing"),
+            ("wrong secret", signed_query(&w.app_id, &key.key.id, "fgs_wrong", "state=abc", unix_now(), "nonce-0000000000000003"), "signature_invalid:signature_mismatch"),
+            ("stale", signed_query(&w.app_id, &key.key.id, &key.secret, "state=abc", unix_now() - 400, "nonce-0000000000000004"), "signature_invalid:timestamp_out_of_window"),
+            ("altered", good.replace("state=abc", "state=abd"), "signature_invalid:signature_mismatch"),
+            ("foreign key", signed_query(&w.app_id, &foreign.key.id, &foreign.secret, "state=abc", unix_now(), "nonce-0000000000000005"), "signature_foreign_key"),
+        ];
+        for (what, q, reason) in cases {
+            let res = hop(&w.app.login_url(&w.app_id, &q)).await;
+            assert_eq!((res.status, res.location.is_none()), (StatusCode::BAD_REQUEST, true), "{what}");
+            assert_eq!(last_event(&w).await["reason"], reason, "{what}");
+        }
+        assert_eq!(hop(&w.app.login_url(&w.app_id, &good)).await.status, StatusCode::FOUND);
+        let replay = hop(&w.app.login_url(&w.app_id, &good)).await;
+        assert_eq!((replay.status, replay.location.is_none()), (StatusCode::BAD_REQUEST, true), "replayed");
+        assert_eq!(last_event(&w).await["reason"], "signature_invalid:nonce_reused");
+    }
+}
+
+mod result_codes {
+    use fedgate_tests::Signer;
+
+    use super::*;
+
+    async fn redeem(signer: &Signer, code: &str) -> reqwest::Response {
+        signer.send(reqwest::Method::POST, "/api/v1/login-results/redeem", Some(&json!({"resultCode": code}))).await
+    }
+
+    #[tokio::test]
+    async fn a_result_code_is_redeemed_once_by_its_own_application_only() {
+        let w = world(json!({"resultDelivery": "code"})).await;
+        let back = w.app.google_login(&w.app_id, "state=s").await;
+        let p = back.params();
+        let names: Vec<&String> = p.keys().collect();
+        assert_eq!(p.len(), 2, "only resultCode and state travel: {names:?}");
+        assert_eq!(p["state"], "s");
+        let code = p["resultCode"].clone();
+
+        let other_app = w.owner.create_app("Other").await.id;
+        let foreign = w.owner.create_key(&other_app).await;
+        let res = redeem(&w.app.signer(&foreign.key.id, &foreign.secret), &code).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "another application's key");
+
+        let key = w.owner.create_key(&w.app_id).await;
+        let signer = w.app.signer(&key.key.id, &key.secret);
+        let res = redeem(&signer, &code).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let result: Value = res.json().await.unwrap();
+        assert_eq!(result["federatingService"], "GoogleFederationService");
+        assert!(result["autoLoginToken"].is_string() && result["linkedUser"].is_string());
+        assert!(result["externalServiceTokens"].as_str().unwrap().starts_with("ya29."));
+        assert_eq!(result["linkCandidates"], json!([]));
+
+        let again = redeem(&signer, &code).await;
+        assert_eq!(again.status(), StatusCode::NOT_FOUND, "single use");
+        assert_eq!(fedgate_tests::error_code(again).await, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_first_logins_of_one_person_make_one_user() {
+    let w = world(json!({})).await;
+    let dana = Person::gmail("dana");
+    w.google.add("dana", dana);
+    // Start many logins, then complete their callbacks all at once.
+    let mut callbacks = Vec::new();
+    for _ in 0..12 {
+        let start = hop(&w.app.login_url(&w.app_id, "login_hint=dana")).await;
+        let at_google = hop(start.location.as_deref().unwrap()).await;
+        callbacks.push(at_google.location.unwrap());
+    }
+    let tasks: Vec<_> = callbacks.into_iter().map(|c| tokio::spawn(async move { hop(&c).await })).collect();
+    let mut users = std::collections::HashSet::new();
+    let mut feds = std::collections::HashSet::new();
+    for t in tasks {
+        let p = t.await.unwrap().params();
+        assert!(!p.contains_key("error"), "{p:?}");
+        users.insert(p["linkedUser"].clone());
+        feds.insert(p["federatedUserId"].clone());
+    }
+    assert_eq!((users.len(), feds.len()), (1, 1));
+    assert_eq!(w.app.count_people().await, (1, 1));
+}

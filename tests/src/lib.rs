@@ -230,6 +230,29 @@ impl TestApp {
         (props, keys)
     }
 
+    /// Rows in `users` and `federated_users`, across all applications.
+    pub async fn count_people(&self) -> (u64, u64) {
+        use fedgate_storage::entity::{federated_user, user};
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let users = user::Entity::find().count(&self.db).await.unwrap();
+        let feds = federated_user::Entity::find().count(&self.db).await.unwrap();
+        (users, feds)
+    }
+
+    /// Creates a user directly in storage with one email locator.
+    pub async fn seed_user(&self, app_id: &str, user_id: &str, email: &str, verified: bool) {
+        use fedgate_domain::ports::UserRepository;
+        use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
+        let user = User {
+            id: fedgate_domain::ids::UserId::parse(user_id).unwrap(),
+            application_id: fedgate_domain::ids::ApplicationId::parse(app_id).unwrap(),
+            screen_name: None,
+            locators: vec![UserLocator { locator: Locator::parse(LocatorKind::Email, "email", email).unwrap(), verified }],
+            created_at: chrono::Utc::now(),
+        };
+        self.storage().create_user(&user).await.unwrap();
+    }
+
     /// Copies one property's sealed secret over another's, as an attacker with
     /// database access might.
     pub async fn copy_property_secret(&self, from: &str, to: &str) {

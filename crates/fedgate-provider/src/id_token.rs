@@ -107,7 +107,7 @@ struct RawHeader {
 #[derive(Debug, Deserialize)]
 struct RawClaims {
     iss: String,
-    sub: String,
+    sub: Option<String>,
     #[serde(default)]
     aud: Audience,
     azp: Option<String>,
@@ -127,8 +127,9 @@ struct RawClaims {
 #[derive(Debug, Default, Deserialize)]
 #[serde(untagged)]
 enum Audience {
-    One(serde::de::IgnoredAny),
+    // Order matters for untagged: an array must not be taken as one value.
     Many(Vec<serde::de::IgnoredAny>),
+    One(serde::de::IgnoredAny),
     #[default]
     None,
 }
@@ -222,9 +223,7 @@ pub(crate) fn validate(
     if iat > now + i64::try_from(LEEWAY_SECONDS).unwrap_or(60) {
         return Err(IdTokenError::NotYetValid);
     }
-    if claims.sub.is_empty() {
-        return Err(IdTokenError::MissingClaim("sub"));
-    }
+    let sub = claims.sub.filter(|s| !s.is_empty()).ok_or(IdTokenError::MissingClaim("sub"))?;
     match &claims.nonce {
         Some(n) if n == nonce => {}
         Some(_) => return Err(IdTokenError::Nonce),
@@ -237,7 +236,7 @@ pub(crate) fn validate(
     };
     Ok(IdTokenClaims {
         iss: claims.iss,
-        sub: claims.sub,
+        sub,
         email: claims.email,
         email_verified,
         hd: claims.hd,
