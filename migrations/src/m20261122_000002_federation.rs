@@ -2,8 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    binary, binary_null, boolean, pk_uuid, string_len, string_len_null, text, text_null, timestamp_with_time_zone, uuid,
-    uuid_null,
+    binary, binary_null, boolean, pk_uuid, string_len, string_len_null, text, text_null,
+    timestamp_with_time_zone, uuid, uuid_null,
 };
 
 #[derive(DeriveMigrationName)]
@@ -81,7 +81,11 @@ enum Events {
     UserId,
 }
 
-fn app_fk(name: &str, table: impl IntoIden + 'static, col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn app_fk(
+    name: &str,
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(name)
         .from(table, col)
@@ -103,7 +107,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Users::CreatedAt))
                     .col(timestamp_with_time_zone(Users::UpdatedAt))
                     .primary_key(Index::create().col(Users::ApplicationId).col(Users::Id))
-                    .foreign_key(&mut app_fk("fk_users_application", Users::Table, Users::ApplicationId))
+                    .foreign_key(&mut app_fk(
+                        "fk_users_application",
+                        Users::Table,
+                        Users::ApplicationId,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -122,7 +130,10 @@ impl MigrationTrait for Migration {
                     .col(boolean(UserLocators::Verified))
                     .col(timestamp_with_time_zone(UserLocators::CreatedAt))
                     .primary_key(
-                        Index::create().col(UserLocators::ApplicationId).col(UserLocators::Kind).col(UserLocators::Normalized),
+                        Index::create()
+                            .col(UserLocators::ApplicationId)
+                            .col(UserLocators::Kind)
+                            .col(UserLocators::Normalized),
                     )
                     .foreign_key(
                         ForeignKey::create()
@@ -166,7 +177,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(FederatedUsers::CreatedAt))
                     .col(timestamp_with_time_zone(FederatedUsers::UpdatedAt))
                     .col(timestamp_with_time_zone(FederatedUsers::LastLoginAt))
-                    .foreign_key(&mut app_fk("fk_federated_users_application", FederatedUsers::Table, FederatedUsers::ApplicationId))
+                    .foreign_key(&mut app_fk(
+                        "fk_federated_users_application",
+                        FederatedUsers::Table,
+                        FederatedUsers::ApplicationId,
+                    ))
                     // A linked user must exist in the same application.
                     .foreign_key(
                         ForeignKey::create()
@@ -216,7 +231,11 @@ impl MigrationTrait for Migration {
                     .col(binary(SigningKeys::SealedPrivate))
                     .col(text(SigningKeys::PublicKey))
                     .col(timestamp_with_time_zone(SigningKeys::CreatedAt))
-                    .foreign_key(&mut app_fk("fk_signing_keys_application", SigningKeys::Table, SigningKeys::ApplicationId))
+                    .foreign_key(&mut app_fk(
+                        "fk_signing_keys_application",
+                        SigningKeys::Table,
+                        SigningKeys::ApplicationId,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -235,7 +254,11 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(Events::Provider, 100))
                     .col(uuid_null(Events::FederatedUserId))
                     .col(string_len_null(Events::UserId, 64))
-                    .foreign_key(&mut app_fk("fk_events_application", Events::Table, Events::ApplicationId))
+                    .foreign_key(&mut app_fk(
+                        "fk_events_application",
+                        Events::Table,
+                        Events::ApplicationId,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -261,7 +284,9 @@ impl MigrationTrait for Migration {
             UserLocators::Table.into_iden(),
             Users::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The hosted Google sign-in against an in-process fake Google.
 
 use fedgate_tests::fake_google::Tamper;
-use fedgate_tests::{APP_REDIRECT, Browser, FakeGoogle, Person, TestApp, TokenMode, hop, spawn_app_with_google};
+use fedgate_tests::{
+    APP_REDIRECT, Browser, FakeGoogle, Person, TestApp, TokenMode, hop, spawn_app_with_google,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -18,7 +20,12 @@ async fn world(integration: Value) -> World {
     let owner = app.subscriber().await;
     let app_id = owner.create_app("Chat").await.id;
     owner.configure_google(&app_id, &google, integration).await;
-    World { app, google, owner, app_id }
+    World {
+        app,
+        google,
+        owner,
+        app_id,
+    }
 }
 
 #[tokio::test]
@@ -26,7 +33,11 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
     let w = world(json!({})).await;
     let ann = Person::gmail("ann");
     w.google.add("ann", ann.clone());
-    let start = hop(&w.app.login_url(&w.app_id, "state=opaque%2Fvalue&login_hint=ann&prompt=select_account")).await;
+    let start = hop(&w.app.login_url(
+        &w.app_id,
+        "state=opaque%2Fvalue&login_hint=ann&prompt=select_account",
+    ))
+    .await;
     assert_eq!(start.status, StatusCode::FOUND);
     assert_eq!(start.headers["cache-control"], "no-store");
     assert_eq!(start.headers["referrer-policy"], "no-referrer");
@@ -34,10 +45,29 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
     assert_eq!(to_google["scope"], "openid email profile");
     assert_eq!(to_google["code_challenge_method"], "S256");
     assert_eq!(to_google["client_id"], w.google.client_id);
-    assert_eq!((to_google["login_hint"].as_str(), to_google["prompt"].as_str()), ("ann", "select_account"));
-    assert_eq!(to_google["redirect_uri"], format!("{}/hosted/{}/google/callback", w.app.address.replace("127.0.0.1", "localhost"), w.app_id));
-    assert!(!to_google.contains_key("access_type"), "offline access only with state signing");
-    assert_ne!(to_google["state"], "opaque/value", "the app's state never goes to Google");
+    assert_eq!(
+        (
+            to_google["login_hint"].as_str(),
+            to_google["prompt"].as_str()
+        ),
+        ("ann", "select_account")
+    );
+    assert_eq!(
+        to_google["redirect_uri"],
+        format!(
+            "{}/hosted/{}/google/callback",
+            w.app.address.replace("127.0.0.1", "localhost"),
+            w.app_id
+        )
+    );
+    assert!(
+        !to_google.contains_key("access_type"),
+        "offline access only with state signing"
+    );
+    assert_ne!(
+        to_google["state"], "opaque/value",
+        "the app's state never goes to Google"
+    );
 
     let at_google = hop(start.location.as_deref().unwrap()).await;
     let back = hop(at_google.location.as_deref().unwrap()).await;
@@ -46,41 +76,79 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
     assert_eq!(back.headers["referrer-policy"], "no-referrer");
     assert_eq!(back.target(), APP_REDIRECT);
     let p = back.params();
-    let names: Vec<String> = url::Url::parse(back.location.as_deref().unwrap()).unwrap().query_pairs().map(|(k, _)| k.into_owned()).collect();
+    let names: Vec<String> = url::Url::parse(back.location.as_deref().unwrap())
+        .unwrap()
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .collect();
     assert_eq!(
         names,
-        ["federatingService", "linkCandidates", "autoLoginToken", "federatedUserId", "linkedUser", "externalServiceTokens", "state"]
+        [
+            "federatingService",
+            "linkCandidates",
+            "autoLoginToken",
+            "federatedUserId",
+            "linkedUser",
+            "externalServiceTokens",
+            "state"
+        ]
     );
     assert_eq!(p["federatingService"], "GoogleFederationService");
     assert_eq!(p["linkCandidates"], "");
     assert_eq!(p["state"], "opaque/value");
-    assert!(p["externalServiceTokens"].starts_with("ya29.") && !p["externalServiceTokens"].contains(','));
+    assert!(
+        p["externalServiceTokens"].starts_with("ya29.")
+            && !p["externalServiceTokens"].contains(',')
+    );
     let user = p["linkedUser"].clone();
-    assert_ne!(p["federatedUserId"], user, "federatedUserId is not the user id");
+    assert_ne!(
+        p["federatedUserId"], user,
+        "federatedUserId is not the user id"
+    );
 
     // The token verifies against the application's JWKS.
-    let jwks = reqwest::get(format!("{}/hosted/{}/jwks.json", w.app.address, w.app_id)).await.unwrap();
-    assert!(jwks.headers()["cache-control"].to_str().unwrap().contains("max-age="));
+    let jwks = reqwest::get(format!("{}/hosted/{}/jwks.json", w.app.address, w.app_id))
+        .await
+        .unwrap();
+    assert!(
+        jwks.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
     let jwks: Value = jwks.json().await.unwrap();
     let key = &jwks["keys"][0];
-    let decoding = jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
+    let decoding =
+        jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
     v.set_audience(&[&w.app_id]);
     v.set_issuer(&[w.app.address.replace("127.0.0.1", "localhost")]);
     let token = jsonwebtoken::decode::<Value>(&p["autoLoginToken"], &decoding, &v).unwrap();
     assert_eq!(token.claims["sub"], user.as_str());
     assert_eq!(token.header.kid.as_deref(), key["kid"].as_str());
-    assert!(token.claims["jti"].is_string() && token.claims["exp"].as_i64().unwrap() - token.claims["iat"].as_i64().unwrap() == 3600);
+    assert!(
+        token.claims["jti"].is_string()
+            && token.claims["exp"].as_i64().unwrap() - token.claims["iat"].as_i64().unwrap()
+                == 3600
+    );
 
     // The user exists with Google's profile and a verified email.
     let stored = {
         use fedgate_domain::ports::UserRepository;
         let app_id = fedgate_domain::ids::ApplicationId::parse(&w.app_id).unwrap();
-        w.app.storage().get_user(app_id, &fedgate_domain::ids::UserId::parse(&user).unwrap()).await.unwrap().unwrap()
+        w.app
+            .storage()
+            .get_user(app_id, &fedgate_domain::ids::UserId::parse(&user).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
     };
     assert_eq!(stored.screen_name.as_deref(), Some("ann Example"));
     assert_eq!(stored.locators.len(), 1);
-    assert_eq!(stored.locators[0].locator.value(), ann.email.as_deref().unwrap());
+    assert_eq!(
+        stored.locators[0].locator.value(),
+        ann.email.as_deref().unwrap()
+    );
     assert!(stored.locators[0].verified);
 
     let events = w.owner.events(&w.app_id, "").await;
@@ -91,7 +159,12 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
 }
 
 async fn last_event(w: &World) -> Value {
-    w.owner.events(&w.app_id, "").await.into_iter().next().unwrap()
+    w.owner
+        .events(&w.app_id, "")
+        .await
+        .into_iter()
+        .next()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -99,10 +172,18 @@ async fn a_returning_person_signs_in_as_the_same_user_even_after_changing_email(
     let w = world(json!({})).await;
     let mut bob = Person::gmail("bob");
     w.google.add("bob", bob.clone());
-    let first = w.app.google_login(&w.app_id, "login_hint=bob").await.params();
+    let first = w
+        .app
+        .google_login(&w.app_id, "login_hint=bob")
+        .await
+        .params();
     bob.email = Some("bob.new@gmail.com".into());
     w.google.add("bob", bob);
-    let second = w.app.google_login(&w.app_id, "login_hint=bob").await.params();
+    let second = w
+        .app
+        .google_login(&w.app_id, "login_hint=bob")
+        .await
+        .params();
     assert_eq!(first["linkedUser"], second["linkedUser"]);
     assert_eq!(first["federatedUserId"], second["federatedUserId"]);
     assert_ne!(first["autoLoginToken"], second["autoLoginToken"]);
@@ -113,11 +194,17 @@ async fn a_returning_person_signs_in_as_the_same_user_even_after_changing_email(
 #[tokio::test]
 async fn a_verified_gmail_address_links_to_the_existing_user_owning_it() {
     let w = world(json!({})).await;
-    w.app.seed_user(&w.app_id, "existing-ann", "ANN.Smith@gmail.com", true).await;
+    w.app
+        .seed_user(&w.app_id, "existing-ann", "ANN.Smith@gmail.com", true)
+        .await;
     let mut ann = Person::gmail("ann.smith");
     ann.email = Some("ann.smith@GMAIL.com".into());
     w.google.add("ann", ann);
-    let p = w.app.google_login(&w.app_id, "login_hint=ann").await.params();
+    let p = w
+        .app
+        .google_login(&w.app_id, "login_hint=ann")
+        .await
+        .params();
     assert_eq!(p["linkedUser"], "existing-ann");
     assert_eq!(p["linkCandidates"], "existing-ann");
     assert!(p.contains_key("autoLoginToken"));
@@ -128,8 +215,12 @@ async fn a_verified_gmail_address_links_to_the_existing_user_owning_it() {
 #[tokio::test]
 async fn a_workspace_address_with_hd_links_but_without_hd_it_does_not() {
     let w = world(json!({})).await;
-    w.app.seed_user(&w.app_id, "corp-ann", "ann@corp.example", true).await;
-    w.app.seed_user(&w.app_id, "corp-bob", "bob@corp.example", true).await;
+    w.app
+        .seed_user(&w.app_id, "corp-ann", "ann@corp.example", true)
+        .await;
+    w.app
+        .seed_user(&w.app_id, "corp-bob", "bob@corp.example", true)
+        .await;
     let mut ann = Person::gmail("x");
     ann.email = Some("ann@corp.example".into());
     ann.hd = Some("corp.example".into());
@@ -138,9 +229,22 @@ async fn a_workspace_address_with_hd_links_but_without_hd_it_does_not() {
     bob.email = Some("bob@corp.example".into());
     w.google.add("bob", bob);
 
-    assert_eq!(w.app.google_login(&w.app_id, "login_hint=ann").await.params()["linkedUser"], "corp-ann");
-    let p = w.app.google_login(&w.app_id, "login_hint=bob").await.params();
-    assert!(!p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"), "Google does not vouch for it: {p:?}");
+    assert_eq!(
+        w.app
+            .google_login(&w.app_id, "login_hint=ann")
+            .await
+            .params()["linkedUser"],
+        "corp-ann"
+    );
+    let p = w
+        .app
+        .google_login(&w.app_id, "login_hint=bob")
+        .await
+        .params();
+    assert!(
+        !p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"),
+        "Google does not vouch for it: {p:?}"
+    );
     assert_eq!(p["linkCandidates"], "corp-bob");
     assert_eq!(last_event(&w).await["outcome"], "candidates");
 }
@@ -148,7 +252,9 @@ async fn a_workspace_address_with_hd_links_but_without_hd_it_does_not() {
 #[tokio::test]
 async fn an_email_google_has_not_verified_links_nothing() {
     let w = world(json!({})).await;
-    w.app.seed_user(&w.app_id, "victim", "victim@gmail.com", true).await;
+    w.app
+        .seed_user(&w.app_id, "victim", "victim@gmail.com", true)
+        .await;
     let mut mallory = Person::gmail("m");
     mallory.email = Some("victim@gmail.com".into());
     mallory.email_verified = false;
@@ -156,15 +262,31 @@ async fn an_email_google_has_not_verified_links_nothing() {
     let p = w.app.google_login(&w.app_id, "login_hint=m").await.params();
     assert!(!p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"));
     assert_eq!(p["linkCandidates"], "victim");
-    assert_eq!(w.app.count_people().await, (1, 1), "no user created for the unverified address");
+    assert_eq!(
+        w.app.count_people().await,
+        (1, 1),
+        "no user created for the unverified address"
+    );
 }
 
 #[tokio::test]
 async fn an_existing_user_whose_email_is_unverified_is_returned_as_a_candidate() {
     let w = world(json!({})).await;
-    w.app.seed_user(&w.app_id, "unverified-carol", "carol@gmail.com", false).await;
-    w.google.add("carol", Person { email: Some("carol@gmail.com".into()), ..Person::gmail("carol") });
-    let p = w.app.google_login(&w.app_id, "login_hint=carol").await.params();
+    w.app
+        .seed_user(&w.app_id, "unverified-carol", "carol@gmail.com", false)
+        .await;
+    w.google.add(
+        "carol",
+        Person {
+            email: Some("carol@gmail.com".into()),
+            ..Person::gmail("carol")
+        },
+    );
+    let p = w
+        .app
+        .google_login(&w.app_id, "login_hint=carol")
+        .await
+        .params();
     assert_eq!(p["linkCandidates"], "unverified-carol");
     assert!(!p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"));
     assert!(p.contains_key("federatedUserId"));
@@ -187,30 +309,50 @@ async fn access_denied_at_google_comes_back_as_an_error_with_the_apps_state() {
     let back = w.app.google_login(&w.app_id, "state=xyz").await;
     assert_eq!(back.target(), APP_REDIRECT);
     let p = back.params();
-    assert_eq!((p["error"].as_str(), p["state"].as_str()), ("access_denied", "xyz"));
+    assert_eq!(
+        (p["error"].as_str(), p["state"].as_str()),
+        ("access_denied", "xyz")
+    );
     assert!(p.contains_key("error_description"));
     assert!(!p.contains_key("federatedUserId"));
     assert_eq!(w.google.with(|s| s.token_calls), 0);
-    assert_eq!(last_event(&w).await["reason"], "provider_error:access_denied");
+    assert_eq!(
+        last_event(&w).await["reason"],
+        "provider_error:access_denied"
+    );
 }
 
 async fn provider_failure(mode: TokenMode, error: &str, reason: &str) {
     let w = world(json!({})).await;
     w.google.with(|s| s.token_mode = mode);
     let p = w.app.google_login(&w.app_id, "state=s1").await.params();
-    assert_eq!((p["error"].as_str(), p["state"].as_str()), (error, "s1"), "{p:?}");
+    assert_eq!(
+        (p["error"].as_str(), p["state"].as_str()),
+        (error, "s1"),
+        "{p:?}"
+    );
     assert_eq!(w.app.count_people().await, (0, 0));
     assert_eq!(last_event(&w).await["reason"], reason);
 }
 
 #[tokio::test]
 async fn a_provider_500_is_an_error_redirect() {
-    provider_failure(TokenMode::ServerError, "server_error", "provider_bad_response").await;
+    provider_failure(
+        TokenMode::ServerError,
+        "server_error",
+        "provider_bad_response",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_provider_timeout_is_an_error_redirect() {
-    provider_failure(TokenMode::Slow(std::time::Duration::from_secs(4)), "temporarily_unavailable", "provider_unreachable").await;
+    provider_failure(
+        TokenMode::Slow(std::time::Duration::from_secs(4)),
+        "temporarily_unavailable",
+        "provider_unreachable",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -224,12 +366,24 @@ async fn defect(tamper: Tamper, reason: &str) {
     let back = w.app.google_login(&w.app_id, "state=st").await;
     assert_eq!(back.target(), APP_REDIRECT);
     let p = back.params();
-    assert_eq!((p["error"].as_str(), p["state"].as_str()), ("server_error", "st"), "{tamper:?}: {p:?}");
+    assert_eq!(
+        (p["error"].as_str(), p["state"].as_str()),
+        ("server_error", "st"),
+        "{tamper:?}: {p:?}"
+    );
     assert!(!p.contains_key("autoLoginToken") && !p.contains_key("federatedUserId"));
-    assert_eq!(w.app.count_people().await, (0, 0), "{tamper:?} created someone");
+    assert_eq!(
+        w.app.count_people().await,
+        (0, 0),
+        "{tamper:?} created someone"
+    );
     assert_eq!(last_event(&w).await["reason"], reason, "{tamper:?}");
     if !matches!(tamper, Tamper::UserinfoOtherSub) {
-        assert_eq!(w.google.with(|s| s.userinfo_calls), 0, "userinfo only after the ID token passed");
+        assert_eq!(
+            w.google.with(|s| s.userinfo_calls),
+            0,
+            "userinfo only after the ID token passed"
+        );
     }
 }
 
@@ -274,11 +428,22 @@ async fn a_state_works_once_and_its_code_is_never_redeemed_twice() {
     assert_eq!(replay.status, StatusCode::BAD_REQUEST);
     assert!(replay.location.is_none(), "no redirect on replay");
     assert!(replay.body.contains("already used"), "{}", replay.body);
-    assert_eq!(w.google.with(|s| s.token_calls), 1, "the code was redeemed once");
+    assert_eq!(
+        w.google.with(|s| s.token_calls),
+        1,
+        "the code was redeemed once"
+    );
     assert_eq!(last_event(&w).await["reason"], "state_replayed");
 
-    let unknown = hop(&format!("{}/hosted/{}/google/callback?state=forged&code=x", w.app.address, w.app_id)).await;
-    assert_eq!((unknown.status, unknown.location.is_none()), (StatusCode::BAD_REQUEST, true));
+    let unknown = hop(&format!(
+        "{}/hosted/{}/google/callback?state=forged&code=x",
+        w.app.address, w.app_id
+    ))
+    .await;
+    assert_eq!(
+        (unknown.status, unknown.location.is_none()),
+        (StatusCode::BAD_REQUEST, true)
+    );
     assert_eq!(w.google.with(|s| s.token_calls), 1);
     assert_eq!(last_event(&w).await["reason"], "state_unknown_or_expired");
 }
@@ -292,7 +457,10 @@ async fn a_callback_cannot_be_replayed_on_another_applications_callback() {
     let at_google = hop(start.location.as_deref().unwrap()).await;
     let mixed = at_google.location.unwrap().replace(&w.app_id, &other);
     let res = hop(&mixed).await;
-    assert_eq!((res.status, res.location.is_none()), (StatusCode::BAD_REQUEST, true));
+    assert_eq!(
+        (res.status, res.location.is_none()),
+        (StatusCode::BAD_REQUEST, true)
+    );
     assert_eq!(w.google.with(|s| s.token_calls), 0);
 }
 
@@ -307,15 +475,25 @@ async fn redirect_uris_must_match_exactly() {
         "https://app.example.com/auth/callback?x=1",
         "https://evil.example.com/auth/callback",
     ] {
-        let q = format!("redirect_uri={}", url::form_urlencoded::byte_serialize(wrong.as_bytes()).collect::<String>());
+        let q = format!(
+            "redirect_uri={}",
+            url::form_urlencoded::byte_serialize(wrong.as_bytes()).collect::<String>()
+        );
         let res = hop(&w.app.login_url(&w.app_id, &q)).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{wrong}");
         assert!(res.location.is_none(), "{wrong}: no redirect");
         assert!(res.body.contains("redirect_uri"), "{}", res.body);
     }
     let missing = hop(&w.app.login_url(&w.app_id, "")).await;
-    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "required when several are registered");
-    let q = format!("redirect_uri={}", url::form_urlencoded::byte_serialize(b"https://app.example.com/other").collect::<String>());
+    assert_eq!(
+        missing.status,
+        StatusCode::BAD_REQUEST,
+        "required when several are registered"
+    );
+    let q = format!(
+        "redirect_uri={}",
+        url::form_urlencoded::byte_serialize(b"https://app.example.com/other").collect::<String>()
+    );
     let back = w.app.google_login(&w.app_id, &q).await;
     assert_eq!(back.target(), "https://app.example.com/other");
     assert_eq!(w.google.with(|s| s.token_calls), 1);
@@ -325,13 +503,24 @@ async fn redirect_uris_must_match_exactly() {
 async fn bad_starts_get_an_error_page_and_no_redirect() {
     let w = world(json!({})).await;
     let unknown = hop(&w.app.login_url("01a203e7-c96a-7272-8dee-481300d54f2c", "")).await;
-    assert_eq!((unknown.status, unknown.location.is_none()), (StatusCode::NOT_FOUND, true));
-    assert!(unknown.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(
+        (unknown.status, unknown.location.is_none()),
+        (StatusCode::NOT_FOUND, true)
+    );
+    assert!(
+        unknown.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let garbage = hop(&w.app.login_url("not-an-app", "")).await;
     assert_eq!(garbage.status, StatusCode::NOT_FOUND);
     let inactive = w.owner.create_app("Unconfigured").await.id;
     let res = hop(&w.app.login_url(&inactive, "")).await;
-    assert_eq!((res.status, res.location.is_none()), (StatusCode::BAD_REQUEST, true));
+    assert_eq!(
+        (res.status, res.location.is_none()),
+        (StatusCode::BAD_REQUEST, true)
+    );
     assert!(res.body.contains("INACTIVE"));
     let evil = hop(&w.app.login_url(&w.app_id, "redirect_uri=%3Cscript%3E")).await;
     assert!(!evil.body.contains("<script>"));
@@ -343,9 +532,24 @@ mod state_signing {
 
     use super::*;
 
-    fn signed_query(app_id: &str, key_id: &str, secret: &str, extra: &str, ts: i64, nonce: &str) -> String {
+    fn signed_query(
+        app_id: &str,
+        key_id: &str,
+        secret: &str,
+        extra: &str,
+        ts: i64,
+        nonce: &str,
+    ) -> String {
         let path = format!("/hosted/{app_id}/google/login");
-        let parts = RequestParts { key_id, timestamp: ts, nonce, method: "GET", path: &path, query: extra, body: b"" };
+        let parts = RequestParts {
+            key_id,
+            timestamp: ts,
+            nonce,
+            method: "GET",
+            path: &path,
+            query: extra,
+            body: b"",
+        };
         let sig = signing::sign(secret.as_bytes(), &parts);
         format!("{extra}&accessKeyId={key_id}&timestamp={ts}&nonce={nonce}&signature={sig}")
     }
@@ -354,11 +558,24 @@ mod state_signing {
     async fn signed_starts_get_offline_access_and_the_refresh_token() {
         let w = world(json!({"requireStateSigning": true})).await;
         let key = w.owner.create_key(&w.app_id).await;
-        let q = signed_query(&w.app_id, &key.key.id, &key.secret, "state=abc&login_hint=x", unix_now(), "nonce-0000000000000001");
+        let q = signed_query(
+            &w.app_id,
+            &key.key.id,
+            &key.secret,
+            "state=abc&login_hint=x",
+            unix_now(),
+            "nonce-0000000000000001",
+        );
         let start = hop(&w.app.login_url(&w.app_id, &q)).await;
         assert_eq!(start.status, StatusCode::FOUND, "{}", start.body);
         let to_google = start.params();
-        assert_eq!((to_google["access_type"].as_str(), to_google["prompt"].as_str()), ("offline", "consent"));
+        assert_eq!(
+            (
+                to_google["access_type"].as_str(),
+                to_google["prompt"].as_str()
+            ),
+            ("offline", "consent")
+        );
         let at_google = hop(start.location.as_deref().unwrap()).await;
         let p = hop(at_google.location.as_deref().unwrap()).await.params();
         let tokens: Vec<&str> = p["externalServiceTokens"].split(',').collect();
@@ -373,23 +590,85 @@ mod state_signing {
         let key = w.owner.create_key(&w.app_id).await;
         let other_app = w.owner.create_app("Other").await.id;
         let foreign = w.owner.create_key(&other_app).await;
-        let good = signed_query(&w.app_id, &key.key.id, &key.secret, "state=abc", unix_now(), "nonce-0000000000000002");
+        let good = signed_query(
+            &w.app_id,
+            &key.key.id,
+            &key.secret,
+            "state=abc",
+            unix_now(),
+            "nonce-0000000000000002",
+        );
         let cases = [
-            ("missing", "state=abc".to_owned(), "signature_invalid:signature_missing"),
-            ("wrong secret", signed_query(&w.app_id, &key.key.id, "fgs_wrong", "state=abc", unix_now(), "nonce-0000000000000003"), "signature_invalid:signature_mismatch"),
-            ("stale", signed_query(&w.app_id, &key.key.id, &key.secret, "state=abc", unix_now() - 400, "nonce-0000000000000004"), "signature_invalid:timestamp_out_of_window"),
-            ("altered", good.replace("state=abc", "state=abd"), "signature_invalid:signature_mismatch"),
-            ("foreign key", signed_query(&w.app_id, &foreign.key.id, &foreign.secret, "state=abc", unix_now(), "nonce-0000000000000005"), "signature_foreign_key"),
+            (
+                "missing",
+                "state=abc".to_owned(),
+                "signature_invalid:signature_missing",
+            ),
+            (
+                "wrong secret",
+                signed_query(
+                    &w.app_id,
+                    &key.key.id,
+                    "fgs_wrong",
+                    "state=abc",
+                    unix_now(),
+                    "nonce-0000000000000003",
+                ),
+                "signature_invalid:signature_mismatch",
+            ),
+            (
+                "stale",
+                signed_query(
+                    &w.app_id,
+                    &key.key.id,
+                    &key.secret,
+                    "state=abc",
+                    unix_now() - 400,
+                    "nonce-0000000000000004",
+                ),
+                "signature_invalid:timestamp_out_of_window",
+            ),
+            (
+                "altered",
+                good.replace("state=abc", "state=abd"),
+                "signature_invalid:signature_mismatch",
+            ),
+            (
+                "foreign key",
+                signed_query(
+                    &w.app_id,
+                    &foreign.key.id,
+                    &foreign.secret,
+                    "state=abc",
+                    unix_now(),
+                    "nonce-0000000000000005",
+                ),
+                "signature_foreign_key",
+            ),
         ];
         for (what, q, reason) in cases {
             let res = hop(&w.app.login_url(&w.app_id, &q)).await;
-            assert_eq!((res.status, res.location.is_none()), (StatusCode::BAD_REQUEST, true), "{what}");
+            assert_eq!(
+                (res.status, res.location.is_none()),
+                (StatusCode::BAD_REQUEST, true),
+                "{what}"
+            );
             assert_eq!(last_event(&w).await["reason"], reason, "{what}");
         }
-        assert_eq!(hop(&w.app.login_url(&w.app_id, &good)).await.status, StatusCode::FOUND);
+        assert_eq!(
+            hop(&w.app.login_url(&w.app_id, &good)).await.status,
+            StatusCode::FOUND
+        );
         let replay = hop(&w.app.login_url(&w.app_id, &good)).await;
-        assert_eq!((replay.status, replay.location.is_none()), (StatusCode::BAD_REQUEST, true), "replayed");
-        assert_eq!(last_event(&w).await["reason"], "signature_invalid:nonce_reused");
+        assert_eq!(
+            (replay.status, replay.location.is_none()),
+            (StatusCode::BAD_REQUEST, true),
+            "replayed"
+        );
+        assert_eq!(
+            last_event(&w).await["reason"],
+            "signature_invalid:nonce_reused"
+        );
     }
 }
 
@@ -399,7 +678,13 @@ mod result_codes {
     use super::*;
 
     async fn redeem(signer: &Signer, code: &str) -> reqwest::Response {
-        signer.send(reqwest::Method::POST, "/api/v1/login-results/redeem", Some(&json!({"resultCode": code}))).await
+        signer
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/login-results/redeem",
+                Some(&json!({"resultCode": code})),
+            )
+            .await
     }
 
     #[tokio::test]
@@ -415,7 +700,11 @@ mod result_codes {
         let other_app = w.owner.create_app("Other").await.id;
         let foreign = w.owner.create_key(&other_app).await;
         let res = redeem(&w.app.signer(&foreign.key.id, &foreign.secret), &code).await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND, "another application's key");
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "another application's key"
+        );
 
         let key = w.owner.create_key(&w.app_id).await;
         let signer = w.app.signer(&key.key.id, &key.secret);
@@ -424,7 +713,12 @@ mod result_codes {
         let result: Value = res.json().await.unwrap();
         assert_eq!(result["federatingService"], "GoogleFederationService");
         assert!(result["autoLoginToken"].is_string() && result["linkedUser"].is_string());
-        assert!(result["externalServiceTokens"].as_str().unwrap().starts_with("ya29."));
+        assert!(
+            result["externalServiceTokens"]
+                .as_str()
+                .unwrap()
+                .starts_with("ya29.")
+        );
         assert_eq!(result["linkCandidates"], json!([]));
 
         let again = redeem(&signer, &code).await;
@@ -445,7 +739,10 @@ async fn concurrent_first_logins_of_one_person_make_one_user() {
         let at_google = hop(start.location.as_deref().unwrap()).await;
         callbacks.push(at_google.location.unwrap());
     }
-    let tasks: Vec<_> = callbacks.into_iter().map(|c| tokio::spawn(async move { hop(&c).await })).collect();
+    let tasks: Vec<_> = callbacks
+        .into_iter()
+        .map(|c| tokio::spawn(async move { hop(&c).await }))
+        .collect();
     let mut users = std::collections::HashSet::new();
     let mut feds = std::collections::HashSet::new();
     for t in tasks {

@@ -92,7 +92,12 @@ async fn the_openapi_document_covers_every_endpoint_and_the_ui_is_self_hosted() 
             &["delete"],
         ),
         ("/manage/v1/applications/{appId}/hosted-services", &["get"]),
+        ("/manage/v1/applications/{appId}/events", &["get"]),
+        ("/hosted/{appId}/google/login", &["get"]),
+        ("/hosted/{appId}/google/callback", &["get"]),
+        ("/hosted/{appId}/jwks.json", &["get"]),
         ("/api/v1/application", &["get"]),
+        ("/api/v1/login-results/redeem", &["post"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
     ] {

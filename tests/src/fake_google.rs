@@ -172,10 +172,16 @@ impl FakeGoogle {
             access: HashMap::new(),
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        let base = format!(
+            "http://127.0.0.1:{}",
+            listener.local_addr().expect("addr").port()
+        );
         let fake = Self {
             base,
-            client_id: format!("{}.apps.googleusercontent.com", uuid::Uuid::new_v4().simple()),
+            client_id: format!(
+                "{}.apps.googleusercontent.com",
+                uuid::Uuid::new_v4().simple()
+            ),
             client_secret: format!("GOCSPX-{}", uuid::Uuid::new_v4().simple()),
             issuer: GOOGLE_ISSUER.into(),
             state,
@@ -212,16 +218,26 @@ impl FakeGoogle {
     #[must_use]
     pub fn override_settings(&self) -> fedgate_server::config::GoogleOverride {
         fedgate_server::config::GoogleOverride {
-            authorization_url: format!("{}/o/oauth2/v2/auth", self.base).parse().expect("url"),
+            authorization_url: format!("{}/o/oauth2/v2/auth", self.base)
+                .parse()
+                .expect("url"),
             token_url: format!("{}/token", self.base).parse().expect("url"),
             userinfo_url: Some(format!("{}/v1/userinfo", self.base).parse().expect("url")),
-            jwks_url: format!("{}/oauth2/v3/certs", self.base).parse().expect("url"),
+            jwks_url: format!("{}/oauth2/v3/certs", self.base)
+                .parse()
+                .expect("url"),
             issuer: self.issuer.clone(),
         }
     }
 
     fn id_token(&self, grant: &Grant, tamper: Option<Tamper>) -> String {
-        let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs()).expect("time");
+        let now = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("time")
+                .as_secs(),
+        )
+        .expect("time");
         let p = &grant.person;
         let mut claims = json!({
             "iss": self.issuer, "aud": self.client_id, "azp": self.client_id, "sub": p.sub,
@@ -233,9 +249,17 @@ impl FakeGoogle {
         }
         let c = claims.as_object_mut().expect("object");
         match tamper {
-            Some(Tamper::WrongIssuer) => drop(c.insert("iss".into(), json!("https://accounts.evil.example"))),
-            Some(Tamper::WrongAudience) => drop(c.insert("aud".into(), json!("someone-else.apps.googleusercontent.com"))),
-            Some(Tamper::WrongAzp) => drop(c.insert("azp".into(), json!("someone-else.apps.googleusercontent.com"))),
+            Some(Tamper::WrongIssuer) => {
+                drop(c.insert("iss".into(), json!("https://accounts.evil.example")))
+            }
+            Some(Tamper::WrongAudience) => drop(c.insert(
+                "aud".into(),
+                json!("someone-else.apps.googleusercontent.com"),
+            )),
+            Some(Tamper::WrongAzp) => drop(c.insert(
+                "azp".into(),
+                json!("someone-else.apps.googleusercontent.com"),
+            )),
             Some(Tamper::ExtraAudienceNoAzp) => {
                 c.insert("aud".into(), json!([self.client_id, "other-client"]));
                 c.remove("azp");
@@ -246,7 +270,9 @@ impl FakeGoogle {
             }
             Some(Tamper::NoIat) => drop(c.remove("iat")),
             Some(Tamper::FutureIat) => drop(c.insert("iat".into(), json!(now + 3600))),
-            Some(Tamper::WrongNonce) => drop(c.insert("nonce".into(), json!("not-this-logins-nonce"))),
+            Some(Tamper::WrongNonce) => {
+                drop(c.insert("nonce".into(), json!("not-this-logins-nonce")))
+            }
             Some(Tamper::NoNonce) => drop(c.remove("nonce")),
             Some(Tamper::NoSub) => drop(c.remove("sub")),
             _ => {}
@@ -264,20 +290,33 @@ impl FakeGoogle {
             }
             Some(Tamper::AlgHs256) => {
                 let secret = EncodingKey::from_secret(modulus_b64(MODULUS_1).as_bytes());
-                jsonwebtoken::encode(&header(Algorithm::HS256, "key-1"), &claims, &secret).expect("sign")
+                jsonwebtoken::encode(&header(Algorithm::HS256, "key-1"), &claims, &secret)
+                    .expect("sign")
             }
-            Some(Tamper::UnknownKid) => jsonwebtoken::encode(&header(Algorithm::RS256, "key-2"), &claims, &rsa(KEY_2)).expect("sign"),
-            Some(Tamper::BadSignature) => jsonwebtoken::encode(&header(Algorithm::RS256, "key-1"), &claims, &rsa(KEY_2)).expect("sign"),
-            _ => jsonwebtoken::encode(&header(Algorithm::RS256, "key-1"), &claims, &rsa(KEY_1)).expect("sign"),
+            Some(Tamper::UnknownKid) => {
+                jsonwebtoken::encode(&header(Algorithm::RS256, "key-2"), &claims, &rsa(KEY_2))
+                    .expect("sign")
+            }
+            Some(Tamper::BadSignature) => {
+                jsonwebtoken::encode(&header(Algorithm::RS256, "key-1"), &claims, &rsa(KEY_2))
+                    .expect("sign")
+            }
+            _ => jsonwebtoken::encode(&header(Algorithm::RS256, "key-1"), &claims, &rsa(KEY_1))
+                .expect("sign"),
         }
     }
 }
 
 fn found(location: &str) -> HttpResponse {
-    HttpResponse::Found().insert_header(("location", location)).finish()
+    HttpResponse::Found()
+        .insert_header(("location", location))
+        .finish()
 }
 
-async fn authorize(fake: web::Data<FakeGoogle>, q: web::Query<HashMap<String, String>>) -> HttpResponse {
+async fn authorize(
+    fake: web::Data<FakeGoogle>,
+    q: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
     let q = q.into_inner();
     let redirect = q.get("redirect_uri").cloned().unwrap_or_default();
     let state = q.get("state").cloned().unwrap_or_default();
@@ -291,7 +330,11 @@ async fn authorize(fake: web::Data<FakeGoogle>, q: web::Query<HashMap<String, St
         if s.deny || !ok {
             return None;
         }
-        let person = q.get("login_hint").and_then(|h| s.people.get(h)).cloned().unwrap_or_else(|| s.default_person.clone());
+        let person = q
+            .get("login_hint")
+            .and_then(|h| s.people.get(h))
+            .cloned()
+            .unwrap_or_else(|| s.default_person.clone());
         let code = uuid::Uuid::new_v4().simple().to_string();
         s.grants.insert(
             code.clone(),
@@ -306,25 +349,43 @@ async fn authorize(fake: web::Data<FakeGoogle>, q: web::Query<HashMap<String, St
         Some(code)
     });
     match grant {
-        Some(code) => url.query_pairs_mut().append_pair("code", &code).append_pair("state", &state),
-        None => url.query_pairs_mut().append_pair("error", "access_denied").append_pair("error_description", "The user denied access").append_pair("state", &state),
+        Some(code) => url
+            .query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &state),
+        None => url
+            .query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("error_description", "The user denied access")
+            .append_pair("state", &state),
     };
     found(url.as_str())
 }
 
 fn oauth_error(error: &str) -> HttpResponse {
-    HttpResponse::BadRequest().json(json!({ "error": error, "error_description": format!("fake google: {error}") }))
+    HttpResponse::BadRequest()
+        .json(json!({ "error": error, "error_description": format!("fake google: {error}") }))
 }
 
-async fn token(fake: web::Data<FakeGoogle>, req: HttpRequest, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+async fn token(
+    fake: web::Data<FakeGoogle>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
     let form = form.into_inner();
     let (mode, tamper) = fake.with(|s| {
         s.token_calls += 1;
         (s.token_mode, s.tamper)
     });
     match mode {
-        TokenMode::ServerError => return HttpResponse::InternalServerError().body("upstream exploded"),
-        TokenMode::Garbage => return HttpResponse::Ok().content_type("application/json").body("<html>not json"),
+        TokenMode::ServerError => {
+            return HttpResponse::InternalServerError().body("upstream exploded");
+        }
+        TokenMode::Garbage => {
+            return HttpResponse::Ok()
+                .content_type("application/json")
+                .body("<html>not json");
+        }
         TokenMode::Slow(d) => tokio::time::sleep(d).await,
         TokenMode::Normal => {}
     }
@@ -336,10 +397,18 @@ async fn token(fake: web::Data<FakeGoogle>, req: HttpRequest, form: web::Form<Ha
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b| STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok());
-    let decode = |s: &str| url::form_urlencoded::parse(s.as_bytes()).map(|(k, _)| k.into_owned()).next().unwrap_or_default();
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(s.as_bytes())
+            .map(|(k, _)| k.into_owned())
+            .next()
+            .unwrap_or_default()
+    };
     let (id, secret) = match basic.as_deref().and_then(|b| b.split_once(':')) {
         Some((i, s)) => (decode(i), decode(s)),
-        None => (form.get("client_id").cloned().unwrap_or_default(), form.get("client_secret").cloned().unwrap_or_default()),
+        None => (
+            form.get("client_id").cloned().unwrap_or_default(),
+            form.get("client_secret").cloned().unwrap_or_default(),
+        ),
     };
     if id != fake.client_id || secret != fake.client_secret {
         return oauth_error("invalid_client");
@@ -374,7 +443,12 @@ async fn token(fake: web::Data<FakeGoogle>, req: HttpRequest, form: web::Form<Ha
 }
 
 async fn userinfo(fake: web::Data<FakeGoogle>, req: HttpRequest) -> HttpResponse {
-    let token = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
     let (person, tamper) = fake.with(|s| {
         s.userinfo_calls += 1;
         (s.access.get(token).cloned(), s.tamper)
@@ -382,12 +456,18 @@ async fn userinfo(fake: web::Data<FakeGoogle>, req: HttpRequest) -> HttpResponse
     let Some(p) = person else {
         return HttpResponse::Unauthorized().finish();
     };
-    let sub = if tamper == Some(Tamper::UserinfoOtherSub) { "someone-else".to_owned() } else { p.sub };
+    let sub = if tamper == Some(Tamper::UserinfoOtherSub) {
+        "someone-else".to_owned()
+    } else {
+        p.sub
+    };
     HttpResponse::Ok().json(json!({ "sub": sub, "email": p.email, "email_verified": p.email_verified, "name": p.name, "picture": "https://example.com/p.png" }))
 }
 
 async fn jwks(fake: web::Data<FakeGoogle>) -> HttpResponse {
     fake.with(|s| s.jwks_calls += 1);
     let key: Value = json!({ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "key-1", "n": modulus_b64(MODULUS_1), "e": "AQAB" });
-    HttpResponse::Ok().insert_header(("cache-control", "public, max-age=3600")).json(json!({ "keys": [key] }))
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .json(json!({ "keys": [key] }))
 }

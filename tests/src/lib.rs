@@ -112,13 +112,18 @@ impl Hop {
     #[must_use]
     pub fn params(&self) -> HashMap<String, String> {
         let loc = self.location.as_deref().expect("a redirect");
-        url::Url::parse(loc).expect("absolute location").query_pairs().into_owned().collect()
+        url::Url::parse(loc)
+            .expect("absolute location")
+            .query_pairs()
+            .into_owned()
+            .collect()
     }
 
     /// `Location` without its query.
     #[must_use]
     pub fn target(&self) -> String {
-        let mut u = url::Url::parse(self.location.as_deref().expect("a redirect")).expect("absolute location");
+        let mut u = url::Url::parse(self.location.as_deref().expect("a redirect"))
+            .expect("absolute location");
         u.set_query(None);
         u.to_string()
     }
@@ -126,12 +131,22 @@ impl Hop {
 
 /// GETs `url` without following redirects.
 pub async fn hop(url: &str) -> Hop {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let res = client.get(url).send().await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
-    let location = headers.get("location").map(|v| v.to_str().unwrap().to_owned());
-    Hop { status, location, headers, body: res.text().await.unwrap() }
+    let location = headers
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    Hop {
+        status,
+        location,
+        headers,
+        body: res.text().await.unwrap(),
+    }
 }
 
 /// Starts a server after `adjust` has changed the test settings.
@@ -235,7 +250,10 @@ impl TestApp {
         use fedgate_storage::entity::{federated_user, user};
         use sea_orm::{EntityTrait, PaginatorTrait};
         let users = user::Entity::find().count(&self.db).await.unwrap();
-        let feds = federated_user::Entity::find().count(&self.db).await.unwrap();
+        let feds = federated_user::Entity::find()
+            .count(&self.db)
+            .await
+            .unwrap();
         (users, feds)
     }
 
@@ -247,7 +265,10 @@ impl TestApp {
             id: fedgate_domain::ids::UserId::parse(user_id).unwrap(),
             application_id: fedgate_domain::ids::ApplicationId::parse(app_id).unwrap(),
             screen_name: None,
-            locators: vec![UserLocator { locator: Locator::parse(LocatorKind::Email, "email", email).unwrap(), verified }],
+            locators: vec![UserLocator {
+                locator: Locator::parse(LocatorKind::Email, "email", email).unwrap(),
+                verified,
+            }],
             created_at: chrono::Utc::now(),
         };
         self.storage().create_user(&user).await.unwrap();
@@ -302,7 +323,12 @@ impl TestApp {
     /// and the callback, whose response (normally the redirect to the app) is returned.
     pub async fn google_login(&self, app_id: &str, query: &str) -> Hop {
         let start = hop(&self.login_url(app_id, query)).await;
-        assert_eq!(start.status, StatusCode::FOUND, "login start refused: {}", start.body);
+        assert_eq!(
+            start.status,
+            StatusCode::FOUND,
+            "login start refused: {}",
+            start.body
+        );
         let at_google = hop(start.location.as_deref().unwrap()).await;
         assert_eq!(at_google.status, StatusCode::FOUND);
         hop(at_google.location.as_deref().unwrap()).await
@@ -420,12 +446,19 @@ impl Browser {
             body[k] = v;
         }
         let res = self.post(&path, &body).await;
-        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
     }
 
     /// The application's events, newest first.
     pub async fn events(&self, app_id: &str, query: &str) -> Vec<Value> {
-        let res = self.get(&format!("/manage/v1/applications/{app_id}/events{query}")).await;
+        let res = self
+            .get(&format!("/manage/v1/applications/{app_id}/events{query}"))
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         res.json().await.unwrap()
     }

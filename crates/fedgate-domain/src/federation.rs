@@ -37,7 +37,9 @@ impl LinkState {
     /// Parses the stored spelling.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Unlinked, Self::Linked, Self::Detached].into_iter().find(|s| s.as_str() == text)
+        [Self::Unlinked, Self::Linked, Self::Detached]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 }
 
@@ -72,9 +74,15 @@ impl ProviderProfile {
     /// and the address is `@gmail.com` or the token carries `hd` (the domain is managed
     /// by Google Workspace).
     #[must_use]
-    pub fn google_vouches(email: Option<&str>, email_verified: bool, hosted_domain: Option<&str>) -> bool {
+    pub fn google_vouches(
+        email: Option<&str>,
+        email_verified: bool,
+        hosted_domain: Option<&str>,
+    ) -> bool {
         let Some(email) = email else { return false };
-        email_verified && (email.to_ascii_lowercase().ends_with("@gmail.com") || hosted_domain.is_some_and(|d| !d.is_empty()))
+        email_verified
+            && (email.to_ascii_lowercase().ends_with("@gmail.com")
+                || hosted_domain.is_some_and(|d| !d.is_empty()))
     }
 }
 
@@ -111,10 +119,30 @@ mod tests {
 
     #[test]
     fn google_vouches_only_for_verified_gmail_or_hosted_domains() {
-        assert!(ProviderProfile::google_vouches(Some("Ann@GMAIL.com"), true, None));
-        assert!(ProviderProfile::google_vouches(Some("ann@corp.example"), true, Some("corp.example")));
-        assert!(!ProviderProfile::google_vouches(Some("ann@corp.example"), true, None));
-        assert!(!ProviderProfile::google_vouches(Some("ann@gmail.com"), false, None));
-        assert!(!ProviderProfile::google_vouches(None, true, Some("corp.example")));
+        assert!(ProviderProfile::google_vouches(
+            Some("Ann@GMAIL.com"),
+            true,
+            None
+        ));
+        assert!(ProviderProfile::google_vouches(
+            Some("ann@corp.example"),
+            true,
+            Some("corp.example")
+        ));
+        assert!(!ProviderProfile::google_vouches(
+            Some("ann@corp.example"),
+            true,
+            None
+        ));
+        assert!(!ProviderProfile::google_vouches(
+            Some("ann@gmail.com"),
+            false,
+            None
+        ));
+        assert!(!ProviderProfile::google_vouches(
+            None,
+            true,
+            Some("corp.example")
+        ));
     }
 }

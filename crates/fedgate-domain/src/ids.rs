@@ -105,7 +105,9 @@ impl UserId {
     pub fn parse(text: &str) -> Option<Self> {
         let ok = (1..=64).contains(&text.len())
             && text.as_bytes()[0].is_ascii_alphanumeric()
-            && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         ok.then(|| Self(text.to_owned()))
     }
 
@@ -166,7 +168,15 @@ mod tests {
         for ok in ["u1", "alice.smith", "A-b_c.9", &"x".repeat(64)] {
             assert!(UserId::parse(ok).is_some(), "{ok}");
         }
-        for bad in ["", "-lead", ".lead", "has space", "ümlaut", "a/b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "-lead",
+            ".lead",
+            "has space",
+            "ümlaut",
+            "a/b",
+            &"x".repeat(65),
+        ] {
             assert!(UserId::parse(bad).is_none(), "{bad}");
         }
         assert!(UserId::parse(UserId::generate().as_str()).is_some());

@@ -44,7 +44,11 @@ pub enum LinkDecision {
 /// Decides how a federated identity seen for the first time joins the application's
 /// users. `owners` are the users owning any of `asserted` (in any verification state).
 #[must_use]
-pub fn decide(asserted: &[AssertedLocator], owners: &[LocatorOwner], auto_create: bool) -> LinkDecision {
+pub fn decide(
+    asserted: &[AssertedLocator],
+    owners: &[LocatorOwner],
+    auto_create: bool,
+) -> LinkDecision {
     let mut users: Vec<&UserId> = owners.iter().map(|o| &o.user_id).collect();
     users.sort();
     users.dedup();
@@ -55,9 +59,18 @@ pub fn decide(asserted: &[AssertedLocator], owners: &[LocatorOwner], auto_create
             // Every locator linking this user must be vouched for by the provider and
             // verified on the user's side.
             let trusted = owners.iter().all(|o| {
-                o.verified && asserted.iter().any(|a| a.vouched && a.locator.normalized() == o.locator.normalized() && a.locator.kind() == o.locator.kind())
+                o.verified
+                    && asserted.iter().any(|a| {
+                        a.vouched
+                            && a.locator.normalized() == o.locator.normalized()
+                            && a.locator.kind() == o.locator.kind()
+                    })
             });
-            if trusted { LinkDecision::Link((*only).clone()) } else { LinkDecision::Candidates(vec![(*only).clone()]) }
+            if trusted {
+                LinkDecision::Link((*only).clone())
+            } else {
+                LinkDecision::Candidates(vec![(*only).clone()])
+            }
         }
         many => LinkDecision::Candidates(many.iter().map(|u| (*u).clone()).collect()),
     }
@@ -75,10 +88,17 @@ mod tests {
         Locator::parse(LocatorKind::Phone, "p", v).unwrap()
     }
     fn asserted(l: Locator, vouched: bool) -> AssertedLocator {
-        AssertedLocator { locator: l, vouched }
+        AssertedLocator {
+            locator: l,
+            vouched,
+        }
     }
     fn owner(id: &str, l: Locator, verified: bool) -> LocatorOwner {
-        LocatorOwner { user_id: UserId::parse(id).unwrap(), locator: l, verified }
+        LocatorOwner {
+            user_id: UserId::parse(id).unwrap(),
+            locator: l,
+            verified,
+        }
     }
     fn uid(id: &str) -> UserId {
         UserId::parse(id).unwrap()
@@ -104,24 +124,54 @@ mod tests {
         let unvouched = [asserted(email("ann@example.com"), false)];
         let verified = [owner("ann", email("ann@example.com"), true)];
         let unverified = [owner("ann", email("ann@example.com"), false)];
-        assert_eq!(decide(&vouched, &unverified, true), LinkDecision::Candidates(vec![uid("ann")]));
-        assert_eq!(decide(&unvouched, &verified, true), LinkDecision::Candidates(vec![uid("ann")]));
-        assert_eq!(decide(&unvouched, &unverified, false), LinkDecision::Candidates(vec![uid("ann")]));
+        assert_eq!(
+            decide(&vouched, &unverified, true),
+            LinkDecision::Candidates(vec![uid("ann")])
+        );
+        assert_eq!(
+            decide(&unvouched, &verified, true),
+            LinkDecision::Candidates(vec![uid("ann")])
+        );
+        assert_eq!(
+            decide(&unvouched, &unverified, false),
+            LinkDecision::Candidates(vec![uid("ann")])
+        );
     }
 
     #[test]
     fn email_and_phone_owned_by_different_users_link_nobody() {
-        let a = [asserted(email("ann@example.com"), true), asserted(phone("+14155550123"), true)];
-        let o = [owner("ann", email("ann@example.com"), true), owner("bob", phone("+14155550123"), true)];
-        assert_eq!(decide(&a, &o, true), LinkDecision::Candidates(vec![uid("ann"), uid("bob")]));
+        let a = [
+            asserted(email("ann@example.com"), true),
+            asserted(phone("+14155550123"), true),
+        ];
+        let o = [
+            owner("ann", email("ann@example.com"), true),
+            owner("bob", phone("+14155550123"), true),
+        ];
+        assert_eq!(
+            decide(&a, &o, true),
+            LinkDecision::Candidates(vec![uid("ann"), uid("bob")])
+        );
     }
 
     #[test]
     fn one_user_owning_two_asserted_locators_needs_both_trusted() {
-        let a = [asserted(email("ann@example.com"), true), asserted(phone("+14155550123"), true)];
-        let both = [owner("ann", email("ann@example.com"), true), owner("ann", phone("+14155550123"), true)];
+        let a = [
+            asserted(email("ann@example.com"), true),
+            asserted(phone("+14155550123"), true),
+        ];
+        let both = [
+            owner("ann", email("ann@example.com"), true),
+            owner("ann", phone("+14155550123"), true),
+        ];
         assert_eq!(decide(&a, &both, true), LinkDecision::Link(uid("ann")));
-        let one_unverified = [owner("ann", email("ann@example.com"), true), owner("ann", phone("+14155550123"), false)];
-        assert_eq!(decide(&a, &one_unverified, true), LinkDecision::Candidates(vec![uid("ann")]));
+        let one_unverified = [
+            owner("ann", email("ann@example.com"), true),
+            owner("ann", phone("+14155550123"), false),
+        ];
+        assert_eq!(
+            decide(&a, &one_unverified, true),
+            LinkDecision::Candidates(vec![uid("ann")])
+        );
     }
 }

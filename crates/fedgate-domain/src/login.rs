@@ -64,7 +64,14 @@ impl LoginResult {
     pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = vec![
             ("federatingService", self.federating_service.clone()),
-            ("linkCandidates", self.link_candidates.iter().map(UserId::as_str).collect::<Vec<_>>().join(",")),
+            (
+                "linkCandidates",
+                self.link_candidates
+                    .iter()
+                    .map(UserId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         ];
         if let Some(token) = &self.auto_login_token {
             pairs.push(("autoLoginToken", token.clone()));
@@ -73,7 +80,10 @@ impl LoginResult {
         if let Some(user) = &self.linked_user {
             pairs.push(("linkedUser", user.to_string()));
         }
-        pairs.push(("externalServiceTokens", self.external_service_tokens.clone()));
+        pairs.push((
+            "externalServiceTokens",
+            self.external_service_tokens.clone(),
+        ));
         pairs
     }
 }
@@ -81,7 +91,11 @@ impl LoginResult {
 /// `redirect_uri` with `pairs` and the app's `state` appended to its query (existing
 /// query parameters kept). The URI was validated at registration, so it parses.
 #[must_use]
-pub fn redirect_to_app(redirect_uri: &str, pairs: &[(&str, String)], app_state: Option<&str>) -> String {
+pub fn redirect_to_app(
+    redirect_uri: &str,
+    pairs: &[(&str, String)],
+    app_state: Option<&str>,
+) -> String {
     let Ok(mut url) = Url::parse(redirect_uri) else {
         return redirect_uri.to_owned();
     };
@@ -112,7 +126,11 @@ mod tests {
             linked_user: Some(UserId::parse("u1").unwrap()),
             external_service_tokens: "at,rt".into(),
         };
-        let to = redirect_to_app("https://app.example.com/cb?x=1", &r.query_pairs(), Some("s p"));
+        let to = redirect_to_app(
+            "https://app.example.com/cb?x=1",
+            &r.query_pairs(),
+            Some("s p"),
+        );
         assert_eq!(
             to,
             format!(
@@ -132,6 +150,14 @@ mod tests {
             external_service_tokens: "at".into(),
         };
         let names: Vec<&str> = r.query_pairs().iter().map(|(k, _)| *k).collect();
-        assert_eq!(names, ["federatingService", "linkCandidates", "federatedUserId", "externalServiceTokens"]);
+        assert_eq!(
+            names,
+            [
+                "federatingService",
+                "linkCandidates",
+                "federatedUserId",
+                "externalServiceTokens"
+            ]
+        );
     }
 }

@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use crate::access_key::{AccessKey, AccessKeyId, StoredAccessKey};
 use crate::application::{Application, ApplicationName};
 use crate::email::Email;
-use crate::ids::{ApplicationId, PropertyId, SubscriberId};
-use crate::password::PasswordHashString;
-use crate::property::StoredProperty;
 use crate::events::{Event, EventQuery};
 use crate::federation::{FederatedUser, ProviderProfile};
+use crate::ids::{ApplicationId, PropertyId, SubscriberId};
 use crate::ids::{FederatedUserId, UserId};
 use crate::linking::AssertedLocator;
+use crate::password::PasswordHashString;
+use crate::property::StoredProperty;
 use crate::subscriber::{Subscriber, SubscriberCredentials};
 use crate::user::User;
 
@@ -172,11 +172,21 @@ pub trait FederationRepository: Send + Sync {
     /// Finds or creates the federated user for `login` and, on first sight, applies the
     /// linking policy, atomically: concurrent first logins of one person yield one
     /// federated user and at most one new user.
-    async fn resolve_federated_login(&self, login: &FederatedLogin) -> StoreResult<LoginResolution>;
+    async fn resolve_federated_login(&self, login: &FederatedLogin)
+    -> StoreResult<LoginResolution>;
     /// Replaces the sealed upstream tokens of a federated user.
-    async fn store_upstream_tokens(&self, app: ApplicationId, id: FederatedUserId, sealed: &[u8]) -> StoreResult<()>;
+    async fn store_upstream_tokens(
+        &self,
+        app: ApplicationId,
+        id: FederatedUserId,
+        sealed: &[u8],
+    ) -> StoreResult<()>;
     /// One federated user of the application.
-    async fn get_federated_user(&self, app: ApplicationId, id: FederatedUserId) -> StoreResult<Option<FederatedUser>>;
+    async fn get_federated_user(
+        &self,
+        app: ApplicationId,
+        id: FederatedUserId,
+    ) -> StoreResult<Option<FederatedUser>>;
 }
 
 /// An application's signing key for user tokens, as stored.

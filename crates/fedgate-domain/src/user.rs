@@ -53,37 +53,64 @@ impl Locator {
     /// An email locator.
     #[must_use]
     pub fn email(email: &Email) -> Self {
-        Self { kind: LocatorKind::Email, value: email.as_str().to_owned(), normalized: email.normalized() }
+        Self {
+            kind: LocatorKind::Email,
+            value: email.as_str().to_owned(),
+            normalized: email.normalized(),
+        }
     }
 
     /// Parses a value of the given kind.
-    pub fn parse(kind: LocatorKind, field: &'static str, text: &str) -> Result<Self, ValidationError> {
+    pub fn parse(
+        kind: LocatorKind,
+        field: &'static str,
+        text: &str,
+    ) -> Result<Self, ValidationError> {
         match kind {
             LocatorKind::Email => Email::parse(field, text).map(|e| Self::email(&e)),
             LocatorKind::Phone => {
                 let t = text.trim();
                 let digits = t.strip_prefix('+').unwrap_or("");
-                if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
-                    return Err(ValidationError::new(field, "must be a phone number in E.164 form, like +14155550123"));
+                if !(8..=15).contains(&digits.len())
+                    || !digits.bytes().all(|b| b.is_ascii_digit())
+                    || digits.starts_with('0')
+                {
+                    return Err(ValidationError::new(
+                        field,
+                        "must be a phone number in E.164 form, like +14155550123",
+                    ));
                 }
-                Ok(Self { kind, value: t.to_owned(), normalized: t.to_owned() })
+                Ok(Self {
+                    kind,
+                    value: t.to_owned(),
+                    normalized: t.to_owned(),
+                })
             }
         }
     }
 
     /// Parses `kind:value`, e.g. `email:a@example.com` or `phone:+14155550123`.
     pub fn parse_prefixed(field: &'static str, text: &str) -> Result<Self, ValidationError> {
-        let (kind, value) = text
-            .split_once(':')
-            .ok_or_else(|| ValidationError::new(field, "must look like email:name@example.com or phone:+14155550123"))?;
-        let kind = LocatorKind::parse(kind).ok_or_else(|| ValidationError::new(field, "the locator kind must be email or phone"))?;
+        let (kind, value) = text.split_once(':').ok_or_else(|| {
+            ValidationError::new(
+                field,
+                "must look like email:name@example.com or phone:+14155550123",
+            )
+        })?;
+        let kind = LocatorKind::parse(kind).ok_or_else(|| {
+            ValidationError::new(field, "the locator kind must be email or phone")
+        })?;
         Self::parse(kind, field, value)
     }
 
     /// Rebuilds a locator read from storage.
     #[must_use]
     pub fn from_stored(kind: LocatorKind, value: String, normalized: String) -> Self {
-        Self { kind, value, normalized }
+        Self {
+            kind,
+            value,
+            normalized,
+        }
     }
 
     /// Its kind.
@@ -142,10 +169,19 @@ mod tests {
     #[test]
     fn locators_normalize_and_validate() {
         let e = Locator::parse_prefixed("q", "email:Ann@Example.COM").unwrap();
-        assert_eq!((e.kind(), e.value(), e.normalized()), (LocatorKind::Email, "Ann@Example.COM", "ann@example.com"));
+        assert_eq!(
+            (e.kind(), e.value(), e.normalized()),
+            (LocatorKind::Email, "Ann@Example.COM", "ann@example.com")
+        );
         let p = Locator::parse_prefixed("q", "phone:+14155550123").unwrap();
         assert_eq!(p.normalized(), "+14155550123");
-        for bad in ["email:nope", "phone:4155550123", "phone:+0123456789", "fax:+14155550123", "plain"] {
+        for bad in [
+            "email:nope",
+            "phone:4155550123",
+            "phone:+0123456789",
+            "fax:+14155550123",
+            "plain",
+        ] {
             assert!(Locator::parse_prefixed("q", bad).is_err(), "{bad}");
         }
     }

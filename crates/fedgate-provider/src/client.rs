@@ -3,10 +3,14 @@
 use std::time::Duration;
 
 use jsonwebtoken::jwk::Jwk;
-use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
 use oauth2::{
-    AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +116,10 @@ impl ProviderClient {
             .user_agent(concat!("fedgate/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
-        Ok(Self { http, jwks: JwksCache::default() })
+        Ok(Self {
+            http,
+            jwks: JwksCache::default(),
+        })
     }
 
     /// Redeems an authorization code with the application's client credentials and
@@ -126,7 +133,8 @@ impl ProviderClient {
         code: &str,
         pkce_verifier: &str,
     ) -> Result<TokenSet, ProviderError> {
-        let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| ProviderError::BadResponse(e.to_string()))?;
+        let redirect = RedirectUrl::new(redirect_uri.to_owned())
+            .map_err(|e| ProviderError::BadResponse(e.to_string()))?;
         let client: OauthClient = oauth2::Client::new(ClientId::new(client_id.to_owned()))
             .set_client_secret(ClientSecret::new(client_secret.to_owned()))
             .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
@@ -153,10 +161,13 @@ impl ProviderClient {
     }
 
     async fn key(&self, endpoints: &ProviderEndpoints, kid: &str) -> Result<Jwk, IdTokenError> {
-        self.jwks.key(&self.http, &endpoints.jwks, kid).await.map_err(|e| match e {
-            JwksError::UnknownKid => IdTokenError::UnknownKey,
-            JwksError::Fetch(m) => IdTokenError::KeysUnavailable(m),
-        })
+        self.jwks
+            .key(&self.http, &endpoints.jwks, kid)
+            .await
+            .map_err(|e| match e {
+                JwksError::UnknownKid => IdTokenError::UnknownKey,
+                JwksError::Fetch(m) => IdTokenError::KeysUnavailable(m),
+            })
     }
 
     /// Validates an ID token completely: algorithm allow-list, key by `kid` from the
@@ -192,10 +203,15 @@ impl ProviderClient {
             .await
             .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
         if !res.status().is_success() {
-            return Err(ProviderError::BadResponse(format!("userinfo answered HTTP {}", res.status())));
+            return Err(ProviderError::BadResponse(format!(
+                "userinfo answered HTTP {}",
+                res.status()
+            )));
         }
-        let body: serde_json::Map<String, serde_json::Value> =
-            res.json().await.map_err(|e| ProviderError::BadResponse(format!("userinfo: {e}")))?;
+        let body: serde_json::Map<String, serde_json::Value> = res
+            .json()
+            .await
+            .map_err(|e| ProviderError::BadResponse(format!("userinfo: {e}")))?;
         if body.get("sub").and_then(|s| s.as_str()) != Some(subject) {
             return Err(ProviderError::UserinfoSubject);
         }

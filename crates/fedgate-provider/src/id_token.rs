@@ -160,12 +160,22 @@ fn algorithm(name: &str) -> Option<Algorithm> {
 }
 
 /// The header's `alg` and `kid`, read before anything is trusted.
-pub(crate) fn header(token: &str, allowed: &[Algorithm]) -> Result<(Algorithm, String), IdTokenError> {
+pub(crate) fn header(
+    token: &str,
+    allowed: &[Algorithm],
+) -> Result<(Algorithm, String), IdTokenError> {
     let segment = token.split('.').next().ok_or(IdTokenError::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| IdTokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| IdTokenError::Malformed)?;
     let h: RawHeader = serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)?;
-    let alg = algorithm(&h.alg).filter(|a| allowed.contains(a)).ok_or_else(|| IdTokenError::Algorithm(h.alg.clone()))?;
-    let kid = h.kid.filter(|k| !k.is_empty()).ok_or(IdTokenError::UnknownKey)?;
+    let alg = algorithm(&h.alg)
+        .filter(|a| allowed.contains(a))
+        .ok_or_else(|| IdTokenError::Algorithm(h.alg.clone()))?;
+    let kid = h
+        .kid
+        .filter(|k| !k.is_empty())
+        .ok_or(IdTokenError::UnknownKey)?;
     Ok((alg, kid))
 }
 
@@ -183,9 +193,18 @@ pub(crate) fn validate(
     // signature, whatever the header claims.
     let fits = matches!(
         (&key.algorithm, alg),
-        (AlgorithmParameters::RSA(_), Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)
-            | (AlgorithmParameters::EllipticCurve(_), Algorithm::ES256 | Algorithm::ES384)
-            | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
+        (
+            AlgorithmParameters::RSA(_),
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ) | (
+            AlgorithmParameters::EllipticCurve(_),
+            Algorithm::ES256 | Algorithm::ES384
+        ) | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
     );
     if !fits {
         return Err(IdTokenError::Algorithm(format!("{alg:?}")));
@@ -223,7 +242,10 @@ pub(crate) fn validate(
     if iat > now + i64::try_from(LEEWAY_SECONDS).unwrap_or(60) {
         return Err(IdTokenError::NotYetValid);
     }
-    let sub = claims.sub.filter(|s| !s.is_empty()).ok_or(IdTokenError::MissingClaim("sub"))?;
+    let sub = claims
+        .sub
+        .filter(|s| !s.is_empty())
+        .ok_or(IdTokenError::MissingClaim("sub"))?;
     match &claims.nonce {
         Some(n) if n == nonce => {}
         Some(_) => return Err(IdTokenError::Nonce),
@@ -260,11 +282,34 @@ mod tests {
     fn header_refuses_none_hmac_and_missing_kid() {
         let allowed = [Algorithm::RS256];
         let tok = |h: &str| format!("{}.{}.sig", b64(h), b64("{}"));
-        assert_eq!(header(&tok(r#"{"alg":"none","kid":"k"}"#), &allowed).unwrap_err().check(), "alg");
-        assert_eq!(header(&tok(r#"{"alg":"HS256","kid":"k"}"#), &allowed).unwrap_err().check(), "alg");
-        assert_eq!(header(&tok(r#"{"alg":"ES256","kid":"k"}"#), &allowed).unwrap_err().check(), "alg");
-        assert_eq!(header(&tok(r#"{"alg":"RS256"}"#), &allowed).unwrap_err().check(), "kid");
+        assert_eq!(
+            header(&tok(r#"{"alg":"none","kid":"k"}"#), &allowed)
+                .unwrap_err()
+                .check(),
+            "alg"
+        );
+        assert_eq!(
+            header(&tok(r#"{"alg":"HS256","kid":"k"}"#), &allowed)
+                .unwrap_err()
+                .check(),
+            "alg"
+        );
+        assert_eq!(
+            header(&tok(r#"{"alg":"ES256","kid":"k"}"#), &allowed)
+                .unwrap_err()
+                .check(),
+            "alg"
+        );
+        assert_eq!(
+            header(&tok(r#"{"alg":"RS256"}"#), &allowed)
+                .unwrap_err()
+                .check(),
+            "kid"
+        );
         assert_eq!(header("!!!", &allowed).unwrap_err().check(), "malformed");
-        assert_eq!(header(&tok(r#"{"alg":"RS256","kid":"k"}"#), &allowed).unwrap(), (Algorithm::RS256, "k".into()));
+        assert_eq!(
+            header(&tok(r#"{"alg":"RS256","kid":"k"}"#), &allowed).unwrap(),
+            (Algorithm::RS256, "k".into())
+        );
     }
 }

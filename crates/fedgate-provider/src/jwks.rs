@@ -46,29 +46,52 @@ fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
-            v.split(',').find_map(|d| d.trim().strip_prefix("max-age=").and_then(|n| n.trim().parse::<u64>().ok()))
+            v.split(',').find_map(|d| {
+                d.trim()
+                    .strip_prefix("max-age=")
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            })
         })
         .map_or(DEFAULT_MAX_AGE, |s| Duration::from_secs(s).min(MAX_MAX_AGE))
 }
 
 impl JwksCache {
     async fn fetch(&self, http: &reqwest::Client, url: &Url) -> Result<Arc<Entry>, JwksError> {
-        let res = http.get(url.clone()).send().await.map_err(|e| JwksError::Fetch(e.to_string()))?;
+        let res = http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| JwksError::Fetch(e.to_string()))?;
         if !res.status().is_success() {
             return Err(JwksError::Fetch(format!("HTTP {}", res.status())));
         }
         let age = max_age(res.headers());
-        let keys: JwkSet = res.json().await.map_err(|e| JwksError::Fetch(e.to_string()))?;
+        let keys: JwkSet = res
+            .json()
+            .await
+            .map_err(|e| JwksError::Fetch(e.to_string()))?;
         let now = Instant::now();
-        let entry = Arc::new(Entry { keys, fetched: now, expires: now + age });
-        self.entries.write().await.insert(url.clone(), Arc::clone(&entry));
+        let entry = Arc::new(Entry {
+            keys,
+            fetched: now,
+            expires: now + age,
+        });
+        self.entries
+            .write()
+            .await
+            .insert(url.clone(), Arc::clone(&entry));
         tracing::debug!(jwks = %url, max_age_s = age.as_secs(), "fetched provider keys");
         Ok(entry)
     }
 
     /// The key `kid` from the JWKS at `url`: from cache while fresh, fetched when
     /// stale, refetched once (rate-limited) when the cached set lacks `kid`.
-    pub async fn key(&self, http: &reqwest::Client, url: &Url, kid: &str) -> Result<Jwk, JwksError> {
+    pub async fn key(
+        &self,
+        http: &reqwest::Client,
+        url: &Url,
+        kid: &str,
+    ) -> Result<Jwk, JwksError> {
         let cached = self.entries.read().await.get(url).cloned();
         let entry = match cached {
             Some(e) if e.expires > Instant::now() => e,
@@ -95,7 +118,11 @@ impl JwksCache {
             return Err(JwksError::UnknownKid);
         }
         let refreshed = self.fetch(http, url).await?;
-        refreshed.keys.find(kid).cloned().ok_or(JwksError::UnknownKid)
+        refreshed
+            .keys
+            .find(kid)
+            .cloned()
+            .ok_or(JwksError::UnknownKid)
     }
 }
 
@@ -107,9 +134,15 @@ mod tests {
     fn max_age_is_read_and_bounded() {
         let mut h = reqwest::header::HeaderMap::new();
         assert_eq!(max_age(&h), DEFAULT_MAX_AGE);
-        h.insert(reqwest::header::CACHE_CONTROL, "public, max-age=19684, must-revalidate".parse().unwrap());
+        h.insert(
+            reqwest::header::CACHE_CONTROL,
+            "public, max-age=19684, must-revalidate".parse().unwrap(),
+        );
         assert_eq!(max_age(&h), Duration::from_secs(19684));
-        h.insert(reqwest::header::CACHE_CONTROL, "max-age=99999999".parse().unwrap());
+        h.insert(
+            reqwest::header::CACHE_CONTROL,
+            "max-age=99999999".parse().unwrap(),
+        );
         assert_eq!(max_age(&h), MAX_MAX_AGE);
     }
 }

@@ -50,7 +50,10 @@ impl ProviderEndpoints {
             token: fixed("https://oauth2.googleapis.com/token"),
             userinfo: Some(fixed("https://openidconnect.googleapis.com/v1/userinfo")),
             jwks: fixed("https://www.googleapis.com/oauth2/v3/certs"),
-            issuers: vec!["https://accounts.google.com".into(), "accounts.google.com".into()],
+            issuers: vec![
+                "https://accounts.google.com".into(),
+                "accounts.google.com".into(),
+            ],
             canonical_issuer: "https://accounts.google.com".into(),
             algorithms: vec![Algorithm::RS256],
         }
@@ -96,7 +99,8 @@ pub fn authorization_url(endpoints: &ProviderEndpoints, req: &AuthorizationReque
             q.append_pair("login_hint", hint);
         }
         if req.offline {
-            q.append_pair("access_type", "offline").append_pair("prompt", "consent");
+            q.append_pair("access_type", "offline")
+                .append_pair("prompt", "consent");
         } else if let Some(prompt) = req.prompt {
             q.append_pair("prompt", prompt);
         }
@@ -120,7 +124,10 @@ mod tests {
     fn authorization_url_carries_state_nonce_pkce_and_scope() {
         let ep = ProviderEndpoints::google();
         let (verifier, challenge) = pkce_pair();
-        assert_eq!(challenge, URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())));
+        assert_eq!(
+            challenge,
+            URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+        );
         let req = AuthorizationRequest {
             client_id: "cid",
             redirect_uri: "https://fg.example.com/cb",
@@ -135,12 +142,28 @@ mod tests {
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(q["scope"], "openid email profile");
         assert_eq!(q["code_challenge_method"], "S256");
-        assert_eq!((q["state"].as_str(), q["nonce"].as_str(), q["prompt"].as_str()), ("st", "no", "none"));
+        assert_eq!(
+            (
+                q["state"].as_str(),
+                q["nonce"].as_str(),
+                q["prompt"].as_str()
+            ),
+            ("st", "no", "none")
+        );
         assert_eq!(q["login_hint"], "ann@example.com");
         assert!(!q.contains_key("access_type"));
 
-        let offline = authorization_url(&ep, &AuthorizationRequest { offline: true, ..req });
+        let offline = authorization_url(
+            &ep,
+            &AuthorizationRequest {
+                offline: true,
+                ..req
+            },
+        );
         let q: std::collections::HashMap<_, _> = offline.query_pairs().into_owned().collect();
-        assert_eq!((q["access_type"].as_str(), q["prompt"].as_str()), ("offline", "consent"));
+        assert_eq!(
+            (q["access_type"].as_str(), q["prompt"].as_str()),
+            ("offline", "consent")
+        );
     }
 }

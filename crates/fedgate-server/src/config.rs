@@ -186,7 +186,9 @@ impl Settings {
             ));
         }
         if self.user_token_ttl_seconds < 60 {
-            return Err(ConfigError("user_token_ttl_seconds must be at least 60".into()));
+            return Err(ConfigError(
+                "user_token_ttl_seconds must be at least 60".into(),
+            ));
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError(

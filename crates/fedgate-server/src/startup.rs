@@ -1,10 +1,10 @@
 //! The composition root: builds storage, the state store, the sealer and the HTTP
 //! server from the settings, and binds the listener.
 
+use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::Path;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,8 +15,8 @@ use anyhow::{Context, bail};
 use fedgate_domain::clock::SystemClock;
 use fedgate_domain::password;
 use fedgate_domain::ports::{StateStore, Store};
-use fedgate_provider::{ProviderClient, ProviderEndpoints};
 use fedgate_domain::seal::{MasterKey, Sealer};
+use fedgate_provider::{ProviderClient, ProviderEndpoints};
 use fedgate_state::{MemoryStateStore, RedisStateStore};
 use fedgate_storage::SeaStore;
 use secrecy::ExposeSecret;

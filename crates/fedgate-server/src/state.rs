@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::HttpRequest;
 use fedgate_domain::clock::Clock;
-use fedgate_domain::password::PasswordHashString;
 use fedgate_domain::ids::ApplicationId;
+use fedgate_domain::password::PasswordHashString;
 use fedgate_domain::ports::{StateStore, Store};
 use fedgate_domain::seal::Sealer;
 use fedgate_provider::{ProviderClient, ProviderEndpoints};

@@ -13,11 +13,18 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 fn seal_context(key: &StoredSigningKey) -> SealContext<'_> {
-    SealContext { purpose: SEAL_PURPOSE, application_id: key.application_id, row_id: &key.kid }
+    SealContext {
+        purpose: SEAL_PURPOSE,
+        application_id: key.application_id,
+        row_id: &key.kid,
+    }
 }
 
 /// The application's signing key, created if it has none yet.
-pub async fn signing_key(state: &AppState, app: ApplicationId) -> Result<StoredSigningKey, ApiError> {
+pub async fn signing_key(
+    state: &AppState,
+    app: ApplicationId,
+) -> Result<StoredSigningKey, ApiError> {
     if let Some(k) = state.store.get_signing_key(app).await? {
         return Ok(k);
     }
@@ -30,7 +37,9 @@ pub async fn signing_key(state: &AppState, app: ApplicationId) -> Result<StoredS
         public_key: pair.public_x,
         created_at: state.clock.now(),
     };
-    key.sealed_private = state.sealer.seal(&seal_context(&key), pair.private_pkcs8.expose_secret());
+    key.sealed_private = state
+        .sealer
+        .seal(&seal_context(&key), pair.private_pkcs8.expose_secret());
     match state.store.insert_signing_key(&key).await {
         Ok(()) => Ok(key),
         // A concurrent login created it first: use that one.
@@ -45,13 +54,31 @@ pub async fn signing_key(state: &AppState, app: ApplicationId) -> Result<StoredS
 
 /// A signer for the application's user tokens.
 pub async fn signer(state: &AppState, app: ApplicationId) -> Result<Arc<TokenSigner>, ApiError> {
-    if let Some(s) = state.signers.lock().map_err(|_| ApiError::internal(anyhow::anyhow!("lock poisoned")))?.get(&app) {
+    if let Some(s) = state
+        .signers
+        .lock()
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("lock poisoned")))?
+        .get(&app)
+    {
         return Ok(Arc::clone(s));
     }
     let key = signing_key(state, app).await?;
-    let private = state.sealer.open(&seal_context(&key), &key.sealed_private).map_err(ApiError::internal)?;
-    let issuer = state.public_base_url.as_str().trim_end_matches('/').to_owned();
-    let signer = Arc::new(TokenSigner::new(key.kid, &private, issuer, app.to_string(), state.settings.user_token_ttl_seconds));
+    let private = state
+        .sealer
+        .open(&seal_context(&key), &key.sealed_private)
+        .map_err(ApiError::internal)?;
+    let issuer = state
+        .public_base_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let signer = Arc::new(TokenSigner::new(
+        key.kid,
+        &private,
+        issuer,
+        app.to_string(),
+        state.settings.user_token_ttl_seconds,
+    ));
     state
         .signers
         .lock()

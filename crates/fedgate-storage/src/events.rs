@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use fedgate_domain::events::{Event, EventQuery};
 use fedgate_domain::ids::{ApplicationId, EventId, FederatedUserId, UserId};
 use fedgate_domain::ports::{EventRepository, SigningKeyRepository, StoreResult, StoredSigningKey};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 use crate::entity::{event, signing_key};
 use crate::{SeaStore, backend_err, conflict_or_backend};
@@ -29,7 +31,10 @@ impl EventRepository for SeaStore {
     async fn append_events(&self, events: &[Event]) -> StoreResult<()> {
         // Bounded chunks keep each statement under the databases' parameter limits.
         for chunk in events.chunks(500) {
-            event::Entity::insert_many(chunk.iter().map(to_active)).exec_without_returning(&self.db).await.map_err(|e| backend_err(&e))?;
+            event::Entity::insert_many(chunk.iter().map(to_active))
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(|e| backend_err(&e))?;
         }
         Ok(())
     }
@@ -42,7 +47,12 @@ impl EventRepository for SeaStore {
         if let Some(before) = q.before {
             find = find.filter(event::Column::Id.lt(before.as_uuid()));
         }
-        let rows = find.order_by_desc(event::Column::Id).limit(q.limit).all(&self.db).await.map_err(|e| backend_err(&e))?;
+        let rows = find
+            .order_by_desc(event::Column::Id)
+            .limit(q.limit)
+            .all(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
         Ok(rows
             .into_iter()
             .map(|m| Event {

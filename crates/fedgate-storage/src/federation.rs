@@ -4,11 +4,14 @@ use async_trait::async_trait;
 use fedgate_domain::federation::{FederatedUser, LinkState};
 use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
 use fedgate_domain::linking::{self, LinkDecision, LocatorOwner};
-use fedgate_domain::ports::{FederatedLogin, FederationRepository, LoginResolution, StoreError, StoreResult};
+use fedgate_domain::ports::{
+    FederatedLogin, FederationRepository, LoginResolution, StoreError, StoreResult,
+};
 use fedgate_domain::user::{User, UserLocator};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr, TransactionTrait, TryInsertResult,
+    ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait, TryInsertResult,
 };
 
 use crate::entity::{federated_user, user_locator};
@@ -43,7 +46,10 @@ fn key_filter(login: &FederatedLogin) -> Condition {
         .add(federated_user::Column::Subject.eq(login.profile.subject.as_str()))
 }
 
-async fn owners(txn: &DatabaseTransaction, login: &FederatedLogin) -> Result<Vec<LocatorOwner>, Attempt> {
+async fn owners(
+    txn: &DatabaseTransaction,
+    login: &FederatedLogin,
+) -> Result<Vec<LocatorOwner>, Attempt> {
     if login.asserted.is_empty() {
         return Ok(Vec::new());
     }
@@ -63,8 +69,14 @@ async fn owners(txn: &DatabaseTransaction, login: &FederatedLogin) -> Result<Vec
     rows.iter()
         .map(|m| {
             let l = locator_from(m).map_err(Attempt::Fail)?;
-            let user_id = UserId::parse(&m.user_id).ok_or_else(|| Attempt::Fail(StoreError::Backend("stored user id invalid".into())))?;
-            Ok(LocatorOwner { user_id, locator: l.locator, verified: l.verified })
+            let user_id = UserId::parse(&m.user_id).ok_or_else(|| {
+                Attempt::Fail(StoreError::Backend("stored user id invalid".into()))
+            })?;
+            Ok(LocatorOwner {
+                user_id,
+                locator: l.locator,
+                verified: l.verified,
+            })
         })
         .collect()
 }
@@ -80,8 +92,14 @@ async fn set_link(
     let candidates = serde_json::to_string(candidates).map_err(|e| json_err(&e))?;
     let profile = serde_json::to_string(&login.profile).map_err(|e| json_err(&e))?;
     federated_user::Entity::update_many()
-        .col_expr(federated_user::Column::LinkState, Expr::value(state.as_str()))
-        .col_expr(federated_user::Column::UserId, Expr::value(user.map(|u| u.as_str().to_owned())))
+        .col_expr(
+            federated_user::Column::LinkState,
+            Expr::value(state.as_str()),
+        )
+        .col_expr(
+            federated_user::Column::UserId,
+            Expr::value(user.map(|u| u.as_str().to_owned())),
+        )
         .col_expr(federated_user::Column::Candidates, Expr::value(candidates))
         .col_expr(federated_user::Column::Profile, Expr::value(profile))
         .col_expr(federated_user::Column::UpdatedAt, Expr::value(login.now))
@@ -124,20 +142,46 @@ impl SeaStore {
         .await?;
 
         if !matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
-            let row = federated_user::Entity::find().filter(key_filter(login)).one(&txn).await?.ok_or(Attempt::Retry)?;
+            let row = federated_user::Entity::find()
+                .filter(key_filter(login))
+                .one(&txn)
+                .await?
+                .ok_or(Attempt::Retry)?;
             let resolution = if row.link_state == LinkState::Linked.as_str() {
                 let user_id = row.user_id.as_deref().and_then(UserId::parse);
-                set_link(&txn, row.id, LinkState::Linked, user_id.as_ref(), &[], login).await?;
-                LoginResolution { federated_user_id: FederatedUserId::from_uuid(row.id), user_id, candidates: Vec::new(), outcome: "returning" }
+                set_link(
+                    &txn,
+                    row.id,
+                    LinkState::Linked,
+                    user_id.as_ref(),
+                    &[],
+                    login,
+                )
+                .await?;
+                LoginResolution {
+                    federated_user_id: FederatedUserId::from_uuid(row.id),
+                    user_id,
+                    candidates: Vec::new(),
+                    outcome: "returning",
+                }
             } else {
                 // Unlinked or detached by the app: never link or create on its behalf;
                 // refresh the candidates so it can decide.
                 let state = LinkState::parse(&row.link_state).unwrap_or(LinkState::Unlinked);
-                let mut candidates: Vec<UserId> = owners(&txn, login).await?.into_iter().map(|o| o.user_id).collect();
+                let mut candidates: Vec<UserId> = owners(&txn, login)
+                    .await?
+                    .into_iter()
+                    .map(|o| o.user_id)
+                    .collect();
                 candidates.sort();
                 candidates.dedup();
                 set_link(&txn, row.id, state, None, &candidates, login).await?;
-                LoginResolution { federated_user_id: FederatedUserId::from_uuid(row.id), user_id: None, candidates, outcome: "unlinked" }
+                LoginResolution {
+                    federated_user_id: FederatedUserId::from_uuid(row.id),
+                    user_id: None,
+                    candidates,
+                    outcome: "unlinked",
+                }
             };
             txn.commit().await?;
             return Ok(resolution);
@@ -146,8 +190,21 @@ impl SeaStore {
         let owners = owners(&txn, login).await?;
         let resolution = match linking::decide(&login.asserted, &owners, login.auto_create) {
             LinkDecision::Link(user_id) => {
-                set_link(&txn, new_id.as_uuid(), LinkState::Linked, Some(&user_id), std::slice::from_ref(&user_id), login).await?;
-                LoginResolution { federated_user_id: new_id, user_id: Some(user_id.clone()), candidates: vec![user_id], outcome: "linked_by_email" }
+                set_link(
+                    &txn,
+                    new_id.as_uuid(),
+                    LinkState::Linked,
+                    Some(&user_id),
+                    std::slice::from_ref(&user_id),
+                    login,
+                )
+                .await?;
+                LoginResolution {
+                    federated_user_id: new_id,
+                    user_id: Some(user_id.clone()),
+                    candidates: vec![user_id],
+                    outcome: "linked_by_email",
+                }
             }
             LinkDecision::Create => {
                 let user = User {
@@ -157,18 +214,51 @@ impl SeaStore {
                     locators: login
                         .asserted
                         .iter()
-                        .map(|a| UserLocator { locator: a.locator.clone(), verified: a.vouched })
+                        .map(|a| UserLocator {
+                            locator: a.locator.clone(),
+                            verified: a.vouched,
+                        })
                         .collect(),
                     created_at: login.now,
                 };
                 insert_user(&txn, &user).await?;
-                set_link(&txn, new_id.as_uuid(), LinkState::Linked, Some(&user.id), &[], login).await?;
-                LoginResolution { federated_user_id: new_id, user_id: Some(user.id), candidates: Vec::new(), outcome: "new_user" }
+                set_link(
+                    &txn,
+                    new_id.as_uuid(),
+                    LinkState::Linked,
+                    Some(&user.id),
+                    &[],
+                    login,
+                )
+                .await?;
+                LoginResolution {
+                    federated_user_id: new_id,
+                    user_id: Some(user.id),
+                    candidates: Vec::new(),
+                    outcome: "new_user",
+                }
             }
             LinkDecision::Candidates(candidates) => {
-                set_link(&txn, new_id.as_uuid(), LinkState::Unlinked, None, &candidates, login).await?;
-                let outcome = if candidates.is_empty() { "unlinked" } else { "candidates" };
-                LoginResolution { federated_user_id: new_id, user_id: None, candidates, outcome }
+                set_link(
+                    &txn,
+                    new_id.as_uuid(),
+                    LinkState::Unlinked,
+                    None,
+                    &candidates,
+                    login,
+                )
+                .await?;
+                let outcome = if candidates.is_empty() {
+                    "unlinked"
+                } else {
+                    "candidates"
+                };
+                LoginResolution {
+                    federated_user_id: new_id,
+                    user_id: None,
+                    candidates,
+                    outcome,
+                }
             }
         };
         txn.commit().await?;
@@ -177,7 +267,8 @@ impl SeaStore {
 }
 
 fn to_domain(m: federated_user::Model) -> StoreResult<FederatedUser> {
-    let bad = |what: &str| StoreError::Backend(format!("stored federated user {}: bad {what}", m.id));
+    let bad =
+        |what: &str| StoreError::Backend(format!("stored federated user {}: bad {what}", m.id));
     Ok(FederatedUser {
         id: FederatedUserId::from_uuid(m.id),
         application_id: ApplicationId::from_uuid(m.application_id),
@@ -185,7 +276,11 @@ fn to_domain(m: federated_user::Model) -> StoreResult<FederatedUser> {
         issuer: m.issuer.clone(),
         subject: m.subject.clone(),
         link_state: LinkState::parse(&m.link_state).ok_or_else(|| bad("link state"))?,
-        user_id: m.user_id.as_deref().map(|u| UserId::parse(u).ok_or_else(|| bad("user id"))).transpose()?,
+        user_id: m
+            .user_id
+            .as_deref()
+            .map(|u| UserId::parse(u).ok_or_else(|| bad("user id")))
+            .transpose()?,
         candidates: serde_json::from_str(&m.candidates).map_err(|_| bad("candidates"))?,
         profile: serde_json::from_str(&m.profile).map_err(|_| bad("profile"))?,
         created_at: m.created_at,
@@ -195,7 +290,10 @@ fn to_domain(m: federated_user::Model) -> StoreResult<FederatedUser> {
 
 #[async_trait]
 impl FederationRepository for SeaStore {
-    async fn resolve_federated_login(&self, login: &FederatedLogin) -> StoreResult<LoginResolution> {
+    async fn resolve_federated_login(
+        &self,
+        login: &FederatedLogin,
+    ) -> StoreResult<LoginResolution> {
         let mut last = None;
         for _ in 0..3 {
             match self.resolve_once(login).await {
@@ -207,9 +305,17 @@ impl FederationRepository for SeaStore {
         Err(last.unwrap_or(StoreError::Conflict("a concurrent login")))
     }
 
-    async fn store_upstream_tokens(&self, app: ApplicationId, id: FederatedUserId, sealed: &[u8]) -> StoreResult<()> {
+    async fn store_upstream_tokens(
+        &self,
+        app: ApplicationId,
+        id: FederatedUserId,
+        sealed: &[u8],
+    ) -> StoreResult<()> {
         federated_user::Entity::update_many()
-            .col_expr(federated_user::Column::SealedTokens, Expr::value(sealed.to_vec()))
+            .col_expr(
+                federated_user::Column::SealedTokens,
+                Expr::value(sealed.to_vec()),
+            )
             .filter(federated_user::Column::Id.eq(id.as_uuid()))
             .filter(federated_user::Column::ApplicationId.eq(app.as_uuid()))
             .exec(&self.db)
@@ -218,7 +324,11 @@ impl FederationRepository for SeaStore {
         Ok(())
     }
 
-    async fn get_federated_user(&self, app: ApplicationId, id: FederatedUserId) -> StoreResult<Option<FederatedUser>> {
+    async fn get_federated_user(
+        &self,
+        app: ApplicationId,
+        id: FederatedUserId,
+    ) -> StoreResult<Option<FederatedUser>> {
         federated_user::Entity::find()
             .filter(federated_user::Column::Id.eq(id.as_uuid()))
             .filter(federated_user::Column::ApplicationId.eq(app.as_uuid()))

@@ -4,7 +4,10 @@ use async_trait::async_trait;
 use fedgate_domain::ids::{ApplicationId, UserId};
 use fedgate_domain::ports::{StoreError, StoreResult, UserRepository};
 use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
 
 use crate::entity::{user, user_locator};
 use crate::{SeaStore, backend_err, conflict_or_backend};
@@ -37,15 +40,21 @@ pub(crate) async fn insert_user(db: &impl ConnectionTrait, u: &User) -> Result<(
 }
 
 pub(crate) fn locator_from(m: &user_locator::Model) -> StoreResult<UserLocator> {
-    let kind = LocatorKind::parse(&m.kind).ok_or_else(|| StoreError::Backend(format!("unknown locator kind {:?}", m.kind)))?;
-    Ok(UserLocator { locator: Locator::from_stored(kind, m.value.clone(), m.normalized.clone()), verified: m.verified })
+    let kind = LocatorKind::parse(&m.kind)
+        .ok_or_else(|| StoreError::Backend(format!("unknown locator kind {:?}", m.kind)))?;
+    Ok(UserLocator {
+        locator: Locator::from_stored(kind, m.value.clone(), m.normalized.clone()),
+        verified: m.verified,
+    })
 }
 
 #[async_trait]
 impl UserRepository for SeaStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
         let txn = self.db.begin().await.map_err(|e| backend_err(&e))?;
-        insert_user(&txn, u).await.map_err(|e| conflict_or_backend(&e, "a user with this id or locator"))?;
+        insert_user(&txn, u)
+            .await
+            .map_err(|e| conflict_or_backend(&e, "a user with this id or locator"))?;
         txn.commit().await.map_err(|e| backend_err(&e))
     }
 
@@ -68,7 +77,10 @@ impl UserRepository for SeaStore {
             id: id.clone(),
             application_id: app,
             screen_name: m.screen_name,
-            locators: locators.iter().map(locator_from).collect::<StoreResult<_>>()?,
+            locators: locators
+                .iter()
+                .map(locator_from)
+                .collect::<StoreResult<_>>()?,
             created_at: m.created_at,
         }))
     }

@@ -48,7 +48,9 @@ pub struct NewKeyPair {
 /// Generates an Ed25519 key pair from the OS CSPRNG.
 pub fn generate_key() -> Result<NewKeyPair, TokenError> {
     let signing = SigningKey::from_bytes(&fedgate_domain::random::bytes::<32>());
-    let der = signing.to_pkcs8_der().map_err(|e| TokenError::BadKey(e.to_string()))?;
+    let der = signing
+        .to_pkcs8_der()
+        .map_err(|e| TokenError::BadKey(e.to_string()))?;
     let public_x = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes());
     Ok(NewKeyPair {
         kid: thumbprint(&public_x),
@@ -107,15 +109,30 @@ pub struct TokenSigner {
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSigner").field("kid", &self.kid).field("audience", &self.audience).finish_non_exhaustive()
+        f.debug_struct("TokenSigner")
+            .field("kid", &self.kid)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenSigner {
     /// A signer from an opened private key.
     #[must_use]
-    pub fn new(kid: String, private_pkcs8: &SecretBox<[u8]>, issuer: String, audience: String, ttl_seconds: i64) -> Self {
-        Self { kid, key: EncodingKey::from_ed_der(private_pkcs8.expose_secret()), issuer, audience, ttl_seconds }
+    pub fn new(
+        kid: String,
+        private_pkcs8: &SecretBox<[u8]>,
+        issuer: String,
+        audience: String,
+        ttl_seconds: i64,
+    ) -> Self {
+        Self {
+            kid,
+            key: EncodingKey::from_ed_der(private_pkcs8.expose_secret()),
+            issuer,
+            audience,
+            ttl_seconds,
+        }
     }
 
     /// Mints a token for `user` issued at `now` (Unix seconds).
@@ -131,7 +148,8 @@ impl TokenSigner {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         header.typ = Some(TOKEN_TYPE.to_owned());
-        let token = jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| TokenError::Sign(e.to_string()))?;
+        let token = jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|e| TokenError::Sign(e.to_string()))?;
         Ok(MintedToken { token, claims })
     }
 }
@@ -145,25 +163,38 @@ pub struct TokenVerifier {
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("TokenVerifier")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenVerifier {
     /// A verifier for tokens of `audience` issued by `issuer` with this key.
-    pub fn new(kid: String, public_x: &str, issuer: &str, audience: &str) -> Result<Self, TokenError> {
-        let key = DecodingKey::from_ed_components(public_x).map_err(|e| TokenError::BadKey(e.to_string()))?;
+    pub fn new(
+        kid: String,
+        public_x: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, TokenError> {
+        let key = DecodingKey::from_ed_components(public_x)
+            .map_err(|e| TokenError::BadKey(e.to_string()))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 0;
-        Ok(Self { kid, key, validation })
+        Ok(Self {
+            kid,
+            key,
+            validation,
+        })
     }
 
     /// Checks signature, `kid`, algorithm, issuer, audience and expiry.
     pub fn verify(&self, token: &str) -> Result<UserTokenClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
         if header.kid.as_deref() != Some(self.kid.as_str()) {
             return Err(TokenError::Invalid("unknown key id".into()));
         }
@@ -181,25 +212,58 @@ mod tests {
     fn minted_tokens_verify_and_carry_every_claim() {
         let pair = generate_key().unwrap();
         assert_eq!(pair.kid, thumbprint(&pair.public_x));
-        let signer = TokenSigner::new(pair.kid.clone(), &pair.private_pkcs8, "https://login.example.com".into(), "app-1".into(), 3600);
+        let signer = TokenSigner::new(
+            pair.kid.clone(),
+            &pair.private_pkcs8,
+            "https://login.example.com".into(),
+            "app-1".into(),
+            3600,
+        );
         let user = UserId::parse("u1").unwrap();
         let minted = signer.mint(&user, 1_767_225_600).unwrap();
         let header = jsonwebtoken::decode_header(&minted.token).unwrap();
-        assert_eq!((header.alg, header.kid.as_deref(), header.typ.as_deref()), (Algorithm::EdDSA, Some(pair.kid.as_str()), Some("JWT")));
+        assert_eq!(
+            (header.alg, header.kid.as_deref(), header.typ.as_deref()),
+            (Algorithm::EdDSA, Some(pair.kid.as_str()), Some("JWT"))
+        );
         assert_eq!(minted.claims.exp - minted.claims.iat, 3600);
 
-        let verifier = TokenVerifier::new(pair.kid.clone(), &pair.public_x, "https://login.example.com", "app-1").unwrap();
+        let verifier = TokenVerifier::new(
+            pair.kid.clone(),
+            &pair.public_x,
+            "https://login.example.com",
+            "app-1",
+        )
+        .unwrap();
         let fresh = signer.mint(&user, chrono_now()).unwrap();
         assert_eq!(verifier.verify(&fresh.token).unwrap().sub, "u1");
         assert!(verifier.verify(&minted.token).is_err(), "expired");
-        let other_app = TokenVerifier::new(pair.kid.clone(), &pair.public_x, "https://login.example.com", "app-2").unwrap();
+        let other_app = TokenVerifier::new(
+            pair.kid.clone(),
+            &pair.public_x,
+            "https://login.example.com",
+            "app-2",
+        )
+        .unwrap();
         assert!(other_app.verify(&fresh.token).is_err(), "wrong audience");
         let other_key = generate_key().unwrap();
-        let impostor = TokenVerifier::new(pair.kid, &other_key.public_x, "https://login.example.com", "app-1").unwrap();
+        let impostor = TokenVerifier::new(
+            pair.kid,
+            &other_key.public_x,
+            "https://login.example.com",
+            "app-1",
+        )
+        .unwrap();
         assert!(impostor.verify(&fresh.token).is_err(), "wrong key");
     }
 
     fn chrono_now() -> i64 {
-        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap()
     }
 }

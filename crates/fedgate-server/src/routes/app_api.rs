@@ -45,20 +45,29 @@ pub async fn calling_application(signed: SignedRequest) -> HttpResponse {
         (status = 401, body = ErrorBody)
     )
 )]
-pub async fn redeem_result(state: web::Data<AppState>, signed: SignedRequest) -> Result<HttpResponse, ApiError> {
+pub async fn redeem_result(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+) -> Result<HttpResponse, ApiError> {
     let body: RedeemResultRequest = signed.json()?;
     if body.result_code.is_empty() || body.result_code.len() > 128 {
         return Err(ApiError::not_found("result code"));
     }
     let key = super::hosted_login::result_key(signed.application.id, &body.result_code);
-    let bytes = state.state.take(&key).await?.ok_or_else(|| ApiError::not_found("result code"))?;
+    let bytes = state
+        .state
+        .take(&key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("result code"))?;
     let r: LoginResult = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::CACHE_CONTROL, "no-store")).json(LoginResultDto {
-        federating_service: r.federating_service,
-        link_candidates: r.link_candidates.iter().map(ToString::to_string).collect(),
-        auto_login_token: r.auto_login_token,
-        federated_user_id: r.federated_user_id.to_string(),
-        linked_user: r.linked_user.map(|u| u.to_string()),
-        external_service_tokens: r.external_service_tokens,
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(LoginResultDto {
+            federating_service: r.federating_service,
+            link_candidates: r.link_candidates.iter().map(ToString::to_string).collect(),
+            auto_login_token: r.auto_login_token,
+            federated_user_id: r.federated_user_id.to_string(),
+            linked_user: r.linked_user.map(|u| u.to_string()),
+            external_service_tokens: r.external_service_tokens,
+        }))
 }

@@ -42,20 +42,42 @@ pub async fn list(
     let app = owned_application(&state, &session, &path).await?;
     let params = params.into_inner();
     if let Some(kind) = &params.kind
-        && !matches!(kind.as_str(), "login_started" | "login_succeeded" | "login_failed")
+        && !matches!(
+            kind.as_str(),
+            "login_started" | "login_succeeded" | "login_failed"
+        )
     {
-        return Err(ApiError::bad_request("invalid_query", "kind must be login_started, login_succeeded or login_failed"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "kind must be login_started, login_succeeded or login_failed",
+        ));
     }
-    let before = match params.before.as_deref() {
-        Some(b) => Some(EventId::parse(b).ok_or_else(|| ApiError::bad_request("invalid_query", "before must be an event id"))?),
-        None => None,
-    };
+    let before =
+        match params.before.as_deref() {
+            Some(b) => Some(EventId::parse(b).ok_or_else(|| {
+                ApiError::bad_request("invalid_query", "before must be an event id")
+            })?),
+            None => None,
+        };
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "limit must be between 1 and 200",
+        ));
     }
     state.events.flush().await;
-    let events = state.store.list_events(app.id, &EventQuery { kind: params.kind, before, limit }).await?;
+    let events = state
+        .store
+        .list_events(
+            app.id,
+            &EventQuery {
+                kind: params.kind,
+                before,
+                limit,
+            },
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(
         events
             .into_iter()

@@ -13,7 +13,9 @@ use fedgate_domain::federation::{GOOGLE_PROVIDER, ProviderProfile, TOKENS_PURPOS
 use fedgate_domain::hosted::{self, ServiceKind, ServiceStatus};
 use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::linking::AssertedLocator;
-use fedgate_domain::login::{self, LOGIN_RECORD_TTL_SECONDS, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS};
+use fedgate_domain::login::{
+    self, LOGIN_RECORD_TTL_SECONDS, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS,
+};
 use fedgate_domain::ports::FederatedLogin;
 use fedgate_domain::property::{self as props, PropertyKind, PropertySettings, ResultDelivery};
 use fedgate_domain::seal::SealContext;
@@ -30,7 +32,12 @@ const SIGNATURE_PARAMS: [&str; 4] = ["accessKeyId", "timestamp", "nonce", "signa
 
 /// A page for a person in a browser, when there is nowhere safe to redirect.
 fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <meta name=\"viewport\" content=\"width=device-width\"></head><body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\">\
@@ -43,16 +50,24 @@ fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
         .body(body)
 }
 
 fn redirect(location: &str) -> HttpResponse {
     let mut res = HttpResponse::Found();
-    res.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::REFERRER_POLICY, "no-referrer"));
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
     match HeaderValue::from_str(location) {
         Ok(v) => res.insert_header((header::LOCATION, v)).finish(),
-        Err(_) => error_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "The redirect address is invalid."),
+        Err(_) => error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in failed",
+            "The redirect address is invalid.",
+        ),
     }
 }
 
@@ -70,33 +85,51 @@ struct GoogleSetup {
     integration: props::OauthIntegration,
 }
 
-async fn active_setup(state: &AppState, app: ApplicationId) -> Result<Result<GoogleSetup, String>, ApiError> {
+async fn active_setup(
+    state: &AppState,
+    app: ApplicationId,
+) -> Result<Result<GoogleSetup, String>, ApiError> {
     let properties = state.store.list_properties(app).await?;
     let service = hosted::google_service(&state.public_base_url, app, &properties, &state.sealer);
     if let ServiceStatus::Inactive(reasons) = service.status {
-        return Ok(Err(reasons.iter().map(|r| r.code).collect::<Vec<_>>().join(",")));
+        return Ok(Err(reasons
+            .iter()
+            .map(|r| r.code)
+            .collect::<Vec<_>>()
+            .join(",")));
     }
     let mut credentials = None;
     let mut integration = None;
     for p in properties {
         match p.parsed_settings() {
-            Ok(PropertySettings::GoogleOauthCredentials(g)) => credentials = Some(g.client_id.as_str().to_owned()),
+            Ok(PropertySettings::GoogleOauthCredentials(g)) => {
+                credentials = Some(g.client_id.as_str().to_owned())
+            }
             Ok(PropertySettings::OauthIntegration(i)) => integration = Some(i),
             Err(_) => {}
         }
     }
     Ok(match (credentials, integration) {
-        (Some(client_id), Some(integration)) => Ok(GoogleSetup { client_id, integration }),
+        (Some(client_id), Some(integration)) => Ok(GoogleSetup {
+            client_id,
+            integration,
+        }),
         _ => Err("incomplete".into()),
     })
 }
 
 fn callback_uri(state: &AppState, app: ApplicationId) -> String {
-    hosted::google_service(&state.public_base_url, app, &[], &state.sealer).provider_redirect_uri.to_string()
+    hosted::google_service(&state.public_base_url, app, &[], &state.sealer)
+        .provider_redirect_uri
+        .to_string()
 }
 
 const fn per_minute(name: &'static str, limit: u64) -> Limit {
-    Limit { name, limit, window: Duration::from_secs(60) }
+    Limit {
+        name,
+        limit,
+        window: Duration::from_secs(60),
+    }
 }
 
 /// Parameters of the login endpoint.
@@ -146,24 +179,50 @@ fn unsigned_query(raw: &str) -> String {
         (status = 404, description = "Error page: unknown application")
     )
 )]
-pub async fn start(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let limit = per_minute("login-start", state.settings.limits.login_starts_per_address_per_minute);
-    limit.hit(state.state.as_ref(), &state.client_ip(&req)).await?;
+pub async fn start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = per_minute(
+        "login-start",
+        state.settings.limits.login_starts_per_address_per_minute,
+    );
+    limit
+        .hit(state.state.as_ref(), &state.client_ip(&req))
+        .await?;
     let raw_query = req.uri().query().unwrap_or("");
     let Ok(params) = web::Query::<StartParams>::from_query(raw_query) else {
-        return Ok(error_page(StatusCode::BAD_REQUEST, "Sign-in request not understood", "The request's parameters are malformed."));
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in request not understood",
+            "The request's parameters are malformed.",
+        ));
     };
     let params = params.into_inner();
     let Some(app) = ApplicationId::parse(&path) else {
-        return Ok(error_page(StatusCode::NOT_FOUND, "Unknown application", "This sign-in link does not belong to any application."));
+        return Ok(error_page(
+            StatusCode::NOT_FOUND,
+            "Unknown application",
+            "This sign-in link does not belong to any application.",
+        ));
     };
     if state.store.find_application(app).await?.is_none() {
-        return Ok(error_page(StatusCode::NOT_FOUND, "Unknown application", "This sign-in link does not belong to any application."));
+        return Ok(error_page(
+            StatusCode::NOT_FOUND,
+            "Unknown application",
+            "This sign-in link does not belong to any application.",
+        ));
     }
     let setup = match active_setup(&state, app).await? {
         Ok(s) => s,
         Err(reasons) => {
-            failure(&state, app, "service_inactive", format!("Google Authentication Service is INACTIVE: {reasons}"));
+            failure(
+                &state,
+                app,
+                "service_inactive",
+                format!("Google Authentication Service is INACTIVE: {reasons}"),
+            );
             return Ok(error_page(
                 StatusCode::BAD_REQUEST,
                 "Sign-in is not available",
@@ -175,7 +234,12 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest, path: web::Path
     let redirect_uri = match params.redirect_uri.as_deref() {
         Some(uri) if registered.iter().any(|r| r == uri) => uri.to_owned(),
         Some(_) => {
-            failure(&state, app, "redirect_uri_unregistered", "redirect_uri is not registered".into());
+            failure(
+                &state,
+                app,
+                "redirect_uri_unregistered",
+                "redirect_uri is not registered".into(),
+            );
             return Ok(error_page(
                 StatusCode::BAD_REQUEST,
                 "Sign-in request refused",
@@ -184,8 +248,17 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest, path: web::Path
         }
         None if registered.len() == 1 => registered[0].clone(),
         None => {
-            failure(&state, app, "redirect_uri_missing", "several redirect URIs are registered; none was given".into());
-            return Ok(error_page(StatusCode::BAD_REQUEST, "Sign-in request refused", "redirect_uri is required for this application."));
+            failure(
+                &state,
+                app,
+                "redirect_uri_missing",
+                "several redirect URIs are registered; none was given".into(),
+            );
+            return Ok(error_page(
+                StatusCode::BAD_REQUEST,
+                "Sign-in request refused",
+                "redirect_uri is required for this application.",
+            ));
         }
     };
     if setup.integration.require_state_signing {
@@ -196,15 +269,33 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest, path: web::Path
             signature: params.signature.as_deref(),
         };
         let query = unsigned_query(raw_query);
-        let received = ReceivedRequest { method: "GET", path: req.uri().path(), query: &query, body: b"" };
-        let outcome = access_key::authenticate(state.store.as_ref(), state.state.as_ref(), &state.sealer, state.clock.as_ref(), headers, received).await;
+        let received = ReceivedRequest {
+            method: "GET",
+            path: req.uri().path(),
+            query: &query,
+            body: b"",
+        };
+        let outcome = access_key::authenticate(
+            state.store.as_ref(),
+            state.state.as_ref(),
+            &state.sealer,
+            state.clock.as_ref(),
+            headers,
+            received,
+        )
+        .await;
         let reason = match outcome {
             Ok(key) if key.application_id == app => None,
             Ok(_) => Some("signature_foreign_key".to_owned()),
             Err(e) => Some(format!("signature_invalid:{}", ApiError::from(e).code())),
         };
         if let Some(reason) = reason {
-            failure(&state, app, &reason, "state signing is required and the request's signature was refused".into());
+            failure(
+                &state,
+                app,
+                &reason,
+                "state signing is required and the request's signature was refused".into(),
+            );
             return Ok(error_page(
                 StatusCode::BAD_REQUEST,
                 "Sign-in request refused",
@@ -232,7 +323,11 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest, path: web::Path
     let bytes = serde_json::to_vec(&record).map_err(ApiError::internal)?;
     state
         .state
-        .put(&format!("login:{provider_state}"), &bytes, Duration::from_secs(LOGIN_RECORD_TTL_SECONDS))
+        .put(
+            &format!("login:{provider_state}"),
+            &bytes,
+            Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
+        )
         .await?;
     let callback = callback_uri(&state, app);
     let url = fedgate_provider::authorization_url(
@@ -271,8 +366,15 @@ struct UpstreamTokens<'a> {
 }
 
 fn error_redirect(record: &LoginRecord, error: &str, description: &str) -> HttpResponse {
-    let pairs = [("error", error.to_owned()), ("error_description", description.to_owned())];
-    redirect(&login::redirect_to_app(&record.redirect_uri, &pairs, record.app_state.as_deref()))
+    let pairs = [
+        ("error", error.to_owned()),
+        ("error_description", description.to_owned()),
+    ];
+    redirect(&login::redirect_to_app(
+        &record.redirect_uri,
+        &pairs,
+        record.app_state.as_deref(),
+    ))
 }
 
 /// `GET /hosted/{appId}/google/callback` — the Google Redirect URI.
@@ -286,21 +388,53 @@ fn error_redirect(record: &LoginRecord, error: &str, description: &str) -> HttpR
         (status = 400, description = "Error page: unknown, expired or replayed state")
     )
 )]
-pub async fn callback(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let limit = per_minute("callback", state.settings.limits.callbacks_per_address_per_minute);
-    limit.hit(state.state.as_ref(), &state.client_ip(&req)).await?;
-    let params = web::Query::<CallbackParams>::from_query(req.uri().query().unwrap_or("")).map(web::Query::into_inner).unwrap_or_default();
+pub async fn callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = per_minute(
+        "callback",
+        state.settings.limits.callbacks_per_address_per_minute,
+    );
+    limit
+        .hit(state.state.as_ref(), &state.client_ip(&req))
+        .await?;
+    let params = web::Query::<CallbackParams>::from_query(req.uri().query().unwrap_or(""))
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
     let app = ApplicationId::parse(&path);
-    let Some(provider_state) = params.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 128) else {
-        return Ok(error_page(StatusCode::BAD_REQUEST, "Sign-in failed", "The sign-in response has no state; start again from the app."));
+    let Some(provider_state) = params
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 128)
+    else {
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "The sign-in response has no state; start again from the app.",
+        ));
     };
     let Some(bytes) = state.state.take(&format!("login:{provider_state}")).await? else {
-        let replayed = state.state.get(&format!("login-used:{provider_state}")).await?.is_some();
+        let replayed = state
+            .state
+            .get(&format!("login-used:{provider_state}"))
+            .await?
+            .is_some();
         if let Some(app) = app
             && state.store.find_application(app).await?.is_some()
         {
-            let reason = if replayed { "state_replayed" } else { "state_unknown_or_expired" };
-            failure(&state, app, reason, "the callback's state matches no pending login".into());
+            let reason = if replayed {
+                "state_replayed"
+            } else {
+                "state_unknown_or_expired"
+            };
+            failure(
+                &state,
+                app,
+                reason,
+                "the callback's state matches no pending login".into(),
+            );
         }
         return Ok(error_page(
             StatusCode::BAD_REQUEST,
@@ -308,29 +442,74 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest, path: web::P
             "This sign-in response was already used or has expired. Start again from the app.",
         ));
     };
-    state.state.put(&format!("login-used:{provider_state}"), b"1", Duration::from_secs(LOGIN_RECORD_TTL_SECONDS)).await?;
+    state
+        .state
+        .put(
+            &format!("login-used:{provider_state}"),
+            b"1",
+            Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
+        )
+        .await?;
     let record: LoginRecord = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
     // Mix-up defence: the record must belong to this application and this provider.
     if app != Some(record.application_id) || record.provider_config != GOOGLE_PROVIDER {
-        failure(&state, record.application_id, "callback_mismatch", "the login came back to another application's callback".into());
-        return Ok(error_page(StatusCode::BAD_REQUEST, "Sign-in failed", "This sign-in response does not belong here."));
+        failure(
+            &state,
+            record.application_id,
+            "callback_mismatch",
+            "the login came back to another application's callback".into(),
+        );
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "This sign-in response does not belong here.",
+        ));
     }
     let app = record.application_id;
 
     if let Some(error) = params.error.as_deref() {
-        let description = params.error_description.clone().unwrap_or_else(|| "the provider refused the sign-in".into());
-        failure(&state, app, &format!("provider_error:{error}"), description.clone());
-        let code = if error == "access_denied" { "access_denied" } else { "server_error" };
-        return Ok(error_redirect(&record, code, &format!("Google: {description}")));
+        let description = params
+            .error_description
+            .clone()
+            .unwrap_or_else(|| "the provider refused the sign-in".into());
+        failure(
+            &state,
+            app,
+            &format!("provider_error:{error}"),
+            description.clone(),
+        );
+        let code = if error == "access_denied" {
+            "access_denied"
+        } else {
+            "server_error"
+        };
+        return Ok(error_redirect(
+            &record,
+            code,
+            &format!("Google: {description}"),
+        ));
     }
     let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
-        failure(&state, app, "code_missing", "the provider sent neither code nor error".into());
-        return Ok(error_redirect(&record, "server_error", "Google sent no authorization code"));
+        failure(
+            &state,
+            app,
+            "code_missing",
+            "the provider sent neither code nor error".into(),
+        );
+        return Ok(error_redirect(
+            &record,
+            "server_error",
+            "Google sent no authorization code",
+        ));
     };
 
     match complete(&state, &record, code).await {
         Ok(location) => Ok(redirect(&location)),
-        Err(Failure { reason, detail, error }) => {
+        Err(Failure {
+            reason,
+            detail,
+            error,
+        }) => {
             failure(&state, app, &reason, detail.clone());
             Ok(error_redirect(&record, error, &detail))
         }
@@ -350,24 +529,39 @@ impl From<ProviderError> for Failure {
             ProviderError::Unreachable(_) => "temporarily_unavailable",
             _ => "server_error",
         };
-        Self { reason: e.reason(), detail: e.to_string(), error }
+        Self {
+            reason: e.reason(),
+            detail: e.to_string(),
+            error,
+        }
     }
 }
 
 impl From<ApiError> for Failure {
     fn from(e: ApiError) -> Self {
         tracing::error!(error = %e, "login could not be completed");
-        Self { reason: "internal_error".into(), detail: "Fedgate could not complete the sign-in".into(), error: "server_error" }
+        Self {
+            reason: "internal_error".into(),
+            detail: "Fedgate could not complete the sign-in".into(),
+            error: "server_error",
+        }
     }
 }
 
-fn profile_from(claims: &IdTokenClaims, userinfo: &serde_json::Map<String, serde_json::Value>) -> ProviderProfile {
+fn profile_from(
+    claims: &IdTokenClaims,
+    userinfo: &serde_json::Map<String, serde_json::Value>,
+) -> ProviderProfile {
     let text = |k: &str| userinfo.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     ProviderProfile {
         subject: claims.sub.clone(),
         email: claims.email.clone(),
         email_verified: claims.email_verified,
-        email_vouched: ProviderProfile::google_vouches(claims.email.as_deref(), claims.email_verified, claims.hd.as_deref()),
+        email_vouched: ProviderProfile::google_vouches(
+            claims.email.as_deref(),
+            claims.email_verified,
+            claims.hd.as_deref(),
+        ),
         name: claims.name.clone().or_else(|| text("name")),
         given_name: claims.given_name.clone().or_else(|| text("given_name")),
         family_name: claims.family_name.clone().or_else(|| text("family_name")),
@@ -380,39 +574,83 @@ fn profile_from(claims: &IdTokenClaims, userinfo: &serde_json::Map<String, serde
 /// Redeems the code, validates, resolves the user, and returns where to send the browser.
 async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<String, Failure> {
     let app = record.application_id;
-    let creds = state.store.list_properties(app).await.map_err(ApiError::from)?;
-    let Some(creds) = creds.into_iter().find(|p| p.kind == PropertyKind::GoogleOauthCredentials) else {
-        return Err(Failure { reason: "configuration_changed".into(), detail: "the Google credentials were removed".into(), error: "server_error" });
+    let creds = state
+        .store
+        .list_properties(app)
+        .await
+        .map_err(ApiError::from)?;
+    let Some(creds) = creds
+        .into_iter()
+        .find(|p| p.kind == PropertyKind::GoogleOauthCredentials)
+    else {
+        return Err(Failure {
+            reason: "configuration_changed".into(),
+            detail: "the Google credentials were removed".into(),
+            error: "server_error",
+        });
     };
     let client_id = match creds.parsed_settings() {
         Ok(PropertySettings::GoogleOauthCredentials(g)) => g.client_id.as_str().to_owned(),
-        _ => return Err(Failure { reason: "configuration_changed".into(), detail: "the Google credentials are invalid".into(), error: "server_error" }),
+        _ => {
+            return Err(Failure {
+                reason: "configuration_changed".into(),
+                detail: "the Google credentials are invalid".into(),
+                error: "server_error",
+            });
+        }
     };
     if client_id != record.client_id {
-        return Err(Failure { reason: "configuration_changed".into(), detail: "the Google client id changed during sign-in".into(), error: "server_error" });
+        return Err(Failure {
+            reason: "configuration_changed".into(),
+            detail: "the Google client id changed during sign-in".into(),
+            error: "server_error",
+        });
     }
     let Some(Ok(secret)) = creds.open_secret(&state.sealer) else {
-        return Err(Failure { reason: "configuration_changed".into(), detail: "the Google client secret is unreadable".into(), error: "server_error" });
+        return Err(Failure {
+            reason: "configuration_changed".into(),
+            detail: "the Google client secret is unreadable".into(),
+            error: "server_error",
+        });
     };
     let callback = callback_uri(state, app);
     let tokens = state
         .provider
-        .redeem_code(&state.google, &client_id, secret.expose(), &callback, code, &record.pkce_verifier)
+        .redeem_code(
+            &state.google,
+            &client_id,
+            secret.expose(),
+            &callback,
+            code,
+            &record.pkce_verifier,
+        )
         .await?;
     let id_token = tokens.id_token.as_deref().ok_or(ProviderError::NoIdToken)?;
     let now = state.clock.now();
     let claims = state
         .provider
-        .validate_id_token(&state.google, id_token, &client_id, &record.nonce, now.timestamp())
+        .validate_id_token(
+            &state.google,
+            id_token,
+            &client_id,
+            &record.nonce,
+            now.timestamp(),
+        )
         .await
         .map_err(ProviderError::from)?;
-    let userinfo = state.provider.userinfo(&state.google, &tokens.access_token, &claims.sub).await?;
+    let userinfo = state
+        .provider
+        .userinfo(&state.google, &tokens.access_token, &claims.sub)
+        .await?;
     let profile = profile_from(&claims, &userinfo);
     let asserted: Vec<AssertedLocator> = profile
         .email
         .as_deref()
         .and_then(|e| Locator::parse(fedgate_domain::user::LocatorKind::Email, "email", e).ok())
-        .map(|locator| AssertedLocator { locator, vouched: profile.email_vouched })
+        .map(|locator| AssertedLocator {
+            locator,
+            vouched: profile.email_vouched,
+        })
         .into_iter()
         .collect();
     let resolution = state
@@ -430,14 +668,34 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
         .map_err(ApiError::from)?;
 
     let fed_id = resolution.federated_user_id;
-    let upstream = UpstreamTokens { access_token: &tokens.access_token, refresh_token: tokens.refresh_token.as_deref() };
+    let upstream = UpstreamTokens {
+        access_token: &tokens.access_token,
+        refresh_token: tokens.refresh_token.as_deref(),
+    };
     let plain = serde_json::to_vec(&upstream).map_err(ApiError::internal)?;
     let row = fed_id.to_string();
-    let sealed = state.sealer.seal(&SealContext { purpose: TOKENS_PURPOSE, application_id: app, row_id: &row }, &plain);
-    state.store.store_upstream_tokens(app, fed_id, &sealed).await.map_err(ApiError::from)?;
+    let sealed = state.sealer.seal(
+        &SealContext {
+            purpose: TOKENS_PURPOSE,
+            application_id: app,
+            row_id: &row,
+        },
+        &plain,
+    );
+    state
+        .store
+        .store_upstream_tokens(app, fed_id, &sealed)
+        .await
+        .map_err(ApiError::from)?;
 
     let auto_login_token = match &resolution.user_id {
-        Some(user) => Some(crate::tokens::signer(state, app).await?.mint(user, now.timestamp()).map_err(ApiError::internal)?.token),
+        Some(user) => Some(
+            crate::tokens::signer(state, app)
+                .await?
+                .mint(user, now.timestamp())
+                .map_err(ApiError::internal)?
+                .token,
+        ),
         None => None,
     };
     let mut external = tokens.access_token.clone();
@@ -448,7 +706,9 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
         external.push_str(refresh);
     }
     let result = LoginResult {
-        federating_service: ServiceKind::GoogleAuthentication.federating_service().to_owned(),
+        federating_service: ServiceKind::GoogleAuthentication
+            .federating_service()
+            .to_owned(),
         link_candidates: resolution.candidates.clone(),
         auto_login_token,
         federated_user_id: fed_id,
@@ -467,16 +727,28 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
     state.events.record(event);
 
     Ok(match record.result_delivery {
-        ResultDelivery::Query => login::redirect_to_app(&record.redirect_uri, &result.query_pairs(), record.app_state.as_deref()),
+        ResultDelivery::Query => login::redirect_to_app(
+            &record.redirect_uri,
+            &result.query_pairs(),
+            record.app_state.as_deref(),
+        ),
         ResultDelivery::Code => {
             let code = fedgate_domain::random::token();
             let stored = serde_json::to_vec(&result).map_err(ApiError::internal)?;
             state
                 .state
-                .put(&result_key(app, &code), &stored, Duration::from_secs(RESULT_CODE_TTL_SECONDS))
+                .put(
+                    &result_key(app, &code),
+                    &stored,
+                    Duration::from_secs(RESULT_CODE_TTL_SECONDS),
+                )
                 .await
                 .map_err(ApiError::from)?;
-            login::redirect_to_app(&record.redirect_uri, &[("resultCode", code)], record.app_state.as_deref())
+            login::redirect_to_app(
+                &record.redirect_uri,
+                &[("resultCode", code)],
+                record.app_state.as_deref(),
+            )
         }
     })
 }

@@ -21,11 +21,23 @@ const MAX_AGE_SECONDS: u32 = 300;
         (status = 404, body = ErrorBody)
     )
 )]
-pub async fn jwks(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn jwks(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let app = ApplicationId::parse(&path).ok_or_else(|| ApiError::not_found("application"))?;
-    state.store.find_application(app).await?.ok_or_else(|| ApiError::not_found("application"))?;
+    state
+        .store
+        .find_application(app)
+        .await?
+        .ok_or_else(|| ApiError::not_found("application"))?;
     let key = crate::tokens::signing_key(&state, app).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, format!("public, max-age={MAX_AGE_SECONDS}")))
-        .json(serde_json::json!({ "keys": [fedgate_tokens::public_jwk(&key.kid, &key.public_key)] })))
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            format!("public, max-age={MAX_AGE_SECONDS}"),
+        ))
+        .json(
+            serde_json::json!({ "keys": [fedgate_tokens::public_jwk(&key.kid, &key.public_key)] }),
+        ))
 }

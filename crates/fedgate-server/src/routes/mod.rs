@@ -24,8 +24,14 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/hosted/{app_id}/google/login", web::get().to(hosted_login::start))
-        .route("/hosted/{app_id}/google/callback", web::get().to(hosted_login::callback))
+        .route(
+            "/hosted/{app_id}/google/login",
+            web::get().to(hosted_login::start),
+        )
+        .route(
+            "/hosted/{app_id}/google/callback",
+            web::get().to(hosted_login::callback),
+        )
         .route("/hosted/{app_id}/jwks.json", web::get().to(jwks::jwks))
         .service(
             web::scope("/manage/v1")
@@ -74,7 +80,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .route("/application", web::get().to(app_api::calling_application))
-                .route("/login-results/redeem", web::post().to(app_api::redeem_result))
+                .route(
+                    "/login-results/redeem",
+                    web::post().to(app_api::redeem_result),
+                )
                 .default_service(web::to(not_found)),
         )
         .service(openapi::swagger_ui());

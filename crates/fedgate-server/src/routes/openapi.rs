@@ -4,7 +4,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{access_keys, account, app_api, applications, events, health, hosted_login, hosted_services, jwks, properties};
+use super::{
+    access_keys, account, app_api, applications, events, health, hosted_login, hosted_services,
+    jwks, properties,
+};
 
 /// Where the document is served.
 pub const DOCUMENT_PATH: &str = "/openapi.json";

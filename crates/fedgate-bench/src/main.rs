@@ -1,0 +1,205 @@
+//! Drives complete hosted logins through a separately running `fedgate` process and a
+//! fast in-process fake Google, and prints throughput, latency percentiles and
+//! Fedgate's own CPU time per login (from /proc, so the fake provider's and this
+//! driver's CPU are not counted).
+//!
+//! `cargo build --release -p fedgate-server && cargo run --release -p fedgate-bench -- [N] [C]`
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark driver fails loudly")]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fedgate_tests::{APP_REDIRECT, FakeGoogle, Person};
+use serde_json::{Value, json};
+
+/// Fedgate's CPU time (user + system) so far.
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_fedgate(google: &FakeGoogle) -> Server {
+    let bin = std::env::current_exe().unwrap().with_file_name("fedgate");
+    assert!(bin.exists(), "{} not found: run `cargo build --release -p fedgate-server` first", bin.display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data = tempfile::tempdir().unwrap();
+    let o = google.override_settings();
+    let child = Command::new(bin)
+        .env("FEDGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("FEDGATE_DATA_DIR", data.path())
+        .env("FEDGATE_LOG_LEVEL", "warn")
+        .env("FEDGATE_LIMITS__LOGIN_STARTS_PER_ADDRESS_PER_MINUTE", "100000000")
+        .env("FEDGATE_LIMITS__CALLBACKS_PER_ADDRESS_PER_MINUTE", "100000000")
+        .env("FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL", o.authorization_url.as_str())
+        .env("FEDGATE_TESTING__GOOGLE__TOKEN_URL", o.token_url.as_str())
+        .env("FEDGATE_TESTING__GOOGLE__USERINFO_URL", o.userinfo_url.as_ref().unwrap().as_str())
+        .env("FEDGATE_TESTING__GOOGLE__JWKS_URL", o.jwks_url.as_str())
+        .env("FEDGATE_TESTING__GOOGLE__ISSUER", &o.issuer)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Server { child, base: format!("http://127.0.0.1:{port}"), _data: data }
+}
+
+async fn setup(client: &reqwest::Client, base: &str, google: &FakeGoogle) -> String {
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let s: Value = client
+        .post(format!("{base}/manage/v1/signup"))
+        .json(&json!({"email": "bench@example.com", "password": "benchmark password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = s["csrfToken"].as_str().unwrap().to_owned();
+    let post = |path: String, body: Value| client.post(format!("{base}{path}")).header("x-csrf-token", &csrf).json(&body).send();
+    let app: Value = post("/manage/v1/applications".into(), json!({"name": "bench"})).await.unwrap().json().await.unwrap();
+    let id = app["id"].as_str().unwrap().to_owned();
+    let props = format!("/manage/v1/applications/{id}/properties");
+    post(props.clone(), json!({"kind": "google_oauth_credentials", "instanceName": "g", "clientId": google.client_id, "clientSecret": google.client_secret})).await.unwrap();
+    post(props, json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": [APP_REDIRECT]})).await.unwrap();
+    id
+}
+
+async fn one_login(client: &reqwest::Client, start_url: &str) -> Duration {
+    let t = Instant::now();
+    let mut url = start_url.to_owned();
+    for hop in 0..3 {
+        let res = client.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 302, "hop {hop} of {url}");
+        url = res.headers()["location"].to_str().unwrap().to_owned();
+    }
+    assert!(url.starts_with(APP_REDIRECT) && url.contains("autoLoginToken="), "{url}");
+    t.elapsed()
+}
+
+async fn run_logins(client: &reqwest::Client, urls: Vec<String>, concurrency: usize) -> (Duration, Vec<Duration>) {
+    let urls = Arc::new(urls);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, urls, next) = (client.clone(), Arc::clone(&urls), Arc::clone(&next));
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(u) = urls.get(i) else { break };
+                    lat.push(one_login(&client, u).await);
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    all.sort();
+    (started.elapsed(), all)
+}
+
+fn report(name: &str, n: usize, wall: Duration, lat: &[Duration], cpu: Duration) {
+    println!(
+        "{name:<22} n={n:<6} {:>8.0} logins/s   p50 {:>6.2} ms   p99 {:>6.2} ms   Fedgate CPU {:>5.3} ms/login",
+        n as f64 / wall.as_secs_f64(),
+        percentile(lat, 0.50).as_secs_f64() * 1e3,
+        percentile(lat, 0.99).as_secs_f64() * 1e3,
+        cpu.as_secs_f64() * 1e3 / n as f64
+    );
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
+    let google = FakeGoogle::start().await;
+    let server = start_fedgate(&google);
+    let pid = server.child.id();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(256).build().unwrap();
+    let app = setup(&client, &server.base, &google).await;
+    println!("fedgate-bench: N={n} logins, concurrency C={concurrency}, SQLite + in-process store, release build");
+    println!("idle RSS after start-up: {} KiB", rss_kib(pid));
+
+    let hints: Vec<String> = (0..n).map(|i| format!("bench-{i}")).collect();
+    for h in &hints {
+        google.add(h, Person::gmail(h));
+    }
+    let urls: Vec<String> = hints.iter().map(|h| format!("{}/hosted/{app}/google/login?login_hint={h}&state=s", server.base)).collect();
+
+    let cpu0 = cpu_of(pid);
+    let (wall, lat) = run_logins(&client, urls.clone(), concurrency).await;
+    report("new users", n, wall, &lat, cpu_of(pid) - cpu0);
+
+    let cpu0 = cpu_of(pid);
+    let (wall, lat) = run_logins(&client, urls, concurrency).await;
+    report("returning users", n, wall, &lat, cpu_of(pid) - cpu0);
+
+    // Login start alone: the redirect to the provider.
+    let start_url = format!("{}/hosted/{app}/google/login?state=s", server.base);
+    let starts = n * 10;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu0 = cpu_of(pid);
+    let t = Instant::now();
+    let workers: Vec<_> = (0..concurrency * 2)
+        .map(|_| {
+            let (client, url, next) = (client.clone(), start_url.clone(), Arc::clone(&next));
+            tokio::spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < starts {
+                    let res = client.get(&url).send().await.unwrap();
+                    assert_eq!(res.status(), 302);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let wall = t.elapsed();
+    let cpu = cpu_of(pid) - cpu0;
+    println!(
+        "login start only       n={starts:<6} {:>8.0} requests/s (driver on the same 2 cores)   Fedgate CPU {:>5.3} ms/request => {:>6.0} requests/s per Fedgate core",
+        starts as f64 / wall.as_secs_f64(),
+        cpu.as_secs_f64() * 1e3 / starts as f64,
+        starts as f64 / cpu.as_secs_f64()
+    );
+    println!("RSS after the run: {} KiB", rss_kib(pid));
+}
