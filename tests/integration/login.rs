@@ -151,6 +151,24 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
     );
     assert!(stored.locators[0].verified);
 
+    // Google's tokens are kept, sealed.
+    let sealed = {
+        use sea_orm::EntityTrait;
+        let id = uuid::Uuid::parse_str(&p["federatedUserId"]).unwrap();
+        fedgate_storage::entity::federated_user::Entity::find_by_id(id)
+            .one(&w.app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_tokens
+            .unwrap()
+    };
+    let access = p["externalServiceTokens"].as_bytes();
+    assert!(
+        !sealed.windows(access.len()).any(|win| win == access),
+        "upstream token stored in clear"
+    );
+
     let events = w.owner.events(&w.app_id, "").await;
     assert_eq!(events[0]["kind"], "login_succeeded");
     assert_eq!(events[0]["outcome"], "new_user");
@@ -189,6 +207,11 @@ async fn a_returning_person_signs_in_as_the_same_user_even_after_changing_email(
     assert_ne!(first["autoLoginToken"], second["autoLoginToken"]);
     assert_eq!(w.app.count_people().await, (1, 1));
     assert_eq!(last_event(&w).await["outcome"], "returning");
+    assert_eq!(
+        w.google.with(|s| s.jwks_calls),
+        1,
+        "Google's keys are cached per Cache-Control"
+    );
 }
 
 #[tokio::test]

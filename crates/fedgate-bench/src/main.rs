@@ -5,7 +5,11 @@
 //!
 //! `cargo build --release -p fedgate-server && cargo run --release -p fedgate-bench -- [N] [C]`
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark driver fails loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark driver fails loudly"
+)]
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -27,7 +31,12 @@ fn cpu_of(pid: u32) -> Duration {
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -50,31 +59,60 @@ impl Drop for Server {
 
 fn start_fedgate(google: &FakeGoogle) -> Server {
     let bin = std::env::current_exe().unwrap().with_file_name("fedgate");
-    assert!(bin.exists(), "{} not found: run `cargo build --release -p fedgate-server` first", bin.display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    assert!(
+        bin.exists(),
+        "{} not found: run `cargo build --release -p fedgate-server` first",
+        bin.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let data = tempfile::tempdir().unwrap();
     let o = google.override_settings();
     let child = Command::new(bin)
         .env("FEDGATE_LISTEN", format!("127.0.0.1:{port}"))
         .env("FEDGATE_DATA_DIR", data.path())
         .env("FEDGATE_LOG_LEVEL", "warn")
-        .env("FEDGATE_LIMITS__LOGIN_STARTS_PER_ADDRESS_PER_MINUTE", "100000000")
-        .env("FEDGATE_LIMITS__CALLBACKS_PER_ADDRESS_PER_MINUTE", "100000000")
-        .env("FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL", o.authorization_url.as_str())
+        .env(
+            "FEDGATE_LIMITS__LOGIN_STARTS_PER_ADDRESS_PER_MINUTE",
+            "100000000",
+        )
+        .env(
+            "FEDGATE_LIMITS__CALLBACKS_PER_ADDRESS_PER_MINUTE",
+            "100000000",
+        )
+        .env(
+            "FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL",
+            o.authorization_url.as_str(),
+        )
         .env("FEDGATE_TESTING__GOOGLE__TOKEN_URL", o.token_url.as_str())
-        .env("FEDGATE_TESTING__GOOGLE__USERINFO_URL", o.userinfo_url.as_ref().unwrap().as_str())
+        .env(
+            "FEDGATE_TESTING__GOOGLE__USERINFO_URL",
+            o.userinfo_url.as_ref().unwrap().as_str(),
+        )
         .env("FEDGATE_TESTING__GOOGLE__JWKS_URL", o.jwks_url.as_str())
         .env("FEDGATE_TESTING__GOOGLE__ISSUER", &o.issuer)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    Server { child, base: format!("http://127.0.0.1:{port}"), _data: data }
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _data: data,
+    }
 }
 
 async fn setup(client: &reqwest::Client, base: &str, google: &FakeGoogle) -> String {
     for _ in 0..100 {
-        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -88,13 +126,32 @@ async fn setup(client: &reqwest::Client, base: &str, google: &FakeGoogle) -> Str
         .json()
         .await
         .unwrap();
-    let csrf = s["csrfToken"].as_str().unwrap().to_owned();
-    let post = |path: String, body: Value| client.post(format!("{base}{path}")).header("x-csrf-token", &csrf).json(&body).send();
-    let app: Value = post("/manage/v1/applications".into(), json!({"name": "bench"})).await.unwrap().json().await.unwrap();
+    let csrf = s["csrfToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("sign-up failed: {s}"))
+        .to_owned();
+    let post = |path: String, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let app: Value = post("/manage/v1/applications".into(), json!({"name": "bench"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = app["id"].as_str().unwrap().to_owned();
     let props = format!("/manage/v1/applications/{id}/properties");
     post(props.clone(), json!({"kind": "google_oauth_credentials", "instanceName": "g", "clientId": google.client_id, "clientSecret": google.client_secret})).await.unwrap();
-    post(props, json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": [APP_REDIRECT]})).await.unwrap();
+    post(
+        props,
+        json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": [APP_REDIRECT]}),
+    )
+    .await
+    .unwrap();
     id
 }
 
@@ -106,11 +163,18 @@ async fn one_login(client: &reqwest::Client, start_url: &str) -> Duration {
         assert_eq!(res.status(), 302, "hop {hop} of {url}");
         url = res.headers()["location"].to_str().unwrap().to_owned();
     }
-    assert!(url.starts_with(APP_REDIRECT) && url.contains("autoLoginToken="), "{url}");
+    assert!(
+        url.starts_with(APP_REDIRECT) && url.contains("autoLoginToken="),
+        "{url}"
+    );
     t.elapsed()
 }
 
-async fn run_logins(client: &reqwest::Client, urls: Vec<String>, concurrency: usize) -> (Duration, Vec<Duration>) {
+async fn run_logins(
+    client: &reqwest::Client,
+    urls: Vec<String>,
+    concurrency: usize,
+) -> (Duration, Vec<Duration>) {
     let urls = Arc::new(urls);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
@@ -154,16 +218,31 @@ async fn main() {
     let google = FakeGoogle::start().await;
     let server = start_fedgate(&google);
     let pid = server.child.id();
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(256).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
     let app = setup(&client, &server.base, &google).await;
-    println!("fedgate-bench: N={n} logins, concurrency C={concurrency}, SQLite + in-process store, release build");
+    println!(
+        "fedgate-bench: N={n} logins, concurrency C={concurrency}, SQLite + in-process store, release build"
+    );
     println!("idle RSS after start-up: {} KiB", rss_kib(pid));
 
     let hints: Vec<String> = (0..n).map(|i| format!("bench-{i}")).collect();
     for h in &hints {
         google.add(h, Person::gmail(h));
     }
-    let urls: Vec<String> = hints.iter().map(|h| format!("{}/hosted/{app}/google/login?login_hint={h}&state=s", server.base)).collect();
+    let urls: Vec<String> = hints
+        .iter()
+        .map(|h| {
+            format!(
+                "{}/hosted/{app}/google/login?login_hint={h}&state=s",
+                server.base
+            )
+        })
+        .collect();
 
     let cpu0 = cpu_of(pid);
     let (wall, lat) = run_logins(&client, urls.clone(), concurrency).await;

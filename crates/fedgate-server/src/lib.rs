@@ -6,6 +6,7 @@
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod login_setup;
 pub mod request_context;
 pub mod routes;
 pub mod session;

@@ -103,6 +103,7 @@ impl Application {
             google,
             events: events.clone(),
             signers: Mutex::new(HashMap::new()),
+            setups: Mutex::new(HashMap::new()),
         });
         let body_limit = settings.limits.body_limit_bytes;
         let data = state.clone();

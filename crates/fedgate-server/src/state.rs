@@ -42,6 +42,8 @@ pub struct AppState {
     pub events: EventSink,
     /// Token signers by application, built on first use (keys never change in place).
     pub signers: Mutex<HashMap<ApplicationId, Arc<TokenSigner>>>,
+    /// Resolved Google set-ups by application, for a few seconds.
+    pub setups: crate::login_setup::SetupCache,
 }
 
 impl AppState {

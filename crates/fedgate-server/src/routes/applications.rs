@@ -131,6 +131,7 @@ pub async fn delete(
     {
         return Err(ApiError::not_found("application"));
     }
+    crate::login_setup::invalidate(&state, app.id);
     tracing::info!(app_id = %app.id, "application deleted");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,20 +10,21 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use fedgate_domain::access_key::{self, ReceivedRequest, SignatureHeaders};
 use fedgate_domain::events::{Event, EventKind};
 use fedgate_domain::federation::{GOOGLE_PROVIDER, ProviderProfile, TOKENS_PURPOSE};
-use fedgate_domain::hosted::{self, ServiceKind, ServiceStatus};
+use fedgate_domain::hosted::{self, ServiceKind};
 use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::linking::AssertedLocator;
 use fedgate_domain::login::{
     self, LOGIN_RECORD_TTL_SECONDS, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS,
 };
 use fedgate_domain::ports::FederatedLogin;
-use fedgate_domain::property::{self as props, PropertyKind, PropertySettings, ResultDelivery};
+use fedgate_domain::property::ResultDelivery;
 use fedgate_domain::seal::SealContext;
 use fedgate_domain::user::Locator;
 use fedgate_provider::{AuthorizationRequest, IdTokenClaims, ProviderError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::login_setup;
 use crate::state::AppState;
 use crate::throttle::Limit;
 
@@ -77,45 +78,6 @@ fn failure(state: &AppState, app: ApplicationId, reason: &str, detail: String) {
     e.reason = Some(reason.to_owned());
     e.detail = Some(detail);
     state.events.record(e);
-}
-
-/// The application's Google client id and integration, when the service is ACTIVE.
-struct GoogleSetup {
-    client_id: String,
-    integration: props::OauthIntegration,
-}
-
-async fn active_setup(
-    state: &AppState,
-    app: ApplicationId,
-) -> Result<Result<GoogleSetup, String>, ApiError> {
-    let properties = state.store.list_properties(app).await?;
-    let service = hosted::google_service(&state.public_base_url, app, &properties, &state.sealer);
-    if let ServiceStatus::Inactive(reasons) = service.status {
-        return Ok(Err(reasons
-            .iter()
-            .map(|r| r.code)
-            .collect::<Vec<_>>()
-            .join(",")));
-    }
-    let mut credentials = None;
-    let mut integration = None;
-    for p in properties {
-        match p.parsed_settings() {
-            Ok(PropertySettings::GoogleOauthCredentials(g)) => {
-                credentials = Some(g.client_id.as_str().to_owned())
-            }
-            Ok(PropertySettings::OauthIntegration(i)) => integration = Some(i),
-            Err(_) => {}
-        }
-    }
-    Ok(match (credentials, integration) {
-        (Some(client_id), Some(integration)) => Ok(GoogleSetup {
-            client_id,
-            integration,
-        }),
-        _ => Err("incomplete".into()),
-    })
 }
 
 fn callback_uri(state: &AppState, app: ApplicationId) -> String {
@@ -200,23 +162,21 @@ pub async fn start(
         ));
     };
     let params = params.into_inner();
-    let Some(app) = ApplicationId::parse(&path) else {
-        return Ok(error_page(
+    let unknown = || {
+        error_page(
             StatusCode::NOT_FOUND,
             "Unknown application",
             "This sign-in link does not belong to any application.",
-        ));
+        )
     };
-    if state.store.find_application(app).await?.is_none() {
-        return Ok(error_page(
-            StatusCode::NOT_FOUND,
-            "Unknown application",
-            "This sign-in link does not belong to any application.",
-        ));
-    }
-    let setup = match active_setup(&state, app).await? {
-        Ok(s) => s,
-        Err(reasons) => {
+    let Some(app) = ApplicationId::parse(&path) else {
+        return Ok(unknown());
+    };
+    let cached = login_setup::get(&state, app).await?;
+    let setup = match cached.as_ref() {
+        None => return Ok(unknown()),
+        Some(Ok(s)) => s,
+        Some(Err(reasons)) => {
             failure(
                 &state,
                 app,
@@ -574,51 +534,27 @@ fn profile_from(
 /// Redeems the code, validates, resolves the user, and returns where to send the browser.
 async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<String, Failure> {
     let app = record.application_id;
-    let creds = state
-        .store
-        .list_properties(app)
-        .await
-        .map_err(ApiError::from)?;
-    let Some(creds) = creds
-        .into_iter()
-        .find(|p| p.kind == PropertyKind::GoogleOauthCredentials)
-    else {
-        return Err(Failure {
-            reason: "configuration_changed".into(),
-            detail: "the Google credentials were removed".into(),
-            error: "server_error",
-        });
+    let changed = |detail: &str| Failure {
+        reason: "configuration_changed".into(),
+        detail: detail.to_owned(),
+        error: "server_error",
     };
-    let client_id = match creds.parsed_settings() {
-        Ok(PropertySettings::GoogleOauthCredentials(g)) => g.client_id.as_str().to_owned(),
-        _ => {
-            return Err(Failure {
-                reason: "configuration_changed".into(),
-                detail: "the Google credentials are invalid".into(),
-                error: "server_error",
-            });
-        }
+    let cached = login_setup::get(state, app).await?;
+    let Some(Ok(setup)) = cached.as_ref() else {
+        return Err(changed(
+            "the Google Authentication Service is no longer ACTIVE",
+        ));
     };
-    if client_id != record.client_id {
-        return Err(Failure {
-            reason: "configuration_changed".into(),
-            detail: "the Google client id changed during sign-in".into(),
-            error: "server_error",
-        });
+    if setup.client_id != record.client_id {
+        return Err(changed("the Google client id changed during sign-in"));
     }
-    let Some(Ok(secret)) = creds.open_secret(&state.sealer) else {
-        return Err(Failure {
-            reason: "configuration_changed".into(),
-            detail: "the Google client secret is unreadable".into(),
-            error: "server_error",
-        });
-    };
+    let (client_id, secret) = (&setup.client_id, &setup.client_secret);
     let callback = callback_uri(state, app);
     let tokens = state
         .provider
         .redeem_code(
             &state.google,
-            &client_id,
+            client_id,
             secret.expose(),
             &callback,
             code,
@@ -632,7 +568,7 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
         .validate_id_token(
             &state.google,
             id_token,
-            &client_id,
+            client_id,
             &record.nonce,
             now.timestamp(),
         )

@@ -131,6 +131,7 @@ pub async fn create(
     let valid = to_input(body.into_inner()).validate(true)?;
     let row = StoredProperty::create(app.id, valid, &state.sealer, state.clock.now());
     state.store.insert_property(&row).await.map_err(conflict)?;
+    crate::login_setup::invalidate(&state, app.id);
     tracing::info!(app_id = %app.id, property_id = %row.id, kind = row.kind.as_str(), "property created");
     Ok(HttpResponse::Created().json(dto(&row)?))
 }
@@ -214,6 +215,7 @@ pub async fn replace(
     {
         return Err(ApiError::not_found("property"));
     }
+    crate::login_setup::invalidate(&state, updated.application_id);
     tracing::info!(property_id = %updated.id, "property updated");
     Ok(HttpResponse::Ok().json(dto(&updated)?))
 }
@@ -241,6 +243,7 @@ pub async fn delete(
     {
         return Err(ApiError::not_found("property"));
     }
+    crate::login_setup::invalidate(&state, row.application_id);
     tracing::info!(property_id = %row.id, "property deleted");
     Ok(HttpResponse::NoContent().finish())
 }
