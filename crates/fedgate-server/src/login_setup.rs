@@ -71,12 +71,7 @@ async fn load(state: &AppState, app: ApplicationId) -> Result<Setup, ApiError> {
     }))
 }
 
-fn lock(
-    state: &AppState,
-) -> Result<
-    std::sync::MutexGuard<'_, std::collections::HashMap<ApplicationId, (Instant, Arc<Setup>)>>,
-    ApiError,
-> {
+fn lock(state: &AppState) -> Result<std::sync::MutexGuard<'_, SetupEntries>, ApiError> {
     state
         .setups
         .lock()
