@@ -31,9 +31,10 @@ pub struct GoogleSetup {
 /// the INACTIVE reason codes, or the set-up.
 pub type Setup = Option<Result<GoogleSetup, String>>;
 
-/// Cached set-ups by application.
-pub type SetupCache =
-    std::sync::Mutex<std::collections::HashMap<ApplicationId, (Instant, Arc<Setup>)>>;
+/// Set-ups by application, with when each was loaded.
+pub type SetupEntries = std::collections::HashMap<ApplicationId, (Instant, Arc<Setup>)>;
+/// Cached set-ups.
+pub type SetupCache = std::sync::Mutex<SetupEntries>;
 
 async fn load(state: &AppState, app: ApplicationId) -> Result<Setup, ApiError> {
     if state.store.find_application(app).await?.is_none() {
