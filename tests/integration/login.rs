@@ -781,20 +781,50 @@ async fn concurrent_first_logins_of_one_person_make_one_user() {
 #[tokio::test]
 async fn a_configuration_change_applies_to_the_next_login_at_once() {
     let w = world(json!({})).await;
-    assert_eq!(hop(&w.app.login_url(&w.app_id, "")).await.status, StatusCode::FOUND);
-    let props: Vec<Value> = w.owner.get(&format!("/manage/v1/applications/{}/properties", w.app_id)).await.json().await.unwrap();
-    let integration = props.iter().find(|p| p["kind"] == "oauth_integration").unwrap();
-    let path = format!("/manage/v1/applications/{}/properties/{}", w.app_id, integration["id"].as_str().unwrap());
+    assert_eq!(
+        hop(&w.app.login_url(&w.app_id, "")).await.status,
+        StatusCode::FOUND
+    );
+    let props: Vec<Value> = w
+        .owner
+        .get(&format!("/manage/v1/applications/{}/properties", w.app_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let integration = props
+        .iter()
+        .find(|p| p["kind"] == "oauth_integration")
+        .unwrap();
+    let path = format!(
+        "/manage/v1/applications/{}/properties/{}",
+        w.app_id,
+        integration["id"].as_str().unwrap()
+    );
     let res = w
         .owner
         .send_json(reqwest::Method::PUT, &path, &json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": ["https://app.example.com/new"]}))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let q = format!("redirect_uri={}", url::form_urlencoded::byte_serialize(APP_REDIRECT.as_bytes()).collect::<String>());
-    assert_eq!(hop(&w.app.login_url(&w.app_id, &q)).await.status, StatusCode::BAD_REQUEST, "the removed URI is refused at once");
-    assert_eq!(w.app.google_login(&w.app_id, "").await.target(), "https://app.example.com/new");
+    let q = format!(
+        "redirect_uri={}",
+        url::form_urlencoded::byte_serialize(APP_REDIRECT.as_bytes()).collect::<String>()
+    );
+    assert_eq!(
+        hop(&w.app.login_url(&w.app_id, &q)).await.status,
+        StatusCode::BAD_REQUEST,
+        "the removed URI is refused at once"
+    );
+    assert_eq!(
+        w.app.google_login(&w.app_id, "").await.target(),
+        "https://app.example.com/new"
+    );
 
     assert_eq!(w.owner.delete(&path).await.status(), StatusCode::NO_CONTENT);
     let res = hop(&w.app.login_url(&w.app_id, "")).await;
-    assert_eq!((res.status, res.location.is_none()), (StatusCode::BAD_REQUEST, true), "INACTIVE at once");
+    assert_eq!(
+        (res.status, res.location.is_none()),
+        (StatusCode::BAD_REQUEST, true),
+        "INACTIVE at once"
+    );
 }
