@@ -97,6 +97,12 @@ fn hosted_url(base: &Url, app: ApplicationId, kind: ServiceKind, leaf: &str) -> 
     url
 }
 
+/// The Google Redirect URI of an application: Fedgate's callback for Google.
+#[must_use]
+pub fn google_callback_url(base: &Url, app: ApplicationId) -> Url {
+    hosted_url(base, app, ServiceKind::GoogleAuthentication, "callback")
+}
+
 /// Derives the Google Authentication Service of an application from its properties.
 #[must_use]
 pub fn google_service(
@@ -108,7 +114,7 @@ pub fn google_service(
     let kind = ServiceKind::GoogleAuthentication;
     HostedService {
         kind,
-        provider_redirect_uri: hosted_url(base, app, kind, "callback"),
+        provider_redirect_uri: google_callback_url(base, app),
         login_endpoint: hosted_url(base, app, kind, "login"),
         status: google_status(properties, sealer),
     }

@@ -87,7 +87,10 @@ pub async fn get(state: &AppState, app: ApplicationId) -> Result<Arc<Setup>, Api
         return Ok(Arc::clone(setup));
     }
     let setup = Arc::new(load(state, app).await?);
-    lock(state)?.insert(app, (Instant::now(), Arc::clone(&setup)));
+    // Unknown applications are not remembered: random ids must not grow the cache.
+    if setup.is_some() {
+        lock(state)?.insert(app, (Instant::now(), Arc::clone(&setup)));
+    }
     Ok(setup)
 }
 

@@ -51,6 +51,24 @@ impl SignedRequest {
     }
 }
 
+/// Authenticates a signed request (API call or signed login start) with this
+/// instance's storage, state store, sealer and clock.
+pub async fn authenticate(
+    state: &AppState,
+    headers: SignatureHeaders<'_>,
+    received: ReceivedRequest<'_>,
+) -> Result<AccessKey, access_key::AuthError> {
+    access_key::authenticate(
+        state.store.as_ref(),
+        state.state.as_ref(),
+        &state.sealer,
+        state.clock.as_ref(),
+        headers,
+        received,
+    )
+    .await
+}
+
 fn auth_failure_limit(state: &AppState) -> Limit {
     Limit {
         name: "api-auth-failures",
@@ -105,15 +123,7 @@ impl FromRequest for SignedRequest {
                 query: req.uri().query().unwrap_or(""),
                 body: &body,
             };
-            let outcome = access_key::authenticate(
-                state.store.as_ref(),
-                state.state.as_ref(),
-                &state.sealer,
-                state.clock.as_ref(),
-                headers,
-                received,
-            )
-            .await;
+            let outcome = authenticate(&state, headers, received).await;
             let key = match outcome {
                 Ok(key) => key,
                 Err(e) => {

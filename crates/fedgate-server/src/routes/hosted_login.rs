@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use fedgate_domain::access_key::{self, ReceivedRequest, SignatureHeaders};
+use fedgate_domain::access_key::{ReceivedRequest, SignatureHeaders};
 use fedgate_domain::events::{Event, EventKind};
 use fedgate_domain::federation::{GOOGLE_PROVIDER, ProviderProfile, TOKENS_PURPOSE};
 use fedgate_domain::hosted::{self, ServiceKind};
@@ -81,9 +81,7 @@ fn failure(state: &AppState, app: ApplicationId, reason: &str, detail: String) {
 }
 
 fn callback_uri(state: &AppState, app: ApplicationId) -> String {
-    hosted::google_service(&state.public_base_url, app, &[], &state.sealer)
-        .provider_redirect_uri
-        .to_string()
+    hosted::google_callback_url(&state.public_base_url, app).to_string()
 }
 
 const fn per_minute(name: &'static str, limit: u64) -> Limit {
@@ -235,15 +233,7 @@ pub async fn start(
             query: &query,
             body: b"",
         };
-        let outcome = access_key::authenticate(
-            state.store.as_ref(),
-            state.state.as_ref(),
-            &state.sealer,
-            state.clock.as_ref(),
-            headers,
-            received,
-        )
-        .await;
+        let outcome = crate::signed::authenticate(&state, headers, received).await;
         let reason = match outcome {
             Ok(key) if key.application_id == app => None,
             Ok(_) => Some("signature_foreign_key".to_owned()),
