@@ -828,3 +828,42 @@ async fn a_configuration_change_applies_to_the_next_login_at_once() {
         "INACTIVE at once"
     );
 }
+
+#[tokio::test]
+async fn an_oversized_provider_error_is_still_logged_and_returned() {
+    let w = world(json!({})).await;
+    let start = hop(&w.app.login_url(&w.app_id, "state=s")).await;
+    let provider_state = start.params()["state"].clone();
+    let long = "x".repeat(300);
+    let callback = format!(
+        "{}/hosted/{}/google/callback?state={provider_state}&error={long}&error_description={long}",
+        w.app.address, w.app_id
+    );
+    let back = hop(&callback).await;
+    assert_eq!(back.target(), APP_REDIRECT);
+    assert_eq!(back.params()["error"], "server_error");
+    let event = last_event(&w).await;
+    assert_eq!(
+        event["kind"], "login_failed",
+        "the failure event was stored"
+    );
+    let reason = event["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("provider_error:xxx") && reason.chars().count() <= 100,
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_very_long_provider_name_still_creates_the_user() {
+    let w = world(json!({})).await;
+    let mut eve = Person::gmail("eve");
+    eve.name = Some("N".repeat(500));
+    w.google.add("eve", eve);
+    let p = w
+        .app
+        .google_login(&w.app_id, "login_hint=eve")
+        .await
+        .params();
+    assert!(p.contains_key("linkedUser"), "{p:?}");
+}

@@ -9,18 +9,18 @@ use sea_orm::{
 };
 
 use crate::entity::{event, signing_key};
-use crate::{SeaStore, backend_err, conflict_or_backend};
+use crate::{SeaStore, backend_err, clamp, conflict_or_backend};
 
 fn to_active(e: &Event) -> event::ActiveModel {
     event::ActiveModel {
         id: Set(e.id.as_uuid()),
         application_id: Set(e.application_id.as_uuid()),
         at: Set(e.at),
-        kind: Set(e.kind.clone()),
-        outcome: Set(e.outcome.clone()),
-        reason: Set(e.reason.clone()),
-        detail: Set(e.detail.clone()),
-        provider: Set(e.provider.clone()),
+        kind: Set(clamp(&e.kind, 32)),
+        outcome: Set(e.outcome.as_deref().map(|o| clamp(o, 32))),
+        reason: Set(e.reason.as_deref().map(|r| clamp(r, 100))),
+        detail: Set(e.detail.as_deref().map(|d| clamp(d, 1000))),
+        provider: Set(e.provider.as_deref().map(|p| clamp(p, 100))),
         federated_user_id: Set(e.federated_user_id.map(|f| f.as_uuid())),
         user_id: Set(e.user_id.as_ref().map(|u| u.as_str().to_owned())),
     }

@@ -16,7 +16,7 @@ use sea_orm::{
 
 use crate::entity::{federated_user, user_locator};
 use crate::users::{insert_user, locator_from};
-use crate::{SeaStore, backend_err};
+use crate::{SeaStore, backend_err, clamp};
 
 /// Why one attempt did not finish: retry on a lost race, fail otherwise.
 enum Attempt {
@@ -210,7 +210,7 @@ impl SeaStore {
                 let user = User {
                     id: UserId::generate(),
                     application_id: login.application_id,
-                    screen_name: login.profile.name.clone(),
+                    screen_name: login.profile.name.as_deref().map(|n| clamp(n, 200)),
                     locators: login
                         .asserted
                         .iter()

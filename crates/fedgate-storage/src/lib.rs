@@ -35,6 +35,12 @@ fn backend_err(e: &DbErr) -> StoreError {
     StoreError::Backend(format!("database: {e}"))
 }
 
+/// `text` cut to at most `max` characters: provider-supplied values must fit their
+/// columns instead of failing the write (PostgreSQL enforces lengths, SQLite does not).
+pub(crate) fn clamp(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
 /// Maps a unique-constraint violation to `Conflict(what)`, anything else to `Backend`.
 fn conflict_or_backend(e: &DbErr, what: &'static str) -> StoreError {
     match e.sql_err() {
