@@ -1,6 +1,7 @@
 //! Ports: the traits through which the domain reaches storage and the short-lived
 //! state store. `fedgate-storage` and `fedgate-state` implement them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -151,6 +152,34 @@ pub struct FederatedLogin {
     pub auto_create: bool,
     /// Now.
     pub now: DateTime<Utc>,
+    /// The provider's tokens to keep, sealed for the federated user they end up on.
+    pub upstream_tokens: Option<TokenSeal>,
+}
+
+/// Seals a login's upstream tokens for a federated user. The row id is part of the
+/// sealing context and is known only inside the resolving transaction (a concurrent
+/// first login may have created the row), so the store calls this with it and writes
+/// the result in the same transaction.
+#[derive(Clone)]
+pub struct TokenSeal(Arc<dyn Fn(FederatedUserId) -> Vec<u8> + Send + Sync>);
+
+impl TokenSeal {
+    /// Wraps a sealing function.
+    pub fn new(seal: impl Fn(FederatedUserId) -> Vec<u8> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(seal))
+    }
+
+    /// The sealed tokens for federated user `id`.
+    #[must_use]
+    pub fn seal(&self, id: FederatedUserId) -> Vec<u8> {
+        (self.0)(id)
+    }
+}
+
+impl std::fmt::Debug for TokenSeal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSeal(..)")
+    }
 }
 
 /// How a login resolved.
@@ -172,15 +201,9 @@ pub trait FederationRepository: Send + Sync {
     /// Finds or creates the federated user for `login` and, on first sight, applies the
     /// linking policy, atomically: concurrent first logins of one person yield one
     /// federated user and at most one new user.
+    /// The login's upstream tokens, if any, are stored in the same transaction.
     async fn resolve_federated_login(&self, login: &FederatedLogin)
     -> StoreResult<LoginResolution>;
-    /// Replaces the sealed upstream tokens of a federated user.
-    async fn store_upstream_tokens(
-        &self,
-        app: ApplicationId,
-        id: FederatedUserId,
-        sealed: &[u8],
-    ) -> StoreResult<()>;
     /// One federated user of the application.
     async fn get_federated_user(
         &self,

@@ -91,7 +91,7 @@ async fn set_link(
 ) -> Result<(), Attempt> {
     let candidates = serde_json::to_string(candidates).map_err(|e| json_err(&e))?;
     let profile = serde_json::to_string(&login.profile).map_err(|e| json_err(&e))?;
-    federated_user::Entity::update_many()
+    let mut update = federated_user::Entity::update_many()
         .col_expr(
             federated_user::Column::LinkState,
             Expr::value(state.as_str()),
@@ -103,7 +103,12 @@ async fn set_link(
         .col_expr(federated_user::Column::Candidates, Expr::value(candidates))
         .col_expr(federated_user::Column::Profile, Expr::value(profile))
         .col_expr(federated_user::Column::UpdatedAt, Expr::value(login.now))
-        .col_expr(federated_user::Column::LastLoginAt, Expr::value(login.now))
+        .col_expr(federated_user::Column::LastLoginAt, Expr::value(login.now));
+    if let Some(tokens) = &login.upstream_tokens {
+        let sealed = tokens.seal(FederatedUserId::from_uuid(id));
+        update = update.col_expr(federated_user::Column::SealedTokens, Expr::value(sealed));
+    }
+    update
         .filter(federated_user::Column::Id.eq(id))
         .exec(txn)
         .await?;
@@ -303,25 +308,6 @@ impl FederationRepository for SeaStore {
             }
         }
         Err(last.unwrap_or(StoreError::Conflict("a concurrent login")))
-    }
-
-    async fn store_upstream_tokens(
-        &self,
-        app: ApplicationId,
-        id: FederatedUserId,
-        sealed: &[u8],
-    ) -> StoreResult<()> {
-        federated_user::Entity::update_many()
-            .col_expr(
-                federated_user::Column::SealedTokens,
-                Expr::value(sealed.to_vec()),
-            )
-            .filter(federated_user::Column::Id.eq(id.as_uuid()))
-            .filter(federated_user::Column::ApplicationId.eq(app.as_uuid()))
-            .exec(&self.db)
-            .await
-            .map_err(|e| backend_err(&e))?;
-        Ok(())
     }
 
     async fn get_federated_user(

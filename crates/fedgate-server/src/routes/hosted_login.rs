@@ -16,7 +16,7 @@ use fedgate_domain::linking::AssertedLocator;
 use fedgate_domain::login::{
     self, LOGIN_RECORD_TTL_SECONDS, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS,
 };
-use fedgate_domain::ports::FederatedLogin;
+use fedgate_domain::ports::{FederatedLogin, TokenSeal};
 use fedgate_domain::property::ResultDelivery;
 use fedgate_domain::seal::SealContext;
 use fedgate_domain::user::Locator;
@@ -579,6 +579,23 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
         })
         .into_iter()
         .collect();
+    let upstream = UpstreamTokens {
+        access_token: &tokens.access_token,
+        refresh_token: tokens.refresh_token.as_deref(),
+    };
+    let plain = serde_json::to_vec(&upstream).map_err(ApiError::internal)?;
+    let sealer = state.sealer.clone();
+    let seal = TokenSeal::new(move |fed_id| {
+        let row = fed_id.to_string();
+        sealer.seal(
+            &SealContext {
+                purpose: TOKENS_PURPOSE,
+                application_id: app,
+                row_id: &row,
+            },
+            &plain,
+        )
+    });
     let resolution = state
         .store
         .resolve_federated_login(&FederatedLogin {
@@ -589,30 +606,11 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
             asserted,
             auto_create: record.auto_create_users,
             now,
+            upstream_tokens: Some(seal),
         })
         .await
         .map_err(ApiError::from)?;
-
     let fed_id = resolution.federated_user_id;
-    let upstream = UpstreamTokens {
-        access_token: &tokens.access_token,
-        refresh_token: tokens.refresh_token.as_deref(),
-    };
-    let plain = serde_json::to_vec(&upstream).map_err(ApiError::internal)?;
-    let row = fed_id.to_string();
-    let sealed = state.sealer.seal(
-        &SealContext {
-            purpose: TOKENS_PURPOSE,
-            application_id: app,
-            row_id: &row,
-        },
-        &plain,
-    );
-    state
-        .store
-        .store_upstream_tokens(app, fed_id, &sealed)
-        .await
-        .map_err(ApiError::from)?;
 
     let auto_login_token = match &resolution.user_id {
         Some(user) => Some(
