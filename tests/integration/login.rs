@@ -2,7 +2,8 @@
 
 use fedgate_tests::fake_google::Tamper;
 use fedgate_tests::{
-    APP_REDIRECT, Browser, FakeGoogle, Person, TestApp, TokenMode, hop, spawn_app_with_google,
+    APP_REDIRECT, Browser, FakeGoogle, Person, TestApp, TokenMode, hop, spawn_app_with,
+    spawn_app_with_google,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -174,6 +175,69 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
     assert_eq!(events[0]["outcome"], "new_user");
     assert_eq!(events[0]["userId"], user.as_str());
     assert_eq!(events[1]["kind"], "login_started");
+}
+
+/// A world whose JWKS cache may refetch for an unknown `kid` every `refetch` seconds.
+async fn world_refetching_every(refetch: u64) -> World {
+    let google = FakeGoogle::start().await;
+    let o = google.override_settings();
+    let app = spawn_app_with(move |s| {
+        s.testing.google = Some(o);
+        s.provider_jwks_refetch_seconds = refetch;
+    })
+    .await;
+    let owner = app.subscriber().await;
+    let app_id = owner.create_app("Chat").await.id;
+    owner.configure_google(&app_id, &google, json!({})).await;
+    World {
+        app,
+        google,
+        owner,
+        app_id,
+    }
+}
+
+#[tokio::test]
+async fn a_google_key_rotation_is_picked_up_by_one_refetch_of_its_keys() {
+    let w = world_refetching_every(0).await;
+    let before = w.app.google_login(&w.app_id, "login_hint=ann").await;
+    assert!(before.params().contains_key("linkedUser"));
+    assert_eq!(w.google.with(|s| s.jwks_calls), 1);
+
+    // Google publishes a second key and signs with it; the cached set (max-age one
+    // hour) does not know its kid yet.
+    w.google.with(|s| s.rotated = true);
+    let after = w
+        .app
+        .google_login(&w.app_id, "login_hint=ann")
+        .await
+        .params();
+    assert_eq!(after["linkedUser"], before.params()["linkedUser"]);
+    assert_eq!(w.google.with(|s| s.jwks_calls), 2, "one refetch");
+    w.app.google_login(&w.app_id, "login_hint=ann").await;
+    assert_eq!(w.google.with(|s| s.jwks_calls), 2, "the new key is cached");
+}
+
+#[tokio::test]
+async fn tokens_with_unknown_kids_do_not_make_fedgate_hammer_googles_keys() {
+    let w = world_refetching_every(3600).await;
+    w.app.google_login(&w.app_id, "login_hint=ann").await;
+    assert_eq!(w.google.with(|s| s.jwks_calls), 1);
+    w.google.with(|s| s.tamper = Some(Tamper::UnknownKid));
+    for _ in 0..3 {
+        let res = w
+            .app
+            .google_login(&w.app_id, "login_hint=ann")
+            .await
+            .params();
+        assert_eq!(res["error"], "server_error");
+        assert_eq!(last_event(&w).await["reason"], "id_token_invalid:kid");
+    }
+    assert_eq!(
+        w.google.with(|s| s.jwks_calls),
+        1,
+        "no refetch within the interval"
+    );
 }
 
 async fn last_event(w: &World) -> Value {

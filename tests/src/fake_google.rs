@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 const KEY_1: &str = include_str!("../fixtures/google-key-1.pem");
 const KEY_2: &str = include_str!("../fixtures/google-key-2.pem");
 const MODULUS_1: &str = include_str!("../fixtures/google-key-1.modulus.hex");
+const MODULUS_2: &str = include_str!("../fixtures/google-key-2.modulus.hex");
 
 /// Google's issuer, which the fake uses by default.
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
@@ -130,6 +131,9 @@ pub struct FakeState {
     pub redeemed: u32,
     /// JWKS fetches.
     pub jwks_calls: u32,
+    /// Google rotated its keys: the JWKS publishes `key-1` and `key-2`, and ID tokens
+    /// are signed with `key-2`.
+    pub rotated: bool,
     /// Userinfo calls.
     pub userinfo_calls: u32,
     grants: HashMap<String, Grant>,
@@ -167,6 +171,7 @@ impl FakeGoogle {
             token_calls: 0,
             redeemed: 0,
             jwks_calls: 0,
+            rotated: false,
             userinfo_calls: 0,
             grants: HashMap::new(),
             access: HashMap::new(),
@@ -299,6 +304,10 @@ impl FakeGoogle {
             }
             Some(Tamper::BadSignature) => {
                 jsonwebtoken::encode(&header(Algorithm::RS256, "key-1"), &claims, &rsa(KEY_2))
+                    .expect("sign")
+            }
+            _ if self.with(|s| s.rotated) => {
+                jsonwebtoken::encode(&header(Algorithm::RS256, "key-2"), &claims, &rsa(KEY_2))
                     .expect("sign")
             }
             _ => jsonwebtoken::encode(&header(Algorithm::RS256, "key-1"), &claims, &rsa(KEY_1))
@@ -465,9 +474,16 @@ async fn userinfo(fake: web::Data<FakeGoogle>, req: HttpRequest) -> HttpResponse
 }
 
 async fn jwks(fake: web::Data<FakeGoogle>) -> HttpResponse {
-    fake.with(|s| s.jwks_calls += 1);
-    let key: Value = json!({ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "key-1", "n": modulus_b64(MODULUS_1), "e": "AQAB" });
+    let rotated = fake.with(|s| {
+        s.jwks_calls += 1;
+        s.rotated
+    });
+    let key = |kid: &str, modulus: &str| json!({ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid, "n": modulus_b64(modulus), "e": "AQAB" });
+    let mut keys = vec![key("key-1", MODULUS_1)];
+    if rotated {
+        keys.push(key("key-2", MODULUS_2));
+    }
     HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=3600"))
-        .json(json!({ "keys": [key] }))
+        .json(json!({ "keys": keys }))
 }

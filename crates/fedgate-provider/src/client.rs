@@ -107,8 +107,10 @@ pub struct ProviderClient {
 }
 
 impl ProviderClient {
-    /// A client whose every call gives up after `timeout`. It never follows redirects.
-    pub fn new(timeout: Duration) -> Result<Self, ProviderError> {
+    /// A client whose every call gives up after `timeout`, refetching a provider's keys
+    /// for an unknown `kid` at most once per `jwks_refetch_interval`. It never follows
+    /// redirects.
+    pub fn new(timeout: Duration, jwks_refetch_interval: Duration) -> Result<Self, ProviderError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -118,7 +120,7 @@ impl ProviderClient {
             .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
         Ok(Self {
             http,
-            jwks: JwksCache::default(),
+            jwks: JwksCache::new(jwks_refetch_interval),
         })
     }
 

@@ -13,7 +13,7 @@ use url::Url;
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 /// Never trust a JWKS longer than this.
 const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
-/// An unknown `kid` triggers a refetch at most this often per JWKS URL.
+/// By default an unknown `kid` triggers a refetch at most this often per JWKS URL.
 pub const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
@@ -35,10 +35,17 @@ pub enum JwksError {
 }
 
 /// Cached key sets by JWKS URL.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct JwksCache {
     entries: RwLock<HashMap<Url, Arc<Entry>>>,
     fetching: Mutex<()>,
+    refetch_interval: Duration,
+}
+
+impl Default for JwksCache {
+    fn default() -> Self {
+        Self::new(UNKNOWN_KID_REFETCH_INTERVAL)
+    }
 }
 
 fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {
@@ -56,6 +63,18 @@ fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {
 }
 
 impl JwksCache {
+    /// An empty cache that refetches a key set for an unknown `kid` at most once per
+    /// `refetch_interval` (a provider rotating its keys is picked up; a flood of
+    /// tokens with made-up `kid`s is not amplified into requests to the provider).
+    #[must_use]
+    pub fn new(refetch_interval: Duration) -> Self {
+        Self {
+            entries: RwLock::default(),
+            fetching: Mutex::default(),
+            refetch_interval,
+        }
+    }
+
     async fn fetch(&self, http: &reqwest::Client, url: &Url) -> Result<Arc<Entry>, JwksError> {
         let res = http
             .get(url.clone())
@@ -114,7 +133,7 @@ impl JwksCache {
         if let Some(k) = current.keys.find(kid) {
             return Ok(k.clone());
         }
-        if current.fetched.elapsed() < UNKNOWN_KID_REFETCH_INTERVAL {
+        if current.fetched.elapsed() < self.refetch_interval {
             return Err(JwksError::UnknownKid);
         }
         let refreshed = self.fetch(http, url).await?;

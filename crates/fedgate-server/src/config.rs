@@ -121,6 +121,9 @@ pub struct Settings {
     pub user_token_ttl_seconds: i64,
     /// Timeout of each call to a provider.
     pub provider_timeout_seconds: u64,
+    /// A provider's keys are refetched for an ID token with an unknown `kid` (a key
+    /// rotation) at most once per this many seconds.
+    pub provider_jwks_refetch_seconds: u64,
     /// Abuse limits.
     pub limits: Limits,
     /// Test-only settings; never set in production.
@@ -146,6 +149,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             user_token_ttl_seconds: 3600,
             provider_timeout_seconds: 10,
+            provider_jwks_refetch_seconds: 30,
             limits: Limits::default(),
             testing: Testing::default(),
         }

@@ -72,7 +72,10 @@ impl Application {
             None => default_public_url(local)?,
         };
         let dummy_hash = tokio::task::spawn_blocking(password::dummy_hash).await??;
-        let provider = ProviderClient::new(Duration::from_secs(settings.provider_timeout_seconds))?;
+        let provider = ProviderClient::new(
+            Duration::from_secs(settings.provider_timeout_seconds),
+            Duration::from_secs(settings.provider_jwks_refetch_seconds),
+        )?;
         let google = match &settings.testing.google {
             None => ProviderEndpoints::google(),
             Some(o) => {

@@ -8,7 +8,6 @@ use fedgate_domain::ports::{AccessKeyRepository, StoreError, StoreResult};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use crate::entity::{access_key, application};
@@ -38,7 +37,8 @@ fn in_app(app: ApplicationId, id: &AccessKeyId) -> sea_orm::Condition {
 #[async_trait]
 impl AccessKeyRepository for SeaStore {
     async fn insert_access_key(&self, k: &StoredAccessKey, max_active: u64) -> StoreResult<()> {
-        let txn = self.db.begin().await.map_err(|e| backend_err(&e))?;
+        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
+        let txn = &write.txn;
         // A no-op write to the application row first: it takes the row lock on
         // PostgreSQL and the write lock on SQLite, so concurrent creations for one
         // application queue here and the count below cannot be stale.
@@ -48,13 +48,13 @@ impl AccessKeyRepository for SeaStore {
                 Expr::col(application::Column::UpdatedAt),
             )
             .filter(application::Column::Id.eq(k.key.application_id.as_uuid()))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(|e| backend_err(&e))?;
         let active = access_key::Entity::find()
             .filter(access_key::Column::ApplicationId.eq(k.key.application_id.as_uuid()))
             .filter(access_key::Column::RevokedAt.is_null())
-            .count(&txn)
+            .count(txn)
             .await
             .map_err(|e| backend_err(&e))?;
         if active >= max_active {
@@ -68,10 +68,10 @@ impl AccessKeyRepository for SeaStore {
             last_used_at: Set(k.key.last_used_at),
             revoked_at: Set(k.key.revoked_at),
         }
-        .insert(&txn)
+        .insert(txn)
         .await
         .map_err(|e| conflict_or_backend(&e, "an access key with this id"))?;
-        txn.commit().await.map_err(|e| backend_err(&e))
+        write.commit().await.map_err(|e| backend_err(&e))
     }
 
     async fn list_access_keys(&self, app: ApplicationId) -> StoreResult<Vec<AccessKey>> {

@@ -30,13 +30,14 @@ fn to_active(e: &Event) -> event::ActiveModel {
 impl EventRepository for SeaStore {
     async fn append_events(&self, events: &[Event]) -> StoreResult<()> {
         // Bounded chunks keep each statement under the databases' parameter limits.
+        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
         for chunk in events.chunks(500) {
             event::Entity::insert_many(chunk.iter().map(to_active))
-                .exec_without_returning(&self.db)
+                .exec_without_returning(&write.txn)
                 .await
                 .map_err(|e| backend_err(&e))?;
         }
-        Ok(())
+        write.commit().await.map_err(|e| backend_err(&e))
     }
 
     async fn list_events(&self, app: ApplicationId, q: &EventQuery) -> StoreResult<Vec<Event>> {

@@ -11,7 +11,7 @@ use fedgate_domain::user::{User, UserLocator};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr,
-    TransactionTrait, TryInsertResult,
+    TryInsertResult,
 };
 
 use crate::entity::{federated_user, user_locator};
@@ -117,7 +117,8 @@ async fn set_link(
 
 impl SeaStore {
     async fn resolve_once(&self, login: &FederatedLogin) -> Result<LoginResolution, Attempt> {
-        let txn = self.db.begin().await?;
+        let write = self.begin_write().await?;
+        let txn = &write.txn;
         let new_id = FederatedUserId::generate();
         let profile = serde_json::to_string(&login.profile).map_err(|e| json_err(&e))?;
         // Insert-or-nothing on the unique key: of concurrent first logins, one inserts;
@@ -143,26 +144,18 @@ impl SeaStore {
             federated_user::Column::Issuer,
             federated_user::Column::Subject,
         ])
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
 
         if !matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
             let row = federated_user::Entity::find()
                 .filter(key_filter(login))
-                .one(&txn)
+                .one(txn)
                 .await?
                 .ok_or(Attempt::Retry)?;
             let resolution = if row.link_state == LinkState::Linked.as_str() {
                 let user_id = row.user_id.as_deref().and_then(UserId::parse);
-                set_link(
-                    &txn,
-                    row.id,
-                    LinkState::Linked,
-                    user_id.as_ref(),
-                    &[],
-                    login,
-                )
-                .await?;
+                set_link(txn, row.id, LinkState::Linked, user_id.as_ref(), &[], login).await?;
                 LoginResolution {
                     federated_user_id: FederatedUserId::from_uuid(row.id),
                     user_id,
@@ -173,14 +166,14 @@ impl SeaStore {
                 // Unlinked or detached by the app: never link or create on its behalf;
                 // refresh the candidates so it can decide.
                 let state = LinkState::parse(&row.link_state).unwrap_or(LinkState::Unlinked);
-                let mut candidates: Vec<UserId> = owners(&txn, login)
+                let mut candidates: Vec<UserId> = owners(txn, login)
                     .await?
                     .into_iter()
                     .map(|o| o.user_id)
                     .collect();
                 candidates.sort();
                 candidates.dedup();
-                set_link(&txn, row.id, state, None, &candidates, login).await?;
+                set_link(txn, row.id, state, None, &candidates, login).await?;
                 LoginResolution {
                     federated_user_id: FederatedUserId::from_uuid(row.id),
                     user_id: None,
@@ -188,15 +181,15 @@ impl SeaStore {
                     outcome: "unlinked",
                 }
             };
-            txn.commit().await?;
+            write.commit().await?;
             return Ok(resolution);
         }
 
-        let owners = owners(&txn, login).await?;
+        let owners = owners(txn, login).await?;
         let resolution = match linking::decide(&login.asserted, &owners, login.auto_create) {
             LinkDecision::Link(user_id) => {
                 set_link(
-                    &txn,
+                    txn,
                     new_id.as_uuid(),
                     LinkState::Linked,
                     Some(&user_id),
@@ -226,9 +219,9 @@ impl SeaStore {
                         .collect(),
                     created_at: login.now,
                 };
-                insert_user(&txn, &user).await?;
+                insert_user(txn, &user).await?;
                 set_link(
-                    &txn,
+                    txn,
                     new_id.as_uuid(),
                     LinkState::Linked,
                     Some(&user.id),
@@ -245,7 +238,7 @@ impl SeaStore {
             }
             LinkDecision::Candidates(candidates) => {
                 set_link(
-                    &txn,
+                    txn,
                     new_id.as_uuid(),
                     LinkState::Unlinked,
                     None,
@@ -266,7 +259,7 @@ impl SeaStore {
                 }
             }
         };
-        txn.commit().await?;
+        write.commit().await?;
         Ok(resolution)
     }
 }

@@ -14,14 +14,15 @@ mod properties;
 mod subscribers;
 mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fedgate_domain::ports::{Store, StoreError, StoreResult};
 use fedgate_migrations::Migrator;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -29,6 +30,22 @@ use sea_orm_migration::MigratorTrait;
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    /// SQLite has one writer at a time: write transactions of this process queue here
+    /// instead of colliding in the database and sleeping in its busy handler.
+    /// (Other processes still meet the busy timeout.) `None` on PostgreSQL.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction, holding this process's SQLite writer turn until dropped.
+pub(crate) struct WriteTxn {
+    pub(crate) txn: DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
 }
 
 fn backend_err(e: &DbErr) -> StoreError {
@@ -72,7 +89,7 @@ impl SeaStore {
         let db = Database::connect(options)
             .await
             .map_err(|e| backend_err(&e))?;
-        Ok(Self { db })
+        Ok(Self::from_connection(db))
     }
 
     /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
@@ -97,8 +114,22 @@ impl SeaStore {
 
     /// Wraps an existing connection (tests reach under the API with it).
     #[must_use]
-    pub const fn from_connection(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn from_connection(db: DatabaseConnection) -> Self {
+        let writer = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Self { db, writer }
+    }
+
+    /// Begins a transaction that will write.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let turn = match &self.writer {
+            Some(w) => Some(Arc::clone(w).lock_owned().await),
+            None => None,
+        };
+        Ok(WriteTxn {
+            txn: self.db.begin().await?,
+            _turn: turn,
+        })
     }
 
     /// The connection, for tests that need to reach under the repositories.

@@ -6,7 +6,6 @@ use fedgate_domain::ports::{StoreError, StoreResult, UserRepository};
 use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use crate::entity::{user, user_locator};
@@ -51,11 +50,12 @@ pub(crate) fn locator_from(m: &user_locator::Model) -> StoreResult<UserLocator> 
 #[async_trait]
 impl UserRepository for SeaStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
-        let txn = self.db.begin().await.map_err(|e| backend_err(&e))?;
-        insert_user(&txn, u)
+        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
+        let txn = &write.txn;
+        insert_user(txn, u)
             .await
             .map_err(|e| conflict_or_backend(&e, "a user with this id or locator"))?;
-        txn.commit().await.map_err(|e| backend_err(&e))
+        write.commit().await.map_err(|e| backend_err(&e))
     }
 
     async fn get_user(&self, app: ApplicationId, id: &UserId) -> StoreResult<Option<User>> {
