@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_foundation;
 mod m20261122_000002_federation;
+mod m20261122_000003_user_tokens;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_federation::Migration),
+            Box::new(m20261122_000003_user_tokens::Migration),
         ]
     }
 }

@@ -13,6 +13,18 @@ pub enum EventKind {
     LoginSucceeded,
     /// A login failed; `reason` says why.
     LoginFailed,
+    /// The app linked a federated user to a user.
+    FederatedUserLinked,
+    /// The app unlinked a federated user (or its user was deleted).
+    FederatedUserUnlinked,
+    /// The app detached a federated user.
+    FederatedUserDetached,
+    /// The app created a user.
+    UserCreated,
+    /// The app deleted a user.
+    UserDeleted,
+    /// The app revoked user tokens.
+    UserTokensRevoked,
 }
 
 impl EventKind {
@@ -23,6 +35,12 @@ impl EventKind {
             Self::LoginStarted => "login_started",
             Self::LoginSucceeded => "login_succeeded",
             Self::LoginFailed => "login_failed",
+            Self::FederatedUserLinked => "federated_user_linked",
+            Self::FederatedUserUnlinked => "federated_user_unlinked",
+            Self::FederatedUserDetached => "federated_user_detached",
+            Self::UserCreated => "user_created",
+            Self::UserDeleted => "user_deleted",
+            Self::UserTokensRevoked => "user_tokens_revoked",
         }
     }
 }

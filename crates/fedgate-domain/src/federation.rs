@@ -101,7 +101,7 @@ pub struct FederatedUser {
     pub subject: String,
     /// Link state.
     pub link_state: LinkState,
-    /// The linked user, when `Linked`.
+    /// The linked user when `Linked`; the user it was detached from when `Detached`.
     pub user_id: Option<UserId>,
     /// Candidates found when it was not linked.
     pub candidates: Vec<UserId>,
@@ -111,6 +111,63 @@ pub struct FederatedUser {
     pub created_at: DateTime<Utc>,
     /// Last sign-in.
     pub last_login_at: DateTime<Utc>,
+    /// The provider's tokens, sealed (never leave the application API unopened).
+    pub sealed_tokens: Option<Vec<u8>>,
+}
+
+/// A federated user's provider tokens from its latest sign-in, sealed at rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamTokens {
+    /// The provider's access token.
+    pub access_token: String,
+    /// The refresh token, when the provider issued one.
+    pub refresh_token: Option<String>,
+}
+
+/// A change of a federated user's link, requested by the app's backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkChange {
+    /// Link to this user (from `Unlinked` or `Detached` only).
+    Link(UserId),
+    /// Back to `Unlinked` (from `Linked` or `Detached`).
+    Unlink,
+    /// Keep, but treat as unlinked (from `Linked` or `Unlinked`); remembers the user.
+    Detach,
+}
+
+impl LinkChange {
+    /// Whether the change may be applied to a federated user in `state`.
+    #[must_use]
+    pub const fn allowed_from(&self, state: LinkState) -> bool {
+        match self {
+            Self::Link(_) => !matches!(state, LinkState::Linked),
+            Self::Unlink => !matches!(state, LinkState::Unlinked),
+            Self::Detach => !matches!(state, LinkState::Detached),
+        }
+    }
+
+    /// The state after the change.
+    #[must_use]
+    pub const fn target(&self) -> LinkState {
+        match self {
+            Self::Link(_) => LinkState::Linked,
+            Self::Unlink => LinkState::Unlinked,
+            Self::Detach => LinkState::Detached,
+        }
+    }
+}
+
+/// What became of a requested link change.
+#[derive(Debug, Clone)]
+pub enum LinkChangeOutcome {
+    /// Applied; the federated user as it is now.
+    Changed(Box<FederatedUser>),
+    /// No such federated user in the application.
+    NoSuchFederatedUser,
+    /// The user to link to does not exist in the application.
+    NoSuchUser,
+    /// Not allowed from the current state.
+    NotAllowed(LinkState),
 }
 
 #[cfg(test)]

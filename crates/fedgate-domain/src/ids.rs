@@ -85,6 +85,10 @@ uuid_id!(
     /// A login event.
     EventId
 );
+uuid_id!(
+    /// A user token: its `jti`.
+    TokenId
+);
 
 /// A user id: generated (a UUID) or chosen by the app within the documented syntax,
 /// 1 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.

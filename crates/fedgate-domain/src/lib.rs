@@ -23,7 +23,7 @@ pub mod property;
 pub mod random;
 pub mod redirect_uri;
 pub mod seal;
-pub mod signing;
+pub use fedgate_signing as signing;
 pub mod subscriber;
 pub mod user;
 

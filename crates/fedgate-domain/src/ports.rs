@@ -11,14 +11,14 @@ use crate::access_key::{AccessKey, AccessKeyId, StoredAccessKey};
 use crate::application::{Application, ApplicationName};
 use crate::email::Email;
 use crate::events::{Event, EventQuery};
-use crate::federation::{FederatedUser, ProviderProfile};
+use crate::federation::{FederatedUser, LinkChange, LinkChangeOutcome, ProviderProfile};
 use crate::ids::{ApplicationId, PropertyId, SubscriberId};
-use crate::ids::{FederatedUserId, UserId};
+use crate::ids::{FederatedUserId, TokenId, UserId};
 use crate::linking::AssertedLocator;
 use crate::password::PasswordHashString;
 use crate::property::StoredProperty;
 use crate::subscriber::{Subscriber, SubscriberCredentials};
-use crate::user::User;
+use crate::user::{Locator, User, UserLocator};
 
 /// Storage failures the domain distinguishes.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +133,123 @@ pub trait UserRepository: Send + Sync {
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     /// One user of the application.
     async fn get_user(&self, app: ApplicationId, id: &UserId) -> StoreResult<Option<User>>;
+    /// Users of the application among `ids` (absent ones are left out), in id order.
+    async fn get_users(&self, app: ApplicationId, ids: &[UserId]) -> StoreResult<Vec<User>>;
+    /// Users in id order after `after`, at most `limit`.
+    async fn list_users(
+        &self,
+        app: ApplicationId,
+        after: Option<&UserId>,
+        limit: u64,
+    ) -> StoreResult<Vec<User>>;
+    /// The user owning `locator` (compared normalized).
+    async fn find_user_by_locator(
+        &self,
+        app: ApplicationId,
+        locator: &Locator,
+    ) -> StoreResult<Option<User>>;
+    /// Sets the screen name; `None` when the user does not exist.
+    async fn update_user(
+        &self,
+        app: ApplicationId,
+        id: &UserId,
+        screen_name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+    /// Adds, removes or verifies a locator.
+    async fn change_locator(
+        &self,
+        app: ApplicationId,
+        id: &UserId,
+        change: &LocatorChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LocatorChangeOutcome>;
+    /// Deletes the user with its locators and tokens; its federated users become
+    /// `Unlinked`. Writes `events` (completed with the affected federated users) in the
+    /// same transaction. `false` when there was no such user.
+    async fn delete_user(
+        &self,
+        app: ApplicationId,
+        id: &UserId,
+        now: DateTime<Utc>,
+        event: Event,
+    ) -> StoreResult<bool>;
+}
+
+/// A change to one of a user's locators.
+#[derive(Debug, Clone)]
+pub enum LocatorChange {
+    /// Add it (`Conflict` when another user, or this one, has it).
+    Add(UserLocator),
+    /// Remove it.
+    Remove(Locator),
+    /// Mark it verified.
+    Verify(Locator),
+}
+
+/// What became of a locator change.
+#[derive(Debug, Clone)]
+pub enum LocatorChangeOutcome {
+    /// Applied; the user as it is now.
+    Changed(User),
+    /// No such user.
+    NoSuchUser,
+    /// The user has no such locator (remove, verify).
+    NoSuchLocator,
+}
+
+/// A user token as recorded (the JWT itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserTokenRecord {
+    /// Its `jti`.
+    pub id: TokenId,
+    /// The application (`aud`).
+    pub application_id: ApplicationId,
+    /// The user (`sub`).
+    pub user_id: UserId,
+    /// `iat`.
+    pub issued_at: DateTime<Utc>,
+    /// `exp`.
+    pub expires_at: DateTime<Utc>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When a verification last saw it (updated at most once a minute).
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// User tokens issued, for listing, revocation and verification.
+#[async_trait]
+pub trait UserTokenRepository: Send + Sync {
+    /// Records a token just issued.
+    async fn record_user_token(&self, token: &UserTokenRecord) -> StoreResult<()>;
+    /// One token of the application.
+    async fn get_user_token(
+        &self,
+        app: ApplicationId,
+        id: TokenId,
+    ) -> StoreResult<Option<UserTokenRecord>>;
+    /// The user's tokens that have not expired at `now`, newest first.
+    async fn list_user_tokens(
+        &self,
+        app: ApplicationId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<UserTokenRecord>>;
+    /// Revokes one token (`Some(id)`) or all unrevoked ones of the user; returns how
+    /// many were revoked and writes `event` (with that count) in the same transaction
+    /// when any were.
+    async fn revoke_user_tokens(
+        &self,
+        app: ApplicationId,
+        user: &UserId,
+        id: Option<TokenId>,
+        now: DateTime<Utc>,
+        event: Event,
+    ) -> StoreResult<u64>;
+    /// Notes that a verification saw the token.
+    async fn touch_user_token(&self, id: TokenId, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Deletes records of tokens that expired before `before`.
+    async fn delete_expired_user_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// What a provider login established about a person, ready to be resolved.
@@ -154,6 +271,20 @@ pub struct FederatedLogin {
     pub now: DateTime<Utc>,
     /// The provider's tokens to keep, sealed for the federated user they end up on.
     pub upstream_tokens: Option<TokenSeal>,
+    /// The user token the login will hand out if it signs someone in: recorded for
+    /// that user in the same transaction.
+    pub login_token: Option<PlannedToken>,
+}
+
+/// The id and lifetime of a user token to be minted after the login resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannedToken {
+    /// Its `jti`.
+    pub id: TokenId,
+    /// `iat`.
+    pub issued_at: DateTime<Utc>,
+    /// `exp`.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Seals a login's upstream tokens for a federated user. The row id is part of the
@@ -210,6 +341,23 @@ pub trait FederationRepository: Send + Sync {
         app: ApplicationId,
         id: FederatedUserId,
     ) -> StoreResult<Option<FederatedUser>>;
+    /// The federated users linked to (or detached from) a user, oldest first.
+    async fn list_federated_users_of(
+        &self,
+        app: ApplicationId,
+        user: &UserId,
+    ) -> StoreResult<Vec<FederatedUser>>;
+    /// Links, unlinks or detaches, checking the current state and the user in the same
+    /// transaction, and writes `event` (completed with the federated user and user)
+    /// with it.
+    async fn change_link(
+        &self,
+        app: ApplicationId,
+        id: FederatedUserId,
+        change: &LinkChange,
+        now: DateTime<Utc>,
+        event: Event,
+    ) -> StoreResult<LinkChangeOutcome>;
 }
 
 /// An application's signing key for user tokens, as stored.
@@ -257,6 +405,7 @@ pub trait Store:
     + UserRepository
     + FederationRepository
     + SigningKeyRepository
+    + UserTokenRepository
     + EventRepository
     + std::fmt::Debug
 {

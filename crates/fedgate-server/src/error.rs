@@ -103,6 +103,13 @@ impl ApiError {
     pub const fn code(&self) -> &'static str {
         self.code
     }
+
+    /// The same error naming `field` (e.g. an element of a list: `locators[2]`).
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
 }
 
 impl From<ValidationError> for ApiError {

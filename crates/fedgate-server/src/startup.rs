@@ -106,6 +106,7 @@ impl Application {
             google,
             events: events.clone(),
             signers: Mutex::new(HashMap::new()),
+            verifiers: Mutex::new(HashMap::new()),
             setups: Mutex::new(HashMap::new()),
         });
         let body_limit = settings.limits.body_limit_bytes;

@@ -11,7 +11,7 @@ use fedgate_domain::password::PasswordHashString;
 use fedgate_domain::ports::{StateStore, Store};
 use fedgate_domain::seal::Sealer;
 use fedgate_provider::{ProviderClient, ProviderEndpoints};
-use fedgate_tokens::TokenSigner;
+use fedgate_tokens::{TokenSigner, TokenVerifier};
 use url::Url;
 
 use crate::config::Settings;
@@ -42,6 +42,8 @@ pub struct AppState {
     pub events: EventSink,
     /// Token signers by application, built on first use (keys never change in place).
     pub signers: Mutex<HashMap<ApplicationId, Arc<TokenSigner>>>,
+    /// Token verifiers by application, likewise.
+    pub verifiers: Mutex<HashMap<ApplicationId, Arc<TokenVerifier>>>,
     /// Resolved Google set-ups by application, for a few seconds.
     pub setups: crate::login_setup::SetupCache,
 }

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use fedgate_domain::ids::ApplicationId;
-use fedgate_domain::ports::{StoreError, StoredSigningKey};
+use chrono::DateTime;
+use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
+use fedgate_domain::ports::{PlannedToken, StoreError, StoredSigningKey, UserTokenRecord};
 use fedgate_domain::seal::SealContext;
-use fedgate_tokens::{ALGORITHM, SEAL_PURPOSE, TokenSigner};
+use fedgate_tokens::{ALGORITHM, MintedToken, SEAL_PURPOSE, TokenSigner, TokenVerifier};
 use secrecy::ExposeSecret;
 
 use crate::error::ApiError;
@@ -52,14 +53,22 @@ pub async fn signing_key(
     }
 }
 
+/// The `iss` of user tokens: the public base URL without its trailing slash.
+fn issuer(state: &AppState) -> String {
+    state
+        .public_base_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn poisoned() -> ApiError {
+    ApiError::internal(anyhow::anyhow!("lock poisoned"))
+}
+
 /// A signer for the application's user tokens.
 pub async fn signer(state: &AppState, app: ApplicationId) -> Result<Arc<TokenSigner>, ApiError> {
-    if let Some(s) = state
-        .signers
-        .lock()
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("lock poisoned")))?
-        .get(&app)
-    {
+    if let Some(s) = state.signers.lock().map_err(|_| poisoned())?.get(&app) {
         return Ok(Arc::clone(s));
     }
     let key = signing_key(state, app).await?;
@@ -67,22 +76,93 @@ pub async fn signer(state: &AppState, app: ApplicationId) -> Result<Arc<TokenSig
         .sealer
         .open(&seal_context(&key), &key.sealed_private)
         .map_err(ApiError::internal)?;
-    let issuer = state
-        .public_base_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
     let signer = Arc::new(TokenSigner::new(
         key.kid,
         &private,
-        issuer,
+        issuer(state),
         app.to_string(),
-        state.settings.user_token_ttl_seconds,
     ));
     state
         .signers
         .lock()
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("lock poisoned")))?
+        .map_err(|_| poisoned())?
         .insert(app, Arc::clone(&signer));
     Ok(signer)
+}
+
+/// A verifier for the application's user tokens.
+pub async fn verifier(
+    state: &AppState,
+    app: ApplicationId,
+) -> Result<Arc<TokenVerifier>, ApiError> {
+    if let Some(v) = state.verifiers.lock().map_err(|_| poisoned())?.get(&app) {
+        return Ok(Arc::clone(v));
+    }
+    let key = signing_key(state, app).await?;
+    let verifier = Arc::new(
+        TokenVerifier::new(key.kid, &key.public_key, &issuer(state), &app.to_string())
+            .map_err(ApiError::internal)?,
+    );
+    state
+        .verifiers
+        .lock()
+        .map_err(|_| poisoned())?
+        .insert(app, Arc::clone(&verifier));
+    Ok(verifier)
+}
+
+/// The id and lifetime of a token to issue now, living `ttl_seconds`.
+pub fn plan(state: &AppState, ttl_seconds: i64) -> PlannedToken {
+    let now = state.clock.now();
+    // Whole seconds, as in the JWT.
+    let issued_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    PlannedToken {
+        id: TokenId::generate(),
+        issued_at,
+        expires_at: issued_at + chrono::Duration::seconds(ttl_seconds),
+    }
+}
+
+/// Mints the planned token for `user` (already recorded).
+pub async fn mint(
+    state: &AppState,
+    app: ApplicationId,
+    user: &UserId,
+    plan: &PlannedToken,
+) -> Result<MintedToken, ApiError> {
+    signer(state, app)
+        .await?
+        .mint(
+            user,
+            plan.id.to_string(),
+            plan.issued_at.timestamp(),
+            plan.expires_at.timestamp(),
+        )
+        .map_err(ApiError::internal)
+}
+
+/// Issues a token for `user`: records it, then mints it.
+pub async fn issue(
+    state: &AppState,
+    app: ApplicationId,
+    user: &UserId,
+    ttl_seconds: i64,
+) -> Result<(PlannedToken, MintedToken), ApiError> {
+    let plan = plan(state, ttl_seconds);
+    // The signing key first: a token must never be recorded without one to mint it.
+    signer(state, app).await?;
+    state
+        .store
+        .record_user_token(&UserTokenRecord {
+            id: plan.id,
+            application_id: app,
+            user_id: user.clone(),
+            issued_at: plan.issued_at,
+            expires_at: plan.expires_at,
+            revoked_at: None,
+            last_seen_at: None,
+        })
+        .await?;
+    let minted = mint(state, app, user, &plan).await?;
+    Ok((plan, minted))
 }

@@ -5,7 +5,8 @@ use fedgate_domain::events::{Event, EventQuery};
 use fedgate_domain::ids::{ApplicationId, EventId, FederatedUserId, UserId};
 use fedgate_domain::ports::{EventRepository, SigningKeyRepository, StoreResult, StoredSigningKey};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use crate::entity::{event, signing_key};
@@ -26,17 +27,27 @@ fn to_active(e: &Event) -> event::ActiveModel {
     }
 }
 
+/// Inserts events with `db` (a transaction when the events record its changes).
+pub(crate) async fn insert_events(
+    db: &impl ConnectionTrait,
+    events: &[Event],
+) -> Result<(), sea_orm::DbErr> {
+    // Bounded chunks keep each statement under the databases' parameter limits.
+    for chunk in events.chunks(500) {
+        event::Entity::insert_many(chunk.iter().map(to_active))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl EventRepository for SeaStore {
     async fn append_events(&self, events: &[Event]) -> StoreResult<()> {
-        // Bounded chunks keep each statement under the databases' parameter limits.
         let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
-        for chunk in events.chunks(500) {
-            event::Entity::insert_many(chunk.iter().map(to_active))
-                .exec_without_returning(&write.txn)
-                .await
-                .map_err(|e| backend_err(&e))?;
-        }
+        insert_events(&write.txn, events)
+            .await
+            .map_err(|e| backend_err(&e))?;
         write.commit().await.map_err(|e| backend_err(&e))
     }
 

@@ -12,6 +12,7 @@ mod events;
 mod federation;
 mod properties;
 mod subscribers;
+mod tokens;
 mod users;
 
 use std::sync::Arc;

@@ -104,7 +104,6 @@ pub struct TokenSigner {
     key: EncodingKey,
     issuer: String,
     audience: String,
-    ttl_seconds: i64,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -124,26 +123,31 @@ impl TokenSigner {
         private_pkcs8: &SecretBox<[u8]>,
         issuer: String,
         audience: String,
-        ttl_seconds: i64,
     ) -> Self {
         Self {
             kid,
             key: EncodingKey::from_ed_der(private_pkcs8.expose_secret()),
             issuer,
             audience,
-            ttl_seconds,
         }
     }
 
-    /// Mints a token for `user` issued at `now` (Unix seconds).
-    pub fn mint(&self, user: &UserId, now: i64) -> Result<MintedToken, TokenError> {
+    /// Mints the token `jti` for `user`, valid from `iat` to `exp` (Unix seconds). The
+    /// caller records `jti` so that the token can be listed and revoked.
+    pub fn mint(
+        &self,
+        user: &UserId,
+        jti: String,
+        iat: i64,
+        exp: i64,
+    ) -> Result<MintedToken, TokenError> {
         let claims = UserTokenClaims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub: user.to_string(),
-            iat: now,
-            exp: now + self.ttl_seconds,
-            jti: uuid::Uuid::now_v7().simple().to_string(),
+            iat,
+            exp,
+            jti,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
@@ -154,10 +158,46 @@ impl TokenSigner {
     }
 }
 
+/// Why a user token is not accepted, as the verification API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Not a JWT with the claims of a user token.
+    #[error("malformed")]
+    Malformed,
+    /// Not signed by the application's key.
+    #[error("signature")]
+    Signature,
+    /// Issued by another Fedgate.
+    #[error("issuer")]
+    Issuer,
+    /// Issued for another application.
+    #[error("audience")]
+    Audience,
+    /// Past its `exp`.
+    #[error("expired")]
+    Expired,
+}
+
+impl Rejection {
+    /// The stable reason code.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::Signature => "signature",
+            Self::Issuer => "issuer",
+            Self::Audience => "audience",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 /// Verifies user tokens of one application against its public key.
 pub struct TokenVerifier {
     kid: String,
     key: DecodingKey,
+    issuer: String,
+    audience: String,
     validation: Validation,
 }
 
@@ -179,28 +219,49 @@ impl TokenVerifier {
     ) -> Result<Self, TokenError> {
         let key = DecodingKey::from_ed_components(public_x)
             .map_err(|e| TokenError::BadKey(e.to_string()))?;
+        // The signature and algorithm are checked here; the claims below, against the
+        // caller's clock.
         let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 0;
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
         Ok(Self {
             kid,
             key,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
             validation,
         })
     }
 
-    /// Checks signature, `kid`, algorithm, issuer, audience and expiry.
-    pub fn verify(&self, token: &str) -> Result<UserTokenClaims, TokenError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
-        if header.kid.as_deref() != Some(self.kid.as_str()) {
-            return Err(TokenError::Invalid("unknown key id".into()));
+    /// Checks audience, `kid`, signature, issuer and expiry at `now` (Unix seconds).
+    pub fn verify(&self, token: &str, now: i64) -> Result<UserTokenClaims, Rejection> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
+        // A token of another application names it in `aud`; say so rather than
+        // "signature" (it was signed by that application's key).
+        let unverified: UserTokenClaims = jsonwebtoken::dangerous::insecure_decode(token)
+            .map_err(|_| Rejection::Malformed)?
+            .claims;
+        if unverified.aud != self.audience {
+            return Err(Rejection::Audience);
         }
-        jsonwebtoken::decode::<UserTokenClaims>(token, &self.key, &self.validation)
-            .map(|d| d.claims)
-            .map_err(|e| TokenError::Invalid(e.to_string()))
+        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
+            return Err(Rejection::Signature);
+        }
+        let claims = jsonwebtoken::decode::<UserTokenClaims>(token, &self.key, &self.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature
+                | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => Rejection::Signature,
+                _ => Rejection::Malformed,
+            })?
+            .claims;
+        if claims.iss != self.issuer {
+            return Err(Rejection::Issuer);
+        }
+        if claims.exp <= now {
+            return Err(Rejection::Expired);
+        }
+        Ok(claims)
     }
 }
 
@@ -212,58 +273,70 @@ mod tests {
     fn minted_tokens_verify_and_carry_every_claim() {
         let pair = generate_key().unwrap();
         assert_eq!(pair.kid, thumbprint(&pair.public_x));
-        let signer = TokenSigner::new(
-            pair.kid.clone(),
-            &pair.private_pkcs8,
-            "https://login.example.com".into(),
-            "app-1".into(),
-            3600,
-        );
+        let iss = "https://login.example.com";
+        let signer = |aud: &str| {
+            TokenSigner::new(
+                pair.kid.clone(),
+                &pair.private_pkcs8,
+                iss.into(),
+                aud.into(),
+            )
+        };
         let user = UserId::parse("u1").unwrap();
-        let minted = signer.mint(&user, 1_767_225_600).unwrap();
+        let now = 1_767_225_600;
+        let minted = signer("app-1")
+            .mint(&user, "t1".into(), now, now + 3600)
+            .unwrap();
         let header = jsonwebtoken::decode_header(&minted.token).unwrap();
         assert_eq!(
             (header.alg, header.kid.as_deref(), header.typ.as_deref()),
             (Algorithm::EdDSA, Some(pair.kid.as_str()), Some("JWT"))
         );
-        assert_eq!(minted.claims.exp - minted.claims.iat, 3600);
+        assert_eq!(
+            (
+                minted.claims.jti.as_str(),
+                minted.claims.exp - minted.claims.iat
+            ),
+            ("t1", 3600)
+        );
 
-        let verifier = TokenVerifier::new(
+        let verifier = TokenVerifier::new(pair.kid.clone(), &pair.public_x, iss, "app-1").unwrap();
+        assert_eq!(verifier.verify(&minted.token, now + 10).unwrap().sub, "u1");
+        assert_eq!(
+            verifier.verify(&minted.token, now + 3600),
+            Err(Rejection::Expired)
+        );
+        let other_app = TokenVerifier::new(pair.kid.clone(), &pair.public_x, iss, "app-2").unwrap();
+        assert_eq!(
+            other_app.verify(&minted.token, now),
+            Err(Rejection::Audience)
+        );
+        let other_iss = TokenVerifier::new(
             pair.kid.clone(),
             &pair.public_x,
-            "https://login.example.com",
+            "https://x.example",
             "app-1",
         )
         .unwrap();
-        let fresh = signer.mint(&user, chrono_now()).unwrap();
-        assert_eq!(verifier.verify(&fresh.token).unwrap().sub, "u1");
-        assert!(verifier.verify(&minted.token).is_err(), "expired");
-        let other_app = TokenVerifier::new(
-            pair.kid.clone(),
-            &pair.public_x,
-            "https://login.example.com",
-            "app-2",
-        )
-        .unwrap();
-        assert!(other_app.verify(&fresh.token).is_err(), "wrong audience");
+        assert_eq!(other_iss.verify(&minted.token, now), Err(Rejection::Issuer));
         let other_key = generate_key().unwrap();
-        let impostor = TokenVerifier::new(
-            pair.kid,
-            &other_key.public_x,
-            "https://login.example.com",
-            "app-1",
-        )
-        .unwrap();
-        assert!(impostor.verify(&fresh.token).is_err(), "wrong key");
-    }
-
-    fn chrono_now() -> i64 {
-        i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-        )
-        .unwrap()
+        let impostor =
+            TokenVerifier::new(pair.kid.clone(), &other_key.public_x, iss, "app-1").unwrap();
+        assert_eq!(
+            impostor.verify(&minted.token, now),
+            Err(Rejection::Signature)
+        );
+        // Another payload under the same signature.
+        let parts: Vec<&str> = minted.token.split('.').collect();
+        let forged_claims = URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&UserTokenClaims {
+                sub: "admin".into(),
+                ..minted.claims.clone()
+            })
+            .unwrap(),
+        );
+        let forged = format!("{}.{forged_claims}.{}", parts[0], parts[2]);
+        assert_eq!(verifier.verify(&forged, now), Err(Rejection::Signature));
+        assert_eq!(verifier.verify("not.a.jwt", now), Err(Rejection::Malformed));
     }
 }

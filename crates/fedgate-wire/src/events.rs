@@ -12,7 +12,9 @@ pub struct EventDto {
     pub id: String,
     /// When.
     pub at: DateTime<Utc>,
-    /// `login_started`, `login_succeeded`, `login_failed`.
+    /// `login_started`, `login_succeeded`, `login_failed`, `federated_user_linked`,
+    /// `federated_user_unlinked`, `federated_user_detached`, `user_created`,
+    /// `user_deleted`, `user_tokens_revoked`.
     pub kind: String,
     /// For successes: `new_user`, `linked_by_email`, `returning`, `candidates`, `unlinked`.
     pub outcome: Option<String>,

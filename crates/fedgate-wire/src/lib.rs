@@ -11,3 +11,4 @@ pub mod events;
 pub mod hosted;
 pub mod keys;
 pub mod properties;
+pub mod users;

@@ -9,7 +9,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use fedgate_domain::access_key::{ReceivedRequest, SignatureHeaders};
 use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::federation::{GOOGLE_PROVIDER, ProviderProfile, TOKENS_PURPOSE};
+use fedgate_domain::federation::{
+    GOOGLE_PROVIDER, ProviderProfile, TOKENS_PURPOSE, UpstreamTokens,
+};
 use fedgate_domain::hosted::{self, ServiceKind};
 use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::linking::AssertedLocator;
@@ -21,7 +23,7 @@ use fedgate_domain::property::ResultDelivery;
 use fedgate_domain::seal::SealContext;
 use fedgate_domain::user::Locator;
 use fedgate_provider::{AuthorizationRequest, IdTokenClaims, ProviderError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::login_setup;
@@ -308,13 +310,6 @@ pub struct CallbackParams {
     error_description: Option<String>,
 }
 
-/// Upstream tokens as sealed for a federated user.
-#[derive(Serialize)]
-struct UpstreamTokens<'a> {
-    access_token: &'a str,
-    refresh_token: Option<&'a str>,
-}
-
 fn error_redirect(record: &LoginRecord, error: &str, description: &str) -> HttpResponse {
     let pairs = [
         ("error", error.to_owned()),
@@ -580,8 +575,8 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
         .into_iter()
         .collect();
     let upstream = UpstreamTokens {
-        access_token: &tokens.access_token,
-        refresh_token: tokens.refresh_token.as_deref(),
+        access_token: tokens.access_token.clone(),
+        refresh_token: tokens.refresh_token.clone(),
     };
     let plain = serde_json::to_vec(&upstream).map_err(ApiError::internal)?;
     let sealer = state.sealer.clone();
@@ -596,6 +591,9 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
             &plain,
         )
     });
+    let plan = crate::tokens::plan(state, state.settings.user_token_ttl_seconds);
+    // The key exists before the token is recorded in the resolving transaction.
+    crate::tokens::signer(state, app).await?;
     let resolution = state
         .store
         .resolve_federated_login(&FederatedLogin {
@@ -607,19 +605,14 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
             auto_create: record.auto_create_users,
             now,
             upstream_tokens: Some(seal),
+            login_token: Some(plan),
         })
         .await
         .map_err(ApiError::from)?;
     let fed_id = resolution.federated_user_id;
 
     let auto_login_token = match &resolution.user_id {
-        Some(user) => Some(
-            crate::tokens::signer(state, app)
-                .await?
-                .mint(user, now.timestamp())
-                .map_err(ApiError::internal)?
-                .token,
-        ),
+        Some(user) => Some(crate::tokens::mint(state, app, user, &plan).await?.token),
         None => None,
     };
     let mut external = tokens.access_token.clone();

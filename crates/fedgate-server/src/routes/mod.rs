@@ -3,6 +3,9 @@
 pub mod access_keys;
 pub mod account;
 pub mod app_api;
+pub mod app_federated;
+pub mod app_tokens;
+pub mod app_users;
 pub mod applications;
 pub mod events;
 pub mod health;
@@ -83,6 +86,64 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/login-results/redeem",
                     web::post().to(app_api::redeem_result),
+                )
+                .service(
+                    web::resource("/users")
+                        .get(app_users::list)
+                        .post(app_users::create),
+                )
+                .service(
+                    web::resource("/users/{user_id}")
+                        .get(app_users::get)
+                        .patch(app_users::update)
+                        .delete(app_users::delete),
+                )
+                .route(
+                    "/users/{user_id}/locators",
+                    web::post().to(app_users::add_locator),
+                )
+                .route(
+                    "/users/{user_id}/locators/{locator}",
+                    web::delete().to(app_users::remove_locator),
+                )
+                .route(
+                    "/users/{user_id}/locators/{locator}/verify",
+                    web::post().to(app_users::verify_locator),
+                )
+                .route(
+                    "/users/{user_id}/federated-users",
+                    web::get().to(app_federated::list_of_user),
+                )
+                .service(
+                    web::resource("/users/{user_id}/tokens")
+                        .get(app_tokens::list)
+                        .post(app_tokens::issue)
+                        .delete(app_tokens::revoke_all),
+                )
+                .route(
+                    "/users/{user_id}/tokens/{token_id}",
+                    web::delete().to(app_tokens::revoke_one),
+                )
+                .route("/tokens/verify", web::post().to(app_tokens::verify))
+                .route(
+                    "/federated-users/{federated_user_id}",
+                    web::get().to(app_federated::get),
+                )
+                .route(
+                    "/federated-users/{federated_user_id}/link",
+                    web::post().to(app_federated::link),
+                )
+                .route(
+                    "/federated-users/{federated_user_id}/unlink",
+                    web::post().to(app_federated::unlink),
+                )
+                .route(
+                    "/federated-users/{federated_user_id}/detach",
+                    web::post().to(app_federated::detach),
+                )
+                .route(
+                    "/federated-users/{federated_user_id}/upstream-tokens",
+                    web::get().to(app_federated::upstream_tokens),
                 )
                 .default_service(web::to(not_found)),
         )

@@ -5,8 +5,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    access_keys, account, app_api, applications, events, health, hosted_login, hosted_services,
-    jwks, properties,
+    access_keys, account, app_api, app_federated, app_tokens, app_users, applications, events,
+    health, hosted_login, hosted_services, jwks, properties,
 };
 
 /// Where the document is served.
@@ -65,6 +65,87 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Documents, on every operation, the error responses any request of its kind can
+/// get (a malformed body, a failed signature or session, a rate limit, an outage), so
+/// that clients and fuzzers know every status an endpoint may answer with.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let api = [
+            ("400", "`malformed_json`, `invalid_body`, `invalid_query`"),
+            (
+                "401",
+                "`signature_missing`, `signature_malformed`, `access_key_unknown`, `access_key_revoked`, `timestamp_out_of_window`, `signature_mismatch`, `nonce_reused`",
+            ),
+            ("404", "`not_found`"),
+            ("413", "`payload_too_large`"),
+            ("415", "`unsupported_media_type`: the body must be JSON"),
+            ("422", "`validation_failed`, with the offending `field`"),
+            (
+                "429",
+                "`too_many_requests`: too many failed authentications from this address",
+            ),
+            (
+                "503",
+                "`unavailable`: a backing service is unavailable; try again",
+            ),
+        ];
+        let manage = [
+            ("400", "`malformed_json`, `invalid_body`, `invalid_query`"),
+            ("401", "`not_signed_in`, `session_expired`"),
+            ("403", "`csrf_token_invalid`, `cross_origin_request`"),
+            ("404", "`not_found`"),
+            ("413", "`payload_too_large`"),
+            ("415", "`unsupported_media_type`: the body must be JSON"),
+            ("422", "`validation_failed`, with the offending `field`"),
+            ("429", "`too_many_requests`"),
+            (
+                "503",
+                "`unavailable`: a backing service is unavailable; try again",
+            ),
+        ];
+        for (path, item) in &mut openapi.paths.paths {
+            let common: &[(&str, &str)] = if path.starts_with("/api/") {
+                &api
+            } else if path.starts_with("/manage/") {
+                &manage
+            } else {
+                continue;
+            };
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (status, description) in common {
+                    op.responses
+                        .responses
+                        .entry((*status).to_owned())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
+
 /// The whole API.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -99,9 +180,28 @@ impl Modify for SecuritySchemes {
         jwks::jwks,
         app_api::calling_application,
         app_api::redeem_result,
+        app_users::create,
+        app_users::list,
+        app_users::get,
+        app_users::update,
+        app_users::delete,
+        app_users::add_locator,
+        app_users::remove_locator,
+        app_users::verify_locator,
+        app_federated::get,
+        app_federated::list_of_user,
+        app_federated::link,
+        app_federated::unlink,
+        app_federated::detach,
+        app_federated::upstream_tokens,
+        app_tokens::issue,
+        app_tokens::list,
+        app_tokens::revoke_all,
+        app_tokens::revoke_one,
+        app_tokens::verify,
     ),
     components(schemas(fedgate_wire::error::ErrorBody)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonResponses),
     tags(
         (name = "account", description = "Subscriber sign-up, sign-in and session"),
         (name = "applications", description = "Applications: the tenant boundary"),

@@ -9,3 +9,4 @@ pub mod signing_key;
 pub mod subscriber;
 pub mod user;
 pub mod user_locator;
+pub mod user_token;

@@ -1,0 +1,1 @@
+//! Fedgate application API client.

@@ -1,0 +1,294 @@
+//! Application API: federated users, linking, and their upstream tokens.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use fedgate_domain::events::{Event, EventKind};
+use fedgate_domain::federation::{
+    LinkChange, LinkChangeOutcome, LinkState, TOKENS_PURPOSE, UpstreamTokens,
+};
+use fedgate_domain::ids::{FederatedUserId, UserId};
+use fedgate_domain::seal::SealContext;
+use fedgate_wire::error::ErrorBody;
+use fedgate_wire::users::{
+    FederatedUserDto, FederatedUserListDto, IssuedTokenDto, LinkRequest, LinkResultDto,
+    UpstreamTokensDto,
+};
+
+use super::app_api::{federated_user_dto, path_user_id};
+use crate::error::ApiError;
+use crate::signed::SignedRequest;
+use crate::state::AppState;
+
+fn path_federated_user_id(text: &str) -> Result<FederatedUserId, ApiError> {
+    FederatedUserId::parse(text).ok_or_else(|| ApiError::not_found("federated user"))
+}
+
+/// `GET /api/v1/federated-users/{federatedUserId}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/federated-users/{federatedUserId}",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("federatedUserId" = String, Path)),
+    responses(
+        (status = 200, body = FederatedUserDto),
+        (status = 404, description = "`not_found`: no such federated user in this application", body = ErrorBody)
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_federated_user_id(&path)?;
+    let f = state
+        .store
+        .get_federated_user(signed.application.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("federated user"))?;
+    Ok(HttpResponse::Ok().json(federated_user_dto(&f)))
+}
+
+/// `GET /api/v1/users/{userId}/federated-users`: the identities linked to (or
+/// detached from) a user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{userId}/federated-users",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, body = FederatedUserListDto),
+        (status = 404, body = ErrorBody)
+    )
+)]
+pub async fn list_of_user(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = path_user_id(&path)?;
+    let app = signed.application.id;
+    if state.store.get_user(app, &user).await?.is_none() {
+        return Err(ApiError::not_found("user"));
+    }
+    let list = state.store.list_federated_users_of(app, &user).await?;
+    Ok(HttpResponse::Ok().json(FederatedUserListDto {
+        federated_users: list.iter().map(federated_user_dto).collect(),
+    }))
+}
+
+fn state_conflict(code: &'static str, message: &'static str, state: LinkState) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        code,
+        format!("{message} (it is {})", state.as_str()),
+    )
+}
+
+async fn apply(
+    state: &AppState,
+    signed: &SignedRequest,
+    federated_user: &str,
+    change: LinkChange,
+) -> Result<fedgate_domain::federation::FederatedUser, ApiError> {
+    let id = path_federated_user_id(federated_user)?;
+    let app = signed.application.id;
+    let now = state.clock.now();
+    let kind = match change {
+        LinkChange::Link(_) => EventKind::FederatedUserLinked,
+        LinkChange::Unlink => EventKind::FederatedUserUnlinked,
+        LinkChange::Detach => EventKind::FederatedUserDetached,
+    };
+    let mut event = Event::new(app, kind, now);
+    event.detail = Some(format!("by access key {}", signed.key.id));
+    match state
+        .store
+        .change_link(app, id, &change, now, event)
+        .await?
+    {
+        LinkChangeOutcome::Changed(f) => Ok(*f),
+        LinkChangeOutcome::NoSuchFederatedUser => Err(ApiError::not_found("federated user")),
+        LinkChangeOutcome::NoSuchUser => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "user_not_found",
+            "no such user in this application",
+        )),
+        LinkChangeOutcome::NotAllowed(current) => Err(match change {
+            LinkChange::Link(_) => state_conflict(
+                "federated_user_linked",
+                "the federated user is already linked; unlink it first",
+                current,
+            ),
+            LinkChange::Unlink => state_conflict(
+                "federated_user_not_linked",
+                "the federated user is not linked",
+                current,
+            ),
+            LinkChange::Detach => state_conflict(
+                "federated_user_detached",
+                "the federated user is already detached",
+                current,
+            ),
+        }),
+    }
+}
+
+/// `POST /api/v1/federated-users/{federatedUserId}/link`: links an unlinked or
+/// detached federated user to a user of the application; its next sign-in signs in
+/// as that user.
+#[utoipa::path(
+    post,
+    path = "/api/v1/federated-users/{federatedUserId}/link",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("federatedUserId" = String, Path)),
+    request_body = LinkRequest,
+    responses(
+        (status = 200, body = LinkResultDto),
+        (status = 404, description = "`not_found` (federated user), `user_not_found`", body = ErrorBody),
+        (status = 409, description = "`federated_user_linked`: unlink it first", body = ErrorBody)
+    )
+)]
+pub async fn link(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body: LinkRequest = signed.json()?;
+    // A user id that cannot exist names no user of this application.
+    let user = UserId::parse(&body.user_id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "user_not_found",
+            "no such user in this application",
+        )
+    })?;
+    let f = apply(&state, &signed, &path, LinkChange::Link(user.clone())).await?;
+    let user_token = if body.issue_token {
+        let app = signed.application.id;
+        let (plan, minted) =
+            crate::tokens::issue(&state, app, &user, state.settings.user_token_ttl_seconds).await?;
+        Some(IssuedTokenDto {
+            token: minted.token,
+            token_id: plan.id.to_string(),
+            user_id: user.to_string(),
+            issued_at: plan.issued_at,
+            expires_at: plan.expires_at,
+        })
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(LinkResultDto {
+            federated_user: federated_user_dto(&f),
+            user_token,
+        }))
+}
+
+/// `POST /api/v1/federated-users/{federatedUserId}/unlink`: back to unlinked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/federated-users/{federatedUserId}/unlink",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("federatedUserId" = String, Path)),
+    responses(
+        (status = 200, body = LinkResultDto),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`federated_user_not_linked`", body = ErrorBody)
+    )
+)]
+pub async fn unlink(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let f = apply(&state, &signed, &path, LinkChange::Unlink).await?;
+    Ok(HttpResponse::Ok().json(LinkResultDto {
+        federated_user: federated_user_dto(&f),
+        user_token: None,
+    }))
+}
+
+/// `POST /api/v1/federated-users/{federatedUserId}/detach`: kept, but its sign-ins
+/// sign in nobody and create nobody until it is linked again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/federated-users/{federatedUserId}/detach",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("federatedUserId" = String, Path)),
+    responses(
+        (status = 200, body = LinkResultDto),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`federated_user_detached`", body = ErrorBody)
+    )
+)]
+pub async fn detach(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let f = apply(&state, &signed, &path, LinkChange::Detach).await?;
+    Ok(HttpResponse::Ok().json(LinkResultDto {
+        federated_user: federated_user_dto(&f),
+        user_token: None,
+    }))
+}
+
+/// `GET /api/v1/federated-users/{federatedUserId}/upstream-tokens`: the provider's
+/// tokens from the federated user's latest sign-in.
+#[utoipa::path(
+    get,
+    path = "/api/v1/federated-users/{federatedUserId}/upstream-tokens",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("federatedUserId" = String, Path)),
+    responses(
+        (status = 200, body = UpstreamTokensDto),
+        (status = 404, description = "`not_found`; `no_upstream_tokens` when none are stored", body = ErrorBody)
+    )
+)]
+pub async fn upstream_tokens(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_federated_user_id(&path)?;
+    let app = signed.application.id;
+    let f = state
+        .store
+        .get_federated_user(app, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("federated user"))?;
+    let sealed = f.sealed_tokens.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_upstream_tokens",
+            "no provider tokens are stored for this federated user",
+        )
+    })?;
+    let row = id.to_string();
+    let plain = state
+        .sealer
+        .open(
+            &SealContext {
+                purpose: TOKENS_PURPOSE,
+                application_id: app,
+                row_id: &row,
+            },
+            &sealed,
+        )
+        .map_err(ApiError::internal)?;
+    let tokens: UpstreamTokens =
+        serde_json::from_slice(secrecy::ExposeSecret::expose_secret(&plain))
+            .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(UpstreamTokensDto {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+        }))
+}

@@ -1,0 +1,253 @@
+//! Application API: user tokens — issue, list, revoke, verify.
+
+use actix_web::{HttpResponse, web};
+use chrono::Duration;
+use fedgate_domain::ValidationError;
+use fedgate_domain::events::{Event, EventKind};
+use fedgate_domain::ids::TokenId;
+use fedgate_wire::error::ErrorBody;
+use fedgate_wire::users::{
+    IssueTokenRequest, IssuedTokenDto, RevokedDto, TokenVerdictDto, UserTokenDto, UserTokenListDto,
+    VerifyTokenRequest,
+};
+
+use super::app_api::{path_user_id, user_dto};
+use crate::error::ApiError;
+use crate::signed::SignedRequest;
+use crate::state::AppState;
+
+/// Token lifetimes the API accepts: one minute to 30 days.
+const MIN_TTL: i64 = 60;
+const MAX_TTL: i64 = 30 * 24 * 3600;
+/// Longer strings are not tokens Fedgate issued.
+const MAX_TOKEN_LEN: usize = 4096;
+/// `lastSeenAt` is refreshed at most this often.
+const TOUCH_INTERVAL_SECONDS: i64 = 60;
+
+/// `POST /api/v1/users/{userId}/tokens`: issues a user token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{userId}/tokens",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("userId" = String, Path)),
+    request_body = IssueTokenRequest,
+    responses(
+        (status = 201, body = IssuedTokenDto),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`validation_failed`: `ttlSeconds` out of range", body = ErrorBody)
+    )
+)]
+pub async fn issue(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = path_user_id(&path)?;
+    let body: IssueTokenRequest = signed.json()?;
+    let ttl = body
+        .ttl_seconds
+        .unwrap_or(state.settings.user_token_ttl_seconds);
+    if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
+        return Err(ValidationError::new("ttlSeconds", "must be 60 to 2592000").into());
+    }
+    let app = signed.application.id;
+    if state.store.get_user(app, &user).await?.is_none() {
+        return Err(ApiError::not_found("user"));
+    }
+    // A user deleted between the check and the record makes the record fail its
+    // foreign key: reported as unavailable, nothing issued.
+    let (plan, minted) = crate::tokens::issue(&state, app, &user, ttl).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(IssuedTokenDto {
+            token: minted.token,
+            token_id: plan.id.to_string(),
+            user_id: user.to_string(),
+            issued_at: plan.issued_at,
+            expires_at: plan.expires_at,
+        }))
+}
+
+/// `GET /api/v1/users/{userId}/tokens`: the user's unexpired tokens (revoked ones
+/// included, with `revokedAt`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{userId}/tokens",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, body = UserTokenListDto),
+        (status = 404, body = ErrorBody)
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = path_user_id(&path)?;
+    let app = signed.application.id;
+    if state.store.get_user(app, &user).await?.is_none() {
+        return Err(ApiError::not_found("user"));
+    }
+    let tokens = state
+        .store
+        .list_user_tokens(app, &user, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Ok().json(UserTokenListDto {
+        tokens: tokens
+            .into_iter()
+            .map(|t| UserTokenDto {
+                token_id: t.id.to_string(),
+                issued_at: t.issued_at,
+                expires_at: t.expires_at,
+                last_seen_at: t.last_seen_at,
+                revoked_at: t.revoked_at,
+            })
+            .collect(),
+    }))
+}
+
+async fn revoke(
+    state: &AppState,
+    signed: &SignedRequest,
+    user: &str,
+    token: Option<TokenId>,
+) -> Result<u64, ApiError> {
+    let user = path_user_id(user)?;
+    let app = signed.application.id;
+    if state.store.get_user(app, &user).await?.is_none() {
+        return Err(ApiError::not_found("user"));
+    }
+    let now = state.clock.now();
+    let event = Event::new(app, EventKind::UserTokensRevoked, now);
+    Ok(state
+        .store
+        .revoke_user_tokens(app, &user, token, now, event)
+        .await?)
+}
+
+/// `DELETE /api/v1/users/{userId}/tokens`: revokes all of the user's tokens.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{userId}/tokens",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, body = RevokedDto),
+        (status = 404, body = ErrorBody)
+    )
+)]
+pub async fn revoke_all(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let revoked = revoke(&state, &signed, &path, None).await?;
+    Ok(HttpResponse::Ok().json(RevokedDto { revoked }))
+}
+
+/// `DELETE /api/v1/users/{userId}/tokens/{tokenId}`: revokes one token.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{userId}/tokens/{tokenId}",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    params(("userId" = String, Path), ("tokenId" = String, Path)),
+    responses(
+        (status = 200, description = "`revoked` is 0 when it was already revoked", body = RevokedDto),
+        (status = 404, description = "`not_found`: no such user, or no such token of this user", body = ErrorBody)
+    )
+)]
+pub async fn revoke_one(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, token) = path.into_inner();
+    let id = TokenId::parse(&token).ok_or_else(|| ApiError::not_found("token"))?;
+    let app = signed.application.id;
+    let known = state
+        .store
+        .get_user_token(app, id)
+        .await?
+        .filter(|t| t.user_id.as_str() == user);
+    if known.is_none() {
+        return Err(ApiError::not_found("token"));
+    }
+    let revoked = revoke(&state, &signed, &user, Some(id)).await?;
+    Ok(HttpResponse::Ok().json(RevokedDto { revoked }))
+}
+
+fn inactive(reason: &str) -> TokenVerdictDto {
+    TokenVerdictDto {
+        active: false,
+        reason: Some(reason.to_owned()),
+        token_id: None,
+        expires_at: None,
+        user: None,
+    }
+}
+
+/// `POST /api/v1/tokens/verify`: checks a user token — signature, issuer, audience
+/// (this application), expiry, revocation, the user still existing — and returns its
+/// user. An invalid token is a `200` with `active: false` and the reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens/verify",
+    tag = "application api",
+    security(("accessKeyId" = [], "timestamp" = [], "nonce" = [], "signature" = [])),
+    request_body = VerifyTokenRequest,
+    responses(
+        (status = 200, body = TokenVerdictDto)
+    )
+)]
+pub async fn verify(
+    state: web::Data<AppState>,
+    signed: SignedRequest,
+) -> Result<HttpResponse, ApiError> {
+    let body: VerifyTokenRequest = signed.json()?;
+    let app = signed.application.id;
+    let now = state.clock.now();
+    let verdict = 'verdict: {
+        if body.token.len() > MAX_TOKEN_LEN {
+            break 'verdict inactive("malformed");
+        }
+        let verifier = crate::tokens::verifier(&state, app).await?;
+        let claims = match verifier.verify(&body.token, now.timestamp()) {
+            Ok(c) => c,
+            Err(r) => break 'verdict inactive(r.as_str()),
+        };
+        let Some(id) = TokenId::parse(&claims.jti) else {
+            break 'verdict inactive("malformed");
+        };
+        // Revocation lives in the database, so it holds at once on every instance; a
+        // deleted user's records are gone with it.
+        let record = match state.store.get_user_token(app, id).await? {
+            Some(r) if r.revoked_at.is_none() && r.user_id.as_str() == claims.sub => r,
+            _ => break 'verdict inactive("revoked"),
+        };
+        let Some(user) = state.store.get_user(app, &record.user_id).await? else {
+            break 'verdict inactive("unknown_user");
+        };
+        let stale = record
+            .last_seen_at
+            .is_none_or(|seen| now - seen >= Duration::seconds(TOUCH_INTERVAL_SECONDS));
+        if stale {
+            state.store.touch_user_token(id, now).await?;
+        }
+        TokenVerdictDto {
+            active: true,
+            reason: None,
+            token_id: Some(id.to_string()),
+            expires_at: Some(record.expires_at),
+            user: Some(user_dto(&user)),
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(verdict))
+}
