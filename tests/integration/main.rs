@@ -8,6 +8,7 @@
 
 mod access_keys;
 mod account;
+mod app_api;
 mod applications;
 mod bad_input;
 mod hosted_services;

@@ -340,6 +340,34 @@ impl TestApp {
         fedgate_storage::SeaStore::from_connection(self.db.clone())
     }
 
+    /// A `fedgate-client` for the application API with the given key.
+    #[must_use]
+    pub fn client(&self, key: &CreatedAccessKeyDto) -> fedgate_client::Client {
+        self.client_at(&self.address, key)
+    }
+
+    /// A `fedgate-client` talking to the server at `base` (another instance).
+    #[must_use]
+    pub fn client_at(&self, base: &str, key: &CreatedAccessKeyDto) -> fedgate_client::Client {
+        fedgate_client::Client::new(base, key.key.id.clone(), key.secret.clone()).unwrap()
+    }
+
+    /// Starts a second instance on the same database, state store and master key
+    /// (as a deployment with several instances would) and returns its base URL.
+    pub async fn second_instance(&self) -> String {
+        let mut settings = self.settings.clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        // Instances of one deployment share the public URL (tokens' `iss`).
+        if settings.public_base_url.is_none() {
+            let port = self.address.rsplit(':').next().unwrap();
+            settings.public_base_url = Some(format!("http://localhost:{port}/").parse().unwrap());
+        }
+        let app = Application::build(settings).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     /// A signer for the application API with the given key.
     #[must_use]
     pub fn signer(&self, key_id: &str, secret: &str) -> Signer {

@@ -104,7 +104,11 @@ pub async fn create(
     let mut locators: Vec<UserLocator> = Vec::with_capacity(body.locators.len());
     for (i, l) in body.locators.iter().enumerate() {
         let parsed = locator("locators", l).map_err(|e| e.with_field(format!("locators[{i}]")))?;
-        if locators.iter().any(|o| o.locator == parsed.locator) {
+        let same = |o: &UserLocator| {
+            o.locator.kind() == parsed.locator.kind()
+                && o.locator.normalized() == parsed.locator.normalized()
+        };
+        if locators.iter().any(same) {
             return Err(
                 ApiError::from(ValidationError::new("locators", "the same locator twice"))
                     .with_field(format!("locators[{i}]")),
