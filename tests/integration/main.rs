@@ -11,6 +11,7 @@ mod account;
 mod app_api;
 mod applications;
 mod bad_input;
+mod docs_examples;
 mod hosted_services;
 mod isolation;
 mod login;

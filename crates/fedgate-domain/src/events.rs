@@ -28,6 +28,19 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind.
+    pub const ALL: [Self; 9] = [
+        Self::LoginStarted,
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::FederatedUserLinked,
+        Self::FederatedUserUnlinked,
+        Self::FederatedUserDetached,
+        Self::UserCreated,
+        Self::UserDeleted,
+        Self::UserTokensRevoked,
+    ];
+
     /// Stored spelling.
     #[must_use]
     pub const fn as_str(self) -> &'static str {

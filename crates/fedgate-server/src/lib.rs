@@ -3,6 +3,7 @@
 //! Handlers extract and authorize (session or signed request), call the domain and
 //! storage ports, and map results to wire types. No SQL and no business rules here.
 
+pub mod body;
 pub mod config;
 pub mod error;
 pub mod events;

@@ -3,13 +3,11 @@
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
-use actix_web::web::{Bytes, BytesMut};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest, web};
 use fedgate_domain::access_key::{self, AccessKey, ReceivedRequest, SignatureHeaders};
 use fedgate_domain::application::Application;
 use fedgate_domain::signing;
-use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
@@ -29,25 +27,9 @@ pub struct SignedRequest {
 }
 
 impl SignedRequest {
-    /// Parses the signed body as JSON of type `T`.
+    /// Parses the signed body as a JSON object of shape `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        if self.content_type != "application/json" {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "the body must be JSON with Content-Type: application/json",
-            ));
-        }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            if e.is_syntax() || e.is_eof() {
-                ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-            } else {
-                ApiError::bad_request(
-                    "invalid_body",
-                    format!("the body does not have the expected shape: {e}"),
-                )
-            }
-        })
+        crate::body::parse(&self.content_type, &self.body)
     }
 }
 
@@ -77,23 +59,6 @@ fn auth_failure_limit(state: &AppState) -> Limit {
     }
 }
 
-async fn read_body(payload: &mut Payload, limit: usize) -> Result<Bytes, ApiError> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::bad_request("invalid_body", "the body could not be read"))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the body is larger than {limit} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
 impl FromRequest for SignedRequest {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -109,7 +74,8 @@ impl FromRequest for SignedRequest {
             let limiter = auth_failure_limit(&state);
             let client = state.client_ip(&req);
             limiter.check(state.state.as_ref(), &client).await?;
-            let body = read_body(&mut payload, state.settings.limits.body_limit_bytes).await?;
+            let body =
+                crate::body::read(&mut payload, state.settings.limits.body_limit_bytes).await?;
             let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
             let headers = SignatureHeaders {
                 key_id: header(signing::HEADER_KEY_ID),
@@ -138,12 +104,7 @@ impl FromRequest for SignedRequest {
                 .ok_or_else(|| {
                     ApiError::unauthorized("access_key_unknown", "unknown access key")
                 })?;
-            let content_type = req
-                .mime_type()
-                .ok()
-                .flatten()
-                .map(|m| m.essence_str().to_owned())
-                .unwrap_or_default();
+            let content_type = crate::body::media_type(&req);
             Ok(Self {
                 key,
                 application,

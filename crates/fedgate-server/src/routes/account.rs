@@ -13,6 +13,7 @@ use fedgate_wire::account::{Credentials, SessionDto, SubscriberDto};
 use fedgate_wire::error::ErrorBody;
 use secrecy::SecretString;
 
+use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::session::{self, SubscriberSession};
 use crate::state::AppState;
@@ -74,7 +75,7 @@ async fn signed_in(
 pub async fn sign_up(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<Credentials>,
+    body: JsonBody<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     session::require_same_origin(&state, &req)?;
     let Credentials { email, password } = body.into_inner();
@@ -126,7 +127,7 @@ pub async fn sign_up(
 pub async fn sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<Credentials>,
+    body: JsonBody<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     session::require_same_origin(&state, &req)?;
     let Credentials { email, password } = body.into_inner();

@@ -158,6 +158,7 @@ pub struct UserQuery {
     /// List: ids after this one (the previous page's `next`).
     after: Option<String>,
     /// List: page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
 }
 

@@ -7,6 +7,7 @@ use fedgate_wire::applications::{ApplicationDto, ApplicationRequest};
 use fedgate_wire::error::ErrorBody;
 
 use super::owned_application;
+use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::session::SubscriberSession;
 use crate::state::AppState;
@@ -49,7 +50,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     session: SubscriberSession,
-    body: web::Json<ApplicationRequest>,
+    body: JsonBody<ApplicationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let name = ApplicationName::parse(&body.name)?;
     let now = state.clock.now();
@@ -97,7 +98,7 @@ pub async fn rename(
     state: web::Data<AppState>,
     session: SubscriberSession,
     path: web::Path<String>,
-    body: web::Json<ApplicationRequest>,
+    body: JsonBody<ApplicationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let name = ApplicationName::parse(&body.name)?;

@@ -1,7 +1,7 @@
 //! The application's event log, for the panel and scripts.
 
 use actix_web::{HttpResponse, web};
-use fedgate_domain::events::EventQuery;
+use fedgate_domain::events::{EventKind, EventQuery};
 use fedgate_domain::ids::EventId;
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::events::EventDto;
@@ -15,12 +15,16 @@ use crate::state::AppState;
 /// Filters and paging.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventParams {
-    /// Only `login_started`, `login_succeeded` or `login_failed`.
+    /// Only events of this kind: `login_started`, `login_succeeded`, `login_failed`,
+    /// `federated_user_linked`, `federated_user_unlinked`, `federated_user_detached`,
+    /// `user_created`, `user_deleted`, `user_tokens_revoked`.
     kind: Option<String>,
     /// Only events older than this event id (the last id of the previous page).
     before: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
 }
 
@@ -42,14 +46,11 @@ pub async fn list(
     let app = owned_application(&state, &session, &path).await?;
     let params = params.into_inner();
     if let Some(kind) = &params.kind
-        && !matches!(
-            kind.as_str(),
-            "login_started" | "login_succeeded" | "login_failed"
-        )
+        && !EventKind::ALL.iter().any(|k| k.as_str() == kind)
     {
         return Err(ApiError::bad_request(
             "invalid_query",
-            "kind must be login_started, login_succeeded or login_failed",
+            "kind must be one of the event kinds listed in the API documentation",
         ));
     }
     let before =

@@ -65,8 +65,8 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Documents, on every operation, the error responses any request of its kind can
-/// get (a malformed body, a failed signature or session, a rate limit, an outage), so
+/// Gives every operation a unique id, and documents on every operation the error
+/// responses any request of its kind can get (a malformed body, a failed signature or session, a rate limit, an outage), so
 /// that clients and fuzzers know every status an endpoint may answer with.
 struct CommonResponses;
 
@@ -118,6 +118,25 @@ impl Modify for CommonResponses {
             ),
         ];
         for (path, item) in &mut openapi.paths.paths {
+            // Handlers of different resources share function names (`list`, `get`):
+            // operation ids come from the method and path instead, unique by design.
+            let slug: String = path
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(|p| p.trim_matches(|c| c == '{' || c == '}').replace('-', "_"))
+                .collect::<Vec<_>>()
+                .join("_");
+            for (method, op) in [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
+            ] {
+                if let Some(op) = op {
+                    op.operation_id = Some(format!("{method}_{slug}"));
+                }
+            }
             let common: &[(&str, &str)] = if path.starts_with("/api/") {
                 &api
             } else if path.starts_with("/manage/") {
@@ -141,6 +160,32 @@ impl Modify for CommonResponses {
                         .entry((*status).to_owned())
                         .or_insert_with(|| error(description).into());
                 }
+            }
+        }
+    }
+}
+
+/// The property request shapes are combined with their `kind` tag through `allOf`;
+/// `additionalProperties: false` on a shape would then forbid the tag itself and make
+/// the request unsatisfiable for generators. Unknown fields are still refused by the
+/// server (400 `invalid_body`), as the description says.
+struct TaggedShapes;
+
+impl Modify for TaggedShapes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for name in ["GoogleCredentialsRequest", "OauthIntegrationRequest"] {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name)
+                && matches!(
+                    object.additional_properties.as_deref(),
+                    Some(AdditionalProperties::FreeForm(false))
+                )
+            {
+                object.additional_properties = None;
             }
         }
     }
@@ -201,7 +246,7 @@ impl Modify for CommonResponses {
         app_tokens::verify,
     ),
     components(schemas(fedgate_wire::error::ErrorBody)),
-    modifiers(&SecuritySchemes, &CommonResponses),
+    modifiers(&SecuritySchemes, &CommonResponses, &TaggedShapes),
     tags(
         (name = "account", description = "Subscriber sign-up, sign-in and session"),
         (name = "applications", description = "Applications: the tenant boundary"),

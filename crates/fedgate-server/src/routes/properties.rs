@@ -12,6 +12,7 @@ use fedgate_wire::properties::{
 use secrecy::SecretString;
 
 use super::owned_application;
+use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::session::SubscriberSession;
 use crate::state::AppState;
@@ -125,7 +126,7 @@ pub async fn create(
     state: web::Data<AppState>,
     session: SubscriberSession,
     path: web::Path<String>,
-    body: web::Json<PropertyRequest>,
+    body: JsonBody<PropertyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let valid = to_input(body.into_inner()).validate(true)?;
@@ -191,7 +192,7 @@ pub async fn replace(
     state: web::Data<AppState>,
     session: SubscriberSession,
     path: web::Path<(String, String)>,
-    body: web::Json<PropertyRequest>,
+    body: JsonBody<PropertyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (app_id, property_id) = path.into_inner();
     let row = owned_property(&state, &session, &app_id, &property_id).await?;
