@@ -159,10 +159,28 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to the
     /// shutdown timeout) and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(sweep_expired_tokens(self.store.clone()));
         let result = self.server.await;
+        sweeper.abort();
         self.events.flush().await;
         tracing::info!("fedgate stopped");
         result
+    }
+}
+
+/// Every ten minutes, deletes the records of user tokens that have expired: they can
+/// no longer verify, and listings already leave them out.
+async fn sweep_expired_tokens(store: SeaStore) {
+    use fedgate_domain::clock::{Clock, SystemClock};
+    use fedgate_domain::ports::UserTokenRepository;
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match store.delete_expired_user_tokens(SystemClock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "swept expired user tokens"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep expired user tokens"),
+        }
     }
 }
 

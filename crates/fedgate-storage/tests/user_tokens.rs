@@ -1,0 +1,165 @@
+//! User-token records on both databases: revocation, listing, the expiry sweep, and
+//! their fate when the user is deleted. PostgreSQL must be reachable
+//! (FG_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432).
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+use chrono::{Duration, Utc};
+use fedgate_domain::application::Application;
+use fedgate_domain::email::Email;
+use fedgate_domain::events::{Event, EventKind, EventQuery};
+use fedgate_domain::ids::{ApplicationId, SubscriberId, TokenId, UserId};
+use fedgate_domain::password::PasswordHashString;
+use fedgate_domain::ports::{
+    ApplicationRepository, EventRepository, SubscriberRepository, UserRepository, UserTokenRecord,
+    UserTokenRepository,
+};
+use fedgate_domain::user::User;
+use fedgate_storage::SeaStore;
+use sea_orm::{ConnectionTrait, Database};
+
+async fn stores(dir: &tempfile::TempDir) -> Vec<SeaStore> {
+    let base = std::env::var("FG_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(format!("{base}/postgres"))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required and not reachable: {e}"));
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let sqlite_url = format!("sqlite://{}/db.sqlite3?mode=rwc", dir.path().display());
+    let mut stores = Vec::new();
+    for url in [sqlite_url, format!("{base}/{name}")] {
+        let store = SeaStore::connect(&url, 5).await.unwrap();
+        store.migrate().await.unwrap();
+        stores.push(store);
+    }
+    stores
+}
+
+async fn user(store: &SeaStore) -> (ApplicationId, UserId) {
+    let owner = SubscriberId::generate();
+    let email = Email::parse("email", &format!("{owner}@example.com")).unwrap();
+    let now = Utc::now();
+    store
+        .create_subscriber(owner, &email, &PasswordHashString("x".into()), now)
+        .await
+        .unwrap();
+    let app = ApplicationId::generate();
+    store
+        .create_application(&Application {
+            id: app,
+            subscriber_id: owner,
+            name: "a".into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let id = UserId::generate();
+    store
+        .create_user(&User {
+            id: id.clone(),
+            application_id: app,
+            screen_name: None,
+            locators: Vec::new(),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    (app, id)
+}
+
+fn token(app: ApplicationId, user: &UserId, expires_in: Duration) -> UserTokenRecord {
+    let now = Utc::now();
+    UserTokenRecord {
+        id: TokenId::generate(),
+        application_id: app,
+        user_id: user.clone(),
+        issued_at: now - Duration::hours(2),
+        expires_at: now + expires_in,
+        revoked_at: None,
+        last_seen_at: None,
+    }
+}
+
+#[tokio::test]
+async fn token_records_are_revoked_listed_swept_and_deleted_with_their_user() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(&dir).await {
+        let (app, user) = user(&store).await;
+        let live = token(app, &user, Duration::hours(1));
+        let other = token(app, &user, Duration::hours(1));
+        let expired = token(app, &user, -Duration::minutes(1));
+        for t in [&live, &other, &expired] {
+            store.record_user_token(t).await.unwrap();
+        }
+        let now = Utc::now();
+        let listed = store.list_user_tokens(app, &user, now).await.unwrap();
+        assert_eq!(listed.len(), 2, "expired tokens are not listed");
+
+        let event = || Event::new(app, EventKind::UserTokensRevoked, now);
+        let one = store
+            .revoke_user_tokens(app, &user, Some(live.id), now, event())
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+        let again = store
+            .revoke_user_tokens(app, &user, Some(live.id), now, event())
+            .await
+            .unwrap();
+        assert_eq!(again, 0, "already revoked");
+        let rest = store
+            .revoke_user_tokens(app, &user, None, now, event())
+            .await
+            .unwrap();
+        assert_eq!(rest, 2, "the other and the expired one");
+        let events = store
+            .list_events(
+                app,
+                &EventQuery {
+                    kind: Some("user_tokens_revoked".into()),
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 2, "one event per call that revoked something");
+
+        assert_eq!(store.delete_expired_user_tokens(now).await.unwrap(), 1);
+        assert!(
+            store
+                .get_user_token(app, expired.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.get_user_token(app, live.id).await.unwrap().is_some());
+
+        let deleted = store
+            .delete_user(
+                app,
+                &user,
+                now,
+                Event::new(app, EventKind::UserDeleted, now),
+            )
+            .await
+            .unwrap();
+        assert!(deleted);
+        assert!(store.get_user_token(app, other.id).await.unwrap().is_none());
+        // Another application cannot see a token by id.
+        let (b, b_user) = self::user(&store).await;
+        let theirs = token(b, &b_user, Duration::hours(1));
+        store.record_user_token(&theirs).await.unwrap();
+        assert!(
+            store
+                .get_user_token(app, theirs.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
