@@ -48,8 +48,13 @@ pub fn parse<T: DeserializeOwned>(media_type: &str, body: &[u8]) -> Result<T, Ap
             "the body must be JSON with Content-Type: application/json",
         ));
     }
+    let malformed = |e: serde_json::Error| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    };
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{') {
+        // Not JSON at all, or JSON but not an object.
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(malformed)?;
         return Err(ApiError::bad_request(
             "invalid_body",
             "the body must be a JSON object",
@@ -57,7 +62,7 @@ pub fn parse<T: DeserializeOwned>(media_type: &str, body: &[u8]) -> Result<T, Ap
     }
     serde_json::from_slice(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            malformed(e)
         } else {
             ApiError::bad_request(
                 "invalid_body",
@@ -125,6 +130,7 @@ mod tests {
         assert_eq!(code("application/json", "[null, null]"), "invalid_body");
         assert_eq!(code("application/json", r#""text""#), "invalid_body");
         assert_eq!(code("application/json", "{"), "malformed_json");
+        assert_eq!(code("application/json", "not json"), "malformed_json");
         assert_eq!(code("application/json", ""), "malformed_json");
         assert_eq!(code("text/plain", "{}"), "unsupported_media_type");
     }
