@@ -105,7 +105,12 @@ fn start_fedgate(google: &FakeGoogle) -> Server {
     }
 }
 
-async fn setup(client: &reqwest::Client, base: &str, google: &FakeGoogle) -> String {
+/// Signs up, creates and configures an application; returns its id and an access key.
+async fn setup(
+    client: &reqwest::Client,
+    base: &str,
+    google: &FakeGoogle,
+) -> (String, fedgate_client::Client) {
     for _ in 0..100 {
         if client
             .get(format!("{base}/readyz"))
@@ -152,7 +157,95 @@ async fn setup(client: &reqwest::Client, base: &str, google: &FakeGoogle) -> Str
     )
     .await
     .unwrap();
-    id
+    let key: Value = post(format!("/manage/v1/applications/{id}/access-keys"), json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let api = fedgate_client::Client::new(
+        base,
+        key["key"]["id"].as_str().unwrap(),
+        key["secret"].as_str().unwrap(),
+    )
+    .unwrap();
+    (id, api)
+}
+
+/// User-token verification: through the signed API (signature, expiry, revocation and
+/// the user looked up), and offline against the application's JWKS as an app's own
+/// service would.
+async fn verification(
+    base: &str,
+    app: &str,
+    api: &fedgate_client::Client,
+    pid: u32,
+    n: usize,
+    concurrency: usize,
+) {
+    let mut tokens = Vec::new();
+    for i in 0..100 {
+        let user = api
+            .create_user(&fedgate_client::wire::users::CreateUserRequest {
+                id: Some(format!("verify-{i}")),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        tokens.push(api.issue_token(&user.id, None).await.unwrap().token);
+    }
+    let tokens = Arc::new(tokens);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu0 = cpu_of(pid);
+    let t = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (api, tokens, next) = (api.clone(), Arc::clone(&tokens), Arc::clone(&next));
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let v = api.verify_token(&tokens[i % tokens.len()]).await.unwrap();
+                    assert!(v.active, "{v:?}");
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let wall = t.elapsed();
+    let cpu = cpu_of(pid) - cpu0;
+    println!(
+        "verify via API         n={n:<6} {:>8.0} requests/s (driver on the same 2 cores)   Fedgate CPU {:>5.3} ms/request => {:>6.0} requests/s per Fedgate core",
+        n as f64 / wall.as_secs_f64(),
+        cpu.as_secs_f64() * 1e3 / n as f64,
+        n as f64 / cpu.as_secs_f64()
+    );
+
+    // Offline: the JWKS once, then pure signature and claim checks, on one thread.
+    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{base}/hosted/{app}/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwks.keys[0]).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&[app]);
+    validation.set_issuer(&[base.replace("127.0.0.1", "localhost")]);
+    let offline = n * 4;
+    let t = Instant::now();
+    for i in 0..offline {
+        jsonwebtoken::decode::<Value>(&tokens[i % tokens.len()], &key, &validation).unwrap();
+    }
+    let wall = t.elapsed();
+    println!(
+        "verify offline (JWKS)  n={offline:<6} {:>8.0} verifications/s on one core (jsonwebtoken, Ed25519)",
+        offline as f64 / wall.as_secs_f64()
+    );
 }
 
 async fn one_login(client: &reqwest::Client, start_url: &str) -> Duration {
@@ -224,7 +317,7 @@ async fn main() {
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
-    let app = setup(&client, &server.base, &google).await;
+    let (app, api) = setup(&client, &server.base, &google).await;
     println!(
         "fedgate-bench: N={n} logins, concurrency C={concurrency}, SQLite + in-process store, release build"
     );
@@ -280,5 +373,6 @@ async fn main() {
         cpu.as_secs_f64() * 1e3 / starts as f64,
         starts as f64 / cpu.as_secs_f64()
     );
+    verification(&server.base, &app, &api, pid, n * 5, concurrency).await;
     println!("RSS after the run: {} KiB", rss_kib(pid));
 }
