@@ -157,12 +157,15 @@ async fn setup(
     )
     .await
     .unwrap();
-    let key: Value = post(format!("/manage/v1/applications/{id}/access-keys"), json!({}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let key: Value = post(
+        format!("/manage/v1/applications/{id}/access-keys"),
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let api = fedgate_client::Client::new(
         base,
         key["key"]["id"].as_str().unwrap(),
