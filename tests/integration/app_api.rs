@@ -287,6 +287,45 @@ async fn an_unverified_match_becomes_a_candidate_the_backend_links_and_the_next_
 }
 
 #[tokio::test]
+async fn a_deleted_user_is_no_longer_offered_as_a_candidate() {
+    let w = world(json!({})).await;
+    w.api
+        .create_user(&new_user(
+            Some("gone_1"),
+            vec![email("eve@gmail.com", false)],
+        ))
+        .await
+        .unwrap();
+    // `_` is a wildcard in SQL LIKE: a look-alike id must stay a candidate.
+    w.api
+        .create_user(&new_user(
+            Some("gone-1"),
+            vec![email("fay@gmail.com", false)],
+        ))
+        .await
+        .unwrap();
+    w.google.add("eve", Person::gmail("eve"));
+    w.google.add("fay", Person::gmail("fay"));
+    let eve = w
+        .app
+        .google_login(&w.app_id, "login_hint=eve")
+        .await
+        .params();
+    let fay = w
+        .app
+        .google_login(&w.app_id, "login_hint=fay")
+        .await
+        .params();
+    assert_eq!(eve["linkCandidates"], "gone_1");
+    assert_eq!(fay["linkCandidates"], "gone-1");
+    w.api.delete_user("gone_1").await.unwrap();
+    let f = w.api.federated_user(&eve["federatedUserId"]).await.unwrap();
+    assert!(f.link_candidates.is_empty(), "{:?}", f.link_candidates);
+    let f = w.api.federated_user(&fay["federatedUserId"]).await.unwrap();
+    assert_eq!(f.link_candidates, vec!["gone-1".to_owned()]);
+}
+
+#[tokio::test]
 async fn unlinking_and_detaching_stop_the_sign_in_until_linked_again() {
     let w = world(json!({})).await;
     w.google.add("dan", Person::gmail("dan"));

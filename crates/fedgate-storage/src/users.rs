@@ -309,6 +309,31 @@ impl UserRepository for SeaStore {
             .exec(txn)
             .await
             .map_err(|e| backend_err(&e))?;
+        // Nor is it offered as a candidate any more. (Ids cannot contain `%`; a `_` in
+        // the pattern may over-match, which the exact filter below undoes.)
+        let offering = federated_user::Entity::find()
+            .filter(federated_user::Column::ApplicationId.eq(app.as_uuid()))
+            .filter(federated_user::Column::Candidates.like(format!("%\"{id}\"%")))
+            .all(txn)
+            .await
+            .map_err(|e| backend_err(&e))?;
+        for f in offering {
+            let mut candidates: Vec<String> = serde_json::from_str(&f.candidates)
+                .map_err(|e| StoreError::Backend(format!("stored candidates: {e}")))?;
+            let before = candidates.len();
+            candidates.retain(|c| c != id.as_str());
+            if candidates.len() == before {
+                continue;
+            }
+            let json = serde_json::to_string(&candidates)
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            federated_user::Entity::update_many()
+                .col_expr(federated_user::Column::Candidates, Expr::value(json))
+                .filter(federated_user::Column::Id.eq(f.id))
+                .exec(txn)
+                .await
+                .map_err(|e| backend_err(&e))?;
+        }
         let deleted = user::Entity::delete_many()
             .filter(user::Column::ApplicationId.eq(app.as_uuid()))
             .filter(user::Column::Id.eq(id.as_str()))
