@@ -371,10 +371,11 @@ async fn unlinking_and_detaching_stop_the_sign_in_until_linked_again() {
     assert!(
         !after_detach.contains_key("linkedUser") && !after_detach.contains_key("autoLoginToken")
     );
+    let after = w.api.federated_user(&fid).await.unwrap();
     assert_eq!(
-        w.api.federated_user(&fid).await.unwrap().link_state,
-        LinkStateDto::Detached,
-        "a sign-in does not undo a detach"
+        (after.link_state, after.detached_from.as_deref()),
+        (LinkStateDto::Detached, Some(user.as_str())),
+        "a sign-in does not undo a detach, nor forget whom it was detached from"
     );
     assert_eq!(
         w.api.detach(&fid).await.unwrap_err().code(),

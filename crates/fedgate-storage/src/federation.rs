@@ -168,8 +168,13 @@ impl SeaStore {
                 }
             } else {
                 // Unlinked or detached by the app: never link or create on its behalf;
-                // refresh the candidates so it can decide.
+                // refresh the candidates so it can decide. A detached one keeps the user
+                // it was detached from.
                 let state = LinkState::parse(&row.link_state).unwrap_or(LinkState::Unlinked);
+                let detached_from = match state {
+                    LinkState::Detached => row.user_id.as_deref().and_then(UserId::parse),
+                    _ => None,
+                };
                 let mut candidates: Vec<UserId> = owners(txn, login)
                     .await?
                     .into_iter()
@@ -177,7 +182,15 @@ impl SeaStore {
                     .collect();
                 candidates.sort();
                 candidates.dedup();
-                set_link(txn, row.id, state, None, &candidates, login).await?;
+                set_link(
+                    txn,
+                    row.id,
+                    state,
+                    detached_from.as_ref(),
+                    &candidates,
+                    login,
+                )
+                .await?;
                 LoginResolution {
                     federated_user_id: FederatedUserId::from_uuid(row.id),
                     user_id: None,
