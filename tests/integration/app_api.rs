@@ -4,32 +4,29 @@ use fedgate_client::Client;
 use fedgate_client::wire::users::{
     CreateUserRequest, LinkStateDto, LocatorDto, LocatorKindDto, UpdateUserRequest,
 };
-use fedgate_tests::{Browser, FakeGoogle, Person, TestApp, spawn_app, spawn_app_with_google};
+use fedgate_tests::{GoogleWorld, Person, spawn_app};
 use reqwest::Method;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
+/// A [`GoogleWorld`] with an application-API client of its application.
 struct World {
-    app: TestApp,
-    google: FakeGoogle,
-    owner: Browser,
-    app_id: String,
+    base: GoogleWorld,
     api: Client,
 }
 
-async fn world(integration: Value) -> World {
-    let google = FakeGoogle::start().await;
-    let app = spawn_app_with_google(&google).await;
-    let owner = app.subscriber().await;
-    let app_id = owner.create_app("Chat").await.id;
-    owner.configure_google(&app_id, &google, integration).await;
-    let api = app.client(&owner.create_key(&app_id).await);
-    World {
-        app,
-        google,
-        owner,
-        app_id,
-        api,
+impl std::ops::Deref for World {
+    type Target = GoogleWorld;
+
+    fn deref(&self) -> &GoogleWorld {
+        &self.base
     }
+}
+
+async fn world(integration: Value) -> World {
+    let base = GoogleWorld::start(integration).await;
+    let api = base.app.client(&base.owner.create_key(&base.app_id).await);
+    World { base, api }
 }
 
 fn email(value: &str, verified: bool) -> LocatorDto {
@@ -561,6 +558,20 @@ async fn upstream_tokens_are_readable_through_the_signed_api_only() {
         .await
         .unwrap();
     assert!(f.has_upstream_tokens);
+    // At rest they are sealed: the stored bytes do not hold the token.
+    let row = fedgate_storage::entity::federated_user::Entity::find_by_id(
+        uuid::Uuid::parse_str(&result.federated_user_id).unwrap(),
+    )
+    .one(&w.app.db)
+    .await
+    .unwrap()
+    .unwrap();
+    let sealed = row.sealed_tokens.expect("tokens are stored");
+    let plain = upstream.access_token.as_bytes();
+    assert!(
+        !sealed.windows(plain.len()).any(|w| w == plain),
+        "stored in clear"
+    );
     // The management API (the panel's) never shows them.
     let panel = w
         .owner

@@ -1,37 +1,13 @@
 //! The hosted Google sign-in against an in-process fake Google.
 
 use fedgate_tests::fake_google::Tamper;
-use fedgate_tests::{
-    APP_REDIRECT, Browser, FakeGoogle, Person, TestApp, TokenMode, hop, spawn_app_with,
-    spawn_app_with_google,
-};
+use fedgate_tests::{APP_REDIRECT, GoogleWorld as World, Person, TokenMode, hop};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct World {
-    app: TestApp,
-    google: FakeGoogle,
-    owner: Browser,
-    app_id: String,
-}
-
-async fn world(integration: Value) -> World {
-    let google = FakeGoogle::start().await;
-    let app = spawn_app_with_google(&google).await;
-    let owner = app.subscriber().await;
-    let app_id = owner.create_app("Chat").await.id;
-    owner.configure_google(&app_id, &google, integration).await;
-    World {
-        app,
-        google,
-        owner,
-        app_id,
-    }
-}
-
 #[tokio::test]
 async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_parameter() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     let ann = Person::gmail("ann");
     w.google.add("ann", ann.clone());
     let start = hop(&w.app.login_url(
@@ -179,22 +155,11 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
 
 /// A world whose JWKS cache may refetch for an unknown `kid` every `refetch` seconds.
 async fn world_refetching_every(refetch: u64) -> World {
-    let google = FakeGoogle::start().await;
-    let o = google.override_settings();
-    let app = spawn_app_with(move |s| {
-        s.testing.google = Some(o);
-        s.provider_jwks_refetch_seconds = refetch;
-    })
-    .await;
-    let owner = app.subscriber().await;
-    let app_id = owner.create_app("Chat").await.id;
-    owner.configure_google(&app_id, &google, json!({})).await;
-    World {
-        app,
-        google,
-        owner,
-        app_id,
-    }
+    World::start_with(
+        move |s| s.provider_jwks_refetch_seconds = refetch,
+        json!({}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -251,7 +216,7 @@ async fn last_event(w: &World) -> Value {
 
 #[tokio::test]
 async fn a_returning_person_signs_in_as_the_same_user_even_after_changing_email() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     let mut bob = Person::gmail("bob");
     w.google.add("bob", bob.clone());
     let first = w
@@ -280,7 +245,7 @@ async fn a_returning_person_signs_in_as_the_same_user_even_after_changing_email(
 
 #[tokio::test]
 async fn a_verified_gmail_address_links_to_the_existing_user_owning_it() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     w.app
         .seed_user(&w.app_id, "existing-ann", "ANN.Smith@gmail.com", true)
         .await;
@@ -301,7 +266,7 @@ async fn a_verified_gmail_address_links_to_the_existing_user_owning_it() {
 
 #[tokio::test]
 async fn a_workspace_address_with_hd_links_but_without_hd_it_does_not() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     w.app
         .seed_user(&w.app_id, "corp-ann", "ann@corp.example", true)
         .await;
@@ -338,7 +303,7 @@ async fn a_workspace_address_with_hd_links_but_without_hd_it_does_not() {
 
 #[tokio::test]
 async fn an_email_google_has_not_verified_links_nothing() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     w.app
         .seed_user(&w.app_id, "victim", "victim@gmail.com", true)
         .await;
@@ -358,7 +323,7 @@ async fn an_email_google_has_not_verified_links_nothing() {
 
 #[tokio::test]
 async fn an_existing_user_whose_email_is_unverified_is_returned_as_a_candidate() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     w.app
         .seed_user(&w.app_id, "unverified-carol", "carol@gmail.com", false)
         .await;
@@ -381,7 +346,7 @@ async fn an_existing_user_whose_email_is_unverified_is_returned_as_a_candidate()
 
 #[tokio::test]
 async fn with_auto_creation_off_a_new_person_gets_no_user() {
-    let w = world(json!({"autoCreateUsers": false})).await;
+    let w = World::start(json!({"autoCreateUsers": false})).await;
     let p = w.app.google_login(&w.app_id, "").await.params();
     assert_eq!(p["linkCandidates"], "");
     assert!(!p.contains_key("linkedUser") && !p.contains_key("autoLoginToken"));
@@ -391,7 +356,7 @@ async fn with_auto_creation_off_a_new_person_gets_no_user() {
 
 #[tokio::test]
 async fn access_denied_at_google_comes_back_as_an_error_with_the_apps_state() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     w.google.with(|s| s.deny = true);
     let back = w.app.google_login(&w.app_id, "state=xyz").await;
     assert_eq!(back.target(), APP_REDIRECT);
@@ -410,7 +375,7 @@ async fn access_denied_at_google_comes_back_as_an_error_with_the_apps_state() {
 }
 
 async fn provider_failure(mode: TokenMode, error: &str, reason: &str) {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     w.google.with(|s| s.token_mode = mode);
     let p = w.app.google_login(&w.app_id, "state=s1").await.params();
     assert_eq!(
@@ -448,7 +413,7 @@ async fn provider_garbage_is_an_error_redirect() {
 }
 
 async fn defect(tamper: Tamper, reason: &str) {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     w.google.with(|s| s.tamper = Some(tamper));
     let back = w.app.google_login(&w.app_id, "state=st").await;
     assert_eq!(back.target(), APP_REDIRECT);
@@ -506,7 +471,7 @@ id_token_defects! {
 
 #[tokio::test]
 async fn a_state_works_once_and_its_code_is_never_redeemed_twice() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     let start = hop(&w.app.login_url(&w.app_id, "")).await;
     let at_google = hop(start.location.as_deref().unwrap()).await;
     let callback = at_google.location.clone().unwrap();
@@ -537,7 +502,7 @@ async fn a_state_works_once_and_its_code_is_never_redeemed_twice() {
 
 #[tokio::test]
 async fn a_callback_cannot_be_replayed_on_another_applications_callback() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     let other = w.owner.create_app("Other").await.id;
     w.owner.configure_google(&other, &w.google, json!({})).await;
     let start = hop(&w.app.login_url(&w.app_id, "")).await;
@@ -553,7 +518,8 @@ async fn a_callback_cannot_be_replayed_on_another_applications_callback() {
 
 #[tokio::test]
 async fn redirect_uris_must_match_exactly() {
-    let w = world(json!({"redirectUris": [APP_REDIRECT, "https://app.example.com/other"]})).await;
+    let w = World::start(json!({"redirectUris": [APP_REDIRECT, "https://app.example.com/other"]}))
+        .await;
     for wrong in [
         "https://app.example.com/auth/callbacK",
         "https://app.example.com/auth/callback/",
@@ -588,7 +554,7 @@ async fn redirect_uris_must_match_exactly() {
 
 #[tokio::test]
 async fn bad_starts_get_an_error_page_and_no_redirect() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     let unknown = hop(&w.app.login_url("01a203e7-c96a-7272-8dee-481300d54f2c", "")).await;
     assert_eq!(
         (unknown.status, unknown.location.is_none()),
@@ -643,7 +609,7 @@ mod state_signing {
 
     #[tokio::test]
     async fn signed_starts_get_offline_access_and_the_refresh_token() {
-        let w = world(json!({"requireStateSigning": true})).await;
+        let w = World::start(json!({"requireStateSigning": true})).await;
         let key = w.owner.create_key(&w.app_id).await;
         let q = signed_query(
             &w.app_id,
@@ -673,7 +639,7 @@ mod state_signing {
 
     #[tokio::test]
     async fn unsigned_wrong_stale_and_replayed_starts_are_refused() {
-        let w = world(json!({"requireStateSigning": true})).await;
+        let w = World::start(json!({"requireStateSigning": true})).await;
         let key = w.owner.create_key(&w.app_id).await;
         let other_app = w.owner.create_app("Other").await.id;
         let foreign = w.owner.create_key(&other_app).await;
@@ -776,7 +742,7 @@ mod result_codes {
 
     #[tokio::test]
     async fn a_result_code_is_redeemed_once_by_its_own_application_only() {
-        let w = world(json!({"resultDelivery": "code"})).await;
+        let w = World::start(json!({"resultDelivery": "code"})).await;
         let back = w.app.google_login(&w.app_id, "state=s").await;
         let p = back.params();
         let names: Vec<&String> = p.keys().collect();
@@ -816,7 +782,7 @@ mod result_codes {
 
 #[tokio::test]
 async fn concurrent_first_logins_of_one_person_make_one_user() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     let dana = Person::gmail("dana");
     w.google.add("dana", dana);
     // Start many logins, then complete their callbacks all at once.
@@ -844,7 +810,7 @@ async fn concurrent_first_logins_of_one_person_make_one_user() {
 
 #[tokio::test]
 async fn a_configuration_change_applies_to_the_next_login_at_once() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     assert_eq!(
         hop(&w.app.login_url(&w.app_id, "")).await.status,
         StatusCode::FOUND
@@ -895,7 +861,7 @@ async fn a_configuration_change_applies_to_the_next_login_at_once() {
 
 #[tokio::test]
 async fn an_oversized_provider_error_is_still_logged_and_returned() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     let start = hop(&w.app.login_url(&w.app_id, "state=s")).await;
     let provider_state = start.params()["state"].clone();
     let long = "x".repeat(300);
@@ -920,7 +886,7 @@ async fn an_oversized_provider_error_is_still_logged_and_returned() {
 
 #[tokio::test]
 async fn a_very_long_provider_name_still_creates_the_user() {
-    let w = world(json!({})).await;
+    let w = World::start(json!({})).await;
     let mut eve = Person::gmail("eve");
     eve.name = Some("N".repeat(500));
     w.google.add("eve", eve);

@@ -86,12 +86,57 @@ pub const APP_REDIRECT: &str = "https://app.example.com/auth/callback";
 
 /// Starts a server whose Google is `fake`.
 pub async fn spawn_app_with_google(fake: &FakeGoogle) -> TestApp {
+    spawn_app_with_google_and(fake, |_| {}).await
+}
+
+/// Starts a server whose Google is `fake`, after `adjust` has changed the settings.
+pub async fn spawn_app_with_google_and(
+    fake: &FakeGoogle,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let o = fake.override_settings();
     spawn_app_with(move |s| {
         s.testing.google = Some(o);
         s.provider_timeout_seconds = 2;
+        adjust(s);
     })
     .await
+}
+
+/// A server with a fake Google, a signed-in subscriber, and one application whose
+/// Google credentials and OAuth integration are configured (so it is ACTIVE).
+#[derive(Debug)]
+pub struct GoogleWorld {
+    /// The server.
+    pub app: TestApp,
+    /// Its Google.
+    pub google: FakeGoogle,
+    /// The subscriber owning the application.
+    pub owner: Browser,
+    /// The application.
+    pub app_id: String,
+}
+
+impl GoogleWorld {
+    /// Starts one whose OAuth integration has `integration`'s fields over the defaults.
+    pub async fn start(integration: Value) -> Self {
+        Self::start_with(|_| {}, integration).await
+    }
+
+    /// Like [`GoogleWorld::start`], after `adjust` has changed the server's settings.
+    pub async fn start_with(adjust: impl FnOnce(&mut Settings), integration: Value) -> Self {
+        let google = FakeGoogle::start().await;
+        let app = spawn_app_with_google_and(&google, adjust).await;
+        let owner = app.subscriber().await;
+        let app_id = owner.create_app("Chat").await.id;
+        owner.configure_google(&app_id, &google, integration).await;
+        Self {
+            app,
+            google,
+            owner,
+            app_id,
+        }
+    }
 }
 
 /// One HTTP response of a redirect chain, not followed.

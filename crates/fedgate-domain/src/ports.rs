@@ -165,8 +165,9 @@ pub trait UserRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<LocatorChangeOutcome>;
     /// Deletes the user with its locators and tokens; its federated users become
-    /// `Unlinked`. Writes `events` (completed with the affected federated users) in the
-    /// same transaction. `false` when there was no such user.
+    /// `Unlinked` and it leaves every candidate list. Writes `event` (completed with the
+    /// user), plus a `federated_user_unlinked` event per identity it held, in the same
+    /// transaction. `false` when there was no such user.
     async fn delete_user(
         &self,
         app: ApplicationId,

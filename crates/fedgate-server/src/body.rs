@@ -97,9 +97,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let media = media_type(req);
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(64 * 1024, |s| s.settings.limits.body_limit_bytes);
+        let limit = req.app_data::<web::Data<AppState>>().map_or_else(
+            || crate::config::Limits::default().body_limit_bytes,
+            |s| s.settings.limits.body_limit_bytes,
+        );
         let mut payload = payload.take();
         Box::pin(async move {
             let body = read(&mut payload, limit).await?;

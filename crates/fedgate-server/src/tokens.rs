@@ -8,6 +8,7 @@ use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
 use fedgate_domain::ports::{PlannedToken, StoreError, StoredSigningKey, UserTokenRecord};
 use fedgate_domain::seal::SealContext;
 use fedgate_tokens::{ALGORITHM, MintedToken, SEAL_PURPOSE, TokenSigner, TokenVerifier};
+use fedgate_wire::users::IssuedTokenDto;
 use secrecy::ExposeSecret;
 
 use crate::error::ApiError;
@@ -123,15 +124,14 @@ pub fn plan(state: &AppState, ttl_seconds: i64) -> PlannedToken {
     }
 }
 
-/// Mints the planned token for `user` (already recorded).
-pub async fn mint(
-    state: &AppState,
-    app: ApplicationId,
+/// Mints the planned token for `user` (already recorded) with the application's
+/// signer.
+pub fn mint(
+    signer: &TokenSigner,
     user: &UserId,
     plan: &PlannedToken,
 ) -> Result<MintedToken, ApiError> {
-    signer(state, app)
-        .await?
+    signer
         .mint(
             user,
             plan.id.to_string(),
@@ -147,10 +147,10 @@ pub async fn issue(
     app: ApplicationId,
     user: &UserId,
     ttl_seconds: i64,
-) -> Result<(PlannedToken, MintedToken), ApiError> {
+) -> Result<IssuedTokenDto, ApiError> {
     let plan = plan(state, ttl_seconds);
     // The signing key first: a token must never be recorded without one to mint it.
-    signer(state, app).await?;
+    let signer = signer(state, app).await?;
     state
         .store
         .record_user_token(&UserTokenRecord {
@@ -163,6 +163,11 @@ pub async fn issue(
             last_seen_at: None,
         })
         .await?;
-    let minted = mint(state, app, user, &plan).await?;
-    Ok((plan, minted))
+    Ok(IssuedTokenDto {
+        token: mint(&signer, user, &plan)?.token,
+        token_id: plan.id.to_string(),
+        user_id: user.to_string(),
+        issued_at: plan.issued_at,
+        expires_at: plan.expires_at,
+    })
 }

@@ -33,18 +33,30 @@ pub(crate) async fn insert_user(db: &impl ConnectionTrait, u: &User) -> Result<(
     .insert(db)
     .await?;
     for l in &u.locators {
-        user_locator::ActiveModel {
-            application_id: Set(u.application_id.as_uuid()),
-            kind: Set(l.locator.kind().as_str().to_owned()),
-            normalized: Set(l.locator.normalized().to_owned()),
-            value: Set(l.locator.value().to_owned()),
-            user_id: Set(u.id.as_str().to_owned()),
-            verified: Set(l.verified),
-            created_at: Set(u.created_at),
-        }
-        .insert(db)
-        .await?;
+        insert_locator(db, u.application_id, &u.id, l, u.created_at).await?;
     }
+    Ok(())
+}
+
+/// Inserts one locator of user `id`; a unique violation means someone has it.
+async fn insert_locator(
+    db: &impl ConnectionTrait,
+    app: ApplicationId,
+    id: &UserId,
+    l: &UserLocator,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    user_locator::ActiveModel {
+        application_id: Set(app.as_uuid()),
+        kind: Set(l.locator.kind().as_str().to_owned()),
+        normalized: Set(l.locator.normalized().to_owned()),
+        value: Set(l.locator.value().to_owned()),
+        user_id: Set(id.as_str().to_owned()),
+        verified: Set(l.verified),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
     Ok(())
 }
 
@@ -231,18 +243,9 @@ impl UserRepository for SeaStore {
         }
         let affected = match change {
             LocatorChange::Add(l) => {
-                user_locator::ActiveModel {
-                    application_id: Set(app.as_uuid()),
-                    kind: Set(l.locator.kind().as_str().to_owned()),
-                    normalized: Set(l.locator.normalized().to_owned()),
-                    value: Set(l.locator.value().to_owned()),
-                    user_id: Set(id.as_str().to_owned()),
-                    verified: Set(l.verified),
-                    created_at: Set(now),
-                }
-                .insert(txn)
-                .await
-                .map_err(|e| conflict_or_backend(&e, "a user with this locator"))?;
+                insert_locator(txn, app, id, l, now)
+                    .await
+                    .map_err(|e| conflict_or_backend(&e, "a user with this locator"))?;
                 1
             }
             LocatorChange::Remove(l) => {

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use fedgate_domain::federation::{FederatedUser, GOOGLE_PROVIDER, LinkState};
 use fedgate_domain::hosted::ServiceKind;
-use fedgate_domain::ids::UserId;
+use fedgate_domain::ids::{ApplicationId, UserId};
 use fedgate_domain::login::LoginResult;
 use fedgate_domain::user::{LocatorKind, User};
 use fedgate_wire::app_api::{CallingApplicationDto, LoginResultDto, RedeemResultRequest};
@@ -148,4 +148,17 @@ pub(crate) fn federated_user_dto(f: &FederatedUser) -> FederatedUserDto {
 /// The user named in a path, or 404 (malformed ids name nobody).
 pub(crate) fn path_user_id(text: &str) -> Result<UserId, ApiError> {
     UserId::parse(text).ok_or_else(|| ApiError::not_found("user"))
+}
+
+/// The user named in a path, if it exists in the application; 404 otherwise.
+pub(crate) async fn existing_user(
+    state: &AppState,
+    app: ApplicationId,
+    text: &str,
+) -> Result<UserId, ApiError> {
+    let id = path_user_id(text)?;
+    if state.store.get_user(app, &id).await?.is_none() {
+        return Err(ApiError::not_found("user"));
+    }
+    Ok(id)
 }

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use fedgate_domain::events::{Event, EventKind};
 use fedgate_domain::federation::{
-    LinkChange, LinkChangeOutcome, LinkState, TOKENS_PURPOSE, UpstreamTokens,
+    FederatedUser, LinkChange, LinkChangeOutcome, LinkState, TOKENS_PURPOSE, UpstreamTokens,
 };
 use fedgate_domain::ids::{FederatedUserId, UserId};
 use fedgate_domain::seal::SealContext;
@@ -14,7 +14,7 @@ use fedgate_wire::users::{
     UpstreamTokensDto,
 };
 
-use super::app_api::{federated_user_dto, path_user_id};
+use super::app_api::{existing_user, federated_user_dto};
 use crate::error::ApiError;
 use crate::signed::SignedRequest;
 use crate::state::AppState;
@@ -67,11 +67,8 @@ pub async fn list_of_user(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = path_user_id(&path)?;
     let app = signed.application.id;
-    if state.store.get_user(app, &user).await?.is_none() {
-        return Err(ApiError::not_found("user"));
-    }
+    let user = existing_user(&state, app, &path).await?;
     let list = state.store.list_federated_users_of(app, &user).await?;
     Ok(HttpResponse::Ok().json(FederatedUserListDto {
         federated_users: list.iter().map(federated_user_dto).collect(),
@@ -86,12 +83,23 @@ fn state_conflict(code: &'static str, message: &'static str, state: LinkState) -
     )
 }
 
+/// The answer to a link change: the federated user now, and a token if one was issued
+/// (never cached).
+fn changed(f: &FederatedUser, user_token: Option<IssuedTokenDto>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(LinkResultDto {
+            federated_user: federated_user_dto(f),
+            user_token,
+        })
+}
+
 async fn apply(
     state: &AppState,
     signed: &SignedRequest,
     federated_user: &str,
     change: LinkChange,
-) -> Result<fedgate_domain::federation::FederatedUser, ApiError> {
+) -> Result<FederatedUser, ApiError> {
     let id = path_federated_user_id(federated_user)?;
     let app = signed.application.id;
     let now = state.clock.now();
@@ -166,25 +174,12 @@ pub async fn link(
     })?;
     let f = apply(&state, &signed, &path, LinkChange::Link(user.clone())).await?;
     let user_token = if body.issue_token {
-        let app = signed.application.id;
-        let (plan, minted) =
-            crate::tokens::issue(&state, app, &user, state.settings.user_token_ttl_seconds).await?;
-        Some(IssuedTokenDto {
-            token: minted.token,
-            token_id: plan.id.to_string(),
-            user_id: user.to_string(),
-            issued_at: plan.issued_at,
-            expires_at: plan.expires_at,
-        })
+        let ttl = state.settings.user_token_ttl_seconds;
+        Some(crate::tokens::issue(&state, signed.application.id, &user, ttl).await?)
     } else {
         None
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(LinkResultDto {
-            federated_user: federated_user_dto(&f),
-            user_token,
-        }))
+    Ok(changed(&f, user_token))
 }
 
 /// `POST /api/v1/federated-users/{federatedUserId}/unlink`: back to unlinked.
@@ -206,10 +201,7 @@ pub async fn unlink(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let f = apply(&state, &signed, &path, LinkChange::Unlink).await?;
-    Ok(HttpResponse::Ok().json(LinkResultDto {
-        federated_user: federated_user_dto(&f),
-        user_token: None,
-    }))
+    Ok(changed(&f, None))
 }
 
 /// `POST /api/v1/federated-users/{federatedUserId}/detach`: kept, but its sign-ins
@@ -232,10 +224,7 @@ pub async fn detach(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let f = apply(&state, &signed, &path, LinkChange::Detach).await?;
-    Ok(HttpResponse::Ok().json(LinkResultDto {
-        federated_user: federated_user_dto(&f),
-        user_token: None,
-    }))
+    Ok(changed(&f, None))
 }
 
 /// `GET /api/v1/federated-users/{federatedUserId}/upstream-tokens`: the provider's

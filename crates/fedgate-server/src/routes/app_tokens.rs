@@ -4,14 +4,14 @@ use actix_web::{HttpResponse, web};
 use chrono::Duration;
 use fedgate_domain::ValidationError;
 use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::ids::TokenId;
+use fedgate_domain::ids::{TokenId, UserId};
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::users::{
     IssueTokenRequest, IssuedTokenDto, RevokedDto, TokenVerdictDto, UserTokenDto, UserTokenListDto,
     VerifyTokenRequest,
 };
 
-use super::app_api::{path_user_id, user_dto};
+use super::app_api::{existing_user, user_dto};
 use crate::error::ApiError;
 use crate::signed::SignedRequest;
 use crate::state::AppState;
@@ -43,7 +43,6 @@ pub async fn issue(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = path_user_id(&path)?;
     let body: IssueTokenRequest = signed.json()?;
     let ttl = body
         .ttl_seconds
@@ -52,21 +51,13 @@ pub async fn issue(
         return Err(ValidationError::new("ttlSeconds", "must be 60 to 2592000").into());
     }
     let app = signed.application.id;
-    if state.store.get_user(app, &user).await?.is_none() {
-        return Err(ApiError::not_found("user"));
-    }
+    let user = existing_user(&state, app, &path).await?;
     // A user deleted between the check and the record makes the record fail its
     // foreign key: reported as unavailable, nothing issued.
-    let (plan, minted) = crate::tokens::issue(&state, app, &user, ttl).await?;
+    let issued = crate::tokens::issue(&state, app, &user, ttl).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(IssuedTokenDto {
-            token: minted.token,
-            token_id: plan.id.to_string(),
-            user_id: user.to_string(),
-            issued_at: plan.issued_at,
-            expires_at: plan.expires_at,
-        }))
+        .json(issued))
 }
 
 /// `GET /api/v1/users/{userId}/tokens`: the user's unexpired tokens (revoked ones
@@ -87,11 +78,8 @@ pub async fn list(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = path_user_id(&path)?;
     let app = signed.application.id;
-    if state.store.get_user(app, &user).await?.is_none() {
-        return Err(ApiError::not_found("user"));
-    }
+    let user = existing_user(&state, app, &path).await?;
     let tokens = state
         .store
         .list_user_tokens(app, &user, state.clock.now())
@@ -113,19 +101,15 @@ pub async fn list(
 async fn revoke(
     state: &AppState,
     signed: &SignedRequest,
-    user: &str,
+    user: &UserId,
     token: Option<TokenId>,
 ) -> Result<u64, ApiError> {
-    let user = path_user_id(user)?;
     let app = signed.application.id;
-    if state.store.get_user(app, &user).await?.is_none() {
-        return Err(ApiError::not_found("user"));
-    }
     let now = state.clock.now();
     let event = Event::new(app, EventKind::UserTokensRevoked, now);
     Ok(state
         .store
-        .revoke_user_tokens(app, &user, token, now, event)
+        .revoke_user_tokens(app, user, token, now, event)
         .await?)
 }
 
@@ -146,7 +130,8 @@ pub async fn revoke_all(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let revoked = revoke(&state, &signed, &path, None).await?;
+    let user = existing_user(&state, signed.application.id, &path).await?;
+    let revoked = revoke(&state, &signed, &user, None).await?;
     Ok(HttpResponse::Ok().json(RevokedDto { revoked }))
 }
 
@@ -170,15 +155,15 @@ pub async fn revoke_one(
     let (user, token) = path.into_inner();
     let id = TokenId::parse(&token).ok_or_else(|| ApiError::not_found("token"))?;
     let app = signed.application.id;
-    let known = state
+    // The token's record names its user, who exists while the record does.
+    let owner = state
         .store
         .get_user_token(app, id)
         .await?
-        .filter(|t| t.user_id.as_str() == user);
-    if known.is_none() {
-        return Err(ApiError::not_found("token"));
-    }
-    let revoked = revoke(&state, &signed, &user, Some(id)).await?;
+        .map(|t| t.user_id)
+        .filter(|owner| owner.as_str() == user)
+        .ok_or_else(|| ApiError::not_found("token"))?;
+    let revoked = revoke(&state, &signed, &owner, Some(id)).await?;
     Ok(HttpResponse::Ok().json(RevokedDto { revoked }))
 }
 

@@ -593,7 +593,7 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
     });
     let plan = crate::tokens::plan(state, state.settings.user_token_ttl_seconds);
     // The key exists before the token is recorded in the resolving transaction.
-    crate::tokens::signer(state, app).await?;
+    let signer = crate::tokens::signer(state, app).await?;
     let resolution = state
         .store
         .resolve_federated_login(&FederatedLogin {
@@ -612,7 +612,7 @@ async fn complete(state: &AppState, record: &LoginRecord, code: &str) -> Result<
     let fed_id = resolution.federated_user_id;
 
     let auto_login_token = match &resolution.user_id {
-        Some(user) => Some(crate::tokens::mint(state, app, user, &plan).await?.token),
+        Some(user) => Some(crate::tokens::mint(&signer, user, &plan)?.token),
         None => None,
     };
     let mut external = tokens.access_token.clone();
