@@ -16,5 +16,6 @@ mod hosted_services;
 mod isolation;
 mod login;
 mod operations;
+mod panel_users;
 mod properties;
 mod signing;

@@ -184,6 +184,16 @@ pub struct LinkRequest {
     pub issue_token: bool,
 }
 
+/// Body of the management API's `POST …/federated-users/{federatedUserId}/link`: the
+/// panel links, but never receives user tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManageLinkRequest {
+    /// The user to link to (same application).
+    pub user_id: String,
+}
+
 /// Result of a link change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -6,7 +6,7 @@ use fedgate_domain::events::{Event, EventKind};
 use fedgate_domain::federation::{
     FederatedUser, LinkChange, LinkChangeOutcome, LinkState, TOKENS_PURPOSE, UpstreamTokens,
 };
-use fedgate_domain::ids::{FederatedUserId, UserId};
+use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
 use fedgate_domain::seal::SealContext;
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::users::{
@@ -40,13 +40,22 @@ pub async fn get(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_federated_user_id(&path)?;
+    Ok(HttpResponse::Ok().json(get_one(&state, signed.application.id, &path).await?))
+}
+
+/// One federated user of the application, or 404.
+pub(crate) async fn get_one(
+    state: &AppState,
+    app: ApplicationId,
+    text: &str,
+) -> Result<FederatedUserDto, ApiError> {
+    let id = path_federated_user_id(text)?;
     let f = state
         .store
-        .get_federated_user(signed.application.id, id)
+        .get_federated_user(app, id)
         .await?
         .ok_or_else(|| ApiError::not_found("federated user"))?;
-    Ok(HttpResponse::Ok().json(federated_user_dto(&f)))
+    Ok(federated_user_dto(&f))
 }
 
 /// `GET /api/v1/users/{userId}/federated-users`: the identities linked to (or
@@ -67,12 +76,36 @@ pub async fn list_of_user(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let app = signed.application.id;
-    let user = existing_user(&state, app, &path).await?;
+    Ok(HttpResponse::Ok().json(of_user(&state, signed.application.id, &path).await?))
+}
+
+/// The identities linked to or detached from a user of the application.
+pub(crate) async fn of_user(
+    state: &AppState,
+    app: ApplicationId,
+    user: &str,
+) -> Result<FederatedUserListDto, ApiError> {
+    let user = existing_user(state, app, user).await?;
     let list = state.store.list_federated_users_of(app, &user).await?;
-    Ok(HttpResponse::Ok().json(FederatedUserListDto {
+    Ok(FederatedUserListDto {
         federated_users: list.iter().map(federated_user_dto).collect(),
-    }))
+    })
+}
+
+/// The user a link request names; an id that cannot exist names no user of this
+/// application.
+pub(crate) fn link_target(text: &str) -> Result<UserId, ApiError> {
+    UserId::parse(text).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "user_not_found",
+            "no such user in this application",
+        )
+    })
+}
+
+fn by_key(signed: &SignedRequest) -> String {
+    format!("by access key {}", signed.key.id)
 }
 
 fn state_conflict(code: &'static str, message: &'static str, state: LinkState) -> ApiError {
@@ -85,7 +118,7 @@ fn state_conflict(code: &'static str, message: &'static str, state: LinkState) -
 
 /// The answer to a link change: the federated user now, and a token if one was issued
 /// (never cached).
-fn changed(f: &FederatedUser, user_token: Option<IssuedTokenDto>) -> HttpResponse {
+pub(crate) fn changed(f: &FederatedUser, user_token: Option<IssuedTokenDto>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(LinkResultDto {
@@ -94,14 +127,15 @@ fn changed(f: &FederatedUser, user_token: Option<IssuedTokenDto>) -> HttpRespons
         })
 }
 
-async fn apply(
+/// Applies a link change and records its event, `detail` naming who made it.
+pub(crate) async fn apply(
     state: &AppState,
-    signed: &SignedRequest,
+    app: ApplicationId,
+    detail: String,
     federated_user: &str,
     change: LinkChange,
 ) -> Result<FederatedUser, ApiError> {
     let id = path_federated_user_id(federated_user)?;
-    let app = signed.application.id;
     let now = state.clock.now();
     let kind = match change {
         LinkChange::Link(_) => EventKind::FederatedUserLinked,
@@ -109,7 +143,7 @@ async fn apply(
         LinkChange::Detach => EventKind::FederatedUserDetached,
     };
     let mut event = Event::new(app, kind, now);
-    event.detail = Some(format!("by access key {}", signed.key.id));
+    event.detail = Some(detail);
     match state
         .store
         .change_link(app, id, &change, now, event)
@@ -164,15 +198,15 @@ pub async fn link(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body: LinkRequest = signed.json()?;
-    // A user id that cannot exist names no user of this application.
-    let user = UserId::parse(&body.user_id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "user_not_found",
-            "no such user in this application",
-        )
-    })?;
-    let f = apply(&state, &signed, &path, LinkChange::Link(user.clone())).await?;
+    let user = link_target(&body.user_id)?;
+    let f = apply(
+        &state,
+        signed.application.id,
+        by_key(&signed),
+        &path,
+        LinkChange::Link(user.clone()),
+    )
+    .await?;
     let user_token = if body.issue_token {
         let ttl = state.settings.user_token_ttl_seconds;
         Some(crate::tokens::issue(&state, signed.application.id, &user, ttl).await?)
@@ -200,7 +234,14 @@ pub async fn unlink(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let f = apply(&state, &signed, &path, LinkChange::Unlink).await?;
+    let f = apply(
+        &state,
+        signed.application.id,
+        by_key(&signed),
+        &path,
+        LinkChange::Unlink,
+    )
+    .await?;
     Ok(changed(&f, None))
 }
 
@@ -223,7 +264,14 @@ pub async fn detach(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let f = apply(&state, &signed, &path, LinkChange::Detach).await?;
+    let f = apply(
+        &state,
+        signed.application.id,
+        by_key(&signed),
+        &path,
+        LinkChange::Detach,
+    )
+    .await?;
     Ok(changed(&f, None))
 }
 

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Duration;
 use fedgate_domain::ValidationError;
 use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::ids::{TokenId, UserId};
+use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::users::{
     IssueTokenRequest, IssuedTokenDto, RevokedDto, TokenVerdictDto, UserTokenDto, UserTokenListDto,
@@ -78,13 +78,21 @@ pub async fn list(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let app = signed.application.id;
-    let user = existing_user(&state, app, &path).await?;
+    Ok(HttpResponse::Ok().json(of_user(&state, signed.application.id, &path).await?))
+}
+
+/// A user's unexpired tokens.
+pub(crate) async fn of_user(
+    state: &AppState,
+    app: ApplicationId,
+    user: &str,
+) -> Result<UserTokenListDto, ApiError> {
+    let user = existing_user(state, app, user).await?;
     let tokens = state
         .store
         .list_user_tokens(app, &user, state.clock.now())
         .await?;
-    Ok(HttpResponse::Ok().json(UserTokenListDto {
+    Ok(UserTokenListDto {
         tokens: tokens
             .into_iter()
             .map(|t| UserTokenDto {
@@ -95,16 +103,46 @@ pub async fn list(
                 revoked_at: t.revoked_at,
             })
             .collect(),
-    }))
+    })
+}
+
+/// Revokes all of a user's tokens.
+pub(crate) async fn revoke_all_of(
+    state: &AppState,
+    app: ApplicationId,
+    user: &str,
+) -> Result<RevokedDto, ApiError> {
+    let user = existing_user(state, app, user).await?;
+    let revoked = revoke(state, app, &user, None).await?;
+    Ok(RevokedDto { revoked })
+}
+
+/// Revokes one token of a user; 404 unless the token is that user's.
+pub(crate) async fn revoke_one_of(
+    state: &AppState,
+    app: ApplicationId,
+    user: &str,
+    token: &str,
+) -> Result<RevokedDto, ApiError> {
+    let id = TokenId::parse(token).ok_or_else(|| ApiError::not_found("token"))?;
+    // The token's record names its user, who exists while the record does.
+    let owner = state
+        .store
+        .get_user_token(app, id)
+        .await?
+        .map(|t| t.user_id)
+        .filter(|owner| owner.as_str() == user)
+        .ok_or_else(|| ApiError::not_found("token"))?;
+    let revoked = revoke(state, app, &owner, Some(id)).await?;
+    Ok(RevokedDto { revoked })
 }
 
 async fn revoke(
     state: &AppState,
-    signed: &SignedRequest,
+    app: ApplicationId,
     user: &UserId,
     token: Option<TokenId>,
 ) -> Result<u64, ApiError> {
-    let app = signed.application.id;
     let now = state.clock.now();
     let event = Event::new(app, EventKind::UserTokensRevoked, now);
     Ok(state
@@ -130,9 +168,7 @@ pub async fn revoke_all(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = existing_user(&state, signed.application.id, &path).await?;
-    let revoked = revoke(&state, &signed, &user, None).await?;
-    Ok(HttpResponse::Ok().json(RevokedDto { revoked }))
+    Ok(HttpResponse::Ok().json(revoke_all_of(&state, signed.application.id, &path).await?))
 }
 
 /// `DELETE /api/v1/users/{userId}/tokens/{tokenId}`: revokes one token.
@@ -153,18 +189,8 @@ pub async fn revoke_one(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (user, token) = path.into_inner();
-    let id = TokenId::parse(&token).ok_or_else(|| ApiError::not_found("token"))?;
-    let app = signed.application.id;
-    // The token's record names its user, who exists while the record does.
-    let owner = state
-        .store
-        .get_user_token(app, id)
-        .await?
-        .map(|t| t.user_id)
-        .filter(|owner| owner.as_str() == user)
-        .ok_or_else(|| ApiError::not_found("token"))?;
-    let revoked = revoke(&state, &signed, &owner, Some(id)).await?;
-    Ok(HttpResponse::Ok().json(RevokedDto { revoked }))
+    let revoked = revoke_one_of(&state, signed.application.id, &user, &token).await?;
+    Ok(HttpResponse::Ok().json(revoked))
 }
 
 fn inactive(reason: &str) -> TokenVerdictDto {

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use fedgate_domain::ValidationError;
 use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::ids::UserId;
+use fedgate_domain::ids::{ApplicationId, UserId};
 use fedgate_domain::ports::{LocatorChange, LocatorChangeOutcome, StoreError};
 use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
 use fedgate_wire::error::ErrorBody;
@@ -180,8 +180,16 @@ pub async fn list(
     signed: SignedRequest,
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let app = signed.application.id;
-    let q = query.into_inner();
+    let found = find(&state, signed.application.id, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// Finds by locator, gets many by id, or lists a page: the user list of both APIs.
+pub(crate) async fn find(
+    state: &AppState,
+    app: ApplicationId,
+    q: UserQuery,
+) -> Result<UserListDto, ApiError> {
     let selectors = [
         q.locator.is_some(),
         q.ids.is_some(),
@@ -228,10 +236,25 @@ pub async fn list(
         let next = users.last().filter(|_| full).map(|u| u.id.to_string());
         (users, next)
     };
-    Ok(HttpResponse::Ok().json(UserListDto {
+    Ok(UserListDto {
         users: users.iter().map(user_dto).collect(),
         next,
-    }))
+    })
+}
+
+/// One user of the application, or 404.
+pub(crate) async fn get_one(
+    state: &AppState,
+    app: ApplicationId,
+    text: &str,
+) -> Result<UserDto, ApiError> {
+    let id = path_user_id(text)?;
+    let user = state
+        .store
+        .get_user(app, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(user_dto(&user))
 }
 
 /// `GET /api/v1/users/{userId}`.
@@ -252,13 +275,7 @@ pub async fn get(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_user_id(&path)?;
-    let user = state
-        .store
-        .get_user(signed.application.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(HttpResponse::Ok().json(user_dto(&user)))
+    Ok(HttpResponse::Ok().json(get_one(&state, signed.application.id, &path).await?))
 }
 
 /// `PATCH /api/v1/users/{userId}`: updates the profile.

@@ -14,6 +14,7 @@ pub mod hosted_services;
 pub mod jwks;
 pub mod openapi;
 pub mod properties;
+pub mod users;
 
 use actix_web::web;
 use fedgate_domain::application::Application;
@@ -78,6 +79,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(hosted_services::list),
                 )
                 .route("/applications/{app_id}/events", web::get().to(events::list))
+                .route("/applications/{app_id}/users", web::get().to(users::list))
+                .route(
+                    "/applications/{app_id}/users/{user_id}",
+                    web::get().to(users::get),
+                )
+                .route(
+                    "/applications/{app_id}/users/{user_id}/federated-users",
+                    web::get().to(users::federated_users_of),
+                )
+                .service(
+                    web::resource("/applications/{app_id}/users/{user_id}/tokens")
+                        .get(users::tokens_of)
+                        .delete(users::revoke_tokens),
+                )
+                .route(
+                    "/applications/{app_id}/users/{user_id}/tokens/{token_id}",
+                    web::delete().to(users::revoke_token),
+                )
+                .route(
+                    "/applications/{app_id}/federated-users/{federated_user_id}",
+                    web::get().to(users::get_federated_user),
+                )
+                .route(
+                    "/applications/{app_id}/federated-users/{federated_user_id}/link",
+                    web::post().to(users::link),
+                )
+                .route(
+                    "/applications/{app_id}/federated-users/{federated_user_id}/unlink",
+                    web::post().to(users::unlink),
+                )
+                .route(
+                    "/applications/{app_id}/federated-users/{federated_user_id}/detach",
+                    web::post().to(users::detach),
+                )
                 .default_service(web::to(not_found)),
         )
         .service(

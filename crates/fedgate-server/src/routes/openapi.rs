@@ -6,7 +6,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     access_keys, account, app_api, app_federated, app_tokens, app_users, applications, events,
-    health, hosted_login, hosted_services, jwks, properties,
+    health, hosted_login, hosted_services, jwks, properties, users,
 };
 
 /// Where the document is served.
@@ -220,6 +220,16 @@ impl Modify for TaggedShapes {
         access_keys::revoke,
         hosted_services::list,
         events::list,
+        users::list,
+        users::get,
+        users::federated_users_of,
+        users::tokens_of,
+        users::revoke_tokens,
+        users::revoke_token,
+        users::get_federated_user,
+        users::link,
+        users::unlink,
+        users::detach,
         hosted_login::start,
         hosted_login::callback,
         jwks::jwks,
@@ -256,6 +266,7 @@ impl Modify for TaggedShapes {
         (name = "application api", description = "For app backends; signed with an access key"),
         (name = "hosted login", description = "Browser-facing sign-in endpoints and the public JWKS"),
         (name = "events", description = "The application's login event log"),
+        (name = "users", description = "The application's users, federated users and user tokens, for the panel"),
         (name = "operations", description = "Health and readiness")
     )
 )]
