@@ -2,12 +2,15 @@
 //!
 //! Handlers extract and authorize (session or signed request), call the domain and
 //! storage ports, and map results to wire types. No SQL and no business rules here.
+// The panel's server-rendered view types are deeply nested.
+#![recursion_limit = "256"]
 
 pub mod body;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod login_setup;
+pub mod panel;
 pub mod request_context;
 pub mod routes;
 pub mod session;

@@ -111,6 +111,7 @@ impl Application {
         });
         let body_limit = settings.limits.body_limit_bytes;
         let data = state.clone();
+        let panel = crate::panel::Panel::new();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -128,6 +129,7 @@ impl Application {
                 )
                 .wrap(from_fn(request_context::middleware))
                 .configure(routes::configure)
+                .configure(|cfg| panel.configure(cfg))
                 .default_service(web::to(routes::not_found))
         })
         .listen(listener)?

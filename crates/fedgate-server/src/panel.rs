@@ -1,0 +1,86 @@
+//! The subscriber panel: the Leptos pages of `fedgate-panel` rendered under `/panel`,
+//! and the wasm, JavaScript and stylesheet that hydrate them — built by this crate's
+//! build script and compiled into the binary, so the panel needs nothing but this
+//! server.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use leptos::config::LeptosOptions;
+use leptos_actix::{LeptosRoutes, generate_route_list};
+
+const JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/panel/fedgate_panel.js"));
+const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/panel/fedgate_panel_bg.wasm"));
+/// Changes whenever the wasm, its JavaScript or the stylesheet does.
+const VERSION: &str = env!("FEDGATE_PANEL_VERSION");
+
+/// The routes and options every worker mounts.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    options: LeptosOptions,
+    routes: Vec<leptos_actix::ActixRouteListing>,
+}
+
+impl Panel {
+    /// Collects the panel's routes once, at startup.
+    #[must_use]
+    pub fn new() -> Self {
+        let options = LeptosOptions::builder()
+            .output_name("fedgate_panel")
+            .site_pkg_dir("pkg")
+            .build();
+        let routes = generate_route_list(fedgate_panel::App);
+        Self { options, routes }
+    }
+
+    /// Mounts the assets and the pages.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        let options = self.options.clone();
+        cfg.app_data(web::Data::new(self.options.clone()))
+            .route("/panel/pkg/{file}", web::get().to(asset))
+            .route("/panel/", web::get().to(to_panel_root))
+            .leptos_routes(self.routes.clone(), move || {
+                fedgate_panel::shell(options.clone())
+            });
+    }
+}
+
+impl Default for Panel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+async fn to_panel_root() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/panel"))
+        .finish()
+}
+
+/// The panel's static files, revalidated by ETag so a new binary is picked up at once.
+async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
+    let (body, content_type): (&'static [u8], &str) = match file.as_str() {
+        "fedgate_panel.js" => (JS, "text/javascript; charset=utf-8"),
+        "fedgate_panel_bg.wasm" => (WASM, "application/wasm"),
+        "panel.css" => (
+            fedgate_panel::STYLESHEET.as_bytes(),
+            "text/css; charset=utf-8",
+        ),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    let etag = format!("\"{VERSION}\"");
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v == HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("")));
+    let mut res = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    if fresh {
+        return res.finish();
+    }
+    res.content_type(content_type).body(body)
+}

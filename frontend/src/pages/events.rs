@@ -1,0 +1,173 @@
+//! Events: the application's recent events, newest first, filterable by outcome or
+//! kind, paged.
+
+use fedgate_wire::events::EventDto;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use super::apps::app_ctx;
+use crate::api::{self, encode};
+use crate::components::{when, ErrorNote, Loading};
+
+const PAGE: usize = 25;
+
+/// The filter choices: the login outcomes first, then every other kind.
+const FILTERS: &[(&str, &str)] = &[
+    ("", "All events"),
+    ("login_succeeded", "Successful logins"),
+    ("login_failed", "Failed logins"),
+    ("login_started", "Login starts"),
+    ("federated_user_linked", "Identities linked"),
+    ("federated_user_unlinked", "Identities unlinked"),
+    ("federated_user_detached", "Identities detached"),
+    ("user_created", "Users created"),
+    ("user_deleted", "Users deleted"),
+    ("user_tokens_revoked", "Tokens revoked"),
+];
+
+fn kind_label(kind: &str) -> &str {
+    FILTERS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(kind, |(_, label)| label)
+}
+
+/// The Events page; its filter and page live in the address (`?kind=`, `?before=`).
+#[component]
+pub fn Events() -> impl IntoView {
+    let ctx = app_ctx();
+    let query = use_query_map();
+    let kind = Memo::new(move |_| query.read().get("kind").unwrap_or_default());
+    let before = Memo::new(move |_| query.read().get("before"));
+    let events = LocalResource::new(move || {
+        let mut q = format!("?limit={PAGE}");
+        let k = kind.get();
+        if !k.is_empty() {
+            q.push_str(&format!("&kind={}", encode(&k)));
+        }
+        if let Some(b) = before.get() {
+            q.push_str(&format!("&before={}", encode(&b)));
+        }
+        let _ = ctx.id.get();
+        let path = ctx.api(&format!("/events{q}"));
+        async move { api::get::<Vec<EventDto>>(&path).await }
+    });
+    let navigate = use_navigate();
+    let on_filter = move |ev: leptos::ev::Event| {
+        let k = event_target_value(&ev);
+        let target = if k.is_empty() {
+            ctx.page("/events")
+        } else {
+            ctx.page(&format!("/events?kind={}", encode(&k)))
+        };
+        navigate(&target, crate::as_is());
+    };
+    let options = FILTERS
+        .iter()
+        .map(|(k, label)| {
+            view! {
+                <option value=*k selected=move || kind.get() == *k>
+                    {*label}
+                </option>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="page-head">
+            <h2>"Events"</h2>
+            <div class="field inline">
+                <label for="event-filter">"Show"</label>
+                <select id="event-filter" on:change=on_filter>
+                    {options}
+                </select>
+            </div>
+        </div>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || {
+                events
+                    .get()
+                    .map(|r| match r {
+                        Ok(list) => {
+                            view! { <EventTable events=list paged=before.get_untracked().is_some() kind=kind.get_untracked()/> }
+                                .into_any()
+                        }
+                        Err(f) => view! { <ErrorNote failure=f/> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn EventTable(events: Vec<EventDto>, paged: bool, kind: String) -> impl IntoView {
+    let ctx = app_ctx();
+    if events.is_empty() {
+        return view! {
+            <p class="empty">
+                {if paged { "No older events." } else { "No events yet. Try a login from Hosted Services." }}
+            </p>
+        }
+        .into_any();
+    }
+    let older = (events.len() == PAGE).then(|| {
+        let last = events.last().map(|e| e.id.clone()).unwrap_or_default();
+        let k = if kind.is_empty() { String::new() } else { format!("kind={}&", encode(&kind)) };
+        ctx.page(&format!("/events?{k}before={}", encode(&last)))
+    });
+    let newest = if kind.is_empty() { ctx.page("/events") } else { ctx.page(&format!("/events?kind={}", encode(&kind))) };
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            let failed = e.kind == "login_failed";
+            let result = e.reason.clone().or(e.outcome.clone()).unwrap_or_default();
+            let user = e.user_id.clone().map(|u| {
+                view! { <A href=ctx.page(&format!("/users/{u}"))><code>{u.clone()}</code></A> }
+            });
+            let federated = e.federated_user_id.clone().map(|f| {
+                view! { <A href=ctx.page(&format!("/federated-users/{f}"))><code>{f.clone()}</code></A> }
+            });
+            view! {
+                <tr class:failed=failed>
+                    <td>{when(e.at)}</td>
+                    <td>{kind_label(&e.kind).to_owned()}</td>
+                    <td class="wrap">
+                        {if failed {
+                            view! { <span class="badge off">{result}</span> }.into_any()
+                        } else {
+                            view! { <span>{result}</span> }.into_any()
+                        }}
+                    </td>
+                    <td>{e.provider.clone().unwrap_or_default()}</td>
+                    <td>{user}</td>
+                    <td>{federated}</td>
+                    <td class="wrap">{e.detail.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class="events">
+                <thead>
+                    <tr>
+                        <th scope="col">"When"</th>
+                        <th scope="col">"Event"</th>
+                        <th scope="col">"Outcome / reason"</th>
+                        <th scope="col">"Provider"</th>
+                        <th scope="col">"User"</th>
+                        <th scope="col">"Federated user"</th>
+                        <th scope="col">"Detail"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <p class="pager">
+            {paged.then(|| view! { <A href=newest>"« Newest"</A> })}
+            " "
+            {older.map(|href| view! { <A href=href>"Older ›"</A> })}
+        </p>
+    }
+    .into_any()
+}

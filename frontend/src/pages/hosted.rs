@@ -1,0 +1,135 @@
+//! Hosted Services: a tile per service with the two URIs to copy, ACTIVE or INACTIVE
+//! with each missing piece linked to where it is fixed, and Try it.
+
+use fedgate_wire::hosted::{HostedServiceDto, ServiceStatusDto};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::apps::app_ctx;
+use super::properties::kind_label;
+use crate::api;
+use crate::components::{CopyButton, ErrorNote, Loading};
+
+/// The Hosted Services page.
+#[component]
+pub fn HostedServices() -> impl IntoView {
+    let ctx = app_ctx();
+    let services = LocalResource::new(move || {
+        let path = format!("{}/hosted-services", ctx.api(""));
+        let _ = ctx.id.get();
+        async move { api::get::<Vec<HostedServiceDto>>(&path).await }
+    });
+    view! {
+        <h2>"Hosted Services"</h2>
+        <p class="lead">
+            "Paste the redirect URI into your provider's console; send your users to the OAuth endpoint."
+        </p>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || {
+                services
+                    .get()
+                    .map(|r| match r {
+                        Ok(list) => {
+                            view! {
+                                <div class="tiles">
+                                    {list.into_iter().map(|s| view! { <Tile service=s/> }).collect_view()}
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Err(f) => view! { <ErrorNote failure=f/> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Tile(service: HostedServiceDto) -> impl IntoView {
+    let ctx = app_ctx();
+    let active = service.status == ServiceStatusDto::Active;
+    let heading_id = format!("tile-{}", service.service);
+    let reasons = service
+        .reasons
+        .iter()
+        .map(|r| {
+            // Fix an existing property in place, or create the missing one.
+            let href = match &r.property_id {
+                Some(id) => ctx.page(&format!("/properties?edit={id}")),
+                None => ctx.page(&format!("/properties?new={}", r.property_kind)),
+            };
+            let fix = match &r.property_id {
+                Some(_) => format!("Fix {}", kind_label(&r.property_kind)),
+                None => format!("Add {}", kind_label(&r.property_kind)),
+            };
+            view! {
+                <li>
+                    <span>{r.message.clone()}</span>
+                    " "
+                    <A href=href>{fix}</A>
+                </li>
+            }
+        })
+        .collect_view();
+    let login = service.login_endpoint.clone();
+    view! {
+        <section class="tile" aria-labelledby=heading_id.clone()>
+            <div class="tile-head">
+                <h3 id=heading_id.clone()>{service.name.clone()}</h3>
+                <span
+                    class="status"
+                    class:active=active
+                    class:inactive=!active
+                    data-status=if active { "ACTIVE" } else { "INACTIVE" }
+                >
+                    {if active { "ACTIVE" } else { "INACTIVE" }}
+                </span>
+            </div>
+            <UriRow label=service.provider_redirect_uri_label.clone() value=service.provider_redirect_uri.clone()/>
+            <UriRow label=service.login_endpoint_label.clone() value=service.login_endpoint.clone()/>
+            {(!active)
+                .then(|| {
+                    view! {
+                        <div class="reasons">
+                            <p>"Not ready for logins yet:"</p>
+                            <ul>{reasons}</ul>
+                        </div>
+                    }
+                })}
+            <p class="tile-foot">
+                {if active {
+                    view! {
+                        <a class="button primary" href=login>
+                            "Try it"
+                        </a>
+                        <span class="hint">
+                            " Starts a real sign-in and returns to your OAuth redirect URI."
+                        </span>
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <span class="button disabled" aria-disabled="true">
+                            "Try it"
+                        </span>
+                        <span class="hint">" Available once the service is ACTIVE."</span>
+                    }
+                        .into_any()
+                }}
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn UriRow(label: String, value: String) -> impl IntoView {
+    view! {
+        <div class="uri-row">
+            <p class="uri-label">{label.clone()}</p>
+            <div class="uri-value">
+                <code>{value.clone()}</code>
+                <CopyButton text=value label=label/>
+            </div>
+        </div>
+    }
+}

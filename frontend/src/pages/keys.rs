@@ -1,0 +1,193 @@
+//! Access keys: create (the secret shown once), list, revoke.
+
+use fedgate_wire::keys::{AccessKeyDto, CreatedAccessKeyDto};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::apps::app_ctx;
+use crate::api::{self, Failure};
+use crate::components::{when, when_or, Confirm, CopyButton, ErrorNote, Loading, MaybeError};
+
+/// The Access keys page.
+#[component]
+pub fn AccessKeys() -> impl IntoView {
+    let ctx = app_ctx();
+    let keys = LocalResource::new(move || {
+        let path = format!("{}/access-keys", ctx.api(""));
+        let _ = ctx.id.get();
+        async move { api::get::<Vec<AccessKeyDto>>(&path).await }
+    });
+    let created = RwSignal::new(None::<CreatedAccessKeyDto>);
+    let creating = RwSignal::new(false);
+    let create_failure = RwSignal::new(None::<Failure>);
+    let on_create = move |_| {
+        creating.set(true);
+        create_failure.set(None);
+        spawn_local(async move {
+            let r: Result<CreatedAccessKeyDto, Failure> =
+                api::act_for("POST", &ctx.api("/access-keys")).await;
+            creating.set(false);
+            match r {
+                Ok(k) => {
+                    created.set(Some(k));
+                    keys.refetch();
+                }
+                Err(f) => create_failure.set(Some(f)),
+            }
+        });
+    };
+    let revoking = RwSignal::new(None::<String>);
+    let revoke_busy = RwSignal::new(false);
+    let revoke_failure = RwSignal::new(None::<Failure>);
+    let on_revoke = Callback::new(move |()| {
+        let Some(id) = revoking.get_untracked() else {
+            return;
+        };
+        revoke_busy.set(true);
+        revoke_failure.set(None);
+        spawn_local(async move {
+            let r = api::act("DELETE", &ctx.api(&format!("/access-keys/{id}"))).await;
+            revoke_busy.set(false);
+            match r {
+                Ok(()) => {
+                    revoking.set(None);
+                    keys.refetch();
+                }
+                Err(f) => revoke_failure.set(Some(f)),
+            }
+        });
+    });
+    view! {
+        <div class="page-head">
+            <h2>"Access keys"</h2>
+            <button type="button" class="primary" on:click=on_create disabled=move || creating.get()>
+                {move || if creating.get() { "Creating…" } else { "Create access key" }}
+            </button>
+        </div>
+        <p class="lead">
+            "Your backend signs application API calls with an access key. Keep up to five active to rotate without downtime."
+        </p>
+        <MaybeError failure=create_failure/>
+        {move || created.get().map(|k| view! { <NewSecret key=k on_done=Callback::new(move |()| created.set(None))/> })}
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || {
+                keys.get()
+                    .map(|r| match r {
+                        Ok(list) if list.is_empty() => {
+                            view! { <p class="empty">"No access keys yet."</p> }.into_any()
+                        }
+                        Ok(list) => view! { <KeyTable keys=list revoking=revoking/> }.into_any(),
+                        Err(f) => view! { <ErrorNote failure=f/> }.into_any(),
+                    })
+            }}
+        </Suspense>
+        {move || {
+            revoking
+                .get()
+                .map(|id| {
+                    view! {
+                        <Confirm
+                            title=format!("Revoke {id}?")
+                            message="Requests signed with this key are refused at once, on every server. This cannot be undone."
+                                .to_owned()
+                            confirm_label="Revoke key".to_owned()
+                            on_cancel=Callback::new(move |()| revoking.set(None))
+                            on_confirm=on_revoke
+                            busy=revoke_busy.into()
+                            failure=revoke_failure
+                        />
+                    }
+                })
+        }}
+    }
+}
+
+/// The secret of a key just created: shown this once.
+#[component]
+fn NewSecret(key: CreatedAccessKeyDto, on_done: Callback<()>) -> impl IntoView {
+    let id = key.key.id.clone();
+    view! {
+        <section class="card secret" aria-labelledby="new-key" role="region">
+            <h3 id="new-key">"New access key"</h3>
+            <p class="warning" role="alert">
+                <strong>"Copy the secret now. "</strong>
+                "Fedgate stores only a sealed copy and will never show it again; if you lose it, create a new key and revoke this one."
+            </p>
+            <dl class="facts">
+                <dt>"Key id"</dt>
+                <dd>
+                    <code class="key-id">{id.clone()}</code>
+                    <CopyButton text=id label="key id"/>
+                </dd>
+                <dt>"Secret"</dt>
+                <dd>
+                    <code class="key-secret">{key.secret.clone()}</code>
+                    <CopyButton text=key.secret.clone() label="secret"/>
+                </dd>
+            </dl>
+            <button type="button" on:click=move |_| on_done.run(())>
+                "I have stored the secret"
+            </button>
+        </section>
+    }
+}
+
+#[component]
+fn KeyTable(keys: Vec<AccessKeyDto>, revoking: RwSignal<Option<String>>) -> impl IntoView {
+    let rows = keys
+        .into_iter()
+        .map(|k| {
+            let id = k.id.clone();
+            let label = format!("Revoke {}", k.id);
+            view! {
+                <tr>
+                    <td>
+                        <code>{k.id.clone()}</code>
+                    </td>
+                    <td>{when(k.created_at)}</td>
+                    <td>{when_or(k.last_used_at, "never")}</td>
+                    <td>
+                        {match k.revoked_at {
+                            Some(at) => view! { <span class="badge off">"Revoked " {when(at)}</span> }.into_any(),
+                            None => view! { <span class="badge on">"Active"</span> }.into_any(),
+                        }}
+                    </td>
+                    <td class="row-actions">
+                        {k.revoked_at
+                            .is_none()
+                            .then(|| {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="danger"
+                                        aria-label=label
+                                        on:click=move |_| revoking.set(Some(id.clone()))
+                                    >
+                                        "Revoke"
+                                    </button>
+                                }
+                            })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Key id"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Last used"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">
+                            <span class="visually-hidden">"Actions"</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}

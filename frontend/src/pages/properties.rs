@@ -1,0 +1,611 @@
+//! Properties: the list by kind and instance name, the New Property menu with its
+//! dialogs (Google › Credentials › OAuth Credentials, Fedgate › OAuth Integration),
+//! edit and delete. The client secret is write-only: the panel only ever says "set".
+
+use fedgate_wire::properties::{
+    GoogleCredentialsDto, GoogleCredentialsRequest, OauthIntegrationDto, OauthIntegrationRequest,
+    PropertyDto, PropertyRequest, ResultDelivery,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+
+use super::apps::app_ctx;
+use crate::api::{self, Failure};
+use crate::components::{
+    field_error, form_error, when, Confirm, Dialog, ErrorNote, Loading, TextField,
+};
+
+/// The reference manual's menu path of each kind.
+#[must_use]
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "google_oauth_credentials" => "Google › Credentials › OAuth Credentials",
+        "oauth_integration" => "Fedgate › OAuth Integration",
+        _ => "Property",
+    }
+}
+
+/// What the property dialog is doing.
+#[derive(Debug, Clone)]
+enum Editing {
+    Google(Option<GoogleCredentialsDto>),
+    Integration(Option<OauthIntegrationDto>),
+}
+
+/// One step of the New Property menu.
+#[derive(Debug, Clone, Copy)]
+enum MenuItem {
+    Open(&'static str),
+    Create(&'static str),
+}
+
+fn menu_items(path: &[&'static str]) -> Vec<(&'static str, MenuItem)> {
+    match path {
+        [] => vec![("Google", MenuItem::Open("Google")), ("Fedgate", MenuItem::Open("Fedgate"))],
+        ["Google"] => vec![("Credentials", MenuItem::Open("Credentials"))],
+        ["Google", "Credentials"] => {
+            vec![("OAuth Credentials", MenuItem::Create("google_oauth_credentials"))]
+        }
+        ["Fedgate"] => vec![("OAuth Integration", MenuItem::Create("oauth_integration"))],
+        _ => Vec::new(),
+    }
+}
+
+fn property_id(p: &PropertyDto) -> &str {
+    match p {
+        PropertyDto::GoogleOauthCredentials(g) => &g.id,
+        PropertyDto::OauthIntegration(i) => &i.id,
+    }
+}
+
+/// The Properties page.
+#[component]
+pub fn Properties() -> impl IntoView {
+    let ctx = app_ctx();
+    let list = LocalResource::new(move || {
+        let path = format!("{}/properties", ctx.api(""));
+        let _ = ctx.id.get();
+        async move { api::get::<Vec<PropertyDto>>(&path).await }
+    });
+    let editing = RwSignal::new(None::<Editing>);
+    let removing = RwSignal::new(None::<(String, String)>);
+    let removing_busy = RwSignal::new(false);
+    let remove_failure = RwSignal::new(None::<Failure>);
+
+    // `?new=<kind>` and `?edit=<propertyId>` open the dialog: Hosted Services links here
+    // for each missing or invalid piece.
+    let query = use_query_map();
+    Effect::new(move |_| {
+        let q = query.read();
+        if let Some(kind) = q.get("new") {
+            editing.set(match kind.as_str() {
+                "google_oauth_credentials" => Some(Editing::Google(None)),
+                "oauth_integration" => Some(Editing::Integration(None)),
+                _ => None,
+            });
+        } else if let Some(id) = q.get("edit")
+            && let Some(Ok(props)) = list.get()
+            && let Some(p) = props.iter().find(|p| property_id(p) == id)
+        {
+            editing.set(Some(match p.clone() {
+                PropertyDto::GoogleOauthCredentials(g) => Editing::Google(Some(g)),
+                PropertyDto::OauthIntegration(i) => Editing::Integration(Some(i)),
+            }));
+        }
+    });
+
+    let close = Callback::new(move |()| editing.set(None));
+    let saved = Callback::new(move |()| {
+        editing.set(None);
+        list.refetch();
+    });
+    let on_remove = Callback::new(move |()| {
+        let Some((id, _)) = removing.get_untracked() else {
+            return;
+        };
+        removing_busy.set(true);
+        remove_failure.set(None);
+        spawn_local(async move {
+            let r = api::act("DELETE", &ctx.api(&format!("/properties/{id}"))).await;
+            removing_busy.set(false);
+            match r {
+                Ok(()) => {
+                    removing.set(None);
+                    list.refetch();
+                }
+                Err(f) => remove_failure.set(Some(f)),
+            }
+        });
+    });
+
+    view! {
+        <div class="page-head">
+            <h2>"Properties"</h2>
+            <NewPropertyMenu editing=editing/>
+        </div>
+        <p class="lead">
+            "Typed configuration of this application: your Google OAuth credentials and how Fedgate hands results to your app."
+        </p>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || {
+                list.get()
+                    .map(|r| match r {
+                        Ok(props) if props.is_empty() => {
+                            view! {
+                                <p class="empty">
+                                    "No properties yet. Use New Property to add your Google OAuth credentials and an OAuth integration."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(props) => view! { <PropertyTable props=props editing=editing removing=removing/> }.into_any(),
+                        Err(f) => view! { <ErrorNote failure=f/> }.into_any(),
+                    })
+            }}
+        </Suspense>
+        {move || {
+            editing
+                .get()
+                .map(|e| match e {
+                    Editing::Google(existing) => {
+                        view! { <GoogleDialog existing=existing on_close=close on_saved=saved/> }.into_any()
+                    }
+                    Editing::Integration(existing) => {
+                        view! { <IntegrationDialog existing=existing on_close=close on_saved=saved/> }
+                            .into_any()
+                    }
+                })
+        }}
+        {move || {
+            removing
+                .get()
+                .map(|(_, label)| {
+                    view! {
+                        <Confirm
+                            title=format!("Delete {label}?")
+                            message="Logins that depend on this property stop working until it is added again."
+                                .to_owned()
+                            confirm_label="Delete property".to_owned()
+                            on_cancel=Callback::new(move |()| removing.set(None))
+                            on_confirm=on_remove
+                            busy=removing_busy.into()
+                            failure=remove_failure
+                        />
+                    }
+                })
+        }}
+    }
+}
+
+#[component]
+fn PropertyTable(
+    props: Vec<PropertyDto>,
+    editing: RwSignal<Option<Editing>>,
+    removing: RwSignal<Option<(String, String)>>,
+) -> impl IntoView {
+    let rows = props
+        .into_iter()
+        .map(|p| {
+            let (id, kind, name, summary, updated) = match &p {
+                PropertyDto::GoogleOauthCredentials(g) => (
+                    g.id.clone(),
+                    "google_oauth_credentials",
+                    g.instance_name.clone(),
+                    format!(
+                        "Client id {} · client secret {}",
+                        g.client_id,
+                        if g.client_secret_set { "set" } else { "not set" }
+                    ),
+                    g.updated_at,
+                ),
+                PropertyDto::OauthIntegration(i) => (
+                    i.id.clone(),
+                    "oauth_integration",
+                    i.instance_name.clone(),
+                    format!(
+                        "{} · state signing {} · results by {} · auto-create users {}",
+                        i.redirect_uris.join(", "),
+                        if i.require_state_signing { "required" } else { "off" },
+                        match i.result_delivery {
+                            ResultDelivery::Query => "query",
+                            ResultDelivery::Code => "code",
+                        },
+                        if i.auto_create_users { "on" } else { "off" }
+                    ),
+                    i.updated_at,
+                ),
+            };
+            let label = format!("{} “{}”", kind_label(kind), name);
+            let edit_label = format!("Edit {label}");
+            let delete_label = format!("Delete {label}");
+            let edit = {
+                let p = p.clone();
+                move |_| {
+                    editing.set(Some(match p.clone() {
+                        PropertyDto::GoogleOauthCredentials(g) => Editing::Google(Some(g)),
+                        PropertyDto::OauthIntegration(i) => Editing::Integration(Some(i)),
+                    }));
+                }
+            };
+            view! {
+                <tr>
+                    <td>{kind_label(kind)}</td>
+                    <td>{name}</td>
+                    <td class="wrap">{summary}</td>
+                    <td>{when(updated)}</td>
+                    <td class="row-actions">
+                        <button type="button" aria-label=edit_label on:click=edit>
+                            "Edit"
+                        </button>
+                        <button
+                            type="button"
+                            class="danger"
+                            aria-label=delete_label
+                            on:click=move |_| removing.set(Some((id.clone(), label.clone())))
+                        >
+                            "Delete"
+                        </button>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Kind"</th>
+                        <th scope="col">"Instance name"</th>
+                        <th scope="col">"Settings"</th>
+                        <th scope="col">"Updated"</th>
+                        <th scope="col">
+                            <span class="visually-hidden">"Actions"</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// New Property › Google › Credentials › OAuth Credentials, and
+/// New Property › Fedgate › OAuth Integration.
+#[component]
+fn NewPropertyMenu(editing: RwSignal<Option<Editing>>) -> impl IntoView {
+    let path = RwSignal::new(None::<Vec<&'static str>>);
+    let choose = move |item: MenuItem| match item {
+        MenuItem::Open(step) => path.update(|p| {
+            if let Some(p) = p {
+                p.push(step);
+            }
+        }),
+        MenuItem::Create(kind) => {
+            path.set(None);
+            editing.set(Some(if kind == "google_oauth_credentials" {
+                Editing::Google(None)
+            } else {
+                Editing::Integration(None)
+            }));
+        }
+    };
+    view! {
+        <div class="menu">
+            <button
+                type="button"
+                class="primary"
+                aria-haspopup="true"
+                aria-expanded=move || if path.get().is_some() { "true" } else { "false" }
+                on:click=move |_| path.update(|p| *p = if p.is_some() { None } else { Some(Vec::new()) })
+            >
+                "New Property"
+            </button>
+            {move || {
+                path.get()
+                    .map(|steps| {
+                        let trail = std::iter::once("New Property")
+                            .chain(steps.iter().copied())
+                            .collect::<Vec<_>>()
+                            .join(" › ");
+                        let back = (!steps.is_empty())
+                            .then(|| {
+                                view! {
+                                    <li>
+                                        <button
+                                            type="button"
+                                            class="menu-back"
+                                            on:click=move |_| path.update(|p| {
+                                                if let Some(p) = p {
+                                                    p.pop();
+                                                }
+                                            })
+                                        >
+                                            "‹ Back"
+                                        </button>
+                                    </li>
+                                }
+                            });
+                        let items = menu_items(&steps)
+                            .into_iter()
+                            .map(|(label, item)| {
+                                let is_leaf = matches!(item, MenuItem::Create(_));
+                                view! {
+                                    <li>
+                                        <button type="button" on:click=move |_| choose(item)>
+                                            {label}
+                                            {(!is_leaf).then_some(" ›")}
+                                        </button>
+                                    </li>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <div class="menu-panel" role="group" aria-label=trail.clone()>
+                                <p class="menu-trail">{trail.clone()}</p>
+                                <ul>{back} {items}</ul>
+                            </div>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+const GOOGLE_FIELDS: &[&str] = &[
+    "instanceName",
+    "clientId",
+    "clientSecret",
+    "projectNumber",
+    "applicationName",
+];
+
+fn optional(text: String) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// Saves `body`: created when there is no `existing` id, replaced otherwise.
+fn save(
+    existing: Option<String>,
+    body: PropertyRequest,
+    busy: RwSignal<bool>,
+    failure: RwSignal<Option<Failure>>,
+    on_saved: Callback<()>,
+) {
+    let ctx = app_ctx();
+    busy.set(true);
+    failure.set(None);
+    spawn_local(async move {
+        let r: Result<PropertyDto, Failure> = match existing {
+            Some(id) => api::send("PUT", &ctx.api(&format!("/properties/{id}")), &body).await,
+            None => api::send("POST", &ctx.api("/properties"), &body).await,
+        };
+        busy.set(false);
+        match r {
+            Ok(_) => on_saved.run(()),
+            Err(f) => failure.set(Some(f)),
+        }
+    });
+}
+
+#[component]
+fn GoogleDialog(
+    existing: Option<GoogleCredentialsDto>,
+    on_close: Callback<()>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
+    let e = existing.clone();
+    let instance_name = RwSignal::new(e.as_ref().map(|g| g.instance_name.clone()).unwrap_or_default());
+    let client_id = RwSignal::new(e.as_ref().map(|g| g.client_id.clone()).unwrap_or_default());
+    let client_secret = RwSignal::new(String::new());
+    let project_number =
+        RwSignal::new(e.as_ref().and_then(|g| g.project_number.clone()).unwrap_or_default());
+    let application_name =
+        RwSignal::new(e.as_ref().and_then(|g| g.application_name.clone()).unwrap_or_default());
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let secret_set = e.as_ref().is_some_and(|g| g.client_secret_set);
+    let id = e.as_ref().map(|g| g.id.clone());
+    let editing = id.is_some();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let secret = client_secret.get_untracked();
+        let body = PropertyRequest::GoogleOauthCredentials(GoogleCredentialsRequest {
+            instance_name: instance_name.get_untracked(),
+            client_id: client_id.get_untracked().trim().to_owned(),
+            // Empty on edit keeps the stored secret.
+            client_secret: if editing && secret.is_empty() { None } else { Some(secret) },
+            project_number: optional(project_number.get_untracked()),
+            application_name: optional(application_name.get_untracked()),
+        });
+        save(id.clone(), body, busy, failure, on_saved);
+    };
+    let secret_hint = if secret_set {
+        "A client secret is set. It is never shown again; leave this empty to keep it, or enter a new one to replace it."
+    } else {
+        "From the Google console, shown next to the client id. Stored encrypted; never shown again."
+    };
+    let title = if editing {
+        "Edit OAuth Credentials".to_owned()
+    } else {
+        "New Property › Google › Credentials › OAuth Credentials".to_owned()
+    };
+    view! {
+        <Dialog title=title on_close=on_close>
+            <form on:submit=on_submit novalidate>
+                {move || form_error(failure, GOOGLE_FIELDS).get().map(|f| view! { <ErrorNote failure=f/> })}
+                <TextField
+                    id="instanceName"
+                    label="Instance name"
+                    value=instance_name
+                    error=field_error(failure, "instanceName")
+                    hint="For your records; anything you like."
+                />
+                <TextField
+                    id="clientId"
+                    label="Client ID"
+                    value=client_id
+                    error=field_error(failure, "clientId")
+                    placeholder="1234-abc.apps.googleusercontent.com".to_owned()
+                />
+                <TextField
+                    id="clientSecret"
+                    label="Client secret"
+                    kind="password"
+                    value=client_secret
+                    error=field_error(failure, "clientSecret")
+                    hint=secret_hint
+                    placeholder=if secret_set { "•••••• set — type to replace".to_owned() } else { String::new() }
+                    autocomplete="off"
+                />
+                <TextField
+                    id="projectNumber"
+                    label="Project number"
+                    value=project_number
+                    error=field_error(failure, "projectNumber")
+                    hint="Optional; digits. Use your Google project's."
+                />
+                <TextField
+                    id="applicationName"
+                    label="Application name"
+                    value=application_name
+                    error=field_error(failure, "applicationName")
+                    hint="Optional; your Google project's application name."
+                />
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || busy.get()>
+                        {move || if busy.get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" on:click=move |_| on_close.run(())>
+                        "Cancel"
+                    </button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+const INTEGRATION_FIELDS: &[&str] = &[
+    "instanceName",
+    "redirectUris",
+    "requireStateSigning",
+    "resultDelivery",
+    "autoCreateUsers",
+];
+
+#[component]
+fn IntegrationDialog(
+    existing: Option<OauthIntegrationDto>,
+    on_close: Callback<()>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
+    let e = existing;
+    let instance_name = RwSignal::new(e.as_ref().map(|i| i.instance_name.clone()).unwrap_or_default());
+    let uris = RwSignal::new(e.as_ref().map(|i| i.redirect_uris.join("\n")).unwrap_or_default());
+    let signing = RwSignal::new(e.as_ref().is_some_and(|i| i.require_state_signing));
+    let delivery = RwSignal::new(e.as_ref().map_or(ResultDelivery::Query, |i| i.result_delivery));
+    let auto_create = RwSignal::new(e.as_ref().is_none_or(|i| i.auto_create_users));
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let id = e.as_ref().map(|i| i.id.clone());
+    let editing = id.is_some();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = PropertyRequest::OauthIntegration(OauthIntegrationRequest {
+            instance_name: instance_name.get_untracked(),
+            redirect_uris: uris
+                .get_untracked()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            require_state_signing: signing.get_untracked(),
+            result_delivery: delivery.get_untracked(),
+            auto_create_users: auto_create.get_untracked(),
+        });
+        save(id.clone(), body, busy, failure, on_saved);
+    };
+    let uri_error = field_error(failure, "redirectUris");
+    let title = if editing {
+        "Edit OAuth Integration".to_owned()
+    } else {
+        "New Property › Fedgate › OAuth Integration".to_owned()
+    };
+    view! {
+        <Dialog title=title on_close=on_close>
+            <form on:submit=on_submit novalidate>
+                {move || form_error(failure, INTEGRATION_FIELDS).get().map(|f| view! { <ErrorNote failure=f/> })}
+                <TextField
+                    id="instanceName"
+                    label="Instance name"
+                    value=instance_name
+                    error=field_error(failure, "instanceName")
+                    hint="For your records; anything you like."
+                />
+                <div class="field" class:invalid=move || uri_error.get().is_some()>
+                    <label for="redirectUris">"OAuth redirect URIs"</label>
+                    <textarea
+                        id="redirectUris"
+                        name="redirectUris"
+                        rows="3"
+                        prop:value=move || uris.get()
+                        on:input=move |ev| uris.set(event_target_value(&ev))
+                        aria-invalid=move || uri_error.get().is_some().then_some("true")
+                        aria-describedby="redirectUris-hint redirectUris-error"
+                        placeholder="https://app.example.com/auth/callback"
+                    ></textarea>
+                    <p class="hint" id="redirectUris-hint">
+                        "One per line: where Fedgate sends users back after signing in, or after an error. Matched exactly; https (http only for localhost)."
+                    </p>
+                    {move || uri_error.get().map(|e| view! { <p class="field-error" id="redirectUris-error">{e}</p> })}
+                </div>
+                <div class="field check">
+                    <input id="requireStateSigning" type="checkbox" bind:checked=signing/>
+                    <label for="requireStateSigning">"Require state signing"</label>
+                    <p class="hint">
+                        "Only login requests signed with one of this application's access keys are accepted, so a frontend alone cannot start one; the provider's refresh token is then returned too."
+                    </p>
+                </div>
+                <fieldset class="field">
+                    <legend>"Result delivery"</legend>
+                    <label class="radio">
+                        <input
+                            type="radio"
+                            name="resultDelivery"
+                            value="query"
+                            prop:checked=move || delivery.get() == ResultDelivery::Query
+                            on:change=move |_| delivery.set(ResultDelivery::Query)
+                        />
+                        " Query parameters (federatingService, linkedUser, autoLoginToken, …)"
+                    </label>
+                    <label class="radio">
+                        <input
+                            type="radio"
+                            name="resultDelivery"
+                            value="code"
+                            prop:checked=move || delivery.get() == ResultDelivery::Code
+                            on:change=move |_| delivery.set(ResultDelivery::Code)
+                        />
+                        " A single-use resultCode your backend redeems (no token in the URL)"
+                    </label>
+                </fieldset>
+                <div class="field check">
+                    <input id="autoCreateUsers" type="checkbox" bind:checked=auto_create/>
+                    <label for="autoCreateUsers">"Auto-create users"</label>
+                    <p class="hint">"Create a user when someone new signs in and no existing user matches."</p>
+                </div>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || busy.get()>
+                        {move || if busy.get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" on:click=move |_| on_close.run(())>
+                        "Cancel"
+                    </button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}

@@ -1,0 +1,145 @@
+// Shared by the end-to-end suites: free ports, a Fedgate process pointed at a local
+// OpenID provider, the provider itself (oidc-provider, configured like Google), a
+// tiny app that shows what it received, and Debian Chromium.
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Provider from 'oidc-provider';
+import { chromium } from 'playwright-core';
+
+export const root = resolve(import.meta.dirname, '../..');
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+export const fedgateBin = process.env.FEDGATE_BIN ?? join(targetDir, 'debug', 'fedgate');
+
+export const clientId = 'e2e-client.apps.googleusercontent.com';
+export const clientSecret = 'GOCSPX-e2e-client-secret';
+
+export const freePort = () =>
+  new Promise((done) => {
+    const s = http.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => done(port));
+    });
+  });
+
+export function step(suite, msg) {
+  console.log(`${suite}: ${msg}`);
+}
+
+// Fedgate on the embedded default, with Google's endpoints pointed at `issuer`
+// (a test-only override). Resolves once /readyz answers.
+export async function startFedgate(port, issuer, cleanups) {
+  const url = `http://127.0.0.1:${port}`;
+  const data = mkdtempSync(join(tmpdir(), 'fedgate-e2e-'));
+  const proc = spawn(fedgateBin, ['serve'], {
+    env: {
+      PATH: process.env.PATH,
+      FEDGATE_LISTEN: `127.0.0.1:${port}`,
+      FEDGATE_PUBLIC_BASE_URL: url,
+      FEDGATE_DATA_DIR: data,
+      FEDGATE_LOG_LEVEL: 'warn',
+      FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL: `${issuer}/auth`,
+      FEDGATE_TESTING__GOOGLE__TOKEN_URL: `${issuer}/token`,
+      FEDGATE_TESTING__GOOGLE__USERINFO_URL: `${issuer}/me`,
+      FEDGATE_TESTING__GOOGLE__JWKS_URL: `${issuer}/jwks`,
+      FEDGATE_TESTING__GOOGLE__ISSUER: issuer,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const fedgate = { url, log: '' };
+  proc.stdout.on('data', (d) => (fedgate.log += d));
+  proc.stderr.on('data', (d) => (fedgate.log += d));
+  cleanups.push(() => proc.kill('SIGTERM'));
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 100) throw new Error('Fedgate did not become ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return fedgate;
+}
+
+// oidc-provider as Google: RS256, email claims in the ID token, one client whose
+// redirect URI is Fedgate's Google Redirect URI.
+export function startProvider(port, redirectUri, cleanups) {
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    async findAccount(_ctx, sub) {
+      return { accountId: sub, claims: async () => ({ sub, email: `${sub}@gmail.com`, email_verified: true, name: `E2E ${sub}` }) };
+    },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    // Like Google: the profile claims are in the ID token itself.
+    conformIdTokenClaims: false,
+    features: { devInteractions: { enabled: true } },
+    cookies: { keys: ['e2e-cookie-key'] },
+  });
+  const server = provider.listen(port);
+  cleanups.push(() => server.close());
+  return issuer;
+}
+
+// The app: a page showing the query parameters it was sent back with.
+export function startApp(port, cleanups) {
+  const base = `http://127.0.0.1:${port}`;
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, base);
+    const rows = [...url.searchParams].map(([k, v]) => `<dt>${k}</dt><dd data-name="${k}">${v.replace(/</g, '&lt;')}</dd>`).join('');
+    res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Test app</title><h1>Signed in</h1><dl>${rows}</dl>`);
+  });
+  server.listen(port, '127.0.0.1');
+  cleanups.push(() => server.close());
+  return `${base}/auth/callback`;
+}
+
+export async function launchChromium(cleanups) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  cleanups.push(() => browser.close());
+  return browser;
+}
+
+// The provider's two screens: sign in as `login`, then consent.
+export async function signInAtProvider(page, login, shoot) {
+  await page.waitForSelector('input[name=login]');
+  if (shoot) await shoot('provider-login');
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', 'anything');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('button[type=submit]');
+  if (shoot) await shoot('provider-consent');
+  await page.click('button[type=submit]');
+}
+
+export async function runSuite(name, body) {
+  const cleanups = [];
+  const logs = [];
+  try {
+    await body(cleanups, logs);
+    step(name, 'passed');
+  } catch (e) {
+    console.error(`${name}: FAILED: ${e.stack ?? e}`);
+    for (const l of logs) console.error(`--- ${l.name} log ---\n${l.get()}`);
+    process.exitCode = 1;
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {}
+    }
+  }
+}

@@ -1,0 +1,316 @@
+// The panel, end to end, in Debian Chromium: the reference manual's walk-through
+// done literally by a subscriber who only clicks and types — sign up, create an
+// application, Hosted Services INACTIVE with both reasons, New Property › Google ›
+// Credentials › OAuth Credentials, New Property › Fedgate › OAuth Integration (a
+// validation error shown inline first), the tile ACTIVE with both URIs, Try it
+// against oidc-provider standing in for Google, the user under Users and the login
+// under Events, an access key whose secret is shown once — plus a wrong password,
+// another subscriber opening the first one's application by URL, a lapsed session,
+// phone width and labelled inputs. A screenshot of every page goes to
+// test-output/panel/ (docs/panel.md shows them).
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { clientId, clientSecret, freePort, launchChromium, root, runSuite, signInAtProvider, startApp, startFedgate, startProvider, step as say } from './lib.mjs';
+
+const outDir = join(root, 'test-output', 'panel');
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(outDir, { recursive: true });
+const step = (msg) => say('panel', msg);
+
+const [opPort, fgPort, appPort] = [await freePort(), await freePort(), await freePort()];
+const issuer = `http://127.0.0.1:${opPort}`;
+const owner = { email: 'owner@example.com', password: 'a long panel passphrase' };
+
+await runSuite('panel', async (cleanups, logs) => {
+  const fg = await startFedgate(fgPort, issuer, cleanups);
+  logs.push({ name: 'Fedgate', get: () => fg.log });
+  const panel = `${fg.url}/panel`;
+  const appRedirect = startApp(appPort, cleanups);
+  const browser = await launchChromium(cleanups);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fg.url });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+
+  let shots = 0;
+  const shoot = async (name, p = page) => {
+    await p.screenshot({ path: join(outDir, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  // Every visible input, select and textarea has a label people and screen readers see.
+  const assertLabelled = async (p = page) => {
+    const unlabelled = await p.$$eval('input:not([type=hidden]), select, textarea', (els) =>
+      els.filter((e) => e.offsetParent !== null && !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map((e) => e.outerHTML),
+    );
+    assert.deepEqual(unlabelled, [], 'inputs without a label');
+  };
+  // Waits until the page has hydrated (the wasm has taken over the server's HTML).
+  const hydrated = async (p = page) => {
+    await p.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm') && r.responseEnd > 0));
+    await p.waitForLoadState('networkidle');
+  };
+  const nav = (name) => page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name, exact: true }).click();
+
+  // 1. Signed out, the panel sends you to sign in; from there, to sign up.
+  step('sign up');
+  await page.goto(panel);
+  await page.waitForURL(/\/panel\/signin/);
+  await hydrated();
+  await shoot('sign-in');
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.waitForURL(/\/panel\/signup$/);
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill('too short');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.locator('#password-error').waitFor();
+  assert.match(await page.locator('#password-error').innerText(), /10/);
+  await assertLabelled();
+  await shoot('sign-up-password-too-short');
+  await page.getByLabel('Password').fill(owner.password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.waitForURL(`${panel}`);
+  await page.getByText('No applications yet').waitFor();
+  await shoot('applications-empty');
+
+  // 2. Create an application.
+  step('create an application');
+  await page.getByLabel('Name').fill('Chat');
+  await page.getByRole('button', { name: 'Create application' }).click();
+  await page.waitForURL(/\/panel\/apps\/[^/]+$/);
+  const appId = page.url().split('/').pop();
+  await page.getByRole('heading', { name: 'Chat', level: 1 }).waitFor();
+  await shoot('application-overview');
+
+  // 3. Hosted Services: INACTIVE, with both reasons as links to fix them.
+  step('hosted services inactive');
+  await nav('Hosted Services');
+  const tile = page.getByRole('region', { name: 'Google Authentication Service' });
+  await tile.waitFor();
+  assert.equal(await tile.locator('.status').innerText(), 'INACTIVE');
+  const fixes = await tile.locator('.reasons a').allInnerTexts();
+  assert.deepEqual(fixes, ['Add Google › Credentials › OAuth Credentials', 'Add Fedgate › OAuth Integration']);
+  assert.equal(await tile.getByText('Try it').getAttribute('aria-disabled'), 'true');
+  await shoot('hosted-services-inactive');
+  // Step 4 of the manual: copy the Google Redirect URI for the Google console.
+  await tile.getByRole('button', { name: 'Copy Google Redirect URI' }).click();
+  await tile.getByText('Copied').waitFor();
+  const redirectUri = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(redirectUri, `${fg.url}/hosted/${appId}/google/callback`);
+  // The provider is set up with it, as Google would be.
+  startProvider(opPort, redirectUri, cleanups);
+
+  // 4. Properties › New Property › Google › Credentials › OAuth Credentials.
+  step('google credentials');
+  await nav('Properties');
+  await page.getByText('No properties yet').waitFor();
+  await page.getByRole('button', { name: 'New Property' }).click();
+  await page.getByRole('button', { name: 'Google ›' }).click();
+  await page.getByRole('button', { name: 'Credentials ›' }).click();
+  await shoot('new-property-menu');
+  await page.getByRole('button', { name: 'OAuth Credentials' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('heading', { name: 'New Property › Google › Credentials › OAuth Credentials' }).waitFor();
+  await dialog.getByLabel('Instance name').fill('google-main');
+  await dialog.getByLabel('Client ID').fill(clientId);
+  await dialog.getByLabel('Client secret').fill(clientSecret);
+  await dialog.getByLabel('Project number').fill('1234567890');
+  await dialog.getByLabel('Application name').fill('Chat');
+  await assertLabelled();
+  await shoot('google-credentials-dialog');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const googleRow = page.getByRole('row').filter({ hasText: 'google-main' });
+  await googleRow.waitFor();
+  assert.match(await googleRow.innerText(), /client secret set/);
+  assert.ok(!(await page.content()).includes(clientSecret), 'the client secret is never shown back');
+  // Editing shows "set", never the secret.
+  await page.getByRole('button', { name: /^Edit Google/ }).click();
+  assert.equal(await dialog.getByLabel('Client secret').inputValue(), '');
+  await dialog.getByText('A client secret is set.').waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+  // 5. New Property › Fedgate › OAuth Integration; a bad redirect URI is refused inline.
+  step('oauth integration');
+  await page.getByRole('button', { name: 'New Property' }).click();
+  await page.getByRole('button', { name: 'Fedgate ›' }).click();
+  await page.getByRole('button', { name: 'OAuth Integration' }).click();
+  await dialog.getByLabel('Instance name').fill('web');
+  await dialog.getByLabel('OAuth redirect URIs').fill(`${appRedirect}\nhttp://app.example.com/callback`);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const uriError = dialog.locator('#redirectUris-error');
+  await uriError.waitFor();
+  assert.match(await uriError.innerText(), /https/);
+  assert.equal(await dialog.getByLabel('OAuth redirect URIs').getAttribute('aria-invalid'), 'true');
+  await assertLabelled();
+  await shoot('oauth-integration-inline-error');
+  await dialog.getByLabel('OAuth redirect URIs').fill(appRedirect);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByRole('row').filter({ hasText: appRedirect }).waitFor();
+  await shoot('properties');
+
+  // 6. Hosted Services: ACTIVE, with both URIs.
+  step('hosted services active');
+  await nav('Hosted Services');
+  await tile.locator('.status', { hasText: 'ACTIVE' }).waitFor();
+  assert.equal(await tile.locator('.status').innerText(), 'ACTIVE');
+  const uris = await tile.locator('.uri-value code').allInnerTexts();
+  assert.deepEqual(uris, [redirectUri, `${fg.url}/hosted/${appId}/google/login`]);
+  assert.equal(await tile.locator('.reasons').count(), 0);
+  await shoot('hosted-services-active');
+
+  // 7. Try it: a real sign-in at the provider, back to the app with the reference parameters.
+  step('try it');
+  await tile.getByRole('link', { name: 'Try it' }).click();
+  await signInAtProvider(page, 'panel.person', (name) => shoot(name));
+  await page.waitForURL((u) => u.href.startsWith(appRedirect));
+  const result = Object.fromEntries(new URL(page.url()).searchParams);
+  assert.equal(result.federatingService, 'GoogleFederationService');
+  assert.ok(result.linkedUser && result.federatedUserId && result.autoLoginToken);
+  await shoot('app-signed-in');
+
+  // 8. The user under Users: found by email, with its identity and token.
+  step('users');
+  await page.goto(`${panel}/apps/${appId}/users`);
+  await page.getByRole('row').filter({ hasText: 'panel.person@gmail.com' }).waitFor();
+  await shoot('users');
+  await page.getByLabel('Email, phone, user id or federated user id').fill('panel.person@gmail.com');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/users\?q=/);
+  await page.getByRole('link', { name: result.linkedUser }).click();
+  await page.waitForURL(new RegExp(`/users/${result.linkedUser}$`));
+  const identity = page.getByRole('row').filter({ hasText: result.federatedUserId });
+  await identity.waitFor();
+  assert.match(await identity.innerText(), /Linked/);
+  const token = page.getByRole('row').filter({ hasText: 'Active' }).filter({ has: page.getByRole('button', { name: /^Revoke token/ }) });
+  await token.waitFor();
+  await shoot('user-detail');
+  await token.getByRole('button', { name: /^Revoke token/ }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
+  await page.getByText(/^Revoked /).waitFor();
+  // Unlink from the panel: the identity stays, unlinked.
+  await identity.getByRole('button', { name: /^Unlink/ }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Unlink' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  await page.getByText('No federated identity is linked').waitFor();
+  await page.goto(`${panel}/apps/${appId}/federated-users/${result.federatedUserId}`);
+  await page.getByText('Unlinked', { exact: true }).waitFor();
+  await page.getByLabel('User id').fill(result.linkedUser);
+  await page.getByRole('button', { name: 'Link', exact: true }).click();
+  await page.getByText('Linked', { exact: true }).waitFor();
+  await shoot('federated-user');
+
+  // 9. Events: the login, newest first; filterable.
+  step('events');
+  await page.goto(`${panel}/apps/${appId}/events`);
+  const succeeded = page.getByRole('row').filter({ hasText: 'Successful logins' });
+  await succeeded.first().waitFor();
+  assert.match(await succeeded.first().innerText(), /new_user/);
+  const kinds = await page.locator('table.events tbody tr td:nth-child(2)').allInnerTexts();
+  assert.equal(kinds[0], 'Identities linked', 'newest first');
+  await shoot('events');
+  await page.getByLabel('Show').selectOption('login_failed');
+  await page.waitForURL(/kind=login_failed/);
+  await page.getByText('No events yet').waitFor();
+  await page.getByLabel('Show').selectOption('login_succeeded');
+  await page.waitForURL(/kind=login_succeeded/);
+  await page.locator('table.events tbody tr').first().waitFor();
+  assert.deepEqual(await page.locator('table.events tbody tr td:nth-child(2)').allInnerTexts(), ['Successful logins']);
+
+  // 10. Access keys: the secret once, gone after a reload; revoke with confirmation.
+  step('access keys');
+  await page.goto(`${panel}/apps/${appId}/access-keys`);
+  await page.getByText('No access keys yet.').waitFor();
+  await page.getByRole('button', { name: 'Create access key' }).click();
+  const secret = await page.locator('.key-secret').innerText();
+  const keyId = await page.locator('.key-id').innerText();
+  assert.ok(secret.length >= 32, secret);
+  await page.getByText('Copy the secret now.').waitFor();
+  await page.getByRole('button', { name: 'Copy secret' }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+  await shoot('access-key-created');
+  await page.reload();
+  await page.getByRole('row').filter({ hasText: keyId }).waitFor();
+  assert.ok(!(await page.content()).includes(secret), 'the secret is gone after a reload');
+  await page.getByRole('button', { name: `Revoke ${keyId}` }).click();
+  await shoot('access-key-revoke-confirm');
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+  await page.getByRole('row').filter({ hasText: keyId }).getByText(/^Revoked /).waitFor();
+  await shoot('access-keys');
+
+  // 11. A lapsed session: to sign in, and back to the same page.
+  step('session expiry');
+  await context.addCookies([{ name: 'fedgate_session', value: 'lapsed', url: fg.url }]);
+  await page.goto(`${panel}/apps/${appId}/events`);
+  await page.waitForURL(/\/panel\/signin\?next=/);
+  await page.getByText('Your session ended.').waitFor();
+  await shoot('session-expired');
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill(owner.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${panel}/apps/${appId}/events`);
+  await page.getByRole('heading', { name: 'Events' }).waitFor();
+
+  // 12. Phone width: nothing overflows sideways; the navigation still works.
+  step('phone width');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await nav('Hosted Services');
+  await tile.waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page wider than the phone by ${overflow}px`);
+  await shoot('hosted-services-phone');
+  await page.setViewportSize({ width: 1280, height: 860 });
+
+  // 13. Rename, then delete with confirmation.
+  step('rename');
+  await nav('Overview');
+  await page.getByLabel('Name').fill('Chat (prod)');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await page.getByRole('heading', { name: 'Chat (prod)', level: 1 }).waitFor();
+
+  // 14. Sign out; a wrong password is refused with a message.
+  step('wrong password');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/panel\/signin$/);
+  await hydrated();
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill('not the passphrase');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /email or password/i);
+  await shoot('wrong-password');
+
+  // 15. Another subscriber cannot open the first one's application by its URL.
+  step('another subscriber');
+  const other = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+  await other.goto(`${panel}/signup`);
+  await hydrated(other);
+  await other.getByLabel('Email').fill('intruder@example.com');
+  await other.getByLabel('Password').fill('another long passphrase');
+  await other.getByRole('button', { name: 'Sign up' }).click();
+  await other.waitForURL(panel);
+  for (const rest of ['', '/properties', '/users', `/users/${result.linkedUser}`, '/access-keys', '/events']) {
+    await other.goto(`${panel}/apps/${appId}${rest}`);
+    await other.getByRole('heading', { name: 'Application not found' }).waitFor();
+    const text = await other.locator('main').innerText();
+    assert.ok(!text.includes('Chat') && !text.includes('panel.person'), `nothing of the first subscriber's on ${rest}`);
+  }
+  await shoot('another-subscriber', other);
+
+  // 16. The first subscriber deletes the application, with confirmation.
+  step('delete');
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill(owner.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(panel);
+  await page.getByRole('link', { name: 'Chat (prod)' }).click();
+  await page.getByRole('button', { name: 'Delete application…' }).click();
+  await shoot('delete-confirm');
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete application' }).click();
+  await page.waitForURL(panel);
+  await page.getByText('No applications yet').waitFor();
+
+  assert.deepEqual(pageErrors, [], 'no script errors in the page');
+});
