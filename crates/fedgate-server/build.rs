@@ -77,7 +77,12 @@ fn wasm_bindgen(tools: &Path) -> PathBuf {
         let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut install = Command::new(cargo);
         install
-            .args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION])
+            .args([
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                WASM_BINDGEN_VERSION,
+            ])
             .arg("--root")
             .arg(tools)
             .env_remove("CARGO_TARGET_DIR")
@@ -95,7 +100,13 @@ fn main() {
         .nth(2)
         .unwrap_or_else(|| fail("no workspace root"))
         .to_path_buf();
-    for watched in ["frontend/src", "frontend/style", "frontend/Cargo.toml", "crates/fedgate-wire/src", "Cargo.lock"] {
+    for watched in [
+        "frontend/src",
+        "frontend/style",
+        "frontend/Cargo.toml",
+        "crates/fedgate-wire/src",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-changed=build.rs");
@@ -103,7 +114,10 @@ fn main() {
 
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map_or_else(|| root.join("target"), |d| if d.is_absolute() { d } else { root.join(d) });
+        .map_or_else(
+            || root.join("target"),
+            |d| if d.is_absolute() { d } else { root.join(d) },
+        );
     let wasm_target_dir = target_dir.join("panel-wasm");
     let tools = target_dir.join("panel-tools");
     let release = var("PROFILE") == "release";
@@ -116,8 +130,23 @@ fn main() {
     let mut build = Command::new(cargo);
     build
         .current_dir(&root)
-        .args(["rustc", "--locked", "-p", "fedgate-panel", "--lib", "--crate-type", "cdylib"])
-        .args(["--target", WASM_TARGET, "--features", "hydrate", "--profile", profile])
+        .args([
+            "rustc",
+            "--locked",
+            "-p",
+            "fedgate-panel",
+            "--lib",
+            "--crate-type",
+            "cdylib",
+        ])
+        .args([
+            "--target",
+            WASM_TARGET,
+            "--features",
+            "hydrate",
+            "--profile",
+            profile,
+        ])
         .env("CARGO_TARGET_DIR", &wasm_target_dir)
         // The outer build's wrappers and flags are for the native code (clippy runs the
         // build script too); the wasm is built plainly.
@@ -135,7 +164,13 @@ fn main() {
     let out = PathBuf::from(var("OUT_DIR")).join("panel");
     run(
         Command::new(&bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-name", "fedgate_panel"])
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                "fedgate_panel",
+            ])
             .arg("--out-dir")
             .arg(&out)
             .arg(&wasm),

@@ -32,8 +32,7 @@ impl Failure {
         Self {
             status: 0,
             code: "unreachable".into(),
-            message: "The server could not be reached. Check your connection and try again."
-                .into(),
+            message: "The server could not be reached. Check your connection and try again.".into(),
             field: None,
             request_id: None,
         }
@@ -65,9 +64,9 @@ impl Failure {
     /// Whether the error is about `field` (`redirectUris[1]` is about `redirectUris`).
     #[must_use]
     pub fn is_about(&self, field: &str) -> bool {
-        self.field
-            .as_deref()
-            .is_some_and(|f| f == field || f.strip_prefix(field).is_some_and(|r| r.starts_with('[')))
+        self.field.as_deref().is_some_and(|f| {
+            f == field || f.strip_prefix(field).is_some_and(|r| r.starts_with('['))
+        })
     }
 
     /// Whether this is a lapsed or missing session.
@@ -175,8 +174,7 @@ mod transport {
             return Ok(t);
         }
         let (status, text) = fetch("GET", &format!("{MANAGE}/me"), None, None).await?;
-        let session: SessionDto =
-            super::decode(checked(&format!("{MANAGE}/me"), status, text)?)?;
+        let session: SessionDto = super::decode(checked(&format!("{MANAGE}/me"), status, text)?)?;
         set_csrf(Some(session.csrf_token.clone()));
         Ok(session.csrf_token)
     }
@@ -258,8 +256,7 @@ mod transport {
             headers.set("x-csrf-token", &token).map_err(unreachable)?;
         }
         init.set_headers(&headers);
-        let request =
-            web_sys::Request::new_with_str_and_init(path, &init).map_err(unreachable)?;
+        let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(unreachable)?;
         let window = web_sys::window().ok_or_else(Failure::unreachable)?;
         let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
             .await
@@ -286,5 +283,70 @@ mod transport {
 
     pub(super) async fn call(_: &str, _: &str, _: Option<String>) -> Result<String, Failure> {
         Err(Failure::unreachable())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Failure, encode, safe_next};
+
+    fn failure(status: u16, code: &str, field: Option<&str>) -> Failure {
+        Failure {
+            status,
+            code: code.into(),
+            message: String::new(),
+            field: field.map(Into::into),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn an_error_belongs_to_its_field_and_to_the_list_it_indexes() {
+        let f = failure(422, "validation_failed", Some("redirectUris[1]"));
+        assert!(f.is_about("redirectUris"));
+        assert!(!f.is_about("redirectUri"));
+        assert!(!f.is_about("instanceName"));
+        assert!(failure(422, "validation_failed", Some("clientId")).is_about("clientId"));
+        assert!(!failure(409, "property_exists", None).is_about("clientId"));
+    }
+
+    #[test]
+    fn only_a_lapsed_or_missing_session_counts_as_signed_out() {
+        assert!(failure(401, "session_expired", None).is_signed_out());
+        assert!(failure(401, "not_signed_in", None).is_signed_out());
+        assert!(!failure(401, "invalid_credentials", None).is_signed_out());
+        assert!(!failure(403, "csrf_token_invalid", None).is_signed_out());
+    }
+
+    #[test]
+    fn sign_in_only_returns_to_pages_of_the_panel() {
+        let next = |n: &str| safe_next(Some(n.into()));
+        assert_eq!(
+            next("/panel/apps/x/events?kind=login_failed"),
+            "/panel/apps/x/events?kind=login_failed"
+        );
+        assert_eq!(next("/panel"), "/panel");
+        for hostile in [
+            "https://evil.example/",
+            "//evil.example/panel/",
+            "/panel//evil.example",
+            "/panelx",
+            "/panel/\\evil",
+            "/api/v1/users",
+        ] {
+            assert_eq!(next(hostile), "/panel", "{hostile}");
+        }
+        assert_eq!(safe_next(None), "/panel");
+    }
+
+    #[test]
+    fn encoding_leaves_only_unreserved_characters() {
+        assert_eq!(
+            encode("email:ann+x@example.com"),
+            "email%3Aann%2Bx%40example.com"
+        );
+        assert_eq!(encode("a b/c?d&e"), "a%20b%2Fc%3Fd%26e");
+        assert_eq!(encode("Az09-_.~"), "Az09-_.~");
+        assert_eq!(encode("é"), "%C3%A9");
     }
 }

@@ -44,10 +44,7 @@ pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
     let on_click = move |_| {
         let ok = copy_to_clipboard(&text);
         copied.set(Some(ok));
-        set_timeout(
-            move || copied.set(None),
-            std::time::Duration::from_secs(2),
-        );
+        set_timeout(move || copied.set(None), std::time::Duration::from_secs(2));
     };
     view! {
         <button type="button" class="copy" aria-label=aria on:click=on_click>
@@ -76,7 +73,10 @@ fn copy_to_clipboard(_: &str) -> bool {
 }
 
 /// The error text for `field`, if the failure is about it.
-pub fn field_error(failure: RwSignal<Option<Failure>>, field: &'static str) -> Signal<Option<String>> {
+pub fn field_error(
+    failure: RwSignal<Option<Failure>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
     Signal::derive(move || {
         failure
             .get()
@@ -86,8 +86,15 @@ pub fn field_error(failure: RwSignal<Option<Failure>>, field: &'static str) -> S
 }
 
 /// A failure that belongs to no field of the form (shown above it).
-pub fn form_error(failure: RwSignal<Option<Failure>>, fields: &'static [&'static str]) -> Signal<Option<Failure>> {
-    Signal::derive(move || failure.get().filter(|f| !fields.iter().any(|field| f.is_about(field))))
+pub fn form_error(
+    failure: RwSignal<Option<Failure>>,
+    fields: &'static [&'static str],
+) -> Signal<Option<Failure>> {
+    Signal::derive(move || {
+        failure
+            .get()
+            .filter(|f| !fields.iter().any(|field| f.is_about(field)))
+    })
 }
 
 /// A labelled text input bound to `value`, with its error below it.
@@ -140,15 +147,20 @@ pub fn TextField(
 
 /// A modal dialog: a labelled box over the page, closed by its own buttons or Escape.
 #[component]
-pub fn Dialog(
-    title: String,
-    on_close: Callback<()>,
-    children: Children,
-) -> impl IntoView {
+pub fn Dialog(title: String, on_close: Callback<()>, children: Children) -> impl IntoView {
+    // Keyboard users land in the dialog, not behind it.
+    let node = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(el) = node.get() {
+            let _ = el.focus();
+        }
+    });
     view! {
         <div class="backdrop">
             <div
                 class="dialog"
+                node_ref=node
+                tabindex="-1"
                 role="dialog"
                 aria-modal="true"
                 aria-labelledby="dialog-title"

@@ -204,11 +204,11 @@ await runSuite('panel', async (cleanups, logs) => {
   // 9. Events: the login, newest first; filterable.
   step('events');
   await page.goto(`${panel}/apps/${appId}/events`);
-  const succeeded = page.getByRole('row').filter({ hasText: 'Successful logins' });
+  const succeeded = page.getByRole('row').filter({ hasText: 'Login succeeded' });
   await succeeded.first().waitFor();
   assert.match(await succeeded.first().innerText(), /new_user/);
   const kinds = await page.locator('table.events tbody tr td:nth-child(2)').allInnerTexts();
-  assert.equal(kinds[0], 'Identities linked', 'newest first');
+  assert.equal(kinds[0], 'Identity linked', 'newest first');
   await shoot('events');
   await page.getByLabel('Show').selectOption('login_failed');
   await page.waitForURL(/kind=login_failed/);
@@ -216,7 +216,7 @@ await runSuite('panel', async (cleanups, logs) => {
   await page.getByLabel('Show').selectOption('login_succeeded');
   await page.waitForURL(/kind=login_succeeded/);
   await page.locator('table.events tbody tr').first().waitFor();
-  assert.deepEqual(await page.locator('table.events tbody tr td:nth-child(2)').allInnerTexts(), ['Successful logins']);
+  assert.deepEqual(await page.locator('table.events tbody tr td:nth-child(2)').allInnerTexts(), ['Login succeeded']);
 
   // 10. Access keys: the secret once, gone after a reload; revoke with confirmation.
   step('access keys');
@@ -265,7 +265,7 @@ await runSuite('panel', async (cleanups, logs) => {
   // 13. Rename, then delete with confirmation.
   step('rename');
   await nav('Overview');
-  await page.getByLabel('Name').fill('Chat (prod)');
+  await page.getByRole('textbox', { name: 'Name' }).fill('Chat (prod)');
   await page.getByRole('button', { name: 'Save name' }).click();
   await page.getByRole('heading', { name: 'Chat (prod)', level: 1 }).waitFor();
 

@@ -16,6 +16,7 @@ mod hosted_services;
 mod isolation;
 mod login;
 mod operations;
+mod panel_pages;
 mod panel_users;
 mod properties;
 mod signing;

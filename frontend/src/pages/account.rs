@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, Failure, MANAGE};
-use crate::components::{field_error, form_error, ErrorNote, TextField};
+use crate::components::{ErrorNote, TextField, field_error, form_error};
 
 const FIELDS: &[&str] = &["email", "password"];
 

@@ -7,9 +7,7 @@ use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{self, Failure, MANAGE};
-use crate::components::{
-    field_error, form_error, when, Confirm, ErrorNote, Loading, TextField,
-};
+use crate::components::{Confirm, ErrorNote, Loading, TextField, field_error, form_error, when};
 
 /// The application a page belongs to, loaded once by its frame.
 #[derive(Clone, Copy)]
@@ -44,8 +42,8 @@ pub fn app_ctx() -> AppCtx {
 /// The subscriber's applications, and a form to create one.
 #[component]
 pub fn AppList() -> impl IntoView {
-    let apps = LocalResource::new(|| {
-        async { api::get::<Vec<ApplicationDto>>(&format!("{MANAGE}/applications")).await }
+    let apps = LocalResource::new(|| async {
+        api::get::<Vec<ApplicationDto>>(&format!("{MANAGE}/applications")).await
     });
     view! {
         <div class="page">

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::apps::app_ctx;
 use crate::api::{self, encode};
-use crate::components::{when, ErrorNote, Loading};
+use crate::components::{ErrorNote, Loading, when};
 
 const PAGE: usize = 25;
 
@@ -27,10 +27,28 @@ const FILTERS: &[(&str, &str)] = &[
 ];
 
 fn kind_label(kind: &str) -> &str {
-    FILTERS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map_or(kind, |(_, label)| label)
+    match kind {
+        "login_started" => "Login started",
+        "login_succeeded" => "Login succeeded",
+        "login_failed" => "Login failed",
+        "federated_user_linked" => "Identity linked",
+        "federated_user_unlinked" => "Identity unlinked",
+        "federated_user_detached" => "Identity detached",
+        "user_created" => "User created",
+        "user_deleted" => "User deleted",
+        "user_tokens_revoked" => "Tokens revoked",
+        other => other,
+    }
+}
+
+/// An id as a short link: ids are long, the full one is in the title and the target.
+fn short_id(id: &str) -> String {
+    let short: String = id.chars().take(8).collect();
+    if short.len() < id.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
 }
 
 /// The Events page; its filter and page live in the address (`?kind=`, `?before=`).
@@ -112,20 +130,30 @@ fn EventTable(events: Vec<EventDto>, paged: bool, kind: String) -> impl IntoView
     }
     let older = (events.len() == PAGE).then(|| {
         let last = events.last().map(|e| e.id.clone()).unwrap_or_default();
-        let k = if kind.is_empty() { String::new() } else { format!("kind={}&", encode(&kind)) };
+        let k = if kind.is_empty() {
+            String::new()
+        } else {
+            format!("kind={}&", encode(&kind))
+        };
         ctx.page(&format!("/events?{k}before={}", encode(&last)))
     });
-    let newest = if kind.is_empty() { ctx.page("/events") } else { ctx.page(&format!("/events?kind={}", encode(&kind))) };
+    let newest = if kind.is_empty() {
+        ctx.page("/events")
+    } else {
+        ctx.page(&format!("/events?kind={}", encode(&kind)))
+    };
     let rows = events
         .into_iter()
         .map(|e| {
             let failed = e.kind == "login_failed";
             let result = e.reason.clone().or(e.outcome.clone()).unwrap_or_default();
             let user = e.user_id.clone().map(|u| {
-                view! { <A href=ctx.page(&format!("/users/{u}"))><code>{u.clone()}</code></A> }
+                let (href, short) = (ctx.page(&format!("/users/{u}")), short_id(&u));
+                view! { <A href=href attr:title=u><code>{short}</code></A> }
             });
             let federated = e.federated_user_id.clone().map(|f| {
-                view! { <A href=ctx.page(&format!("/federated-users/{f}"))><code>{f.clone()}</code></A> }
+                let (href, short) = (ctx.page(&format!("/federated-users/{f}")), short_id(&f));
+                view! { <A href=href attr:title=f><code>{short}</code></A> }
             });
             view! {
                 <tr class:failed=failed>

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 
 use super::apps::app_ctx;
 use crate::api::{self, Failure};
-use crate::components::{when, when_or, Confirm, CopyButton, ErrorNote, Loading, MaybeError};
+use crate::components::{Confirm, CopyButton, ErrorNote, Loading, MaybeError, when, when_or};
 
 /// The Access keys page.
 #[component]

@@ -13,7 +13,7 @@ use leptos_router::hooks::use_query_map;
 use super::apps::app_ctx;
 use crate::api::{self, Failure};
 use crate::components::{
-    field_error, form_error, when, Confirm, Dialog, ErrorNote, Loading, TextField,
+    Confirm, Dialog, ErrorNote, Loading, TextField, field_error, form_error, when,
 };
 
 /// The reference manual's menu path of each kind.
@@ -42,10 +42,16 @@ enum MenuItem {
 
 fn menu_items(path: &[&'static str]) -> Vec<(&'static str, MenuItem)> {
     match path {
-        [] => vec![("Google", MenuItem::Open("Google")), ("Fedgate", MenuItem::Open("Fedgate"))],
+        [] => vec![
+            ("Google", MenuItem::Open("Google")),
+            ("Fedgate", MenuItem::Open("Fedgate")),
+        ],
         ["Google"] => vec![("Credentials", MenuItem::Open("Credentials"))],
         ["Google", "Credentials"] => {
-            vec![("OAuth Credentials", MenuItem::Create("google_oauth_credentials"))]
+            vec![(
+                "OAuth Credentials",
+                MenuItem::Create("google_oauth_credentials"),
+            )]
         }
         ["Fedgate"] => vec![("OAuth Integration", MenuItem::Create("oauth_integration"))],
         _ => Vec::new(),
@@ -195,7 +201,11 @@ fn PropertyTable(
                     format!(
                         "Client id {} · client secret {}",
                         g.client_id,
-                        if g.client_secret_set { "set" } else { "not set" }
+                        if g.client_secret_set {
+                            "set"
+                        } else {
+                            "not set"
+                        }
                     ),
                     g.updated_at,
                 ),
@@ -206,7 +216,11 @@ fn PropertyTable(
                     format!(
                         "{} · state signing {} · results by {} · auto-create users {}",
                         i.redirect_uris.join(", "),
-                        if i.require_state_signing { "required" } else { "off" },
+                        if i.require_state_signing {
+                            "required"
+                        } else {
+                            "off"
+                        },
                         match i.result_delivery {
                             ResultDelivery::Query => "query",
                             ResultDelivery::Code => "code",
@@ -397,13 +411,23 @@ fn GoogleDialog(
     on_saved: Callback<()>,
 ) -> impl IntoView {
     let e = existing.clone();
-    let instance_name = RwSignal::new(e.as_ref().map(|g| g.instance_name.clone()).unwrap_or_default());
+    let instance_name = RwSignal::new(
+        e.as_ref()
+            .map(|g| g.instance_name.clone())
+            .unwrap_or_default(),
+    );
     let client_id = RwSignal::new(e.as_ref().map(|g| g.client_id.clone()).unwrap_or_default());
     let client_secret = RwSignal::new(String::new());
-    let project_number =
-        RwSignal::new(e.as_ref().and_then(|g| g.project_number.clone()).unwrap_or_default());
-    let application_name =
-        RwSignal::new(e.as_ref().and_then(|g| g.application_name.clone()).unwrap_or_default());
+    let project_number = RwSignal::new(
+        e.as_ref()
+            .and_then(|g| g.project_number.clone())
+            .unwrap_or_default(),
+    );
+    let application_name = RwSignal::new(
+        e.as_ref()
+            .and_then(|g| g.application_name.clone())
+            .unwrap_or_default(),
+    );
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<Failure>);
     let secret_set = e.as_ref().is_some_and(|g| g.client_secret_set);
@@ -416,7 +440,11 @@ fn GoogleDialog(
             instance_name: instance_name.get_untracked(),
             client_id: client_id.get_untracked().trim().to_owned(),
             // Empty on edit keeps the stored secret.
-            client_secret: if editing && secret.is_empty() { None } else { Some(secret) },
+            client_secret: if editing && secret.is_empty() {
+                None
+            } else {
+                Some(secret)
+            },
             project_number: optional(project_number.get_untracked()),
             application_name: optional(application_name.get_untracked()),
         });
@@ -502,10 +530,21 @@ fn IntegrationDialog(
     on_saved: Callback<()>,
 ) -> impl IntoView {
     let e = existing;
-    let instance_name = RwSignal::new(e.as_ref().map(|i| i.instance_name.clone()).unwrap_or_default());
-    let uris = RwSignal::new(e.as_ref().map(|i| i.redirect_uris.join("\n")).unwrap_or_default());
+    let instance_name = RwSignal::new(
+        e.as_ref()
+            .map(|i| i.instance_name.clone())
+            .unwrap_or_default(),
+    );
+    let uris = RwSignal::new(
+        e.as_ref()
+            .map(|i| i.redirect_uris.join("\n"))
+            .unwrap_or_default(),
+    );
     let signing = RwSignal::new(e.as_ref().is_some_and(|i| i.require_state_signing));
-    let delivery = RwSignal::new(e.as_ref().map_or(ResultDelivery::Query, |i| i.result_delivery));
+    let delivery = RwSignal::new(
+        e.as_ref()
+            .map_or(ResultDelivery::Query, |i| i.result_delivery),
+    );
     let auto_create = RwSignal::new(e.as_ref().is_none_or(|i| i.auto_create_users));
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<Failure>);

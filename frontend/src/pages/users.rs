@@ -11,9 +11,9 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use super::apps::{app_ctx, AppCtx};
-use crate::api::{self, encode, Failure};
-use crate::components::{when, when_or, Confirm, ErrorNote, Loading, MaybeError};
+use super::apps::{AppCtx, app_ctx};
+use crate::api::{self, Failure, encode};
+use crate::components::{Confirm, ErrorNote, Loading, MaybeError, when, when_or};
 
 /// What a search found.
 #[derive(Debug, Clone)]
@@ -26,7 +26,9 @@ struct Found {
 async fn search(ctx: AppCtx, q: String, after: Option<String>) -> Result<Found, Failure> {
     let q = q.trim().to_owned();
     let path = if q.is_empty() {
-        let after = after.map(|a| format!("&after={}", encode(&a))).unwrap_or_default();
+        let after = after
+            .map(|a| format!("&after={}", encode(&a)))
+            .unwrap_or_default();
         ctx.api(&format!("/users?limit=25{after}"))
     } else if q.contains('@') {
         ctx.api(&format!("/users?locator={}", encode(&format!("email:{q}"))))
@@ -39,7 +41,9 @@ async fn search(ctx: AppCtx, q: String, after: Option<String>) -> Result<Found, 
     // Not a user id: perhaps a federated user id (they look different, but people paste
     // whatever the redirect gave them).
     let federated = if list.users.is_empty() && !q.is_empty() && !q.contains('@') {
-        match api::get::<FederatedUserDto>(&ctx.api(&format!("/federated-users/{}", encode(&q)))).await {
+        match api::get::<FederatedUserDto>(&ctx.api(&format!("/federated-users/{}", encode(&q))))
+            .await
+        {
             Ok(f) => Some(f),
             Err(f) if f.status == 404 => None,
             Err(f) => return Err(f),
@@ -61,7 +65,11 @@ fn locators_text(u: &UserDto) -> String {
             format!(
                 "{}{}",
                 l.value,
-                if l.verified { " (verified)" } else { " (unverified)" }
+                if l.verified {
+                    " (verified)"
+                } else {
+                    " (unverified)"
+                }
             )
         })
         .collect::<Vec<_>>()
@@ -218,7 +226,10 @@ pub fn UserDetail() -> impl IntoView {
         async move { api::get::<UserDto>(&path).await }
     });
     let identities = LocalResource::new(move || {
-        let path = ctx.api(&format!("/users/{}/federated-users", encode(&user_id.get())));
+        let path = ctx.api(&format!(
+            "/users/{}/federated-users",
+            encode(&user_id.get())
+        ));
         async move { api::get::<FederatedUserListDto>(&path).await }
     });
     let tokens = LocalResource::new(move || {
@@ -252,17 +263,27 @@ pub fn UserDetail() -> impl IntoView {
         spawn_local(async move {
             let r = match &p {
                 Pending::Unlink(fid) | Pending::Detach(fid) => {
-                    let verb = if matches!(p, Pending::Unlink(_)) { "unlink" } else { "detach" };
+                    let verb = if matches!(p, Pending::Unlink(_)) {
+                        "unlink"
+                    } else {
+                        "detach"
+                    };
                     let path = ctx.api(&format!("/federated-users/{}/{verb}", encode(fid)));
-                    api::act_for::<LinkResultDto>("POST", &path).await.map(|_| ())
+                    api::act_for::<LinkResultDto>("POST", &path)
+                        .await
+                        .map(|_| ())
                 }
                 Pending::RevokeToken(t) => {
                     let path = ctx.api(&format!("/users/{user}/tokens/{}", encode(t)));
-                    api::act_for::<RevokedDto>("DELETE", &path).await.map(|_| ())
+                    api::act_for::<RevokedDto>("DELETE", &path)
+                        .await
+                        .map(|_| ())
                 }
                 Pending::RevokeAll => {
                     let path = ctx.api(&format!("/users/{user}/tokens"));
-                    api::act_for::<RevokedDto>("DELETE", &path).await.map(|_| ())
+                    api::act_for::<RevokedDto>("DELETE", &path)
+                        .await
+                        .map(|_| ())
                 }
             };
             busy.set(false);
@@ -581,7 +602,10 @@ pub fn FederatedUserDetail() -> impl IntoView {
         busy.set(true);
         failure.set(None);
         spawn_local(async move {
-            let path = ctx.api(&format!("/federated-users/{}/{verb}", encode(&fid.get_untracked())));
+            let path = ctx.api(&format!(
+                "/federated-users/{}/{verb}",
+                encode(&fid.get_untracked())
+            ));
             let r = match user {
                 Some(user_id) => {
                     api::send::<LinkResultDto>("POST", &path, &ManageLinkRequest { user_id }).await
