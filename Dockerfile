@@ -1,6 +1,10 @@
 # syntax=docker/dockerfile:1
-# Builds the `fedgate` binary and runs it as an unprivileged user.
+# Builds the `fedgate` binary (with the panel's wasm inside) and runs it as an
+# unprivileged user.
 FROM rust:1.95-bookworm AS build
+# The panel's wasm: the target and wasm-bindgen-cli at the library's pinned version.
+RUN rustup target add wasm32-unknown-unknown \
+ && cargo install wasm-bindgen-cli --version 0.2.130
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

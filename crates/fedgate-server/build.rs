@@ -177,7 +177,9 @@ fn main() {
         "wasm-bindgen",
     );
 
-    // A version for ETags: FNV-1a over the served files.
+    // A version for ETags: FNV-1a over the served files. (Not named FEDGATE_*: cargo
+    // also sets it when running tests and `cargo run`, where the configuration would
+    // read it as a setting.)
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for file in [
         out.join("fedgate_panel.js"),
@@ -190,5 +192,5 @@ fn main() {
             hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
-    println!("cargo:rustc-env=FEDGATE_PANEL_VERSION={hash:016x}");
+    println!("cargo:rustc-env=PANEL_ASSETS_VERSION={hash:016x}");
 }

@@ -42,9 +42,11 @@ pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
     let copied = RwSignal::new(None::<bool>);
     let aria = format!("Copy {label}");
     let on_click = move |_| {
-        let ok = copy_to_clipboard(&text);
-        copied.set(Some(ok));
-        set_timeout(move || copied.set(None), std::time::Duration::from_secs(2));
+        let text = text.clone();
+        leptos::task::spawn_local(async move {
+            copied.set(Some(copy_to_clipboard(&text).await));
+            set_timeout(move || copied.set(None), std::time::Duration::from_secs(2));
+        });
     };
     view! {
         <button type="button" class="copy" aria-label=aria on:click=on_click>
@@ -57,18 +59,18 @@ pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
     }
 }
 
+/// Whether the browser took the text; a refusal leaves the value on screen to select.
 #[cfg(feature = "hydrate")]
-fn copy_to_clipboard(text: &str) -> bool {
+async fn copy_to_clipboard(text: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
-    // The promise settles later; a refused permission still leaves the value selectable.
-    let _ = window.navigator().clipboard().write_text(text);
-    true
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn copy_to_clipboard(_: &str) -> bool {
+async fn copy_to_clipboard(_: &str) -> bool {
     false
 }
 

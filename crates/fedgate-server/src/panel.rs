@@ -11,7 +11,7 @@ use leptos_actix::{LeptosRoutes, generate_route_list};
 const JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/panel/fedgate_panel.js"));
 const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/panel/fedgate_panel_bg.wasm"));
 /// Changes whenever the wasm, its JavaScript or the stylesheet does.
-const VERSION: &str = env!("FEDGATE_PANEL_VERSION");
+const VERSION: &str = env!("PANEL_ASSETS_VERSION");
 
 /// The routes and options every worker mounts.
 #[derive(Clone, Debug)]

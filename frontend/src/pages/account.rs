@@ -107,14 +107,19 @@ fn AccountForm(signing_up: bool) -> impl IntoView {
 /// The signed-in subscriber's email, in the navigation.
 #[component]
 pub fn WhoAmI() -> impl IntoView {
-    let me = LocalResource::new(|| async { api::get::<SessionDto>(&format!("{MANAGE}/me")).await });
+    let me = LocalResource::new(|| async {
+        let session = api::get::<SessionDto>(&format!("{MANAGE}/me")).await;
+        if let Ok(s) = &session {
+            api::remember_csrf(s.csrf_token.clone());
+        }
+        session
+    });
     view! {
         <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
             {move || {
                 me.get()
                     .map(|r| match r {
                         Ok(s) => {
-                            api::remember_csrf(s.csrf_token);
                             view! { <span class="whoami" title="Signed in">{s.subscriber.email}</span> }
                                 .into_any()
                         }

@@ -219,12 +219,10 @@ pub fn Overview() -> impl IntoView {
     let name = RwSignal::new(app.name.clone());
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<Failure>);
-    let saved = RwSignal::new(false);
     let on_rename = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
         failure.set(None);
-        saved.set(false);
         let body = ApplicationRequest {
             name: name.get_untracked(),
         };
@@ -232,10 +230,8 @@ pub fn Overview() -> impl IntoView {
             let r: Result<ApplicationDto, Failure> = api::send("PATCH", &ctx.api(""), &body).await;
             busy.set(false);
             match r {
-                Ok(_) => {
-                    saved.set(true);
-                    ctx.app.refetch();
-                }
+                // The new name appears in the heading.
+                Ok(_) => ctx.app.refetch(),
                 Err(f) => failure.set(Some(f)),
             }
         });
@@ -286,9 +282,6 @@ pub fn Overview() -> impl IntoView {
                     {move || if busy.get() { "Saving…" } else { "Save name" }}
                 </button>
             </form>
-            <Show when=move || saved.get()>
-                <p class="ok" role="status">"Saved."</p>
-            </Show>
         </section>
         <section class="card danger-zone" aria-labelledby="delete-app">
             <h2 id="delete-app">"Delete application"</h2>

@@ -8,7 +8,8 @@ use fedgate_wire::properties::{
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_query_map;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::apps::app_ctx;
 use crate::api::{self, Failure};
@@ -101,9 +102,29 @@ pub fn Properties() -> impl IntoView {
         }
     });
 
-    let close = Callback::new(move |()| editing.set(None));
+    // Closing forgets `?new=`/`?edit=`, so a reload or refetch does not reopen it.
+    let navigate = use_navigate();
+    let forget_query = move || {
+        if !query.read_untracked().to_query_string().is_empty() {
+            navigate(
+                &ctx.page("/properties"),
+                NavigateOptions {
+                    replace: true,
+                    ..crate::as_is()
+                },
+            );
+        }
+    };
+    let close = {
+        let forget_query = forget_query.clone();
+        Callback::new(move |()| {
+            editing.set(None);
+            forget_query();
+        })
+    };
     let saved = Callback::new(move |()| {
         editing.set(None);
+        forget_query();
         list.refetch();
     });
     let on_remove = Callback::new(move |()| {
