@@ -147,6 +147,56 @@ pub fn TextField(
     }
 }
 
+/// A table that scrolls sideways on narrow screens. An empty header is the actions
+/// column (named for screen readers only).
+#[component]
+pub fn Table(
+    headers: &'static [&'static str],
+    #[prop(default = "")] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let heads = headers
+        .iter()
+        .map(|h| {
+            if h.is_empty() {
+                view! {
+                    <th scope="col">
+                        <span class="visually-hidden">"Actions"</span>
+                    </th>
+                }
+                .into_any()
+            } else {
+                view! { <th scope="col">{*h}</th> }.into_any()
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class=class>
+                <thead>
+                    <tr>{heads}</tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Save and Cancel under a dialog's form; Save is disabled while the form is sent.
+#[component]
+pub fn SaveOrCancel(busy: RwSignal<bool>, on_cancel: Callback<()>) -> impl IntoView {
+    view! {
+        <div class="actions">
+            <button type="submit" class="primary" disabled=move || busy.get()>
+                {move || if busy.get() { "Saving…" } else { "Save" }}
+            </button>
+            <button type="button" on:click=move |_| on_cancel.run(())>
+                "Cancel"
+            </button>
+        </div>
+    }
+}
+
 /// A modal dialog: a labelled box over the page, closed by its own buttons or Escape.
 #[component]
 pub fn Dialog(title: String, on_close: Callback<()>, children: Children) -> impl IntoView {

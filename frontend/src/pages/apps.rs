@@ -7,7 +7,9 @@ use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{self, Failure, MANAGE};
-use crate::components::{Confirm, ErrorNote, Loading, TextField, field_error, form_error, when};
+use crate::components::{
+    Confirm, ErrorNote, Loading, Table, TextField, field_error, form_error, when,
+};
 
 /// The application a page belongs to, loaded once by its frame.
 #[derive(Clone, Copy)]
@@ -61,17 +63,7 @@ pub fn AppList() -> impl IntoView {
                             }
                             Ok(list) => {
                                 view! {
-                                    <div class="table-wrap">
-                                        <table>
-                                            <thead>
-                                                <tr>
-                                                    <th scope="col">"Name"</th>
-                                                    <th scope="col">"Application id"</th>
-                                                    <th scope="col">"Created"</th>
-                                                </tr>
-                                            </thead>
-                                            <tbody>
-                                                {list
+                                    <Table headers=&["Name", "Application id", "Created"]>{list
                                                     .into_iter()
                                                     .map(|a| {
                                                         view! {
@@ -86,10 +78,7 @@ pub fn AppList() -> impl IntoView {
                                                             </tr>
                                                         }
                                                     })
-                                                    .collect_view()}
-                                            </tbody>
-                                        </table>
-                                    </div>
+                                                    .collect_view()}</Table>
                                 }
                                     .into_any()
                             }

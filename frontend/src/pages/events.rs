@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::apps::app_ctx;
 use crate::api::{self, encode};
-use crate::components::{ErrorNote, Loading, when};
+use crate::components::{ErrorNote, Loading, Table, when};
 
 const PAGE: usize = 25;
 
@@ -175,22 +175,7 @@ fn EventTable(events: Vec<EventDto>, paged: bool, kind: String) -> impl IntoView
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table class="events">
-                <thead>
-                    <tr>
-                        <th scope="col">"When"</th>
-                        <th scope="col">"Event"</th>
-                        <th scope="col">"Outcome / reason"</th>
-                        <th scope="col">"Provider"</th>
-                        <th scope="col">"User"</th>
-                        <th scope="col">"Federated user"</th>
-                        <th scope="col">"Detail"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table headers=&["When", "Event", "Outcome / reason", "Provider", "User", "Federated user", "Detail"] class="events">{rows}</Table>
         <p class="pager">
             {paged.then(|| view! { <A href=newest>"« Newest"</A> })}
             " "

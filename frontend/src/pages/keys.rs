@@ -6,7 +6,9 @@ use leptos::task::spawn_local;
 
 use super::apps::app_ctx;
 use crate::api::{self, Failure};
-use crate::components::{Confirm, CopyButton, ErrorNote, Loading, MaybeError, when, when_or};
+use crate::components::{
+    Confirm, CopyButton, ErrorNote, Loading, MaybeError, Table, when, when_or,
+};
 
 /// The Access keys page.
 #[component]
@@ -173,21 +175,6 @@ fn KeyTable(keys: Vec<AccessKeyDto>, revoking: RwSignal<Option<String>>) -> impl
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Key id"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table headers=&["Key id", "Created", "Last used", "Status", ""]>{rows}</Table>
     }
 }

@@ -14,7 +14,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use super::apps::app_ctx;
 use crate::api::{self, Failure};
 use crate::components::{
-    Confirm, Dialog, ErrorNote, Loading, TextField, field_error, form_error, when,
+    Confirm, Dialog, ErrorNote, Loading, SaveOrCancel, Table, TextField, field_error, form_error,
+    when,
 };
 
 /// The reference manual's menu path of each kind.
@@ -287,22 +288,7 @@ fn PropertyTable(
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Instance name"</th>
-                        <th scope="col">"Settings"</th>
-                        <th scope="col">"Updated"</th>
-                        <th scope="col">
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table headers=&["Kind", "Instance name", "Settings", "Updated", ""]>{rows}</Table>
     }
 }
 
@@ -523,14 +509,7 @@ fn GoogleDialog(
                     error=field_error(failure, "applicationName")
                     hint="Optional; your Google project's application name."
                 />
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || busy.get()>
-                        {move || if busy.get() { "Saving…" } else { "Save" }}
-                    </button>
-                    <button type="button" on:click=move |_| on_close.run(())>
-                        "Cancel"
-                    </button>
-                </div>
+                <SaveOrCancel busy=busy on_cancel=on_close/>
             </form>
         </Dialog>
     }
@@ -657,14 +636,7 @@ fn IntegrationDialog(
                     <label for="autoCreateUsers">"Auto-create users"</label>
                     <p class="hint">"Create a user when someone new signs in and no existing user matches."</p>
                 </div>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || busy.get()>
-                        {move || if busy.get() { "Saving…" } else { "Save" }}
-                    </button>
-                    <button type="button" on:click=move |_| on_close.run(())>
-                        "Cancel"
-                    </button>
-                </div>
+                <SaveOrCancel busy=busy on_cancel=on_close/>
             </form>
         </Dialog>
     }

@@ -13,7 +13,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::apps::{AppCtx, app_ctx};
 use crate::api::{self, Failure, encode};
-use crate::components::{Confirm, ErrorNote, Loading, MaybeError, when, when_or};
+use crate::components::{Confirm, ErrorNote, Loading, MaybeError, Table, when, when_or};
 
 /// What a search found.
 #[derive(Debug, Clone)]
@@ -188,19 +188,7 @@ fn Results(found: Found, searched: bool) -> impl IntoView {
     });
     view! {
         {federated}
-        <div class="table-wrap">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"User id"</th>
-                        <th scope="col">"Screen name"</th>
-                        <th scope="col">"Locators"</th>
-                        <th scope="col">"Created"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table headers=&["User id", "Screen name", "Locators", "Created"]>{rows}</Table>
         {next}
     }
     .into_any()
@@ -440,18 +428,7 @@ fn UserFacts(user: UserDto) -> impl IntoView {
                 view! { <p class="empty">"No locators."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap">
-                        <table>
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Value"</th>
-                                    <th scope="col">"Kind"</th>
-                                    <th scope="col">"Status"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{locators}</tbody>
-                        </table>
-                    </div>
+                    <Table headers=&["Value", "Kind", "Status"]>{locators}</Table>
                 }
                     .into_any()
             }}
@@ -511,23 +488,7 @@ fn IdentityTable(
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Federated user id"</th>
-                        <th scope="col">"Service"</th>
-                        <th scope="col">"Provider email"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Last sign-in"</th>
-                        <th scope="col">
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table headers=&["Federated user id", "Service", "Provider email", "State", "Last sign-in", ""]>{rows}</Table>
     }
 }
 
@@ -565,23 +526,7 @@ fn TokenTable(tokens: Vec<UserTokenDto>, pending: RwSignal<Option<Pending>>) -> 
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Token id"</th>
-                        <th scope="col">"Issued"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Last verified"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <Table headers=&["Token id", "Issued", "Expires", "Last verified", "Status", ""]>{rows}</Table>
     }
 }
 
