@@ -374,6 +374,37 @@ fn NewPropertyMenu(editing: RwSignal<Option<Editing>>) -> impl IntoView {
     }
 }
 
+/// A property dialog: its form, the errors that belong to no field, the instance name
+/// every kind has, the kind's own fields, and Save / Cancel.
+#[component]
+fn PropertyForm(
+    title: String,
+    fields: &'static [&'static str],
+    instance_name: RwSignal<String>,
+    failure: RwSignal<Option<Failure>>,
+    busy: RwSignal<bool>,
+    on_submit: impl FnMut(leptos::ev::SubmitEvent) + Send + 'static,
+    on_close: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <Dialog title=title on_close=on_close>
+            <form on:submit=on_submit novalidate>
+                {move || form_error(failure, fields).get().map(|f| view! { <ErrorNote failure=f/> })}
+                <TextField
+                    id="instanceName"
+                    label="Instance name"
+                    value=instance_name
+                    error=field_error(failure, "instanceName")
+                    hint="For your records; anything you like."
+                />
+                {children()}
+                <SaveOrCancel busy=busy on_cancel=on_close/>
+            </form>
+        </Dialog>
+    }
+}
+
 const GOOGLE_FIELDS: &[&str] = &[
     "instanceName",
     "clientId",
@@ -468,16 +499,15 @@ fn GoogleDialog(
         "New Property › Google › Credentials › OAuth Credentials".to_owned()
     };
     view! {
-        <Dialog title=title on_close=on_close>
-            <form on:submit=on_submit novalidate>
-                {move || form_error(failure, GOOGLE_FIELDS).get().map(|f| view! { <ErrorNote failure=f/> })}
-                <TextField
-                    id="instanceName"
-                    label="Instance name"
-                    value=instance_name
-                    error=field_error(failure, "instanceName")
-                    hint="For your records; anything you like."
-                />
+        <PropertyForm
+            title=title
+            fields=GOOGLE_FIELDS
+            instance_name=instance_name
+            failure=failure
+            busy=busy
+            on_submit=on_submit
+            on_close=on_close
+        >
                 <TextField
                     id="clientId"
                     label="Client ID"
@@ -509,9 +539,7 @@ fn GoogleDialog(
                     error=field_error(failure, "applicationName")
                     hint="Optional; your Google project's application name."
                 />
-                <SaveOrCancel busy=busy on_cancel=on_close/>
-            </form>
-        </Dialog>
+        </PropertyForm>
     }
 }
 
@@ -574,16 +602,15 @@ fn IntegrationDialog(
         "New Property › Fedgate › OAuth Integration".to_owned()
     };
     view! {
-        <Dialog title=title on_close=on_close>
-            <form on:submit=on_submit novalidate>
-                {move || form_error(failure, INTEGRATION_FIELDS).get().map(|f| view! { <ErrorNote failure=f/> })}
-                <TextField
-                    id="instanceName"
-                    label="Instance name"
-                    value=instance_name
-                    error=field_error(failure, "instanceName")
-                    hint="For your records; anything you like."
-                />
+        <PropertyForm
+            title=title
+            fields=INTEGRATION_FIELDS
+            instance_name=instance_name
+            failure=failure
+            busy=busy
+            on_submit=on_submit
+            on_close=on_close
+        >
                 <div class="field" class:invalid=move || uri_error.get().is_some()>
                     <label for="redirectUris">"OAuth redirect URIs"</label>
                     <textarea
@@ -636,8 +663,6 @@ fn IntegrationDialog(
                     <label for="autoCreateUsers">"Auto-create users"</label>
                     <p class="hint">"Create a user when someone new signs in and no existing user matches."</p>
                 </div>
-                <SaveOrCancel busy=busy on_cancel=on_close/>
-            </form>
-        </Dialog>
+        </PropertyForm>
     }
 }
