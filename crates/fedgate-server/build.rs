@@ -162,20 +162,15 @@ fn main() {
         .join(profile)
         .join("fedgate_panel.wasm");
     let out = PathBuf::from(var("OUT_DIR")).join("panel");
-    run(
-        Command::new(&bindgen)
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                "fedgate_panel",
-            ])
-            .arg("--out-dir")
-            .arg(&out)
-            .arg(&wasm),
-        "wasm-bindgen",
-    );
+    let mut bind = Command::new(&bindgen);
+    bind.args(["--target", "web", "--no-typescript"])
+        .args(["--out-name", "fedgate_panel"]);
+    if release {
+        // Function names are for debugging; without them the release wasm is under
+        // half the size (1.4 MB instead of 3.3 MB).
+        bind.args(["--remove-name-section", "--remove-producers-section"]);
+    }
+    run(bind.arg("--out-dir").arg(&out).arg(&wasm), "wasm-bindgen");
 
     // A version for ETags: FNV-1a over the served files. (Not named FEDGATE_*: cargo
     // also sets it when running tests and `cargo run`, where the configuration would

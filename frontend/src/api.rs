@@ -184,11 +184,18 @@ mod transport {
         path: &str,
         body: Option<String>,
     ) -> Result<String, Failure> {
-        let mut csrf_token = None;
-        if method != "GET" && !is_account_entry(path) {
-            csrf_token = Some(csrf().await?);
+        if method == "GET" || is_account_entry(path) {
+            let (status, text) = fetch(method, path, body, None).await?;
+            return checked(path, status, text);
         }
-        let (status, text) = fetch(method, path, body, csrf_token).await?;
+        let (status, text) = fetch(method, path, body.clone(), Some(csrf().await?)).await?;
+        // Signed in again elsewhere (another tab): the session and its token changed.
+        // Fetch the new token once and retry.
+        if status == 403 && Failure::from_response(status, &text).code == "csrf_token_invalid" {
+            set_csrf(None);
+            let (status, text) = fetch(method, path, body, Some(csrf().await?)).await?;
+            return checked(path, status, text);
+        }
         checked(path, status, text)
     }
 

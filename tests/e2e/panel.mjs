@@ -263,8 +263,14 @@ await runSuite('panel', async (cleanups, logs) => {
   await page.setViewportSize({ width: 1280, height: 860 });
 
   // 13. Rename, then delete with confirmation.
-  step('rename');
+  step('rename after signing in again elsewhere');
   await nav('Overview');
+  // Another tab signs in again: the cookie now names a new session with a new CSRF
+  // token, and the panel's next change must still go through.
+  await page.evaluate(async (o) => {
+    const res = await fetch('/manage/v1/signin', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(o) });
+    if (!res.ok) throw new Error(`sign-in: ${res.status}`);
+  }, owner);
   await page.getByRole('textbox', { name: 'Name' }).fill('Chat (prod)');
   await page.getByRole('button', { name: 'Save name' }).click();
   await page.getByRole('heading', { name: 'Chat (prod)', level: 1 }).waitFor();
