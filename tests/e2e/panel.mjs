@@ -31,6 +31,10 @@ await runSuite('panel', async (cleanups, logs) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fg.url });
   const page = await context.newPage();
+  // A failure leaves a picture of where it happened.
+  cleanups.push(async () => {
+    if (process.exitCode) await page.screenshot({ path: join(outDir, 'FAILED.png'), fullPage: true });
+  });
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
 
