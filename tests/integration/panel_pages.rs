@@ -60,6 +60,13 @@ async fn pages_are_rendered_by_the_server_and_load_nothing_from_elsewhere() {
         signin.contains(r#"<label for="email">Email</label>"#),
         "server-rendered form"
     );
+    let missing = client
+        .get(format!("{}/panel/no/such/page", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.unwrap().contains("Page not found"));
     let slash = client
         .get(format!("{}/panel/", app.address))
         .send()

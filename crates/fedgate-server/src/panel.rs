@@ -40,7 +40,9 @@ impl Panel {
             .route("/panel/", web::get().to(to_panel_root))
             .leptos_routes(self.routes.clone(), move || {
                 fedgate_panel::shell(options.clone())
-            });
+            })
+            // After the pages: any other panel address is a page, not an API error.
+            .route("/panel/{rest:.*}", web::get().to(not_found_page));
     }
 }
 
@@ -48,6 +50,21 @@ impl Default for Panel {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// An address under `/panel` that is no page of it.
+async fn not_found_page() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("text/html; charset=utf-8")
+        .body(concat!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            "<title>Page not found · Fedgate panel</title>",
+            "<link rel=\"stylesheet\" href=\"/panel/pkg/panel.css\"></head>",
+            "<body><main id=\"main\" class=\"narrow\"><h1>Page not found</h1>",
+            "<p>There is nothing at this address. <a href=\"/panel\">Go to your applications</a></p>",
+            "</main></body></html>"
+        ))
 }
 
 async fn to_panel_root() -> HttpResponse {
