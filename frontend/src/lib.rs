@@ -43,11 +43,21 @@ pub const STYLESHEET: &str = include_str!("../style/panel.css");
 /// The whole HTML document, for server rendering.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Scripts only from us, the inline hydration script by its per-response nonce
+    // (provided by leptos_actix), and the wasm compiled by the browser.
+    let csp = leptos::nonce::use_nonce().map(|nonce| {
+        format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+             base-uri 'none'; form-action 'self'"
+        )
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
+                <meta http-equiv="Content-Security-Policy" content=csp/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="referrer" content="no-referrer"/>
                 <title>"Fedgate panel"</title>

@@ -37,6 +37,8 @@ await runSuite('panel', async (cleanups, logs) => {
   });
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // The panel's Content-Security-Policy must not block anything the panel itself does.
+  page.on('console', (m) => /Content Security Policy/i.test(m.text()) && pageErrors.push(m.text()));
 
   let shots = 0;
   const shoot = async (name, p = page) => {

@@ -38,6 +38,14 @@ async fn pages_are_rendered_by_the_server_and_load_nothing_from_elsewhere() {
         );
         let html = res.text().await.unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"), "{path}");
+        // A fresh nonce per response, and the inline script carries it.
+        let nonce = html
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("{path}: no CSP nonce"));
+        assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "{path}");
+        assert!(html.contains("script-src 'self' 'nonce-"), "{path}");
         assert!(html.contains(r#"<link rel="stylesheet" href="/panel/pkg/panel.css">"#));
         assert!(
             html.contains("/panel/pkg/fedgate_panel.js"),
