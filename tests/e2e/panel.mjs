@@ -206,6 +206,13 @@ await runSuite('panel', async (cleanups, logs) => {
   await page.getByRole('button', { name: 'Link', exact: true }).click();
   await page.getByText('Linked', { exact: true }).waitFor();
   await shoot('federated-user');
+  // Detach on the user's page, then link it back from there.
+  await page.goto(`${panel}/apps/${appId}/users/${result.linkedUser}`);
+  await identity.getByRole('button', { name: /^Detach/ }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Detach' }).click();
+  await identity.getByText('Detached', { exact: true }).waitFor();
+  await identity.getByRole('button', { name: /to this user$/ }).click();
+  await identity.getByText('Linked', { exact: true }).waitFor();
 
   // 9. Events: the login, newest first; filterable.
   step('events');

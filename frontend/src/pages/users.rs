@@ -228,14 +228,18 @@ pub fn UserDetail() -> impl IntoView {
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<Failure>);
     let relink_failure = RwSignal::new(None::<Failure>);
+    let relinking = RwSignal::new(false);
     let relink = move |fid: String| {
         relink_failure.set(None);
+        relinking.set(true);
         let body = ManageLinkRequest {
             user_id: user_id.get_untracked(),
         };
         spawn_local(async move {
             let path = ctx.api(&format!("/federated-users/{}/link", encode(&fid)));
-            match api::send::<LinkResultDto>("POST", &path, &body).await {
+            let r = api::send::<LinkResultDto>("POST", &path, &body).await;
+            relinking.set(false);
+            match r {
                 Ok(_) => identities.refetch(),
                 Err(f) => relink_failure.set(Some(f)),
             }
@@ -316,7 +320,7 @@ pub fn UserDetail() -> impl IntoView {
                                     .into_any()
                             }
                             Ok(list) => {
-                                view! { <IdentityTable list=list.federated_users pending=pending relink=relink/> }
+                                view! { <IdentityTable list=list.federated_users pending=pending relink=relink relinking=relinking/> }
                                     .into_any()
                             }
                             Err(f) => view! { <ErrorNote failure=f/> }.into_any(),
@@ -441,6 +445,7 @@ fn IdentityTable(
     list: Vec<FederatedUserDto>,
     pending: RwSignal<Option<Pending>>,
     relink: impl Fn(String) + Clone + Send + Sync + 'static,
+    relinking: RwSignal<bool>,
 ) -> impl IntoView {
     let ctx = app_ctx();
     let rows = list
@@ -464,7 +469,7 @@ fn IdentityTable(
                     let relink = relink.clone();
                     let a = fid.clone();
                     view! {
-                        <button type="button" aria-label=format!("Link {a} to this user") on:click=move |_| relink(a.clone())>
+                        <button type="button" aria-label=format!("Link {a} to this user") disabled=move || relinking.get() on:click=move |_| relink(a.clone())>
                             "Link to this user"
                         </button>
                     }
