@@ -107,7 +107,9 @@ fn main() {
         "crates/fedgate-wire/src",
         "Cargo.lock",
     ] {
-        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+        // Relative to this package, not absolute: checkouts sharing one target
+        // directory (a CI clone and a working tree) then each watch their own files.
+        println!("cargo:rerun-if-changed=../../{watched}");
     }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");

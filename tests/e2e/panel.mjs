@@ -155,6 +155,24 @@ await runSuite('panel', async (cleanups, logs) => {
   await dialog.waitFor({ state: 'detached' });
   await page.getByRole('row').filter({ hasText: appRedirect }).waitFor();
   await shoot('properties');
+  // By keyboard alone: the menu opens and closes, a dialog takes the focus and Escape
+  // closes it.
+  await page.getByRole('button', { name: 'New Property' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Fedgate ›', exact: true }).waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Fedgate ›', exact: true }).waitFor({ state: 'detached' });
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Fedgate ›');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await dialog.waitFor();
+  assert.ok(await dialog.evaluate((d) => d.contains(document.activeElement)), 'the dialog has the focus');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
 
   // 6. Hosted Services: ACTIVE, with both URIs.
   step('hosted services active');

@@ -313,7 +313,14 @@ fn NewPropertyMenu(editing: RwSignal<Option<Editing>>) -> impl IntoView {
         }
     };
     view! {
-        <div class="menu">
+        <div
+            class="menu"
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    path.set(None);
+                }
+            }
+        >
             <button
                 type="button"
                 class="primary"
