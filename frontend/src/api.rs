@@ -189,14 +189,16 @@ mod transport {
             return checked(path, status, text);
         }
         let (status, text) = fetch(method, path, body.clone(), Some(csrf().await?)).await?;
-        // Signed in again elsewhere (another tab): the session and its token changed.
-        // Fetch the new token once and retry.
-        if status == 403 && Failure::from_response(status, &text).code == "csrf_token_invalid" {
-            set_csrf(None);
-            let (status, text) = fetch(method, path, body, Some(csrf().await?)).await?;
-            return checked(path, status, text);
+        match checked(path, status, text) {
+            // Signed in again elsewhere (another tab): the session and its token
+            // changed. Fetch the new token once and retry.
+            Err(f) if f.code == "csrf_token_invalid" => {
+                set_csrf(None);
+                let (status, text) = fetch(method, path, body, Some(csrf().await?)).await?;
+                checked(path, status, text)
+            }
+            answer => answer,
         }
-        checked(path, status, text)
     }
 
     fn is_account_entry(path: &str) -> bool {

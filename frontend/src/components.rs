@@ -87,16 +87,19 @@ pub fn field_error(
     })
 }
 
-/// A failure that belongs to no field of the form (shown above it).
-pub fn form_error(
+/// Above a form: a failure that belongs to none of its `fields` (those are shown next
+/// to their input).
+#[component]
+pub fn FormError(
     failure: RwSignal<Option<Failure>>,
     fields: &'static [&'static str],
-) -> Signal<Option<Failure>> {
-    Signal::derive(move || {
+) -> impl IntoView {
+    move || {
         failure
             .get()
             .filter(|f| !fields.iter().any(|field| f.is_about(field)))
-    })
+            .map(|f| view! { <ErrorNote failure=f/> })
+    }
 }
 
 /// A labelled text input bound to `value`, with its error below it.

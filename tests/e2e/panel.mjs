@@ -250,6 +250,28 @@ await runSuite('panel', async (cleanups, logs) => {
   assert.deepEqual(await page.locator('table.events tbody tr td:nth-child(2)').allInnerTexts(), ['Login succeeded']);
 
   // 10. Access keys: the secret once, gone after a reload; revoke with confirmation.
+  // Paging: 30 more login starts make more than a page (25); older ones are a link
+  // away, and the newest page is one back.
+  const loginEndpoint = `${fg.url}/hosted/${appId}/google/login`;
+  for (let i = 0; i < 30; i++) {
+    const res = await fetch(loginEndpoint, { redirect: 'manual' });
+    assert.equal(res.status, 302, `login start ${i}`);
+  }
+  await page.getByLabel('Show').selectOption('login_started');
+  await page.waitForURL(/kind=login_started$/);
+  await page.getByRole('link', { name: 'Older ›' }).waitFor();
+  const firstPage = await page.locator('table.events tbody tr td:first-child').allInnerTexts();
+  assert.equal(firstPage.length, 25);
+  await page.getByRole('link', { name: 'Older ›' }).click();
+  await page.waitForURL(/kind=login_started&before=/);
+  await page.getByRole('link', { name: '« Newest' }).waitFor();
+  const secondPage = await page.locator('table.events tbody tr td:first-child').allInnerTexts();
+  assert.equal(secondPage.length, 31 - 25, 'the rest: 30 starts here and the Try it one');
+  assert.equal(await page.getByRole('link', { name: 'Older ›' }).count(), 0);
+  await page.getByRole('link', { name: '« Newest' }).click();
+  await page.waitForURL(/kind=login_started$/);
+  await page.getByRole('link', { name: 'Older ›' }).waitFor();
+
   step('access keys');
   await page.goto(`${panel}/apps/${appId}/access-keys`);
   await page.getByText('No access keys yet.').waitFor();

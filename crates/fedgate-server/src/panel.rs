@@ -3,7 +3,7 @@
 //! build script and compiled into the binary, so the panel needs nothing but this
 //! server.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use leptos::config::LeptosOptions;
 use leptos_actix::{LeptosRoutes, generate_route_list};
@@ -11,7 +11,7 @@ use leptos_actix::{LeptosRoutes, generate_route_list};
 const JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/panel/fedgate_panel.js"));
 const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/panel/fedgate_panel_bg.wasm"));
 /// Changes whenever the wasm, its JavaScript or the stylesheet does.
-const VERSION: &str = env!("PANEL_ASSETS_VERSION");
+const ETAG: &str = concat!("\"", env!("PANEL_ASSETS_VERSION"), "\"");
 
 /// The routes and options every worker mounts.
 #[derive(Clone, Debug)]
@@ -84,17 +84,16 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
         ),
         _ => return HttpResponse::NotFound().finish(),
     };
-    let etag = format!("\"{VERSION}\"");
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v == HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("")));
+        .is_some_and(|v| v.as_bytes() == ETAG.as_bytes());
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((header::ETAG, etag))
+    res.insert_header((header::ETAG, ETAG))
         .insert_header((header::CACHE_CONTROL, "no-cache"));
     if fresh {
         return res.finish();

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, Failure, MANAGE};
-use crate::components::{ErrorNote, TextField, field_error, form_error};
+use crate::components::{FormError, TextField, field_error};
 
 const FIELDS: &[&str] = &["email", "password"];
 
@@ -72,7 +72,7 @@ fn AccountForm(signing_up: bool) -> impl IntoView {
             <Show when=expired>
                 <p class="notice" role="status">"Your session ended. Sign in again to continue."</p>
             </Show>
-            {move || form_error(failure, FIELDS).get().map(|f| view! { <ErrorNote failure=f/> })}
+            <FormError failure=failure fields=FIELDS/>
             <form on:submit=on_submit novalidate>
                 <TextField
                     id="email"

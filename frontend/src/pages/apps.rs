@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{self, Failure, MANAGE};
 use crate::components::{
-    Confirm, ErrorNote, Loading, Table, TextField, field_error, form_error, when,
+    Confirm, ErrorNote, FormError, Loading, Table, TextField, field_error, when,
 };
 
 /// The application a page belongs to, loaded once by its frame.
@@ -118,7 +118,7 @@ fn CreateApp() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="create-app">
             <h2 id="create-app">"Create an application"</h2>
-            {move || form_error(failure, &["name"]).get().map(|f| view! { <ErrorNote failure=f/> })}
+            <FormError failure=failure fields=&["name"]/>
             <form on:submit=on_submit class="inline-form" novalidate>
                 <TextField
                     id="app-name"
@@ -264,7 +264,7 @@ pub fn Overview() -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="rename">
             <h2 id="rename">"Rename"</h2>
-            {move || form_error(failure, &["name"]).get().map(|f| view! { <ErrorNote failure=f/> })}
+            <FormError failure=failure fields=&["name"]/>
             <form on:submit=on_rename class="inline-form" novalidate>
                 <TextField id="rename-name" label="Name" value=name error=field_error(failure, "name")/>
                 <button type="submit" disabled=move || busy.get()>

@@ -14,7 +14,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use super::apps::app_ctx;
 use crate::api::{self, Failure};
 use crate::components::{
-    Confirm, Dialog, ErrorNote, Loading, SaveOrCancel, Table, TextField, field_error, form_error,
+    Confirm, Dialog, ErrorNote, FormError, Loading, SaveOrCancel, Table, TextField, field_error,
     when,
 };
 
@@ -33,6 +33,16 @@ pub fn kind_label(kind: &str) -> &'static str {
 enum Editing {
     Google(Option<GoogleCredentialsDto>),
     Integration(Option<OauthIntegrationDto>),
+}
+
+impl Editing {
+    /// Editing an existing property.
+    fn of(p: PropertyDto) -> Self {
+        match p {
+            PropertyDto::GoogleOauthCredentials(g) => Self::Google(Some(g)),
+            PropertyDto::OauthIntegration(i) => Self::Integration(Some(i)),
+        }
+    }
 }
 
 /// One step of the New Property menu.
@@ -96,10 +106,7 @@ pub fn Properties() -> impl IntoView {
             && let Some(Ok(props)) = list.get()
             && let Some(p) = props.iter().find(|p| property_id(p) == id)
         {
-            editing.set(Some(match p.clone() {
-                PropertyDto::GoogleOauthCredentials(g) => Editing::Google(Some(g)),
-                PropertyDto::OauthIntegration(i) => Editing::Integration(Some(i)),
-            }));
+            editing.set(Some(Editing::of(p.clone())));
         }
     });
 
@@ -258,10 +265,7 @@ fn PropertyTable(
             let edit = {
                 let p = p.clone();
                 move |_| {
-                    editing.set(Some(match p.clone() {
-                        PropertyDto::GoogleOauthCredentials(g) => Editing::Google(Some(g)),
-                        PropertyDto::OauthIntegration(i) => Editing::Integration(Some(i)),
-                    }));
+                    editing.set(Some(Editing::of(p.clone())));
                 }
             };
             view! {
@@ -397,7 +401,7 @@ fn PropertyForm(
     view! {
         <Dialog title=title on_close=on_close>
             <form on:submit=on_submit novalidate>
-                {move || form_error(failure, fields).get().map(|f| view! { <ErrorNote failure=f/> })}
+                <FormError failure=failure fields=fields/>
                 <TextField
                     id="instanceName"
                     label="Instance name"

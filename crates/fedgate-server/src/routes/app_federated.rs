@@ -43,19 +43,27 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(get_one(&state, signed.application.id, &path).await?))
 }
 
+/// The federated user named in a path, or 404.
+async fn existing(
+    state: &AppState,
+    app: ApplicationId,
+    text: &str,
+) -> Result<FederatedUser, ApiError> {
+    let id = path_federated_user_id(text)?;
+    state
+        .store
+        .get_federated_user(app, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("federated user"))
+}
+
 /// One federated user of the application, or 404.
 pub(crate) async fn get_one(
     state: &AppState,
     app: ApplicationId,
     text: &str,
 ) -> Result<FederatedUserDto, ApiError> {
-    let id = path_federated_user_id(text)?;
-    let f = state
-        .store
-        .get_federated_user(app, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("federated user"))?;
-    Ok(federated_user_dto(&f))
+    Ok(federated_user_dto(&existing(state, app, text).await?))
 }
 
 /// `GET /api/v1/users/{userId}/federated-users`: the identities linked to (or
@@ -104,8 +112,15 @@ pub(crate) fn link_target(text: &str) -> Result<UserId, ApiError> {
     })
 }
 
-fn by_key(signed: &SignedRequest) -> String {
-    format!("by access key {}", signed.key.id)
+/// A link change made with an access key, which its event names.
+async fn apply_by_key(
+    state: &AppState,
+    signed: &SignedRequest,
+    federated_user: &str,
+    change: LinkChange,
+) -> Result<FederatedUser, ApiError> {
+    let detail = format!("by access key {}", signed.key.id);
+    apply(state, signed.application.id, detail, federated_user, change).await
 }
 
 fn state_conflict(code: &'static str, message: &'static str, state: LinkState) -> ApiError {
@@ -199,14 +214,7 @@ pub async fn link(
 ) -> Result<HttpResponse, ApiError> {
     let body: LinkRequest = signed.json()?;
     let user = link_target(&body.user_id)?;
-    let f = apply(
-        &state,
-        signed.application.id,
-        by_key(&signed),
-        &path,
-        LinkChange::Link(user.clone()),
-    )
-    .await?;
+    let f = apply_by_key(&state, &signed, &path, LinkChange::Link(user.clone())).await?;
     let user_token = if body.issue_token {
         let ttl = state.settings.user_token_ttl_seconds;
         Some(crate::tokens::issue(&state, signed.application.id, &user, ttl).await?)
@@ -234,14 +242,7 @@ pub async fn unlink(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let f = apply(
-        &state,
-        signed.application.id,
-        by_key(&signed),
-        &path,
-        LinkChange::Unlink,
-    )
-    .await?;
+    let f = apply_by_key(&state, &signed, &path, LinkChange::Unlink).await?;
     Ok(changed(&f, None))
 }
 
@@ -264,14 +265,7 @@ pub async fn detach(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let f = apply(
-        &state,
-        signed.application.id,
-        by_key(&signed),
-        &path,
-        LinkChange::Detach,
-    )
-    .await?;
+    let f = apply_by_key(&state, &signed, &path, LinkChange::Detach).await?;
     Ok(changed(&f, None))
 }
 
@@ -293,13 +287,8 @@ pub async fn upstream_tokens(
     signed: SignedRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_federated_user_id(&path)?;
     let app = signed.application.id;
-    let f = state
-        .store
-        .get_federated_user(app, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("federated user"))?;
+    let f = existing(&state, app, &path).await?;
     let sealed = f.sealed_tokens.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -307,7 +296,7 @@ pub async fn upstream_tokens(
             "no provider tokens are stored for this federated user",
         )
     })?;
-    let row = id.to_string();
+    let row = f.id.to_string();
     let plain = state
         .sealer
         .open(
