@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_foundation;
 mod m20261122_000002_federation;
 mod m20261122_000003_user_tokens;
+mod m20261202_000004_provider_slugs;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_federation::Migration),
             Box::new(m20261122_000003_user_tokens::Migration),
+            Box::new(m20261202_000004_provider_slugs::Migration),
         ]
     }
 }

@@ -67,10 +67,12 @@ async fn a_new_person_gets_a_user_and_is_sent_back_with_every_reference_paramete
             "federatedUserId",
             "linkedUser",
             "externalServiceTokens",
+            "federationProvider",
             "state"
         ]
     );
     assert_eq!(p["federatingService"], "GoogleFederationService");
+    assert_eq!(p["federationProvider"], "google");
     assert_eq!(p["linkCandidates"], "");
     assert_eq!(p["state"], "opaque/value");
     assert!(

@@ -1,4 +1,6 @@
-//! An in-process fake Google: its own RSA keys and JWKS, an authorization endpoint
+//! An in-process fake provider: Google by default ([`FakeGoogle::start`]), or a
+//! company's own OpenID Connect server with its own issuer and a discovery document
+//! ([`FakeGoogle::start_oidc`]). Its own RSA keys and JWKS, an authorization endpoint
 //! that signs people in at once (chosen by `login_hint`), a token endpoint that checks
 //! client credentials, PKCE and single use of codes, and userinfo. Knobs make it
 //! misbehave in every way a test needs.
@@ -38,6 +40,18 @@ pub struct Person {
 }
 
 impl Person {
+    /// A person whose verified address is `local@domain`.
+    #[must_use]
+    pub fn at(local: &str, domain: &str) -> Self {
+        Self {
+            sub: format!("sub-{local}-{}", uuid::Uuid::new_v4().simple()),
+            email: Some(format!("{local}@{domain}")),
+            email_verified: true,
+            hd: None,
+            name: Some(format!("{local} Example")),
+        }
+    }
+
     /// A verified Gmail user.
     #[must_use]
     pub fn gmail(local: &str) -> Self {
@@ -101,6 +115,17 @@ pub enum Tamper {
     UserinfoOtherSub,
 }
 
+/// Whether the authorization response carries `iss` (RFC 9207).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssParam {
+    /// Not sent.
+    Omit,
+    /// The fake's own issuer.
+    Correct,
+    /// Another issuer's.
+    Wrong,
+}
+
 #[derive(Debug, Clone)]
 struct Grant {
     person: Person,
@@ -136,6 +161,22 @@ pub struct FakeState {
     pub rotated: bool,
     /// Userinfo calls.
     pub userinfo_calls: u32,
+    /// Discovery document fetches.
+    pub discovery_calls: u32,
+    /// Fields replacing those of the discovery document (`null` removes one).
+    pub discovery_patch: serde_json::Map<String, serde_json::Value>,
+    /// Answer discovery with a redirect to this URL instead.
+    pub discovery_redirect: Option<String>,
+    /// `iss` on authorization responses.
+    pub iss_param: IssParam,
+    /// ID tokens carry no `kid`.
+    pub kidless: bool,
+    /// How the last token request authenticated: `basic` or `post`.
+    pub last_client_auth: &'static str,
+    /// The JWKS publishes a second RSA key (`key-2`) beside `key-1`.
+    pub two_keys: bool,
+    /// The ID token carries no email (userinfo still does).
+    pub email_in_userinfo_only: bool,
     grants: HashMap<String, Grant>,
     access: HashMap<String, Person>,
 }
@@ -151,6 +192,8 @@ pub struct FakeGoogle {
     pub client_secret: String,
     /// Its issuer.
     pub issuer: String,
+    /// Serves a discovery document (an OpenID Connect provider, not Google).
+    pub discovery: bool,
     state: Arc<Mutex<FakeState>>,
 }
 
@@ -159,8 +202,18 @@ fn modulus_b64(hex_modulus: &str) -> String {
 }
 
 impl FakeGoogle {
-    /// Starts one on a free loopback port.
+    /// Starts a fake Google on a free loopback port.
     pub async fn start() -> Self {
+        Self::launch(false).await
+    }
+
+    /// Starts a company's own OpenID Connect provider on a free loopback port: its
+    /// issuer is its base URL, with a discovery document at the usual place.
+    pub async fn start_oidc() -> Self {
+        Self::launch(true).await
+    }
+
+    async fn launch(oidc: bool) -> Self {
         let state = Arc::new(Mutex::new(FakeState {
             people: HashMap::new(),
             default_person: Person::gmail("default"),
@@ -173,6 +226,14 @@ impl FakeGoogle {
             jwks_calls: 0,
             rotated: false,
             userinfo_calls: 0,
+            discovery_calls: 0,
+            discovery_patch: serde_json::Map::new(),
+            discovery_redirect: None,
+            iss_param: IssParam::Omit,
+            kidless: false,
+            last_client_auth: "",
+            two_keys: false,
+            email_in_userinfo_only: false,
             grants: HashMap::new(),
             access: HashMap::new(),
         }));
@@ -182,13 +243,18 @@ impl FakeGoogle {
             listener.local_addr().expect("addr").port()
         );
         let fake = Self {
+            issuer: if oidc {
+                base.clone()
+            } else {
+                GOOGLE_ISSUER.into()
+            },
             base,
             client_id: format!(
                 "{}.apps.googleusercontent.com",
                 uuid::Uuid::new_v4().simple()
             ),
             client_secret: format!("GOCSPX-{}", uuid::Uuid::new_v4().simple()),
-            issuer: GOOGLE_ISSUER.into(),
+            discovery: oidc,
             state,
         };
         let shared = web::Data::new(fake.clone());
@@ -199,6 +265,10 @@ impl FakeGoogle {
                 .route("/token", web::post().to(token))
                 .route("/v1/userinfo", web::get().to(userinfo))
                 .route("/oauth2/v3/certs", web::get().to(jwks))
+                .route(
+                    "/.well-known/openid-configuration",
+                    web::get().to(discovery),
+                )
         })
         .workers(2)
         .disable_signals()
@@ -244,6 +314,7 @@ impl FakeGoogle {
         )
         .expect("time");
         let p = &grant.person;
+        let userinfo_only = self.with(|s| s.email_in_userinfo_only);
         let mut claims = json!({
             "iss": self.issuer, "aud": self.client_id, "azp": self.client_id, "sub": p.sub,
             "iat": now, "exp": now + 3600, "nonce": grant.nonce,
@@ -251,6 +322,13 @@ impl FakeGoogle {
         });
         if let Some(hd) = &p.hd {
             claims["hd"] = json!(hd);
+        }
+        if userinfo_only {
+            claims.as_object_mut().expect("object").remove("email");
+            claims
+                .as_object_mut()
+                .expect("object")
+                .remove("email_verified");
         }
         let c = claims.as_object_mut().expect("object");
         match tamper {
@@ -282,9 +360,10 @@ impl FakeGoogle {
             Some(Tamper::NoSub) => drop(c.remove("sub")),
             _ => {}
         }
+        let kidless = self.with(|s| s.kidless);
         let header = |alg: Algorithm, kid: &str| {
             let mut h = Header::new(alg);
-            h.kid = Some(kid.to_owned());
+            h.kid = (!kidless).then(|| kid.to_owned());
             h
         };
         let rsa = |pem: &str| EncodingKey::from_rsa_pem(pem.as_bytes()).expect("fixture key");
@@ -357,7 +436,16 @@ async fn authorize(
         );
         Some(code)
     });
+    // `prompt=none` for someone who has not signed in before: the provider cannot
+    // answer without a screen.
+    let needs_screen = q.get("prompt").map(String::as_str) == Some("none")
+        && q.get("login_hint").map(String::as_str) == Some("needs-login");
     match grant {
+        Some(_) if needs_screen => url
+            .query_pairs_mut()
+            .append_pair("error", "login_required")
+            .append_pair("error_description", "The user must sign in")
+            .append_pair("state", &state),
         Some(code) => url
             .query_pairs_mut()
             .append_pair("code", &code)
@@ -368,6 +456,16 @@ async fn authorize(
             .append_pair("error_description", "The user denied access")
             .append_pair("state", &state),
     };
+    match fake.with(|s| s.iss_param) {
+        IssParam::Omit => {}
+        IssParam::Correct => {
+            url.query_pairs_mut().append_pair("iss", &fake.issuer);
+        }
+        IssParam::Wrong => {
+            url.query_pairs_mut()
+                .append_pair("iss", "https://attacker.example");
+        }
+    }
     found(url.as_str())
 }
 
@@ -419,6 +517,8 @@ async fn token(
             form.get("client_secret").cloned().unwrap_or_default(),
         ),
     };
+    let how = if basic.is_some() { "basic" } else { "post" };
+    fake.with(|s| s.last_client_auth = how);
     if id != fake.client_id || secret != fake.client_secret {
         return oauth_error("invalid_client");
     }
@@ -474,16 +574,54 @@ async fn userinfo(fake: web::Data<FakeGoogle>, req: HttpRequest) -> HttpResponse
 }
 
 async fn jwks(fake: web::Data<FakeGoogle>) -> HttpResponse {
-    let rotated = fake.with(|s| {
+    let (rotated, two) = fake.with(|s| {
         s.jwks_calls += 1;
-        s.rotated
+        (s.rotated, s.two_keys)
     });
     let key = |kid: &str, modulus: &str| json!({ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid, "n": modulus_b64(modulus), "e": "AQAB" });
     let mut keys = vec![key("key-1", MODULUS_1)];
-    if rotated {
+    if rotated || two {
         keys.push(key("key-2", MODULUS_2));
     }
     HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=3600"))
         .json(json!({ "keys": keys }))
+}
+
+async fn discovery(fake: web::Data<FakeGoogle>) -> HttpResponse {
+    let (patch, redirect) = fake.with(|s| {
+        s.discovery_calls += 1;
+        (s.discovery_patch.clone(), s.discovery_redirect.clone())
+    });
+    if !fake.discovery {
+        return HttpResponse::NotFound().finish();
+    }
+    if let Some(to) = redirect {
+        return found(&to);
+    }
+    let b = &fake.base;
+    let mut doc = json!({
+        "issuer": fake.issuer,
+        "authorization_endpoint": format!("{b}/o/oauth2/v2/auth"),
+        "token_endpoint": format!("{b}/token"),
+        "userinfo_endpoint": format!("{b}/v1/userinfo"),
+        "jwks_uri": format!("{b}/oauth2/v3/certs"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "email", "profile", "offline_access"],
+    });
+    let object = doc.as_object_mut().expect("object");
+    for (k, v) in patch {
+        if v.is_null() {
+            object.remove(&k);
+        } else {
+            object.insert(k, v);
+        }
+    }
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .json(doc)
 }

@@ -19,7 +19,7 @@ pub mod fake_google;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use fake_google::{FakeGoogle, Person, TokenMode};
+pub use fake_google::{FakeGoogle, IssParam, Person, TokenMode};
 
 use fedgate_domain::seal::MasterKey;
 use fedgate_domain::signing::{self, RequestParts};
@@ -139,6 +139,48 @@ impl GoogleWorld {
     }
 }
 
+/// A server allowing loopback providers, a signed-in subscriber, and one application
+/// with an OAuth integration and one OpenID Connect provider (slug `acme`) served by
+/// an in-process fake with its own issuer.
+#[derive(Debug)]
+pub struct OidcWorld {
+    /// The server.
+    pub app: TestApp,
+    /// The company's identity server.
+    pub idp: FakeGoogle,
+    /// The subscriber owning the application.
+    pub owner: Browser,
+    /// The application.
+    pub app_id: String,
+}
+
+impl OidcWorld {
+    /// Starts one whose provider property has `provider`'s fields over the defaults.
+    pub async fn start(provider: Value) -> Self {
+        let idp = FakeGoogle::start_oidc().await;
+        let app = spawn_app_with(|s| {
+            s.allow_loopback_providers = true;
+            s.provider_timeout_seconds = 2;
+        })
+        .await;
+        let owner = app.subscriber().await;
+        let app_id = owner.create_app("Chat").await.id;
+        owner.add_integration(&app_id, json!({})).await;
+        owner.add_oidc(&app_id, &idp, "acme", provider).await;
+        Self {
+            app,
+            idp,
+            owner,
+            app_id,
+        }
+    }
+
+    /// A whole sign-in at the provider `acme`.
+    pub async fn login(&self, query: &str) -> Hop {
+        self.app.provider_login(&self.app_id, "acme", query).await
+    }
+}
+
 /// One HTTP response of a redirect chain, not followed.
 #[derive(Debug)]
 pub struct Hop {
@@ -196,6 +238,15 @@ pub async fn hop(url: &str) -> Hop {
 
 /// Starts a server after `adjust` has changed the test settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_outbound(adjust, fedgate_provider::Outbound::default()).await
+}
+
+/// Starts a server whose calls to subscriber-given URLs go out as `outbound` says (an
+/// injected resolver, a connection counter).
+pub async fn spawn_app_with_outbound(
+    adjust: impl FnOnce(&mut Settings),
+    outbound: fedgate_provider::Outbound,
+) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -225,7 +276,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     }
     adjust(&mut settings);
     fedgate_server::telemetry::init(&settings);
-    let app = Application::build(settings.clone()).await.unwrap_or_else(|e| {
+    let app = Application::build_with(settings.clone(), outbound).await.unwrap_or_else(|e| {
         panic!("the server did not start on backend {backend:?} (are PostgreSQL and Redis running?): {e:#}")
     });
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -362,6 +413,28 @@ impl TestApp {
     pub fn login_url(&self, app_id: &str, query: &str) -> String {
         let sep = if query.is_empty() { "" } else { "?" };
         format!("{}/hosted/{app_id}/google/login{sep}{query}", self.address)
+    }
+
+    /// The login endpoint of the provider `slug` with `query` appended.
+    #[must_use]
+    pub fn provider_login_url(&self, app_id: &str, slug: &str, query: &str) -> String {
+        let sep = if query.is_empty() { "" } else { "?" };
+        format!("{}/hosted/{app_id}/{slug}/login{sep}{query}", self.address)
+    }
+
+    /// A whole sign-in at the provider `slug`: login endpoint, the fake's authorization
+    /// endpoint, and the callback, whose response is returned.
+    pub async fn provider_login(&self, app_id: &str, slug: &str, query: &str) -> Hop {
+        let start = hop(&self.provider_login_url(app_id, slug, query)).await;
+        assert_eq!(
+            start.status,
+            StatusCode::FOUND,
+            "login start refused: {}",
+            start.body
+        );
+        let at_provider = hop(start.location.as_deref().unwrap()).await;
+        assert_eq!(at_provider.status, StatusCode::FOUND);
+        hop(at_provider.location.as_deref().unwrap()).await
     }
 
     /// A whole Google sign-in: the login endpoint, the fake's authorization endpoint,
@@ -525,6 +598,64 @@ impl Browser {
             "{}",
             res.text().await.unwrap()
         );
+    }
+
+    /// Adds an OAuth integration with `integration`'s fields over the defaults (one
+    /// redirect URI, [`APP_REDIRECT`]).
+    pub async fn add_integration(&self, app_id: &str, integration: Value) {
+        let mut body = json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": [APP_REDIRECT]});
+        for (k, v) in integration.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        let path = format!("/manage/v1/applications/{app_id}/properties");
+        let res = self.post(&path, &body).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
+    }
+
+    /// Adds an OpenID Connect provider served by `idp` under `slug`, with `extra`
+    /// fields over the defaults; returns the stored property.
+    pub async fn add_oidc(
+        &self,
+        app_id: &str,
+        idp: &FakeGoogle,
+        slug: &str,
+        extra: Value,
+    ) -> Value {
+        let mut body = json!({
+            "kind": "openid_connect_provider",
+            "instanceName": format!("{slug} provider"),
+            "slug": slug,
+            "displayName": format!("{} SSO", slug.to_uppercase()),
+            "issuer": idp.issuer,
+            "clientId": idp.client_id,
+            "clientSecret": idp.client_secret,
+        });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        let path = format!("/manage/v1/applications/{app_id}/properties");
+        let res = self.post(&path, &body).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
+        res.json().await.unwrap()
+    }
+
+    /// The application's hosted services.
+    pub async fn services(&self, app_id: &str) -> Vec<Value> {
+        let res = self
+            .get(&format!("/manage/v1/applications/{app_id}/hosted-services"))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
     }
 
     /// The application's events, newest first.

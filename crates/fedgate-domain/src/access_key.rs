@@ -158,6 +158,24 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
+impl AuthError {
+    /// The stable error code clients see (and signed login starts log).
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::MissingHeader(_) => "signature_missing",
+            Self::MalformedHeader(_) => "signature_malformed",
+            Self::UnknownKey => "access_key_unknown",
+            Self::RevokedKey => "access_key_revoked",
+            Self::StaleTimestamp => "timestamp_out_of_window",
+            Self::BadSignature => "signature_mismatch",
+            Self::ReplayedNonce => "nonce_reused",
+            Self::UnreadableSecret => "access_key_unusable",
+            Self::Store(_) => "unavailable",
+        }
+    }
+}
+
 /// The signing headers as received, before any checking.
 #[derive(Debug, Clone, Copy)]
 pub struct SignatureHeaders<'a> {

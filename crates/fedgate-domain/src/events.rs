@@ -56,6 +56,56 @@ impl EventKind {
             Self::UserTokensRevoked => "user_tokens_revoked",
         }
     }
+
+    /// Parses the stored spelling.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// How a completed login resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// A user was created for a new person.
+    NewUser,
+    /// A new person was linked to the existing user owning their verified email.
+    LinkedByEmail,
+    /// A linked federated user signed in again.
+    Returning,
+    /// Not linked; candidates were returned for the app to decide.
+    Candidates,
+    /// Not linked and no candidate (or unlinked / detached by the app).
+    Unlinked,
+}
+
+impl LoginOutcome {
+    /// Every outcome.
+    pub const ALL: [Self; 5] = [
+        Self::NewUser,
+        Self::LinkedByEmail,
+        Self::Returning,
+        Self::Candidates,
+        Self::Unlinked,
+    ];
+
+    /// Stored spelling.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NewUser => "new_user",
+            Self::LinkedByEmail => "linked_by_email",
+            Self::Returning => "returning",
+            Self::Candidates => "candidates",
+            Self::Unlinked => "unlinked",
+        }
+    }
+
+    /// Parses the stored spelling.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
 }
 
 /// One event.
@@ -68,14 +118,14 @@ pub struct Event {
     /// When.
     pub at: DateTime<Utc>,
     /// What.
-    pub kind: String,
-    /// For successes: `new_user`, `linked_by_email`, `returning`, `candidates`, `unlinked`.
-    pub outcome: Option<String>,
+    pub kind: EventKind,
+    /// For successes: how the login resolved.
+    pub outcome: Option<LoginOutcome>,
     /// For failures: a stable reason code, e.g. `id_token_invalid:nonce`.
     pub reason: Option<String>,
     /// Human-readable detail (never secrets).
     pub detail: Option<String>,
-    /// Provider configuration key.
+    /// Provider configuration key (`google`, `oidc:<property id>`).
     pub provider: Option<String>,
     /// The federated user involved.
     pub federated_user_id: Option<FederatedUserId>,
@@ -91,7 +141,7 @@ impl Event {
             id: EventId::generate(),
             application_id,
             at,
-            kind: kind.as_str().to_owned(),
+            kind,
             outcome: None,
             reason: None,
             detail: None,
@@ -106,7 +156,9 @@ impl Event {
 #[derive(Debug, Clone, Default)]
 pub struct EventQuery {
     /// Only this kind.
-    pub kind: Option<String>,
+    pub kind: Option<EventKind>,
+    /// Only events of this provider configuration key.
+    pub provider: Option<String>,
     /// Only events older than this id (paging, newest first).
     pub before: Option<EventId>,
     /// At most this many (1..=200).

@@ -5,9 +5,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{ApplicationId, FederatedUserId, UserId};
 
-/// The stable key of the Google provider configuration of an application. Generic
-/// providers will use `oidc:<property id>` and `oauth2:<property id>`.
+/// The stable key of the Google provider configuration of an application. OpenID
+/// Connect providers use `oidc:<property id>` ([`oidc_provider_key`]).
 pub const GOOGLE_PROVIDER: &str = "google";
+/// The provider configuration key of an OpenID Connect provider property.
+#[must_use]
+pub fn oidc_provider_key(property: crate::ids::PropertyId) -> String {
+    format!("oidc:{property}")
+}
+
 /// Sealing purpose of a federated user's upstream tokens.
 pub const TOKENS_PURPOSE: &str = "federated_user.tokens";
 

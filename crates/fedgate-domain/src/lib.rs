@@ -1,7 +1,7 @@
 //! Fedgate's domain: the types and rules every other crate speaks in.
 //!
 //! It owns identifiers and parse-don't-validate newtypes, the property kinds a
-//! subscriber configures, the hosted-service status rules, sealing of secrets at rest,
+//! subscriber configures, the linking policy, sealing of secrets at rest,
 //! access-key request signing, password hashing, and the ports (traits) through which
 //! it reaches storage and the short-lived state store. It knows nothing of HTTP,
 //! SQL or Redis.
@@ -13,7 +13,6 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod federation;
-pub mod hosted;
 pub mod ids;
 pub mod linking;
 pub mod login;

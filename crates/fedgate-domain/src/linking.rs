@@ -26,6 +26,9 @@ pub struct LocatorOwner {
     pub locator: Locator,
     /// Whether the user's own locator is verified.
     pub verified: bool,
+    /// Whether the user is already linked to an identity of the provider configuration
+    /// signing in (necessarily another subject: this one is new).
+    pub linked_to_provider: bool,
 }
 
 /// What to do with a new federated identity.
@@ -57,9 +60,12 @@ pub fn decide(
         [] => LinkDecision::Candidates(Vec::new()),
         [only] => {
             // Every locator linking this user must be vouched for by the provider and
-            // verified on the user's side.
+            // verified on the user's side. A user already linked to another subject of
+            // this provider is never linked automatically: the provider may have given a
+            // deleted account's address to someone new (recycled-account takeover).
             let trusted = owners.iter().all(|o| {
                 o.verified
+                    && !o.linked_to_provider
                     && asserted.iter().any(|a| {
                         a.vouched
                             && a.locator.normalized() == o.locator.normalized()
@@ -98,6 +104,7 @@ mod tests {
             user_id: UserId::parse(id).unwrap(),
             locator: l,
             verified,
+            linked_to_provider: false,
         }
     }
     fn uid(id: &str) -> UserId {
@@ -134,6 +141,17 @@ mod tests {
         );
         assert_eq!(
             decide(&unvouched, &unverified, false),
+            LinkDecision::Candidates(vec![uid("ann")])
+        );
+    }
+
+    #[test]
+    fn a_user_linked_to_another_subject_of_the_provider_is_only_a_candidate() {
+        let a = [asserted(email("ann@example.com"), true)];
+        let mut o = owner("ann", email("ann@example.com"), true);
+        o.linked_to_provider = true;
+        assert_eq!(
+            decide(&a, &[o], true),
             LinkDecision::Candidates(vec![uid("ann")])
         );
     }

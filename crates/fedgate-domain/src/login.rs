@@ -38,6 +38,10 @@ pub struct LoginRecord {
     pub result_delivery: ResultDelivery,
     /// Create users for new people.
     pub auto_create_users: bool,
+    /// The provider sends `iss` with its authorization responses (RFC 9207): a
+    /// callback without it is refused.
+    #[serde(default)]
+    pub iss_required: bool,
 }
 
 /// The result of a completed login, in the reference manual's terms.
@@ -46,6 +50,9 @@ pub struct LoginRecord {
 pub struct LoginResult {
     /// E.g. `GoogleFederationService`.
     pub federating_service: String,
+    /// The provider's slug (`google` for Google).
+    #[serde(default)]
+    pub federation_provider: String,
     /// Candidate users for linking.
     pub link_candidates: Vec<UserId>,
     /// A user token, only when linked.
@@ -59,7 +66,8 @@ pub struct LoginResult {
 }
 
 impl LoginResult {
-    /// The query parameters, in the reference manual's order.
+    /// The query parameters, in the reference manual's order, then Fedgate's own
+    /// `federationProvider`.
     #[must_use]
     pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = vec![
@@ -84,6 +92,7 @@ impl LoginResult {
             "externalServiceTokens",
             self.external_service_tokens.clone(),
         ));
+        pairs.push(("federationProvider", self.federation_provider.clone()));
         pairs
     }
 }
@@ -120,6 +129,7 @@ mod tests {
         let fed = FederatedUserId::generate();
         let r = LoginResult {
             federating_service: "GoogleFederationService".into(),
+            federation_provider: "google".into(),
             link_candidates: vec![UserId::parse("u1").unwrap()],
             auto_login_token: Some("tok".into()),
             federated_user_id: fed,
@@ -134,7 +144,7 @@ mod tests {
         assert_eq!(
             to,
             format!(
-                "https://app.example.com/cb?x=1&federatingService=GoogleFederationService&linkCandidates=u1&autoLoginToken=tok&federatedUserId={fed}&linkedUser=u1&externalServiceTokens=at%2Crt&state=s+p"
+                "https://app.example.com/cb?x=1&federatingService=GoogleFederationService&linkCandidates=u1&autoLoginToken=tok&federatedUserId={fed}&linkedUser=u1&externalServiceTokens=at%2Crt&federationProvider=google&state=s+p"
             )
         );
     }
@@ -142,7 +152,8 @@ mod tests {
     #[test]
     fn unlinked_results_have_no_token_and_no_linked_user() {
         let r = LoginResult {
-            federating_service: "GoogleFederationService".into(),
+            federating_service: "OpenIdConnectFederationService".into(),
+            federation_provider: "acme".into(),
             link_candidates: vec![],
             auto_login_token: None,
             federated_user_id: FederatedUserId::generate(),
@@ -156,7 +167,8 @@ mod tests {
                 "federatingService",
                 "linkCandidates",
                 "federatedUserId",
-                "externalServiceTokens"
+                "externalServiceTokens",
+                "federationProvider"
             ]
         );
     }

@@ -1,7 +1,6 @@
 //! Ports: the traits through which the domain reaches storage and the short-lived
 //! state store. `fedgate-storage` and `fedgate-state` implement them.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,10 +10,10 @@ use crate::access_key::{AccessKey, AccessKeyId, StoredAccessKey};
 use crate::application::{Application, ApplicationName};
 use crate::email::Email;
 use crate::events::{Event, EventQuery};
-use crate::federation::{FederatedUser, LinkChange, LinkChangeOutcome, ProviderProfile};
+use crate::federation::{FederatedUser, LinkChange, LinkChangeOutcome, LinkState, ProviderProfile};
 use crate::ids::{ApplicationId, PropertyId, SubscriberId};
 use crate::ids::{FederatedUserId, TokenId, UserId};
-use crate::linking::AssertedLocator;
+use crate::linking::LocatorOwner;
 use crate::password::PasswordHashString;
 use crate::property::StoredProperty;
 use crate::subscriber::{Subscriber, SubscriberCredentials};
@@ -253,28 +252,47 @@ pub trait UserTokenRepository: Send + Sync {
     async fn delete_expired_user_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
-/// What a provider login established about a person, ready to be resolved.
-#[derive(Debug, Clone)]
-pub struct FederatedLogin {
+/// The key of a federated identity: never an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityKey {
     /// The application.
     pub application_id: ApplicationId,
-    /// Provider configuration key.
+    /// Provider configuration key (`google`, `oidc:<property id>`).
     pub provider_config: String,
     /// Canonical issuer.
     pub issuer: String,
-    /// Validated profile (its `subject` is the key's subject).
-    pub profile: ProviderProfile,
-    /// Locators the provider asserted, with whether it vouches for each.
-    pub asserted: Vec<AssertedLocator>,
-    /// Create a user when nobody matches (first sight only).
-    pub auto_create: bool,
-    /// Now.
+    /// The provider's subject.
+    pub subject: String,
+}
+
+/// A federated identity as a login found (or first created) it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedIdentity {
+    /// Its `federatedUserId`.
+    pub id: FederatedUserId,
+    /// This login created it.
+    pub first_sight: bool,
+    /// Its link state before this login.
+    pub link_state: LinkState,
+    /// The linked user (`Linked`) or the user it was detached from (`Detached`).
+    pub user_id: Option<UserId>,
+}
+
+/// What a login writes on its federated identity.
+#[derive(Debug, Clone)]
+pub struct IdentityUpdate<'a> {
+    /// The link state after the login.
+    pub link_state: LinkState,
+    /// The linked user, or the user it stays detached from.
+    pub user_id: Option<&'a UserId>,
+    /// Candidates to keep.
+    pub candidates: &'a [UserId],
+    /// The latest profile.
+    pub profile: &'a ProviderProfile,
+    /// The provider's tokens, sealed for this identity.
+    pub sealed_tokens: Option<Vec<u8>>,
+    /// Now (last login).
     pub now: DateTime<Utc>,
-    /// The provider's tokens to keep, sealed for the federated user they end up on.
-    pub upstream_tokens: Option<TokenSeal>,
-    /// The user token the login will hand out if it signs someone in: recorded for
-    /// that user in the same transaction.
-    pub login_token: Option<PlannedToken>,
 }
 
 /// The id and lifetime of a user token to be minted after the login resolves.
@@ -288,54 +306,53 @@ pub struct PlannedToken {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Seals a login's upstream tokens for a federated user. The row id is part of the
-/// sealing context and is known only inside the resolving transaction (a concurrent
-/// first login may have created the row), so the store calls this with it and writes
-/// the result in the same transaction.
-#[derive(Clone)]
-pub struct TokenSeal(Arc<dyn Fn(FederatedUserId) -> Vec<u8> + Send + Sync>);
-
-impl TokenSeal {
-    /// Wraps a sealing function.
-    pub fn new(seal: impl Fn(FederatedUserId) -> Vec<u8> + Send + Sync + 'static) -> Self {
-        Self(Arc::new(seal))
-    }
-
-    /// The sealed tokens for federated user `id`.
-    #[must_use]
-    pub fn seal(&self, id: FederatedUserId) -> Vec<u8> {
-        (self.0)(id)
-    }
+/// One login's writes, in one transaction. The login service decides; the store only
+/// reads and writes what it is told. A uniqueness race (two first logins of one person
+/// creating the same user or locator) is reported as `Conflict`, and the service
+/// retries the whole transaction.
+#[async_trait]
+pub trait LoginTransaction: Send {
+    /// Finds the identity under `key`, creating it (unlinked, with `profile`) on first
+    /// sight; of concurrent first logins one creates it and the others see it.
+    async fn claim_identity(
+        &mut self,
+        key: &IdentityKey,
+        profile: &ProviderProfile,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ClaimedIdentity>;
+    /// The users of the key's application owning any of `locators`, each with whether
+    /// it is linked to an identity of the key's provider configuration.
+    async fn locator_owners(
+        &mut self,
+        key: &IdentityKey,
+        locators: &[Locator],
+    ) -> StoreResult<Vec<LocatorOwner>>;
+    /// Creates a user with its locators.
+    async fn create_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Writes the identity's state after the login.
+    async fn update_identity(
+        &mut self,
+        id: FederatedUserId,
+        update: &IdentityUpdate<'_>,
+    ) -> StoreResult<()>;
+    /// Records a user token the login hands out.
+    async fn record_user_token(&mut self, token: &UserTokenRecord) -> StoreResult<()>;
+    /// Writes events describing the login.
+    async fn append_events(&mut self, events: &[Event]) -> StoreResult<()>;
+    /// Commits everything.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
-impl std::fmt::Debug for TokenSeal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TokenSeal(..)")
-    }
-}
-
-/// How a login resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginResolution {
-    /// The federated user (created on first sight).
-    pub federated_user_id: FederatedUserId,
-    /// The user it signs in as, when linked.
-    pub user_id: Option<UserId>,
-    /// Link candidates, when not linked (or the user linked by email).
-    pub candidates: Vec<UserId>,
-    /// `new_user`, `linked_by_email`, `returning`, `candidates` or `unlinked`.
-    pub outcome: &'static str,
+/// Starts login transactions.
+#[async_trait]
+pub trait LoginRepository: Send + Sync {
+    /// Begins one.
+    async fn begin_login(&self) -> StoreResult<Box<dyn LoginTransaction>>;
 }
 
 /// Federated users.
 #[async_trait]
 pub trait FederationRepository: Send + Sync {
-    /// Finds or creates the federated user for `login` and, on first sight, applies the
-    /// linking policy, atomically: concurrent first logins of one person yield one
-    /// federated user and at most one new user.
-    /// The login's upstream tokens, if any, are stored in the same transaction.
-    async fn resolve_federated_login(&self, login: &FederatedLogin)
-    -> StoreResult<LoginResolution>;
     /// One federated user of the application.
     async fn get_federated_user(
         &self,
@@ -405,6 +422,7 @@ pub trait Store:
     + AccessKeyRepository
     + UserRepository
     + FederationRepository
+    + LoginRepository
     + SigningKeyRepository
     + UserTokenRepository
     + EventRepository

@@ -21,8 +21,11 @@ pub const SECRET_PURPOSE: &str = "property.client_secret";
 /// Most redirect URIs one integration may register.
 pub const MAX_REDIRECT_URIS: usize = 10;
 
-/// The kinds of property. More provider kinds (generic OIDC, generic OAuth2) join
-/// this list; each may be a singleton per application or keyed by instance name.
+/// Most OpenID Connect providers one application may have.
+pub const MAX_OIDC_PROVIDERS: usize = 20;
+
+/// The kinds of property. Provider kinds other than Google are keyed by instance name
+/// and slug, any number per application (up to a cap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PropertyKind {
@@ -30,11 +33,17 @@ pub enum PropertyKind {
     GoogleOauthCredentials,
     /// Fedgate › OAuth Integration.
     OauthIntegration,
+    /// OpenID Connect › Provider.
+    OpenidConnectProvider,
 }
 
 impl PropertyKind {
     /// Every kind.
-    pub const ALL: [Self; 2] = [Self::GoogleOauthCredentials, Self::OauthIntegration];
+    pub const ALL: [Self; 3] = [
+        Self::GoogleOauthCredentials,
+        Self::OauthIntegration,
+        Self::OpenidConnectProvider,
+    ];
 
     /// The stored spelling.
     #[must_use]
@@ -42,6 +51,7 @@ impl PropertyKind {
         match self {
             Self::GoogleOauthCredentials => "google_oauth_credentials",
             Self::OauthIntegration => "oauth_integration",
+            Self::OpenidConnectProvider => "openid_connect_provider",
         }
     }
 
@@ -57,6 +67,7 @@ impl PropertyKind {
         match self {
             Self::GoogleOauthCredentials => "Google › Credentials › OAuth Credentials",
             Self::OauthIntegration => "Fedgate › OAuth Integration",
+            Self::OpenidConnectProvider => "OpenID Connect › Provider",
         }
     }
 
@@ -181,6 +192,192 @@ pub struct GoogleOauthCredentials {
     pub application_name: Option<String>,
 }
 
+/// The URL segment naming a provider of an application: lowercase letters, digits
+/// and `-`, 1..=40 characters, starting with a letter or digit. `google` is Google's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Slug(String);
+
+/// Google's slug.
+pub const GOOGLE_SLUG: &str = "google";
+
+impl Slug {
+    /// Parses a slug chosen by a subscriber (`google` is reserved).
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let t = text.trim();
+        let ok_chars = t
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if t.is_empty() || t.len() > 40 || !ok_chars || t.starts_with('-') || t.ends_with('-') {
+            return Err(ValidationError::new(
+                "slug",
+                "must be 1 to 40 lowercase letters, digits or '-', not starting or ending with '-'",
+            ));
+        }
+        if t == GOOGLE_SLUG {
+            return Err(ValidationError::new(
+                "slug",
+                "\"google\" is reserved for Google",
+            ));
+        }
+        Ok(Self(t.to_owned()))
+    }
+
+    /// The slug.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Slug> for String {
+    fn from(s: Slug) -> Self {
+        s.0
+    }
+}
+
+/// How Fedgate authenticates at a provider's token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthentication {
+    /// HTTP Basic.
+    #[default]
+    ClientSecretBasic,
+    /// Client id and secret in the form body.
+    ClientSecretPost,
+}
+
+/// The scopes asked for when none are configured.
+pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+
+/// Stored settings of an OpenID Connect › Provider property.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenidConnectProvider {
+    /// URL segment, fixed after creation.
+    pub slug: Slug,
+    /// Shown on the tile and to end users.
+    pub display_name: String,
+    /// The issuer URL; discovery is at `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// OAuth client id.
+    pub client_id: ClientId,
+    /// Token endpoint authentication.
+    pub client_authentication: ClientAuthentication,
+    /// Scopes; always includes `openid`.
+    pub scopes: Vec<String>,
+    /// The subscriber vouches that this provider verifies email addresses.
+    pub verifies_emails: bool,
+    /// When non-empty, only emails of these domains count as verified.
+    pub allowed_email_domains: Vec<String>,
+}
+
+impl OpenidConnectProvider {
+    /// Whether the provider's email counts as verified for linking: the provider says
+    /// so, the subscriber trusts the provider's verification, and the domain is allowed.
+    #[must_use]
+    pub fn vouches(&self, email: Option<&str>, email_verified: bool) -> bool {
+        let Some(email) = email else { return false };
+        if !(email_verified && self.verifies_emails) {
+            return false;
+        }
+        if self.allowed_email_domains.is_empty() {
+            return true;
+        }
+        let domain = email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
+        self.allowed_email_domains.contains(&domain)
+    }
+}
+
+/// Parses an OpenID Connect issuer URL: http(s), no query, fragment or credentials;
+/// kept as typed.
+pub fn parse_issuer(text: &str) -> Result<String, ValidationError> {
+    let t = text.trim();
+    let bad = |m: &str| ValidationError::new("issuer", m.to_owned());
+    if t.is_empty() || t.len() > 2048 {
+        return Err(bad("must be a URL of at most 2048 characters"));
+    }
+    let url = url::Url::parse(t).map_err(|e| bad(&format!("is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(bad("must be an https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    // Kept as typed (minus surrounding blanks): discovery compares it character for
+    // character with the provider's `issuer`.
+    Ok(t.to_owned())
+}
+
+fn parse_scopes(scopes: Option<Vec<String>>) -> Result<Vec<String>, ValidationError> {
+    let given = scopes.unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    let mut out = vec!["openid".to_owned()];
+    for (i, raw) in given.iter().enumerate() {
+        let scope = raw.trim();
+        let valid = !scope.is_empty()
+            && scope.len() <= 100
+            && scope
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        if !valid {
+            return Err(ValidationError::new(
+                format!("scopes[{i}]"),
+                "must be a scope token (printable ASCII, no spaces, quotes or backslashes)",
+            ));
+        }
+        if !out.iter().any(|s| s == scope) {
+            out.push(scope.to_owned());
+        }
+    }
+    if out.len() > 20 {
+        return Err(ValidationError::new("scopes", "at most 20 scopes"));
+    }
+    Ok(out)
+}
+
+fn parse_domains(domains: Vec<String>) -> Result<Vec<String>, ValidationError> {
+    if domains.len() > 50 {
+        return Err(ValidationError::new(
+            "allowedEmailDomains",
+            "at most 50 domains",
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, raw) in domains.iter().enumerate() {
+        let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if d.len() > 253 || !d.contains('.') || !d.split('.').all(label_ok) {
+            return Err(ValidationError::new(
+                format!("allowedEmailDomains[{i}]"),
+                "must be a domain name such as example.com",
+            ));
+        }
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
 /// Stored settings of a Fedgate › OAuth Integration property.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -213,6 +410,8 @@ pub enum PropertySettings {
     GoogleOauthCredentials(GoogleOauthCredentials),
     /// The OAuth integration.
     OauthIntegration(OauthIntegration),
+    /// An OpenID Connect provider.
+    OpenidConnectProvider(OpenidConnectProvider),
 }
 
 impl PropertySettings {
@@ -222,6 +421,16 @@ impl PropertySettings {
         match self {
             Self::GoogleOauthCredentials(_) => PropertyKind::GoogleOauthCredentials,
             Self::OauthIntegration(_) => PropertyKind::OauthIntegration,
+            Self::OpenidConnectProvider(_) => PropertyKind::OpenidConnectProvider,
+        }
+    }
+
+    /// The provider slug these settings define, if any.
+    #[must_use]
+    pub fn slug(&self) -> Option<&Slug> {
+        match self {
+            Self::OpenidConnectProvider(p) => Some(&p.slug),
+            _ => None,
         }
     }
 
@@ -229,6 +438,7 @@ impl PropertySettings {
         let value = match self {
             Self::GoogleOauthCredentials(s) => serde_json::to_value(s),
             Self::OauthIntegration(s) => serde_json::to_value(s),
+            Self::OpenidConnectProvider(s) => serde_json::to_value(s),
         };
         // Plain structs of strings and bools always serialize.
         value.unwrap_or(serde_json::Value::Null)
@@ -248,6 +458,12 @@ impl PropertySettings {
                     return Err("no redirect URI is registered".into());
                 }
                 Self::OauthIntegration(s)
+            }
+            PropertyKind::OpenidConnectProvider => {
+                let s: OpenidConnectProvider =
+                    serde_json::from_value(json.clone()).map_err(|e| e.to_string())?;
+                parse_issuer(&s.issuer).map_err(|e| e.to_string())?;
+                Self::OpenidConnectProvider(s)
             }
         };
         Ok(settings)
@@ -283,6 +499,29 @@ pub enum PropertyInput {
         /// Auto-create users.
         auto_create_users: bool,
     },
+    /// OpenID Connect › Provider.
+    OpenidConnectProvider {
+        /// Label.
+        instance_name: String,
+        /// URL segment.
+        slug: String,
+        /// Shown to users.
+        display_name: String,
+        /// Issuer URL.
+        issuer: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret; on update, `None` keeps the stored one.
+        client_secret: Option<SecretString>,
+        /// Token endpoint authentication.
+        client_authentication: ClientAuthentication,
+        /// Scopes; `None` for the default.
+        scopes: Option<Vec<String>>,
+        /// The provider verifies emails.
+        verifies_emails: bool,
+        /// Allowed email domains.
+        allowed_email_domains: Vec<String>,
+    },
 }
 
 /// A property input that passed validation.
@@ -314,6 +553,7 @@ impl PropertyInput {
         match self {
             Self::GoogleOauthCredentials { .. } => PropertyKind::GoogleOauthCredentials,
             Self::OauthIntegration { .. } => PropertyKind::OauthIntegration,
+            Self::OpenidConnectProvider { .. } => PropertyKind::OpenidConnectProvider,
         }
     }
 
@@ -397,8 +637,67 @@ impl PropertyInput {
                     secret: None,
                 })
             }
+            Self::OpenidConnectProvider {
+                instance_name,
+                slug,
+                display_name,
+                issuer,
+                client_id,
+                client_secret,
+                client_authentication,
+                scopes,
+                verifies_emails,
+                allowed_email_domains,
+            } => {
+                let instance_name = InstanceName::parse(&instance_name)?;
+                let slug = Slug::parse(&slug)?;
+                let display_name = crate::error::label("displayName", &display_name, 100)?;
+                let issuer = parse_issuer(&issuer)?;
+                let client_id = ClientId::parse(&client_id)?;
+                let secret = client_secret
+                    .as_ref()
+                    .map(ClientSecret::parse)
+                    .transpose()?;
+                if secret_required && secret.is_none() {
+                    return Err(ValidationError::new("clientSecret", "is required"));
+                }
+                let scopes = parse_scopes(scopes)?;
+                let allowed_email_domains = parse_domains(allowed_email_domains)?;
+                Ok(ValidProperty {
+                    instance_name,
+                    settings: PropertySettings::OpenidConnectProvider(OpenidConnectProvider {
+                        slug,
+                        display_name,
+                        issuer,
+                        client_id,
+                        client_authentication,
+                        scopes,
+                        verifies_emails,
+                        allowed_email_domains,
+                    }),
+                    secret,
+                })
+            }
         }
     }
+}
+
+/// Checks that replacing `old` settings by `new` keeps what may not change: the kind,
+/// and a provider's slug (its URLs are registered at the provider and in apps).
+pub fn check_replacement(
+    old: &PropertySettings,
+    new: &PropertySettings,
+) -> Result<(), ValidationError> {
+    if old.kind() != new.kind() {
+        return Err(ValidationError::new("kind", "cannot be changed"));
+    }
+    if old.slug() != new.slug() {
+        return Err(ValidationError::new(
+            "slug",
+            "cannot be changed after creation",
+        ));
+    }
+    Ok(())
 }
 
 /// A property row as storage holds it.
@@ -416,6 +715,8 @@ pub struct StoredProperty {
     pub settings: serde_json::Value,
     /// The sealed secret, if the kind has one.
     pub sealed_secret: Option<Vec<u8>>,
+    /// The provider slug, for provider kinds (unique per application).
+    pub slug: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -439,6 +740,7 @@ impl StoredProperty {
             instance_name: valid.instance_name.as_str().to_owned(),
             settings: valid.settings.to_json(),
             sealed_secret: None,
+            slug: valid.settings.slug().map(|s| s.as_str().to_owned()),
             created_at: now,
             updated_at: now,
         };
@@ -455,6 +757,7 @@ impl StoredProperty {
     #[must_use]
     pub fn replaced(mut self, valid: ValidProperty, sealer: &Sealer, now: DateTime<Utc>) -> Self {
         self.instance_name = valid.instance_name.as_str().to_owned();
+        self.slug = valid.settings.slug().map(|s| s.as_str().to_owned());
         self.settings = valid.settings.to_json();
         self.updated_at = now;
         if let Some(secret) = valid.secret {
@@ -546,6 +849,111 @@ mod tests {
             (e.field.as_ref(), e.message.as_ref()),
             ("redirectUris[1]", "is listed twice")
         );
+    }
+
+    fn oidc(
+        slug: &str,
+        issuer: &str,
+        scopes: Option<Vec<&str>>,
+        domains: Vec<&str>,
+    ) -> PropertyInput {
+        PropertyInput::OpenidConnectProvider {
+            instance_name: "corp".into(),
+            slug: slug.into(),
+            display_name: "Acme SSO".into(),
+            issuer: issuer.into(),
+            client_id: "fedgate".into(),
+            client_secret: Some(SecretString::from("s3cret")),
+            client_authentication: ClientAuthentication::ClientSecretBasic,
+            scopes: scopes.map(|v| v.into_iter().map(str::to_owned).collect()),
+            verifies_emails: true,
+            allowed_email_domains: domains.into_iter().map(str::to_owned).collect(),
+        }
+    }
+
+    #[test]
+    fn openid_connect_providers_are_validated_field_by_field() {
+        let issuer = "https://sso.acme.example/realms/staff";
+        let field = |i: PropertyInput| i.validate(true).unwrap_err().field.into_owned();
+        assert_eq!(field(oidc("Acme", issuer, None, vec![])), "slug");
+        assert_eq!(field(oidc("google", issuer, None, vec![])), "slug");
+        assert_eq!(field(oidc("-a", issuer, None, vec![])), "slug");
+        assert_eq!(
+            field(oidc("acme", "ftp://x.example", None, vec![])),
+            "issuer"
+        );
+        assert_eq!(
+            field(oidc("acme", "https://x.example/?a=1", None, vec![])),
+            "issuer"
+        );
+        assert_eq!(
+            field(oidc("acme", issuer, Some(vec!["a b"]), vec![])),
+            "scopes[0]"
+        );
+        assert_eq!(
+            field(oidc("acme", issuer, None, vec!["not a domain"])),
+            "allowedEmailDomains[0]"
+        );
+        let ok = oidc(
+            "acme-sso",
+            issuer,
+            Some(vec!["email", "openid", "email"]),
+            vec!["@Acme.Example"],
+        )
+        .validate(true)
+        .unwrap();
+        let PropertySettings::OpenidConnectProvider(p) = ok.settings else {
+            panic!()
+        };
+        assert_eq!(p.scopes, ["openid", "email"], "openid always, once");
+        assert_eq!(p.allowed_email_domains, ["acme.example"]);
+        let default = oidc("a1", issuer, None, vec![]).validate(true).unwrap();
+        let PropertySettings::OpenidConnectProvider(d) = default.settings else {
+            panic!()
+        };
+        assert_eq!(d.scopes, ["openid", "email", "profile"]);
+    }
+
+    #[test]
+    fn a_provider_vouches_for_emails_only_when_trusted_verified_and_allowed() {
+        let issuer = "https://sso.acme.example";
+        let settings = |verifies: bool, domains: Vec<&str>| {
+            let mut input = oidc("acme", issuer, None, domains);
+            if let PropertyInput::OpenidConnectProvider {
+                verifies_emails, ..
+            } = &mut input
+            {
+                *verifies_emails = verifies;
+            }
+            match input.validate(true).unwrap().settings {
+                PropertySettings::OpenidConnectProvider(p) => p,
+                _ => unreachable!(),
+            }
+        };
+        let trusting = settings(true, vec![]);
+        assert!(trusting.vouches(Some("ann@any.example"), true));
+        assert!(!trusting.vouches(Some("ann@any.example"), false));
+        assert!(!trusting.vouches(None, true));
+        assert!(!settings(false, vec![]).vouches(Some("ann@any.example"), true));
+        let scoped = settings(true, vec!["acme.example"]);
+        assert!(scoped.vouches(Some("Ann@ACME.example"), true));
+        assert!(!scoped.vouches(Some("ann@evil.example"), true));
+        assert!(!scoped.vouches(Some("ann@sub.acme.example"), true));
+    }
+
+    #[test]
+    fn a_slug_and_a_kind_never_change() {
+        let issuer = "https://sso.acme.example";
+        let a = oidc("acme", issuer, None, vec![])
+            .validate(true)
+            .unwrap()
+            .settings;
+        let b = oidc("acme2", issuer, None, vec![])
+            .validate(true)
+            .unwrap()
+            .settings;
+        assert_eq!(check_replacement(&a, &b).unwrap_err().field, "slug");
+        assert!(check_replacement(&a, &a).is_ok());
     }
 
     #[test]

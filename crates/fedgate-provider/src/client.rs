@@ -1,60 +1,23 @@
-//! Talking to a provider: code redemption, ID-token validation, userinfo.
+//! Talking to a provider: discovery, code redemption, ID-token validation, userinfo.
+//! Calls to subscriber-given URLs go through a guarded HTTP client (see [`crate::net`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::jwk::Jwk;
-use oauth2::basic::{
-    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-    BasicTokenType,
-};
-use oauth2::{
-    AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse, TokenUrl,
-};
-use serde::{Deserialize, Serialize};
+use reqwest::dns::Resolve;
 
 use crate::ProviderEndpoints;
+use crate::discovery::{self, Discovered, DiscoveryCache, DiscoveryError};
 use crate::id_token::{self, IdTokenClaims, IdTokenError};
 use crate::jwks::{JwksCache, JwksError};
+use crate::net::{self, ConnectTap, GuardedResolver, Refusal, SystemResolver};
+use crate::token::{self, CodeRedemption, TokenSet};
 
-/// The `id_token` field OIDC adds to the token response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct IdTokenField {
-    id_token: Option<String>,
-}
-impl ExtraTokenFields for IdTokenField {}
-
-type OidcTokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
-type OauthClient = oauth2::Client<
-    BasicErrorResponse,
-    OidcTokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
-
-/// Tokens from the token endpoint.
-#[derive(Clone)]
-pub struct TokenSet {
-    /// Access token.
-    pub access_token: String,
-    /// Refresh token, with offline access.
-    pub refresh_token: Option<String>,
-    /// The ID token (compact JWS), not yet validated.
-    pub id_token: Option<String>,
-}
-
-impl std::fmt::Debug for TokenSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TokenSet([redacted])")
-    }
-}
+/// Largest token response read.
+const MAX_TOKEN_RESPONSE_BYTES: usize = 256 * 1024;
+/// Largest userinfo response read.
+const MAX_USERINFO_BYTES: usize = 256 * 1024;
 
 /// Why talking to the provider failed. [`ProviderError::reason`] gives the stable code.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +33,9 @@ pub enum ProviderError {
     /// Network failure or timeout.
     #[error("the provider is unreachable: {0}")]
     Unreachable(String),
+    /// The URL is not https, or resolves to an address Fedgate does not call.
+    #[error("the provider's address is refused: {0}")]
+    AddressRefused(String),
     /// The provider answered with something that is not a valid response.
     #[error("the provider sent an invalid response: {0}")]
     BadResponse(String),
@@ -91,6 +57,7 @@ impl ProviderError {
         match self {
             Self::Refused { error, .. } => format!("provider_refused:{error}"),
             Self::Unreachable(_) => "provider_unreachable".into(),
+            Self::AddressRefused(_) => "provider_address_refused".into(),
             Self::BadResponse(_) => "provider_bad_response".into(),
             Self::NoIdToken => "id_token_missing".into(),
             Self::IdToken(e) => format!("id_token_invalid:{}", e.check()),
@@ -99,29 +66,194 @@ impl ProviderError {
     }
 }
 
-/// A client for providers, with its connection pool and JWKS cache.
+/// Provider-supplied text cut to `max` characters, without control characters.
+#[must_use]
+pub fn clean(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+/// A reqwest error in words, naming a refused address when that is the cause.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    match net::refusal_in(e) {
+        Some(r) => r.to_string(),
+        None if e.is_timeout() => "timed out".to_owned(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+fn request_error(e: &reqwest::Error) -> ProviderError {
+    match net::refusal_in(e) {
+        Some(r) => ProviderError::AddressRefused(r.to_string()),
+        None => ProviderError::Unreachable(describe(e)),
+    }
+}
+
+/// How outbound calls to subscriber-given URLs are made.
+#[derive(Clone, Default)]
+pub struct Outbound {
+    /// Allow loopback addresses (tests and local development only).
+    pub allow_loopback: bool,
+    /// The resolver behind the address guard (the system's by default; tests inject
+    /// one that maps names to the addresses they need).
+    pub resolver: Option<Arc<dyn Resolve>>,
+    /// Sees the addresses the guarded client would connect to, and lets only loopback
+    /// ones through (tests).
+    pub connect_tap: Option<ConnectTap>,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound")
+            .field("allow_loopback", &self.allow_loopback)
+            .field("resolver", &self.resolver.as_ref().map(|_| "custom"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client for providers, with its connection pools, JWKS and discovery caches.
 #[derive(Debug)]
 pub struct ProviderClient {
+    /// For Fedgate's own fixed endpoints (Google).
     http: reqwest::Client,
+    /// For subscriber-given URLs: addresses guarded.
+    guarded: reqwest::Client,
+    allow_loopback: bool,
     jwks: JwksCache,
+    discovery: DiscoveryCache,
+}
+
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("fedgate/", env!("CARGO_PKG_VERSION")))
 }
 
 impl ProviderClient {
     /// A client whose every call gives up after `timeout`, refetching a provider's keys
     /// for an unknown `kid` at most once per `jwks_refetch_interval`. It never follows
     /// redirects.
-    pub fn new(timeout: Duration, jwks_refetch_interval: Duration) -> Result<Self, ProviderError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("fedgate/", env!("CARGO_PKG_VERSION")))
+    pub fn new(
+        timeout: Duration,
+        jwks_refetch_interval: Duration,
+        outbound: Outbound,
+    ) -> Result<Self, ProviderError> {
+        let http = builder(timeout)
+            .build()
+            .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        let inner = outbound
+            .resolver
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemResolver));
+        let guarded = builder(timeout)
+            .dns_resolver(Arc::new(
+                GuardedResolver::new(inner, outbound.allow_loopback)
+                    .tapped(outbound.connect_tap.clone()),
+            ))
             .build()
             .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
         Ok(Self {
             http,
+            guarded,
+            allow_loopback: outbound.allow_loopback,
             jwks: JwksCache::new(jwks_refetch_interval),
+            discovery: DiscoveryCache::default(),
         })
+    }
+
+    /// Whether loopback providers are allowed.
+    #[must_use]
+    pub const fn allows_loopback(&self) -> bool {
+        self.allow_loopback
+    }
+
+    /// The client for `endpoints`, after checking `url` when it is subscriber-given.
+    fn client_for(
+        &self,
+        endpoints: &ProviderEndpoints,
+        url: &url::Url,
+    ) -> Result<&reqwest::Client, ProviderError> {
+        if !endpoints.guarded {
+            return Ok(&self.http);
+        }
+        net::check_url(url, self.allow_loopback)
+            .map_err(|r| ProviderError::AddressRefused(r.to_string()))?;
+        Ok(&self.guarded)
+    }
+
+    /// The provider's discovery document, validated: from cache while fresh unless
+    /// `force`, fetched otherwise.
+    pub async fn discover(
+        &self,
+        issuer: &str,
+        force: bool,
+    ) -> Result<Arc<Discovered>, DiscoveryError> {
+        if !force && let Some(hit) = self.discovery.fresh(issuer).await {
+            return hit;
+        }
+        let _turn = self.discovery.single_flight().await;
+        if !force && let Some(hit) = self.discovery.fresh(issuer).await {
+            return hit;
+        }
+        let (result, max_age) = match self.fetch_discovery(issuer).await {
+            Ok((d, age)) => (Ok(Arc::new(d)), age),
+            Err(e) => (Err(e), Duration::ZERO),
+        };
+        if let Err(e) = &result {
+            tracing::info!(%issuer, code = e.code(), error = %e, "discovery failed");
+        }
+        self.discovery.store(issuer, result.clone(), max_age).await;
+        result
+    }
+
+    async fn fetch_discovery(
+        &self,
+        issuer: &str,
+    ) -> Result<(Discovered, Duration), DiscoveryError> {
+        let text = discovery::document_url(issuer);
+        let url = url::Url::parse(&text).map_err(|e| DiscoveryError::Unreachable {
+            url: text.clone(),
+            detail: format!("not a URL: {e}"),
+        })?;
+        net::check_url(&url, self.allow_loopback).map_err(|r| match r {
+            Refusal::NotHttps(_) => DiscoveryError::NotHttps {
+                field: "issuer".into(),
+                url: issuer.to_owned(),
+            },
+            Refusal::Address { .. } => DiscoveryError::AddressRefused(r.to_string()),
+        })?;
+        let res = self
+            .guarded
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| match net::refusal_in(&e) {
+                Some(r) => DiscoveryError::AddressRefused(r.to_string()),
+                None => DiscoveryError::Unreachable {
+                    url: text.clone(),
+                    detail: describe(&e),
+                },
+            })?;
+        if res.status() != reqwest::StatusCode::OK {
+            return Err(DiscoveryError::HttpStatus(res.status().as_u16()));
+        }
+        let age = crate::jwks::max_age(res.headers());
+        let body = discovery::read_document(res).await?;
+        Ok((
+            discovery::validate(issuer, &body, self.allow_loopback)?,
+            age,
+        ))
     }
 
     /// Redeems an authorization code with the application's client credentials and
@@ -129,51 +261,52 @@ impl ProviderClient {
     pub async fn redeem_code(
         &self,
         endpoints: &ProviderEndpoints,
-        client_id: &str,
-        client_secret: &str,
-        redirect_uri: &str,
-        code: &str,
-        pkce_verifier: &str,
+        redemption: &CodeRedemption<'_>,
     ) -> Result<TokenSet, ProviderError> {
-        let redirect = RedirectUrl::new(redirect_uri.to_owned())
-            .map_err(|e| ProviderError::BadResponse(e.to_string()))?;
-        let client: OauthClient = oauth2::Client::new(ClientId::new(client_id.to_owned()))
-            .set_client_secret(ClientSecret::new(client_secret.to_owned()))
-            .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
-            .set_redirect_uri(redirect);
-        let response = client
-            .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-            .request_async(&self.http)
+        let client = self.client_for(endpoints, &endpoints.token)?;
+        let (form, authorization) = token::request_parts(redemption);
+        let mut req = client
+            .post(endpoints.token.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form);
+        if let Some(value) = authorization {
+            req = req.header(reqwest::header::AUTHORIZATION, value);
+        }
+        let res = req.send().await.map_err(|e| request_error(&e))?;
+        let status = res.status().as_u16();
+        let content_type = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = net::read_capped(res, MAX_TOKEN_RESPONSE_BYTES)
             .await
-            .map_err(|e| match e {
-                RequestTokenError::ServerResponse(r) => ProviderError::Refused {
-                    error: r.error().as_ref().to_owned(),
-                    description: r.error_description().cloned(),
-                },
-                RequestTokenError::Request(e) => ProviderError::Unreachable(e.to_string()),
-                RequestTokenError::Parse(e, _) => ProviderError::BadResponse(e.to_string()),
-                RequestTokenError::Other(s) => ProviderError::BadResponse(s),
-            })?;
-        Ok(TokenSet {
-            access_token: response.access_token().secret().clone(),
-            refresh_token: response.refresh_token().map(|t| t.secret().clone()),
-            id_token: response.extra_fields().id_token.clone(),
-        })
+            .map_err(ProviderError::BadResponse)?;
+        token::interpret(status, &content_type, &body)
     }
 
-    async fn key(&self, endpoints: &ProviderEndpoints, kid: &str) -> Result<Jwk, IdTokenError> {
+    async fn key(
+        &self,
+        endpoints: &ProviderEndpoints,
+        kid: Option<&str>,
+        alg: jsonwebtoken::Algorithm,
+    ) -> Result<Jwk, IdTokenError> {
+        let client = self
+            .client_for(endpoints, &endpoints.jwks)
+            .map_err(|e| IdTokenError::KeysUnavailable(e.to_string()))?;
         self.jwks
-            .key(&self.http, &endpoints.jwks, kid)
+            .key(client, &endpoints.jwks, kid, alg)
             .await
             .map_err(|e| match e {
-                JwksError::UnknownKid => IdTokenError::UnknownKey,
+                JwksError::UnknownKid | JwksError::Ambiguous => IdTokenError::UnknownKey,
                 JwksError::Fetch(m) => IdTokenError::KeysUnavailable(m),
             })
     }
 
     /// Validates an ID token completely: algorithm allow-list, key by `kid` from the
-    /// provider's JWKS, signature, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`, `sub`.
+    /// provider's JWKS (without `kid`: the one key usable for the algorithm, refused
+    /// when several are), signature, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`, `sub`.
     pub async fn validate_id_token(
         &self,
         endpoints: &ProviderEndpoints,
@@ -183,11 +316,12 @@ impl ProviderClient {
         now: i64,
     ) -> Result<IdTokenClaims, IdTokenError> {
         let (alg, kid) = id_token::header(token, &endpoints.algorithms)?;
-        let key = self.key(endpoints, &kid).await?;
+        let key = self.key(endpoints, kid.as_deref(), alg).await?;
         id_token::validate(token, alg, &key, endpoints, client_id, nonce, now)
     }
 
-    /// Reads userinfo with the access token and checks it describes `subject`.
+    /// Reads userinfo with the access token (in the `Authorization` header only) and
+    /// checks it describes `subject`.
     pub async fn userinfo(
         &self,
         endpoints: &ProviderEndpoints,
@@ -197,22 +331,24 @@ impl ProviderClient {
         let Some(url) = &endpoints.userinfo else {
             return Ok(serde_json::Map::new());
         };
-        let res = self
-            .http
+        let client = self.client_for(endpoints, url)?;
+        let res = client
             .get(url.clone())
             .bearer_auth(access_token)
+            .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+            .map_err(|e| request_error(&e))?;
         if !res.status().is_success() {
             return Err(ProviderError::BadResponse(format!(
                 "userinfo answered HTTP {}",
                 res.status()
             )));
         }
-        let body: serde_json::Map<String, serde_json::Value> = res
-            .json()
+        let body = net::read_capped(res, MAX_USERINFO_BYTES)
             .await
+            .map_err(ProviderError::BadResponse)?;
+        let body: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
             .map_err(|e| ProviderError::BadResponse(format!("userinfo: {e}")))?;
         if body.get("sub").and_then(|s| s.as_str()) != Some(subject) {
             return Err(ProviderError::UserinfoSubject);

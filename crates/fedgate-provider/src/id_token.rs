@@ -21,7 +21,7 @@ pub enum IdTokenError {
     /// `alg` is not in the allow-list (this covers `none` and HMAC).
     #[error("the ID token's algorithm {0:?} is not allowed")]
     Algorithm(String),
-    /// No `kid`, or no such key at the provider.
+    /// No such key at the provider (or, without `kid`, no single key that fits).
     #[error("the ID token is signed with an unknown key")]
     UnknownKey,
     /// The provider's keys could not be fetched.
@@ -170,11 +170,11 @@ fn algorithm(name: &str) -> Option<Algorithm> {
     })
 }
 
-/// The header's `alg` and `kid`, read before anything is trusted.
+/// The header's `alg` and `kid` (if any), read before anything is trusted.
 pub(crate) fn header(
     token: &str,
     allowed: &[Algorithm],
-) -> Result<(Algorithm, String), IdTokenError> {
+) -> Result<(Algorithm, Option<String>), IdTokenError> {
     let segment = token.split('.').next().ok_or(IdTokenError::Malformed)?;
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
@@ -183,11 +183,7 @@ pub(crate) fn header(
     let alg = algorithm(&h.alg)
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| IdTokenError::Algorithm(h.alg.clone()))?;
-    let kid = h
-        .kid
-        .filter(|k| !k.is_empty())
-        .ok_or(IdTokenError::UnknownKey)?;
-    Ok((alg, kid))
+    Ok((alg, h.kid.filter(|k| !k.is_empty())))
 }
 
 /// Verifies the JWS signature of `message` (the token's `header.payload`) with `key`.
@@ -344,7 +340,7 @@ mod tests {
     }
 
     #[test]
-    fn header_refuses_none_hmac_and_missing_kid() {
+    fn header_refuses_none_and_hmac_and_reads_an_optional_kid() {
         let allowed = [Algorithm::RS256];
         let tok = |h: &str| format!("{}.{}.sig", b64(h), b64("{}"));
         assert_eq!(
@@ -366,15 +362,13 @@ mod tests {
             "alg"
         );
         assert_eq!(
-            header(&tok(r#"{"alg":"RS256"}"#), &allowed)
-                .unwrap_err()
-                .check(),
-            "kid"
+            header(&tok(r#"{"alg":"RS256"}"#), &allowed).unwrap(),
+            (Algorithm::RS256, None)
         );
         assert_eq!(header("!!!", &allowed).unwrap_err().check(), "malformed");
         assert_eq!(
             header(&tok(r#"{"alg":"RS256","kid":"k"}"#), &allowed).unwrap(),
-            (Algorithm::RS256, "k".into())
+            (Algorithm::RS256, Some("k".into()))
         );
     }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
@@ -23,15 +24,70 @@ struct Entry {
     expires: Instant,
 }
 
+/// Largest JWKS read.
+const MAX_JWKS_BYTES: usize = 512 * 1024;
+
 /// Why a key could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
     /// The JWKS could not be fetched or parsed.
     #[error("cannot fetch the provider's keys: {0}")]
     Fetch(String),
-    /// No key with this `kid`, even after a refetch.
+    /// No key with this `kid` (or, without `kid`, none usable), even after a refetch.
     #[error("no provider key with this kid")]
     UnknownKid,
+    /// No `kid`, and several keys would fit: Fedgate never tries keys one by one.
+    #[error("the token names no key and several of the provider's keys would fit")]
+    Ambiguous,
+}
+
+/// Whether `key` may verify a signature made with `alg`: its type fits, its `use` (if
+/// any) is `sig`, and its `alg` (if any) is `alg`.
+fn usable_for(key: &Jwk, alg: Algorithm) -> bool {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, PublicKeyUse};
+    let fits = match (&key.algorithm, alg) {
+        (
+            AlgorithmParameters::RSA(_),
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512,
+        ) => true,
+        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
+            ec.curve == EllipticCurve::P256
+        }
+        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES384) => {
+            ec.curve == EllipticCurve::P384
+        }
+        (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA) => true,
+        _ => false,
+    };
+    let use_ok = matches!(
+        key.common.public_key_use,
+        None | Some(PublicKeyUse::Signature)
+    );
+    let alg_ok = key
+        .common
+        .key_algorithm
+        .is_none_or(|a| format!("{a:?}") == format!("{alg:?}"));
+    fits && use_ok && alg_ok
+}
+
+/// The key a token names by `kid`, or — without `kid` — the one key usable for `alg`.
+fn pick(keys: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Result<Jwk, JwksError> {
+    match kid {
+        Some(kid) => keys.find(kid).cloned().ok_or(JwksError::UnknownKid),
+        None => {
+            let mut usable = keys.keys.iter().filter(|k| usable_for(k, alg));
+            match (usable.next(), usable.next()) {
+                (Some(only), None) => Ok(only.clone()),
+                (None, _) => Err(JwksError::UnknownKid),
+                (Some(_), Some(_)) => Err(JwksError::Ambiguous),
+            }
+        }
+    }
 }
 
 /// Cached key sets by JWKS URL.
@@ -48,7 +104,7 @@ impl Default for JwksCache {
     }
 }
 
-fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {
+pub(crate) fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {
     headers
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
@@ -80,15 +136,16 @@ impl JwksCache {
             .get(url.clone())
             .send()
             .await
-            .map_err(|e| JwksError::Fetch(e.to_string()))?;
+            .map_err(|e| JwksError::Fetch(crate::client::describe(&e)))?;
         if !res.status().is_success() {
             return Err(JwksError::Fetch(format!("HTTP {}", res.status())));
         }
         let age = max_age(res.headers());
-        let keys: JwkSet = res
-            .json()
+        let body = crate::net::read_capped(res, MAX_JWKS_BYTES)
             .await
-            .map_err(|e| JwksError::Fetch(e.to_string()))?;
+            .map_err(JwksError::Fetch)?;
+        let keys: JwkSet = serde_json::from_slice(&body)
+            .map_err(|e| JwksError::Fetch(format!("the JWKS is not valid: {e}")))?;
         let now = Instant::now();
         let entry = Arc::new(Entry {
             keys,
@@ -103,13 +160,15 @@ impl JwksCache {
         Ok(entry)
     }
 
-    /// The key `kid` from the JWKS at `url`: from cache while fresh, fetched when
-    /// stale, refetched once (rate-limited) when the cached set lacks `kid`.
+    /// The key `kid` (or, without `kid`, the one key usable for `alg`) from the JWKS at
+    /// `url`: from cache while fresh, fetched when stale, refetched once (rate-limited)
+    /// when the cached set has no such key.
     pub async fn key(
         &self,
         http: &reqwest::Client,
         url: &Url,
-        kid: &str,
+        kid: Option<&str>,
+        alg: Algorithm,
     ) -> Result<Jwk, JwksError> {
         let cached = self.entries.read().await.get(url).cloned();
         let entry = match cached {
@@ -125,29 +184,77 @@ impl JwksCache {
                 }
             }
         };
-        if let Some(k) = entry.keys.find(kid) {
-            return Ok(k.clone());
+        match pick(&entry.keys, kid, alg) {
+            Err(JwksError::UnknownKid) => {}
+            found => return found,
         }
         let _single_flight = self.fetching.lock().await;
         let current = self.entries.read().await.get(url).cloned().unwrap_or(entry);
-        if let Some(k) = current.keys.find(kid) {
-            return Ok(k.clone());
+        match pick(&current.keys, kid, alg) {
+            Err(JwksError::UnknownKid) => {}
+            found => return found,
         }
         if current.fetched.elapsed() < self.refetch_interval {
             return Err(JwksError::UnknownKid);
         }
         let refreshed = self.fetch(http, url).await?;
-        refreshed
-            .keys
-            .find(kid)
-            .cloned()
-            .ok_or(JwksError::UnknownKid)
+        pick(&refreshed.keys, kid, alg)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn set(keys: serde_json::Value) -> JwkSet {
+        serde_json::from_value(serde_json::json!({ "keys": keys })).unwrap()
+    }
+
+    #[test]
+    fn without_kid_exactly_one_usable_key_is_taken() {
+        let rsa = |kid: &str| serde_json::json!({"kty":"RSA","kid":kid,"n":"sXch","e":"AQAB"});
+        let ec = serde_json::json!({"kty":"EC","crv":"P-256","kid":"e","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        let enc = serde_json::json!({"kty":"RSA","kid":"x","use":"enc","n":"sXch","e":"AQAB"});
+        let one = set(serde_json::json!([rsa("a"), ec, enc]));
+        assert_eq!(
+            pick(&one, None, Algorithm::RS256)
+                .unwrap()
+                .common
+                .key_id
+                .as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            pick(&one, None, Algorithm::ES256)
+                .unwrap()
+                .common
+                .key_id
+                .as_deref(),
+            Some("e")
+        );
+        let two = set(serde_json::json!([rsa("a"), rsa("b")]));
+        assert!(matches!(
+            pick(&two, None, Algorithm::RS256),
+            Err(JwksError::Ambiguous)
+        ));
+        assert!(pick(&two, Some("b"), Algorithm::RS256).is_ok());
+        assert!(matches!(
+            pick(&two, None, Algorithm::EdDSA),
+            Err(JwksError::UnknownKid)
+        ));
+        let pinned = set(serde_json::json!([
+            {"kty":"RSA","kid":"a","alg":"RS512","n":"sXch","e":"AQAB"},
+            rsa("b")
+        ]));
+        assert_eq!(
+            pick(&pinned, None, Algorithm::RS256)
+                .unwrap()
+                .common
+                .key_id
+                .as_deref(),
+            Some("b")
+        );
+    }
 
     #[test]
     fn max_age_is_read_and_bounded() {

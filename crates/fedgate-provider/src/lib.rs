@@ -1,19 +1,25 @@
-//! Fedgate's side of OAuth 2.0 and OpenID Connect: building authorization requests,
-//! redeeming codes (with the `oauth2` crate), validating ID tokens completely against
-//! the provider's JWKS (cached per Cache-Control), and reading userinfo — strictly
-//! after the ID token passed. Google is one [`ProviderEndpoints`]; generic OIDC and
-//! OAuth2 providers are others.
+//! Fedgate's side of OAuth 2.0 and OpenID Connect: discovery, building authorization
+//! requests, redeeming codes, validating ID tokens completely against the provider's
+//! JWKS (cached per Cache-Control), and reading userinfo — strictly after the ID token
+//! passed. Google is one [`ProviderEndpoints`]; OpenID Connect providers found by
+//! discovery are others. Calls to subscriber-given URLs are guarded against SSRF
+//! ([`net`]).
 
 mod client;
+pub mod discovery;
 mod id_token;
 mod jwks;
+pub mod net;
+pub mod token;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-pub use client::{ProviderClient, ProviderError, TokenSet};
+pub use client::{Outbound, ProviderClient, ProviderError, clean};
+pub use discovery::{Discovered, DiscoveryError};
 pub use id_token::{IdTokenClaims, IdTokenError};
 use jsonwebtoken::Algorithm;
 use sha2::{Digest, Sha256};
+pub use token::{ClientAuth, CodeRedemption, TokenSet};
 use url::Url;
 
 /// Where a provider lives and what its ID tokens look like.
@@ -33,6 +39,8 @@ pub struct ProviderEndpoints {
     pub canonical_issuer: String,
     /// Accepted ID-token algorithms (asymmetric only).
     pub algorithms: Vec<Algorithm>,
+    /// The URLs are subscriber-given: calls go through the address guard.
+    pub guarded: bool,
 }
 
 /// A URL constant known to parse.
@@ -56,8 +64,35 @@ impl ProviderEndpoints {
             ],
             canonical_issuer: "https://accounts.google.com".into(),
             algorithms: vec![Algorithm::RS256],
+            guarded: false,
         }
     }
+
+    /// A discovered OpenID Connect provider's endpoints (subscriber-given: guarded).
+    #[must_use]
+    pub fn discovered(d: &Discovered) -> Self {
+        Self {
+            authorization: d.authorization_endpoint.clone(),
+            token: d.token_endpoint.clone(),
+            userinfo: d.userinfo_endpoint.clone(),
+            jwks: d.jwks_uri.clone(),
+            issuers: vec![d.issuer.clone()],
+            canonical_issuer: d.issuer.clone(),
+            algorithms: d.algorithms.clone(),
+            guarded: true,
+        }
+    }
+}
+
+/// How a login asks for a refresh token (offline access, with state signing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfflineAccess {
+    /// Not asked for.
+    No,
+    /// Google's way: `access_type=offline` and `prompt=consent`.
+    GoogleAccessType,
+    /// OpenID Connect's way: the `offline_access` scope and `prompt=consent`.
+    OfflineAccessScope,
 }
 
 /// What goes into an authorization request.
@@ -77,20 +112,29 @@ pub struct AuthorizationRequest<'a> {
     pub login_hint: Option<&'a str>,
     /// `prompt` from the app, passed through (overridden by offline access).
     pub prompt: Option<&'a str>,
-    /// Ask for a refresh token (`access_type=offline`, `prompt=consent`).
-    pub offline: bool,
+    /// The scopes, space-separated.
+    pub scope: &'a str,
+    /// Whether and how to ask for a refresh token.
+    pub offline: OfflineAccess,
 }
 
 /// The provider URL the browser is sent to.
 #[must_use]
 pub fn authorization_url(endpoints: &ProviderEndpoints, req: &AuthorizationRequest<'_>) -> Url {
     let mut url = endpoints.authorization.clone();
+    let scope = if req.offline == OfflineAccess::OfflineAccessScope
+        && !req.scope.split(' ').any(|s| s == "offline_access")
+    {
+        format!("{} offline_access", req.scope)
+    } else {
+        req.scope.to_owned()
+    };
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")
             .append_pair("client_id", req.client_id)
             .append_pair("redirect_uri", req.redirect_uri)
-            .append_pair("scope", "openid email profile")
+            .append_pair("scope", &scope)
             .append_pair("state", req.state)
             .append_pair("nonce", req.nonce)
             .append_pair("code_challenge", req.pkce_challenge)
@@ -98,11 +142,19 @@ pub fn authorization_url(endpoints: &ProviderEndpoints, req: &AuthorizationReque
         if let Some(hint) = req.login_hint {
             q.append_pair("login_hint", hint);
         }
-        if req.offline {
-            q.append_pair("access_type", "offline")
-                .append_pair("prompt", "consent");
-        } else if let Some(prompt) = req.prompt {
-            q.append_pair("prompt", prompt);
+        match req.offline {
+            OfflineAccess::GoogleAccessType => {
+                q.append_pair("access_type", "offline")
+                    .append_pair("prompt", "consent");
+            }
+            OfflineAccess::OfflineAccessScope => {
+                q.append_pair("prompt", "consent");
+            }
+            OfflineAccess::No => {
+                if let Some(prompt) = req.prompt {
+                    q.append_pair("prompt", prompt);
+                }
+            }
         }
     }
     url
@@ -136,7 +188,8 @@ mod tests {
             pkce_challenge: &challenge,
             login_hint: Some("ann@example.com"),
             prompt: Some("none"),
-            offline: false,
+            scope: "openid email profile",
+            offline: OfflineAccess::No,
         };
         let url = authorization_url(&ep, &req);
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -156,7 +209,7 @@ mod tests {
         let offline = authorization_url(
             &ep,
             &AuthorizationRequest {
-                offline: true,
+                offline: OfflineAccess::GoogleAccessType,
                 ..req
             },
         );
@@ -165,5 +218,19 @@ mod tests {
             (q["access_type"].as_str(), q["prompt"].as_str()),
             ("offline", "consent")
         );
+
+        let oidc = authorization_url(
+            &ep,
+            &AuthorizationRequest {
+                offline: OfflineAccess::OfflineAccessScope,
+                ..req
+            },
+        );
+        let q: std::collections::HashMap<_, _> = oidc.query_pairs().into_owned().collect();
+        assert_eq!(
+            (q["scope"].as_str(), q["prompt"].as_str()),
+            ("openid email profile offline_access", "consent")
+        );
+        assert!(!q.contains_key("access_type"));
     }
 }

@@ -124,6 +124,11 @@ pub struct Settings {
     /// A provider's keys are refetched for an ID token with an unknown `kid` (a key
     /// rotation) at most once per this many seconds.
     pub provider_jwks_refetch_seconds: u64,
+    /// Let subscriber-given provider URLs (OpenID Connect discovery, token, userinfo,
+    /// JWKS) reach loopback addresses, over plain http too. For tests and local
+    /// development only: every other private, link-local or metadata address stays
+    /// refused whatever this says.
+    pub allow_loopback_providers: bool,
     /// Abuse limits.
     pub limits: Limits,
     /// Test-only settings; never set in production.
@@ -150,6 +155,7 @@ impl Default for Settings {
             user_token_ttl_seconds: 3600,
             provider_timeout_seconds: 10,
             provider_jwks_refetch_seconds: 30,
+            allow_loopback_providers: false,
             limits: Limits::default(),
             testing: Testing::default(),
         }

@@ -152,30 +152,18 @@ impl From<StoreError> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        let code = match &e {
-            AuthError::MissingHeader(_) => "signature_missing",
-            AuthError::MalformedHeader(_) => "signature_malformed",
-            AuthError::UnknownKey => "access_key_unknown",
-            AuthError::RevokedKey => "access_key_revoked",
-            AuthError::StaleTimestamp => "timestamp_out_of_window",
-            AuthError::BadSignature => "signature_mismatch",
-            AuthError::ReplayedNonce => "nonce_reused",
+        match e {
+            AuthError::Store(s) => s.into(),
             AuthError::UnreadableSecret => {
                 let mut err = Self::unauthorized(
-                    "access_key_unusable",
+                    e.code(),
                     "this access key cannot be used; create a new one",
                 );
                 err.cause = Some(anyhow::Error::new(e));
-                return err;
+                err
             }
-            AuthError::Store(_) => {
-                let AuthError::Store(s) = e else {
-                    unreachable!()
-                };
-                return s.into();
-            }
-        };
-        Self::unauthorized(code, e.to_string())
+            other => Self::unauthorized(other.code(), other.to_string()),
+        }
     }
 }
 

@@ -75,3 +75,9 @@ impl EventSink {
         }
     }
 }
+
+impl fedgate_login::EventPublisher for EventSink {
+    fn publish(&self, event: Event) {
+        self.record(event);
+    }
+}

@@ -9,7 +9,6 @@ pub mod body;
 pub mod config;
 pub mod error;
 pub mod events;
-pub mod login_setup;
 pub mod panel;
 pub mod request_context;
 pub mod routes;

@@ -1,11 +1,10 @@
 //! The composition root: builds storage, the state store, the sealer and the HTTP
 //! server from the settings, and binds the listener.
 
-use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -16,9 +15,11 @@ use fedgate_domain::clock::SystemClock;
 use fedgate_domain::password;
 use fedgate_domain::ports::{StateStore, Store};
 use fedgate_domain::seal::{MasterKey, Sealer};
-use fedgate_provider::{ProviderClient, ProviderEndpoints};
+use fedgate_login::{FlowParts, LoginFlow, Registry};
+use fedgate_provider::{Outbound, ProviderClient, ProviderEndpoints};
 use fedgate_state::{MemoryStateStore, RedisStateStore};
 use fedgate_storage::SeaStore;
+use fedgate_tokens::TokenKeys;
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -54,6 +55,13 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<SeaStore> {
 impl Application {
     /// Connects everything and binds `settings.listen`.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Outbound::default()).await
+    }
+
+    /// Like [`Application::build`], with outbound calls to subscriber-given URLs made
+    /// as `outbound` says (tests inject a resolver and count connection attempts;
+    /// `allow_loopback` comes from the settings).
+    pub async fn build_with(settings: Settings, mut outbound: Outbound) -> anyhow::Result<Self> {
         let store = open_database(&settings).await?;
         let state_store: Arc<dyn StateStore> = match &settings.redis_url {
             Some(url) => Arc::new(
@@ -72,10 +80,17 @@ impl Application {
             None => default_public_url(local)?,
         };
         let dummy_hash = tokio::task::spawn_blocking(password::dummy_hash).await??;
-        let provider = ProviderClient::new(
+        if settings.allow_loopback_providers {
+            tracing::warn!(
+                "allow_loopback_providers is on: provider URLs may reach loopback addresses; never do this in production"
+            );
+        }
+        outbound.allow_loopback = settings.allow_loopback_providers;
+        let provider = Arc::new(ProviderClient::new(
             Duration::from_secs(settings.provider_timeout_seconds),
             Duration::from_secs(settings.provider_jwks_refetch_seconds),
-        )?;
+            outbound,
+        )?);
         let google = match &settings.testing.google {
             None => ProviderEndpoints::google(),
             Some(o) => {
@@ -93,21 +108,46 @@ impl Application {
         };
         let store_handle: Arc<dyn Store> = Arc::new(store.clone());
         let events = EventSink::start(Arc::clone(&store_handle));
+        let sealer = Sealer::new(&master_key);
+        let clock: Arc<dyn fedgate_domain::clock::Clock> = Arc::new(SystemClock);
+        // The `iss` of user tokens: the public base URL without its trailing slash.
+        let token_issuer = public_base_url.as_str().trim_end_matches('/').to_owned();
+        let tokens = Arc::new(TokenKeys::new(
+            Arc::clone(&store_handle),
+            sealer.clone(),
+            Arc::clone(&clock),
+            token_issuer,
+        ));
+        let registry = Arc::new(Registry::new(
+            Arc::clone(&store_handle),
+            sealer.clone(),
+            public_base_url.clone(),
+            google,
+            provider,
+        ));
+        let login = LoginFlow::new(FlowParts {
+            registry: Arc::clone(&registry),
+            store: Arc::clone(&store_handle),
+            state: Arc::clone(&state_store),
+            sealer: sealer.clone(),
+            clock: Arc::clone(&clock),
+            tokens: Arc::clone(&tokens),
+            events: Arc::new(events.clone()),
+            user_token_ttl_seconds: settings.user_token_ttl_seconds,
+        });
 
         let state = web::Data::new(AppState {
             store: store_handle,
             state: state_store,
-            sealer: Sealer::new(&master_key),
-            clock: Arc::new(SystemClock),
+            sealer,
+            clock,
             public_base_url,
             dummy_hash,
             settings: settings.clone(),
-            provider,
-            google,
             events: events.clone(),
-            signers: Mutex::new(HashMap::new()),
-            verifiers: Mutex::new(HashMap::new()),
-            setups: Mutex::new(HashMap::new()),
+            tokens,
+            registry,
+            login,
         });
         let body_limit = settings.limits.body_limit_bytes;
         let data = state.clone();

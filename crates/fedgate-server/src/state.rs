@@ -1,17 +1,15 @@
 //! What every handler shares.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use fedgate_domain::clock::Clock;
-use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::password::PasswordHashString;
 use fedgate_domain::ports::{StateStore, Store};
 use fedgate_domain::seal::Sealer;
-use fedgate_provider::{ProviderClient, ProviderEndpoints};
-use fedgate_tokens::{TokenSigner, TokenVerifier};
+use fedgate_login::{LoginFlow, Registry};
+use fedgate_tokens::TokenKeys;
 use url::Url;
 
 use crate::config::Settings;
@@ -34,18 +32,14 @@ pub struct AppState {
     pub public_base_url: Url,
     /// A hash verified against when a sign-in names no account, so both take as long.
     pub dummy_hash: PasswordHashString,
-    /// Outbound OAuth/OIDC client with its JWKS cache.
-    pub provider: ProviderClient,
-    /// Google's endpoints (or a test override).
-    pub google: ProviderEndpoints,
     /// The event log writer.
     pub events: EventSink,
-    /// Token signers by application, built on first use (keys never change in place).
-    pub signers: Mutex<HashMap<ApplicationId, Arc<TokenSigner>>>,
-    /// Token verifiers by application, likewise.
-    pub verifiers: Mutex<HashMap<ApplicationId, Arc<TokenVerifier>>>,
-    /// Resolved Google set-ups by application, for a few seconds.
-    pub setups: crate::login_setup::SetupCache,
+    /// User-token keys, signers and verifiers.
+    pub tokens: Arc<TokenKeys>,
+    /// Each application's providers and hosted services.
+    pub registry: Arc<Registry>,
+    /// The hosted login.
+    pub login: LoginFlow,
 }
 
 impl AppState {

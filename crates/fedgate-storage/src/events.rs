@@ -1,7 +1,7 @@
 //! The event log and the signing keys.
 
 use async_trait::async_trait;
-use fedgate_domain::events::{Event, EventQuery};
+use fedgate_domain::events::{Event, EventKind, EventQuery, LoginOutcome};
 use fedgate_domain::ids::{ApplicationId, EventId, FederatedUserId, UserId};
 use fedgate_domain::ports::{EventRepository, SigningKeyRepository, StoreResult, StoredSigningKey};
 use sea_orm::{
@@ -17,8 +17,8 @@ fn to_active(e: &Event) -> event::ActiveModel {
         id: Set(e.id.as_uuid()),
         application_id: Set(e.application_id.as_uuid()),
         at: Set(e.at),
-        kind: Set(clamp(&e.kind, 32)),
-        outcome: Set(e.outcome.as_deref().map(|o| clamp(o, 32))),
+        kind: Set(e.kind.as_str().to_owned()),
+        outcome: Set(e.outcome.map(|o| o.as_str().to_owned())),
         reason: Set(e.reason.as_deref().map(|r| clamp(r, 100))),
         detail: Set(e.detail.as_deref().map(|d| clamp(d, 1000))),
         provider: Set(e.provider.as_deref().map(|p| clamp(p, 100))),
@@ -53,8 +53,11 @@ impl EventRepository for SeaStore {
 
     async fn list_events(&self, app: ApplicationId, q: &EventQuery) -> StoreResult<Vec<Event>> {
         let mut find = event::Entity::find().filter(event::Column::ApplicationId.eq(app.as_uuid()));
-        if let Some(kind) = &q.kind {
+        if let Some(kind) = q.kind {
             find = find.filter(event::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(provider) = &q.provider {
+            find = find.filter(event::Column::Provider.eq(provider.as_str()));
         }
         if let Some(before) = q.before {
             find = find.filter(event::Column::Id.lt(before.as_uuid()));
@@ -67,12 +70,14 @@ impl EventRepository for SeaStore {
             .map_err(|e| backend_err(&e))?;
         Ok(rows
             .into_iter()
-            .map(|m| Event {
+            // A kind this version does not know (written by a newer one) is skipped.
+            .filter_map(|m| Some((EventKind::parse(&m.kind)?, m)))
+            .map(|(kind, m)| Event {
                 id: EventId::from_uuid(m.id),
                 application_id: ApplicationId::from_uuid(m.application_id),
                 at: m.at,
-                kind: m.kind,
-                outcome: m.outcome,
+                kind,
+                outcome: m.outcome.as_deref().and_then(LoginOutcome::parse),
                 reason: m.reason,
                 detail: m.detail,
                 provider: m.provider,

@@ -10,6 +10,7 @@ mod applications;
 pub mod entity;
 mod events;
 mod federation;
+mod login;
 mod properties;
 mod subscribers;
 mod tokens;

@@ -23,6 +23,7 @@ fn to_domain(m: property::Model) -> StoreResult<StoredProperty> {
         instance_name: m.instance_name,
         settings,
         sealed_secret: m.sealed_secret,
+        slug: m.slug,
         created_at: m.created_at,
         updated_at: m.updated_at,
     })
@@ -37,6 +38,7 @@ fn to_active(p: &StoredProperty) -> property::ActiveModel {
         singleton_kind: Set(p.kind.is_singleton().then(|| p.kind.as_str().to_owned())),
         settings: Set(p.settings.to_string()),
         sealed_secret: Set(p.sealed_secret.clone()),
+        slug: Set(p.slug.clone()),
         created_at: Set(p.created_at),
         updated_at: Set(p.updated_at),
     }
@@ -47,6 +49,9 @@ fn write_err(e: &DbErr) -> StoreError {
         // Both backends name the violated index or its columns in the message.
         Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("singleton") => {
             StoreError::Conflict("a property of this kind")
+        }
+        Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("slug") => {
+            StoreError::Conflict("a provider with this slug")
         }
         Some(SqlErr::UniqueConstraintViolation(_)) => {
             StoreError::Conflict("a property with this kind and instance name")

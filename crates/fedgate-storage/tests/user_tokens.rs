@@ -120,7 +120,8 @@ async fn token_records_are_revoked_listed_swept_and_deleted_with_their_user() {
             .list_events(
                 app,
                 &EventQuery {
-                    kind: Some("user_tokens_revoked".into()),
+                    kind: Some(EventKind::UserTokensRevoked),
+                    provider: None,
                     before: None,
                     limit: 10,
                 },

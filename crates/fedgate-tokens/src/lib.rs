@@ -1,6 +1,10 @@
 //! Fedgate's user tokens: each application gets its own Ed25519 signing key (created on
 //! first need, private half sealed at rest by the caller); tokens are JWTs an app can
-//! verify offline against the application's public JWKS.
+//! verify offline against the application's public JWKS. [`TokenKeys`] keeps the keys
+//! and issues tokens for the login service and both APIs.
+
+mod keys;
+pub use keys::{KeyError, TokenKeys, mint, record};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

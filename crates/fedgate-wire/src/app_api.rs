@@ -29,8 +29,11 @@ pub struct RedeemResultRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResultDto {
-    /// `GoogleFederationService` for Google.
+    /// `GoogleFederationService` for Google, `OpenIdConnectFederationService` for
+    /// OpenID Connect providers.
     pub federating_service: String,
+    /// The provider's slug (`google` for Google).
+    pub federation_provider: String,
     /// Candidate user ids for linking.
     pub link_candidates: Vec<String>,
     /// A user token, only when linked.

@@ -23,8 +23,12 @@ pub struct EventDto {
     pub reason: Option<String>,
     /// Detail for people.
     pub detail: Option<String>,
-    /// Provider configuration, e.g. `google`.
+    /// Provider configuration key, e.g. `google`, `oidc:<property id>`.
     pub provider: Option<String>,
+    /// The provider's slug (filter with `?provider=`), when it still exists.
+    pub federation_provider: Option<String>,
+    /// The provider's display name, when it still exists.
+    pub provider_name: Option<String>,
     /// The federated user involved.
     pub federated_user_id: Option<String>,
     /// The user involved.

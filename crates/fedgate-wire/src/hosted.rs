@@ -20,7 +20,12 @@ pub enum ServiceStatusDto {
 pub struct InactiveReasonDto {
     /// Stable code: `missing_google_credentials`, `missing_oauth_integration`,
     /// `missing_client_secret`, `unreadable_client_secret`,
-    /// `invalid_google_credentials`, `invalid_oauth_integration`.
+    /// `invalid_google_credentials`, `invalid_oauth_integration`,
+    /// `invalid_openid_connect_provider`, `client_authentication_unsupported`, or a
+    /// discovery failure: `discovery_unreachable`, `discovery_address_refused`,
+    /// `discovery_not_https`, `discovery_http_status`, `discovery_invalid_json`,
+    /// `discovery_issuer_mismatch`, `discovery_no_jwks`, `discovery_no_code_flow`,
+    /// `discovery_no_s256`, `discovery_no_usable_algorithm`.
     pub code: String,
     /// What to do.
     pub message: String,
@@ -35,8 +40,13 @@ pub struct InactiveReasonDto {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HostedServiceDto {
-    /// Stable id, e.g. `google_authentication`.
+    /// Stable id of the kind: `google_authentication`, `openid_connect`.
     pub service: String,
+    /// The provider's slug (`google` for Google): the URL segment of its endpoints and
+    /// the `federationProvider` of its logins.
+    pub slug: String,
+    /// The provider's display name, e.g. "Google", "Acme SSO".
+    pub display_name: String,
     /// Tile title, e.g. "Google Authentication Service".
     pub name: String,
     /// Label of `providerRedirectUri`, e.g. "Google Redirect URI".

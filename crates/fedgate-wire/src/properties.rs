@@ -29,6 +29,64 @@ pub enum PropertyRequest {
     GoogleOauthCredentials(GoogleCredentialsRequest),
     /// New Property › Fedgate › OAuth Integration.
     OauthIntegration(OauthIntegrationRequest),
+    /// New Property › OpenID Connect › Provider.
+    OpenidConnectProvider(OpenidConnectProviderRequest),
+}
+
+/// How Fedgate authenticates at a provider's token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthentication {
+    /// HTTP Basic (the default).
+    #[default]
+    ClientSecretBasic,
+    /// Client id and secret in the form body.
+    ClientSecretPost,
+}
+
+/// An OpenID Connect provider: a company's own identity server (Keycloak, GitLab,
+/// Entra, Okta, Auth0, Authentik, ...), found by discovery.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenidConnectProviderRequest {
+    /// Your label for this property.
+    pub instance_name: String,
+    /// URL segment of the provider's login and callback (`/hosted/{appId}/{slug}/…`):
+    /// lowercase letters, digits and `-`; unique per application; fixed after creation.
+    #[cfg_attr(feature = "openapi", schema(example = "acme-sso"))]
+    pub slug: String,
+    /// Shown on the Hosted Services tile and to end users.
+    #[cfg_attr(feature = "openapi", schema(example = "Acme SSO"))]
+    pub display_name: String,
+    /// Issuer URL; discovery is at `{issuer}/.well-known/openid-configuration` and its
+    /// `issuer` must equal this value character for character.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "https://sso.acme.example/realms/staff")
+    )]
+    pub issuer: String,
+    /// OAuth client id registered at the provider.
+    pub client_id: String,
+    /// OAuth client secret. Required on create; omit on update to keep the stored one.
+    /// Never returned.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Password, write_only))]
+    pub client_secret: Option<String>,
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    #[serde(default)]
+    pub client_authentication: ClientAuthentication,
+    /// Scopes to ask for (default `openid email profile`; `openid` is always included).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// This provider verifies email addresses: its `email_verified` counts for linking
+    /// to existing users (default false).
+    #[serde(default)]
+    pub verifies_emails: bool,
+    /// When set, only emails of these domains count as verified.
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
 }
 
 /// Google OAuth credentials as shown in the Google console.
@@ -88,6 +146,80 @@ pub enum PropertyDto {
     GoogleOauthCredentials(GoogleCredentialsDto),
     /// OAuth integration.
     OauthIntegration(OauthIntegrationDto),
+    /// OpenID Connect provider.
+    OpenidConnectProvider(OpenidConnectProviderDto),
+}
+
+/// A stored OpenID Connect provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OpenidConnectProviderDto {
+    /// Property id.
+    pub id: String,
+    /// Label.
+    pub instance_name: String,
+    /// URL segment (fixed).
+    pub slug: String,
+    /// Display name.
+    pub display_name: String,
+    /// Issuer URL.
+    pub issuer: String,
+    /// OAuth client id.
+    pub client_id: String,
+    /// Whether a client secret is stored (it is never shown).
+    pub client_secret_set: bool,
+    /// Token endpoint authentication.
+    pub client_authentication: ClientAuthentication,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// The provider's `email_verified` counts.
+    pub verifies_emails: bool,
+    /// Allowed email domains (empty: any).
+    pub allowed_email_domains: Vec<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Check an issuer's discovery document (before or after saving a provider).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscoveryCheckRequest {
+    /// The issuer URL to check.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "https://sso.acme.example/realms/staff")
+    )]
+    pub issuer: String,
+}
+
+/// What an issuer's discovery document says (fetched just now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveryDto {
+    /// The issuer (equal to the one checked).
+    pub issuer: String,
+    /// Authorization endpoint.
+    pub authorization_endpoint: String,
+    /// Token endpoint.
+    pub token_endpoint: String,
+    /// Userinfo endpoint, if any.
+    pub userinfo_endpoint: Option<String>,
+    /// JWKS URI.
+    pub jwks_uri: String,
+    /// ID-token signing algorithms the provider lists.
+    pub signing_algorithms: Vec<String>,
+    /// Those Fedgate accepts (asymmetric only).
+    pub accepted_algorithms: Vec<String>,
+    /// RFC 9207: the provider sends `iss` on every authorization response (Fedgate then
+    /// requires it).
+    pub iss_parameter_supported: bool,
+    /// Token endpoint authentication methods.
+    pub token_endpoint_auth_methods: Vec<String>,
 }
 
 /// Stored Google OAuth credentials.
@@ -134,6 +266,18 @@ pub struct OauthIntegrationDto {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for OpenidConnectProviderRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenidConnectProviderRequest")
+            .field("instance_name", &self.instance_name)
+            .field("slug", &self.slug)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for GoogleCredentialsRequest {

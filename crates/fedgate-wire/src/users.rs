@@ -137,10 +137,15 @@ pub struct ProviderProfileDto {
 pub struct FederatedUserDto {
     /// The `federatedUserId`.
     pub federated_user_id: String,
-    /// `GoogleFederationService` for Google.
+    /// `GoogleFederationService` for Google, `OpenIdConnectFederationService` for
+    /// OpenID Connect providers.
     pub federating_service: String,
-    /// Provider configuration key, e.g. `google`.
+    /// Provider configuration key, e.g. `google`, `oidc:<property id>`.
     pub provider: String,
+    /// The provider's slug (`google` for Google); absent when its property was deleted.
+    pub federation_provider: Option<String>,
+    /// The provider's display name, e.g. "Google", "Acme SSO".
+    pub provider_name: Option<String>,
     /// The provider's issuer.
     pub issuer: String,
     /// The provider's subject identifier.

@@ -1,10 +1,13 @@
 //! Properties: the list by kind and instance name, the New Property menu with its
-//! dialogs (Google › Credentials › OAuth Credentials, Fedgate › OAuth Integration),
-//! edit and delete. The client secret is write-only: the panel only ever says "set".
+//! dialogs (Google › Credentials › OAuth Credentials, Fedgate › OAuth Integration,
+//! OpenID Connect › Provider with Check discovery), edit and delete. Client secrets
+//! are write-only: the panel only ever says "set".
 
 use fedgate_wire::properties::{
-    GoogleCredentialsDto, GoogleCredentialsRequest, OauthIntegrationDto, OauthIntegrationRequest,
-    PropertyDto, PropertyRequest, ResultDelivery,
+    ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
+    GoogleCredentialsRequest, OauthIntegrationDto, OauthIntegrationRequest,
+    OpenidConnectProviderDto, OpenidConnectProviderRequest, PropertyDto, PropertyRequest,
+    ResultDelivery,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,6 +27,7 @@ pub fn kind_label(kind: &str) -> &'static str {
     match kind {
         "google_oauth_credentials" => "Google › Credentials › OAuth Credentials",
         "oauth_integration" => "Fedgate › OAuth Integration",
+        "openid_connect_provider" => "OpenID Connect › Provider",
         _ => "Property",
     }
 }
@@ -33,6 +37,7 @@ pub fn kind_label(kind: &str) -> &'static str {
 enum Editing {
     Google(Option<GoogleCredentialsDto>),
     Integration(Option<OauthIntegrationDto>),
+    Oidc(Option<OpenidConnectProviderDto>),
 }
 
 impl Editing {
@@ -41,6 +46,17 @@ impl Editing {
         match p {
             PropertyDto::GoogleOauthCredentials(g) => Self::Google(Some(g)),
             PropertyDto::OauthIntegration(i) => Self::Integration(Some(i)),
+            PropertyDto::OpenidConnectProvider(o) => Self::Oidc(Some(o)),
+        }
+    }
+
+    /// A new property of `kind`.
+    fn new_of(kind: &str) -> Option<Self> {
+        match kind {
+            "google_oauth_credentials" => Some(Self::Google(None)),
+            "oauth_integration" => Some(Self::Integration(None)),
+            "openid_connect_provider" => Some(Self::Oidc(None)),
+            _ => None,
         }
     }
 }
@@ -56,8 +72,10 @@ fn menu_items(path: &[&'static str]) -> Vec<(&'static str, MenuItem)> {
     match path {
         [] => vec![
             ("Google", MenuItem::Open("Google")),
+            ("OpenID Connect", MenuItem::Open("OpenID Connect")),
             ("Fedgate", MenuItem::Open("Fedgate")),
         ],
+        ["OpenID Connect"] => vec![("Provider", MenuItem::Create("openid_connect_provider"))],
         ["Google"] => vec![("Credentials", MenuItem::Open("Credentials"))],
         ["Google", "Credentials"] => {
             vec![(
@@ -74,6 +92,7 @@ fn property_id(p: &PropertyDto) -> &str {
     match p {
         PropertyDto::GoogleOauthCredentials(g) => &g.id,
         PropertyDto::OauthIntegration(i) => &i.id,
+        PropertyDto::OpenidConnectProvider(o) => &o.id,
     }
 }
 
@@ -97,11 +116,7 @@ pub fn Properties() -> impl IntoView {
     Effect::new(move |_| {
         let q = query.read();
         if let Some(kind) = q.get("new") {
-            editing.set(match kind.as_str() {
-                "google_oauth_credentials" => Some(Editing::Google(None)),
-                "oauth_integration" => Some(Editing::Integration(None)),
-                _ => None,
-            });
+            editing.set(Editing::new_of(&kind));
         } else if let Some(id) = q.get("edit")
             && let Some(Ok(props)) = list.get()
             && let Some(p) = props.iter().find(|p| property_id(p) == id)
@@ -160,7 +175,7 @@ pub fn Properties() -> impl IntoView {
             <NewPropertyMenu editing=editing/>
         </div>
         <p class="lead">
-            "Typed configuration of this application: your Google OAuth credentials and how Fedgate hands results to your app."
+            "Typed configuration of this application: your sign-in providers (Google, your own OpenID Connect servers) and how Fedgate hands results to your app."
         </p>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || {
@@ -189,6 +204,9 @@ pub fn Properties() -> impl IntoView {
                     Editing::Integration(existing) => {
                         view! { <IntegrationDialog existing=existing on_close=close on_saved=saved/> }
                             .into_any()
+                    }
+                    Editing::Oidc(existing) => {
+                        view! { <OidcDialog existing=existing on_close=close on_saved=saved/> }.into_any()
                     }
                 })
         }}
@@ -258,6 +276,21 @@ fn PropertyTable(
                     ),
                     i.updated_at,
                 ),
+                PropertyDto::OpenidConnectProvider(o) => (
+                    o.id.clone(),
+                    "openid_connect_provider",
+                    o.instance_name.clone(),
+                    format!(
+                        "{} ({}) · issuer {} · client id {} · client secret {} · email verification {}",
+                        o.display_name,
+                        o.slug,
+                        o.issuer,
+                        o.client_id,
+                        if o.client_secret_set { "set" } else { "not set" },
+                        if o.verifies_emails { "trusted" } else { "not trusted" }
+                    ),
+                    o.updated_at,
+                ),
             };
             let label = format!("{} “{}”", kind_label(kind), name);
             let edit_label = format!("Edit {label}");
@@ -309,11 +342,7 @@ fn NewPropertyMenu(editing: RwSignal<Option<Editing>>) -> impl IntoView {
         }),
         MenuItem::Create(kind) => {
             path.set(None);
-            editing.set(Some(if kind == "google_oauth_credentials" {
-                Editing::Google(None)
-            } else {
-                Editing::Integration(None)
-            }));
+            editing.set(Editing::new_of(kind));
         }
     };
     view! {
@@ -673,6 +702,288 @@ fn IntegrationDialog(
                     <input id="autoCreateUsers" type="checkbox" bind:checked=auto_create/>
                     <label for="autoCreateUsers">"Auto-create users"</label>
                     <p class="hint">"Create a user when someone new signs in and no existing user matches."</p>
+                </div>
+        </PropertyForm>
+    }
+}
+
+const OIDC_FIELDS: &[&str] = &[
+    "instanceName",
+    "slug",
+    "displayName",
+    "issuer",
+    "clientId",
+    "clientSecret",
+    "clientAuthentication",
+    "scopes",
+    "verifiesEmails",
+    "allowedEmailDomains",
+];
+
+/// What Check discovery found, in a few lines.
+#[component]
+fn DiscoveryFound(found: DiscoveryDto) -> impl IntoView {
+    let userinfo = found
+        .userinfo_endpoint
+        .clone()
+        .unwrap_or_else(|| "none".to_owned());
+    view! {
+        <div class="discovery-found" role="status">
+            <p>
+                <strong>"Discovery OK"</strong>
+                " — issuer " <code>{found.issuer.clone()}</code>
+            </p>
+            <dl>
+                <dt>"Authorization endpoint"</dt>
+                <dd><code>{found.authorization_endpoint.clone()}</code></dd>
+                <dt>"Token endpoint"</dt>
+                <dd><code>{found.token_endpoint.clone()}</code></dd>
+                <dt>"Userinfo endpoint"</dt>
+                <dd><code>{userinfo}</code></dd>
+                <dt>"JWKS"</dt>
+                <dd><code>{found.jwks_uri.clone()}</code></dd>
+                <dt>"Signing algorithms"</dt>
+                <dd>{found.signing_algorithms.join(", ")} " (accepted: " {found.accepted_algorithms.join(", ")} ")"</dd>
+                <dt>"iss parameter (RFC 9207)"</dt>
+                <dd>{if found.iss_parameter_supported { "sent by the provider — required" } else { "not advertised" }}</dd>
+                <dt>"Token endpoint authentication"</dt>
+                <dd>{found.token_endpoint_auth_methods.join(", ")}</dd>
+            </dl>
+        </div>
+    }
+}
+
+#[component]
+fn OidcDialog(
+    existing: Option<OpenidConnectProviderDto>,
+    on_close: Callback<()>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
+    let e = existing;
+    let text = |f: fn(&OpenidConnectProviderDto) -> String| {
+        RwSignal::new(e.as_ref().map(f).unwrap_or_default())
+    };
+    let instance_name = text(|o| o.instance_name.clone());
+    let slug = text(|o| o.slug.clone());
+    let display_name = text(|o| o.display_name.clone());
+    let issuer = text(|o| o.issuer.clone());
+    let client_id = text(|o| o.client_id.clone());
+    let client_secret = RwSignal::new(String::new());
+    let scopes = RwSignal::new(
+        e.as_ref()
+            .map_or_else(|| "openid email profile".to_owned(), |o| o.scopes.join(" ")),
+    );
+    let domains = text(|o| o.allowed_email_domains.join("\n"));
+    let verifies = RwSignal::new(e.as_ref().is_some_and(|o| o.verifies_emails));
+    let post = RwSignal::new(
+        e.as_ref()
+            .is_some_and(|o| o.client_authentication == ClientAuthentication::ClientSecretPost),
+    );
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let checking = RwSignal::new(false);
+    let found = RwSignal::new(None::<DiscoveryDto>);
+    let secret_set = e.as_ref().is_some_and(|o| o.client_secret_set);
+    let id = e.as_ref().map(|o| o.id.clone());
+    let editing = id.is_some();
+    let check = move |_| {
+        let ctx = app_ctx();
+        checking.set(true);
+        found.set(None);
+        failure.set(None);
+        let body = DiscoveryCheckRequest {
+            issuer: issuer.get_untracked().trim().to_owned(),
+        };
+        spawn_local(async move {
+            let r: Result<DiscoveryDto, Failure> =
+                api::send("POST", &ctx.api("/discovery-check"), &body).await;
+            checking.set(false);
+            match r {
+                Ok(d) => found.set(Some(d)),
+                Err(f) => failure.set(Some(f)),
+            }
+        });
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let secret = client_secret.get_untracked();
+        let body = PropertyRequest::OpenidConnectProvider(OpenidConnectProviderRequest {
+            instance_name: instance_name.get_untracked(),
+            slug: slug.get_untracked().trim().to_owned(),
+            display_name: display_name.get_untracked(),
+            issuer: issuer.get_untracked().trim().to_owned(),
+            client_id: client_id.get_untracked().trim().to_owned(),
+            // Empty on edit keeps the stored secret.
+            client_secret: if editing && secret.is_empty() {
+                None
+            } else {
+                Some(secret)
+            },
+            client_authentication: if post.get_untracked() {
+                ClientAuthentication::ClientSecretPost
+            } else {
+                ClientAuthentication::ClientSecretBasic
+            },
+            scopes: Some(
+                scopes
+                    .get_untracked()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            verifies_emails: verifies.get_untracked(),
+            allowed_email_domains: domains
+                .get_untracked()
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        });
+        save(id.clone(), body, busy, failure, on_saved);
+    };
+    let secret_hint = if secret_set {
+        "A client secret is set. It is never shown again; leave this empty to keep it, or enter a new one to replace it."
+    } else {
+        "From your provider's client registration. Stored encrypted; never shown again."
+    };
+    let title = if editing {
+        "Edit OpenID Connect Provider".to_owned()
+    } else {
+        "New Property › OpenID Connect › Provider".to_owned()
+    };
+    let issuer_error = field_error(failure, "issuer");
+    let domains_error = field_error(failure, "allowedEmailDomains");
+    view! {
+        <PropertyForm
+            title=title
+            fields=OIDC_FIELDS
+            instance_name=instance_name
+            failure=failure
+            busy=busy
+            on_submit=on_submit
+            on_close=on_close
+        >
+                {if editing {
+                    view! {
+                        <div class="field">
+                            <label for="slug">"Slug"</label>
+                            <input id="slug" name="slug" type="text" prop:value=move || slug.get() disabled=true/>
+                            <p class="hint">"Fixed after creation: it is part of the URLs registered at your provider and in your app."</p>
+                        </div>
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <TextField
+                            id="slug"
+                            label="Slug"
+                            value=slug
+                            error=field_error(failure, "slug")
+                            hint="Lowercase letters, digits and '-': the provider's URLs become /hosted/{application}/{slug}/login and …/callback. Fixed after creation."
+                            placeholder="acme-sso".to_owned()
+                        />
+                    }
+                        .into_any()
+                }}
+                <TextField
+                    id="displayName"
+                    label="Display name"
+                    value=display_name
+                    error=field_error(failure, "displayName")
+                    hint="Shown on the Hosted Services tile and to your users."
+                    placeholder="Acme SSO".to_owned()
+                />
+                <div class="field" class:invalid=move || issuer_error.get().is_some()>
+                    <label for="issuer">"Issuer URL"</label>
+                    <div class="with-button">
+                        <input
+                            id="issuer"
+                            name="issuer"
+                            type="url"
+                            bind:value=issuer
+                            placeholder="https://sso.example.com/realms/staff"
+                            aria-invalid=move || issuer_error.get().is_some().then_some("true")
+                            aria-describedby="issuer-hint issuer-error"
+                        />
+                        <button type="button" on:click=check disabled=move || checking.get()>
+                            {move || if checking.get() { "Checking…" } else { "Check discovery" }}
+                        </button>
+                    </div>
+                    <p class="hint" id="issuer-hint">
+                        "Fedgate reads {issuer}/.well-known/openid-configuration; its issuer must be exactly this value."
+                    </p>
+                    {move || issuer_error.get().map(|e| view! { <p class="field-error" id="issuer-error">{e}</p> })}
+                    {move || found.get().map(|d| view! { <DiscoveryFound found=d/> })}
+                </div>
+                <TextField
+                    id="clientId"
+                    label="Client ID"
+                    value=client_id
+                    error=field_error(failure, "clientId")
+                />
+                <TextField
+                    id="clientSecret"
+                    label="Client secret"
+                    kind="password"
+                    value=client_secret
+                    error=field_error(failure, "clientSecret")
+                    hint=secret_hint
+                    placeholder=if secret_set { "•••••• set — type to replace".to_owned() } else { String::new() }
+                    autocomplete="off"
+                />
+                <fieldset class="field">
+                    <legend>"Client authentication"</legend>
+                    <label class="radio">
+                        <input
+                            type="radio"
+                            name="clientAuthentication"
+                            value="client_secret_basic"
+                            prop:checked=move || !post.get()
+                            on:change=move |_| post.set(false)
+                        />
+                        " client_secret_basic (HTTP Basic; the usual one)"
+                    </label>
+                    <label class="radio">
+                        <input
+                            type="radio"
+                            name="clientAuthentication"
+                            value="client_secret_post"
+                            prop:checked=move || post.get()
+                            on:change=move |_| post.set(true)
+                        />
+                        " client_secret_post (in the form body)"
+                    </label>
+                </fieldset>
+                <TextField
+                    id="scopes"
+                    label="Scopes"
+                    value=scopes
+                    error=field_error(failure, "scopes")
+                    hint="Space-separated; openid is always included."
+                />
+                <div class="field check">
+                    <input id="verifiesEmails" type="checkbox" bind:checked=verifies/>
+                    <label for="verifiesEmails">"This provider verifies email addresses"</label>
+                    <p class="hint">
+                        "Only then does the provider's email_verified count, so a new identity can be linked to the existing user owning that verified email. Leave off unless your provider really checks addresses."
+                    </p>
+                </div>
+                <div class="field" class:invalid=move || domains_error.get().is_some()>
+                    <label for="allowedEmailDomains">"Allowed email domains"</label>
+                    <textarea
+                        id="allowedEmailDomains"
+                        name="allowedEmailDomains"
+                        rows="2"
+                        prop:value=move || domains.get()
+                        on:input=move |ev| domains.set(event_target_value(&ev))
+                        aria-invalid=move || domains_error.get().is_some().then_some("true")
+                        aria-describedby="allowedEmailDomains-hint allowedEmailDomains-error"
+                        placeholder="example.com"
+                    ></textarea>
+                    <p class="hint" id="allowedEmailDomains-hint">
+                        "Optional, one per line: only emails of these domains count as verified."
+                    </p>
+                    {move || domains_error.get().map(|e| view! { <p class="field-error" id="allowedEmailDomains-error">{e}</p> })}
                 </div>
         </PropertyForm>
     }

@@ -1,11 +1,11 @@
 //! The application API: endpoints for app backends, signed with an access key.
 
 use actix_web::{HttpResponse, web};
-use fedgate_domain::federation::{FederatedUser, GOOGLE_PROVIDER, LinkState};
-use fedgate_domain::hosted::ServiceKind;
+use fedgate_domain::federation::{FederatedUser, LinkState};
 use fedgate_domain::ids::{ApplicationId, UserId};
 use fedgate_domain::login::LoginResult;
 use fedgate_domain::user::{LocatorKind, User};
+use fedgate_login::ProviderRef;
 use fedgate_wire::app_api::{CallingApplicationDto, LoginResultDto, RedeemResultRequest};
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::users::{
@@ -60,7 +60,7 @@ pub async fn redeem_result(
     if body.result_code.is_empty() || body.result_code.len() > 128 {
         return Err(ApiError::not_found("result code"));
     }
-    let key = super::hosted_login::result_key(signed.application.id, &body.result_code);
+    let key = fedgate_login::result_key(signed.application.id, &body.result_code);
     let bytes = state
         .state
         .take(&key)
@@ -71,6 +71,7 @@ pub async fn redeem_result(
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(LoginResultDto {
             federating_service: r.federating_service,
+            federation_provider: r.federation_provider,
             link_candidates: r.link_candidates.iter().map(ToString::to_string).collect(),
             auto_login_token: r.auto_login_token,
             federated_user_id: r.federated_user_id.to_string(),
@@ -100,8 +101,18 @@ pub(crate) fn user_dto(u: &User) -> UserDto {
     }
 }
 
-/// The wire form of a federated user (never its tokens).
-pub(crate) fn federated_user_dto(f: &FederatedUser) -> FederatedUserDto {
+/// The application's providers, to name them on federated users and events.
+pub(crate) async fn providers_of(
+    state: &AppState,
+    app: ApplicationId,
+) -> Result<Vec<ProviderRef>, ApiError> {
+    Ok(state.registry.providers(app).await?)
+}
+
+/// The wire form of a federated user (never its tokens), its provider named from
+/// `providers`.
+pub(crate) fn federated_user_dto(f: &FederatedUser, providers: &[ProviderRef]) -> FederatedUserDto {
+    let provider = providers.iter().find(|p| p.key == f.provider_config);
     let (linked_user, detached_from) = match f.link_state {
         LinkState::Linked => (f.user_id.as_ref().map(ToString::to_string), None),
         LinkState::Detached => (None, f.user_id.as_ref().map(ToString::to_string)),
@@ -110,14 +121,17 @@ pub(crate) fn federated_user_dto(f: &FederatedUser) -> FederatedUserDto {
     let p = &f.profile;
     FederatedUserDto {
         federated_user_id: f.id.to_string(),
-        federating_service: if f.provider_config == GOOGLE_PROVIDER {
-            ServiceKind::GoogleAuthentication
-                .federating_service()
-                .to_owned()
-        } else {
-            f.provider_config.clone()
-        },
+        federating_service: provider.map_or_else(
+            || {
+                fedgate_login::ProviderKind::of_key(&f.provider_config)
+                    .federating_service()
+                    .to_owned()
+            },
+            |p| p.kind.federating_service().to_owned(),
+        ),
         provider: f.provider_config.clone(),
+        federation_provider: provider.map(|p| p.slug.clone()),
+        provider_name: provider.map(|p| p.display_name.clone()),
         issuer: f.issuer.clone(),
         subject: f.subject.clone(),
         link_state: match f.link_state {

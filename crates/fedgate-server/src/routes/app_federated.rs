@@ -14,7 +14,7 @@ use fedgate_wire::users::{
     UpstreamTokensDto,
 };
 
-use super::app_api::{existing_user, federated_user_dto};
+use super::app_api::{existing_user, federated_user_dto, providers_of};
 use crate::error::ApiError;
 use crate::signed::SignedRequest;
 use crate::state::AppState;
@@ -63,7 +63,8 @@ pub(crate) async fn get_one(
     app: ApplicationId,
     text: &str,
 ) -> Result<FederatedUserDto, ApiError> {
-    Ok(federated_user_dto(&existing(state, app, text).await?))
+    let f = existing(state, app, text).await?;
+    Ok(federated_user_dto(&f, &providers_of(state, app).await?))
 }
 
 /// `GET /api/v1/users/{userId}/federated-users`: the identities linked to (or
@@ -95,8 +96,12 @@ pub(crate) async fn of_user(
 ) -> Result<FederatedUserListDto, ApiError> {
     let user = existing_user(state, app, user).await?;
     let list = state.store.list_federated_users_of(app, &user).await?;
+    let providers = providers_of(state, app).await?;
     Ok(FederatedUserListDto {
-        federated_users: list.iter().map(federated_user_dto).collect(),
+        federated_users: list
+            .iter()
+            .map(|f| federated_user_dto(f, &providers))
+            .collect(),
     })
 }
 
@@ -133,13 +138,18 @@ fn state_conflict(code: &'static str, message: &'static str, state: LinkState) -
 
 /// The answer to a link change: the federated user now, and a token if one was issued
 /// (never cached).
-pub(crate) fn changed(f: &FederatedUser, user_token: Option<IssuedTokenDto>) -> HttpResponse {
-    HttpResponse::Ok()
+pub(crate) async fn changed(
+    state: &AppState,
+    f: &FederatedUser,
+    user_token: Option<IssuedTokenDto>,
+) -> Result<HttpResponse, ApiError> {
+    let providers = providers_of(state, f.application_id).await?;
+    Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(LinkResultDto {
-            federated_user: federated_user_dto(f),
+            federated_user: federated_user_dto(f, &providers),
             user_token,
-        })
+        }))
 }
 
 /// Applies a link change and records its event, `detail` naming who made it.
@@ -221,7 +231,7 @@ pub async fn link(
     } else {
         None
     };
-    Ok(changed(&f, user_token))
+    changed(&state, &f, user_token).await
 }
 
 /// `POST /api/v1/federated-users/{federatedUserId}/unlink`: back to unlinked.
@@ -243,7 +253,7 @@ pub async fn unlink(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let f = apply_by_key(&state, &signed, &path, LinkChange::Unlink).await?;
-    Ok(changed(&f, None))
+    changed(&state, &f, None).await
 }
 
 /// `POST /api/v1/federated-users/{federatedUserId}/detach`: kept, but its sign-ins
@@ -266,7 +276,7 @@ pub async fn detach(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let f = apply_by_key(&state, &signed, &path, LinkChange::Detach).await?;
-    Ok(changed(&f, None))
+    changed(&state, &f, None).await
 }
 
 /// `GET /api/v1/federated-users/{federatedUserId}/upstream-tokens`: the provider's

@@ -227,7 +227,7 @@ pub async fn verify(
         if body.token.len() > MAX_TOKEN_LEN {
             break 'verdict inactive("malformed");
         }
-        let verifier = crate::tokens::verifier(&state, app).await?;
+        let verifier = state.tokens.verifier(app).await?;
         let claims = match verifier.verify(&body.token, now.timestamp()) {
             Ok(c) => c,
             Err(r) => break 'verdict inactive(r.as_str()),

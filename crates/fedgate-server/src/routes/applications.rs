@@ -132,7 +132,7 @@ pub async fn delete(
     {
         return Err(ApiError::not_found("application"));
     }
-    crate::login_setup::invalidate(&state, app.id);
+    state.registry.invalidate(app.id);
     tracing::info!(app_id = %app.id, "application deleted");
     Ok(HttpResponse::NoContent().finish())
 }

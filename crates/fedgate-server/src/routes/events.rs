@@ -21,6 +21,9 @@ pub struct EventParams {
     /// `federated_user_linked`, `federated_user_unlinked`, `federated_user_detached`,
     /// `user_created`, `user_deleted`, `user_tokens_revoked`.
     kind: Option<String>,
+    /// Only events of the provider with this slug (`google`, or an OpenID Connect
+    /// provider's).
+    provider: Option<String>,
     /// Only events older than this event id (the last id of the previous page).
     before: Option<String>,
     /// Page size, 1 to 200 (default 50).
@@ -45,14 +48,31 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let params = params.into_inner();
-    if let Some(kind) = &params.kind
-        && !EventKind::ALL.iter().any(|k| k.as_str() == kind)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "kind must be one of the event kinds listed in the API documentation",
-        ));
-    }
+    let kind = match params.kind.as_deref() {
+        None => None,
+        Some(k) => Some(EventKind::parse(k).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                "kind must be one of the event kinds listed in the API documentation",
+            )
+        })?),
+    };
+    let providers = super::app_api::providers_of(&state, app.id).await?;
+    let provider = match params.provider.as_deref() {
+        None => None,
+        Some(slug) => Some(
+            providers
+                .iter()
+                .find(|p| p.slug == slug)
+                .map(|p| p.key.clone())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        "provider must be the slug of one of this application's providers",
+                    )
+                })?,
+        ),
+    };
     let before =
         match params.before.as_deref() {
             Some(b) => Some(EventId::parse(b).ok_or_else(|| {
@@ -73,7 +93,8 @@ pub async fn list(
         .list_events(
             app.id,
             &EventQuery {
-                kind: params.kind,
+                kind,
+                provider,
                 before,
                 limit,
             },
@@ -82,16 +103,24 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(
         events
             .into_iter()
-            .map(|e| EventDto {
-                id: e.id.to_string(),
-                at: e.at,
-                kind: e.kind,
-                outcome: e.outcome,
-                reason: e.reason,
-                detail: e.detail,
-                provider: e.provider,
-                federated_user_id: e.federated_user_id.map(|f| f.to_string()),
-                user_id: e.user_id.map(|u| u.to_string()),
+            .map(|e| {
+                let named = e
+                    .provider
+                    .as_deref()
+                    .and_then(|key| providers.iter().find(|p| p.key == key));
+                EventDto {
+                    id: e.id.to_string(),
+                    at: e.at,
+                    kind: e.kind.as_str().to_owned(),
+                    outcome: e.outcome.map(|o| o.as_str().to_owned()),
+                    reason: e.reason,
+                    detail: e.detail,
+                    federation_provider: named.map(|p| p.slug.clone()),
+                    provider_name: named.map(|p| p.display_name.clone()),
+                    provider: e.provider,
+                    federated_user_id: e.federated_user_id.map(|f| f.to_string()),
+                    user_id: e.user_id.map(|u| u.to_string()),
+                }
             })
             .collect::<Vec<_>>(),
     ))

@@ -1,7 +1,7 @@
-//! Hosted services: the tiles of the Hosted Services page.
+//! Hosted services: the tiles of the Hosted Services page, one per provider.
 
 use actix_web::{HttpResponse, web};
-use fedgate_domain::hosted::{self, HostedService, ServiceKind, ServiceStatus};
+use fedgate_login::{HostedService, ServiceStatus};
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::hosted::{HostedServiceDto, InactiveReasonDto, ServiceStatusDto};
 
@@ -10,14 +10,10 @@ use crate::error::ApiError;
 use crate::session::SubscriberSession;
 use crate::state::AppState;
 
-fn labels(kind: ServiceKind) -> (&'static str, &'static str) {
-    match kind {
-        ServiceKind::GoogleAuthentication => ("Google Redirect URI", "Google OAuth endpoint"),
-    }
-}
-
 fn dto(s: HostedService) -> HostedServiceDto {
-    let (redirect_label, endpoint_label) = labels(s.kind);
+    let name = s.name();
+    let provider_redirect_uri_label = s.redirect_uri_label();
+    let login_endpoint_label = s.login_endpoint_label();
     let (status, reasons) = match s.status {
         ServiceStatus::Active => (ServiceStatusDto::Active, Vec::new()),
         ServiceStatus::Inactive(reasons) => (
@@ -34,18 +30,21 @@ fn dto(s: HostedService) -> HostedServiceDto {
         ),
     };
     HostedServiceDto {
-        service: s.kind.as_str().to_owned(),
-        name: s.kind.display_name().to_owned(),
-        provider_redirect_uri_label: redirect_label.to_owned(),
+        service: s.provider.kind.service_id().to_owned(),
+        slug: s.provider.slug,
+        display_name: s.provider.display_name,
+        name,
+        provider_redirect_uri_label,
         provider_redirect_uri: s.provider_redirect_uri.to_string(),
-        login_endpoint_label: endpoint_label.to_owned(),
+        login_endpoint_label,
         login_endpoint: s.login_endpoint.to_string(),
         status,
         reasons,
     }
 }
 
-/// `GET /manage/v1/applications/{appId}/hosted-services`
+/// `GET /manage/v1/applications/{appId}/hosted-services`: Google's tile first, then
+/// one per OpenID Connect provider.
 #[utoipa::path(
     get,
     path = "/manage/v1/applications/{appId}/hosted-services",
@@ -60,7 +59,6 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
-    let props = state.store.list_properties(app.id).await?;
-    let google = hosted::google_service(&state.public_base_url, app.id, &props, &state.sealer);
-    Ok(HttpResponse::Ok().json(vec![dto(google)]))
+    let services = state.registry.services(app.id).await?;
+    Ok(HttpResponse::Ok().json(services.into_iter().map(dto).collect::<Vec<_>>()))
 }

@@ -31,7 +31,7 @@ pub async fn jwks(
         .find_application(app)
         .await?
         .ok_or_else(|| ApiError::not_found("application"))?;
-    let key = crate::tokens::signing_key(&state, app).await?;
+    let key = state.tokens.signing_key(app).await?;
     Ok(HttpResponse::Ok()
         .insert_header((
             actix_web::http::header::CACHE_CONTROL,

@@ -28,15 +28,23 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/hosted/{app_id}/jwks.json", web::get().to(jwks::jwks))
         .route(
             "/hosted/{app_id}/google/login",
-            web::get().to(hosted_login::start),
+            web::get().to(hosted_login::google_start),
         )
         .route(
             "/hosted/{app_id}/google/callback",
+            web::get().to(hosted_login::google_callback),
+        )
+        .route(
+            "/hosted/{app_id}/{slug}/login",
+            web::get().to(hosted_login::start),
+        )
+        .route(
+            "/hosted/{app_id}/{slug}/callback",
             web::get().to(hosted_login::callback),
         )
-        .route("/hosted/{app_id}/jwks.json", web::get().to(jwks::jwks))
         .service(
             web::scope("/manage/v1")
                 .route("/signup", web::post().to(account::sign_up))
@@ -58,6 +66,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/applications/{app_id}/properties")
                         .get(properties::list)
                         .post(properties::create),
+                )
+                .route(
+                    "/applications/{app_id}/discovery-check",
+                    web::post().to(properties::check_discovery),
                 )
                 .service(
                     web::resource("/applications/{app_id}/properties/{property_id}")

@@ -178,7 +178,11 @@ impl Modify for TaggedShapes {
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
-        for name in ["GoogleCredentialsRequest", "OauthIntegrationRequest"] {
+        for name in [
+            "GoogleCredentialsRequest",
+            "OauthIntegrationRequest",
+            "OpenidConnectProviderRequest",
+        ] {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name)
                 && matches!(
                     object.additional_properties.as_deref(),
@@ -215,6 +219,7 @@ impl Modify for TaggedShapes {
         properties::get,
         properties::replace,
         properties::delete,
+        properties::check_discovery,
         access_keys::list,
         access_keys::create,
         access_keys::revoke,
@@ -230,6 +235,8 @@ impl Modify for TaggedShapes {
         users::link,
         users::unlink,
         users::detach,
+        hosted_login::google_start,
+        hosted_login::google_callback,
         hosted_login::start,
         hosted_login::callback,
         jwks::jwks,

@@ -4,10 +4,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use fedgate_domain::ids::PropertyId;
 use fedgate_domain::ports::StoreError;
-use fedgate_domain::property::{self as domain, PropertyInput, PropertySettings, StoredProperty};
+use fedgate_domain::property::{
+    self as domain, MAX_OIDC_PROVIDERS, PropertyInput, PropertyKind, PropertySettings,
+    StoredProperty,
+};
+use fedgate_provider::Discovered;
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::properties::{
-    GoogleCredentialsDto, OauthIntegrationDto, PropertyDto, PropertyRequest, ResultDelivery,
+    ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
+    OauthIntegrationDto, OpenidConnectProviderDto, PropertyDto, PropertyRequest, ResultDelivery,
 };
 use secrecy::SecretString;
 
@@ -35,6 +40,25 @@ fn to_input(req: PropertyRequest) -> PropertyInput {
                 ResultDelivery::Code => domain::ResultDelivery::Code,
             },
             auto_create_users: i.auto_create_users,
+        },
+        PropertyRequest::OpenidConnectProvider(o) => PropertyInput::OpenidConnectProvider {
+            instance_name: o.instance_name,
+            slug: o.slug,
+            display_name: o.display_name,
+            issuer: o.issuer,
+            client_id: o.client_id,
+            client_secret: o.client_secret.map(SecretString::from),
+            client_authentication: match o.client_authentication {
+                ClientAuthentication::ClientSecretBasic => {
+                    domain::ClientAuthentication::ClientSecretBasic
+                }
+                ClientAuthentication::ClientSecretPost => {
+                    domain::ClientAuthentication::ClientSecretPost
+                }
+            },
+            scopes: o.scopes,
+            verifies_emails: o.verifies_emails,
+            allowed_email_domains: o.allowed_email_domains,
         },
     }
 }
@@ -73,11 +97,41 @@ fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
                 updated_at: p.updated_at,
             })
         }
+        PropertySettings::OpenidConnectProvider(o) => {
+            PropertyDto::OpenidConnectProvider(OpenidConnectProviderDto {
+                id: p.id.to_string(),
+                instance_name: p.instance_name.clone(),
+                slug: o.slug.as_str().to_owned(),
+                display_name: o.display_name,
+                issuer: o.issuer,
+                client_id: o.client_id.as_str().to_owned(),
+                client_secret_set: p.sealed_secret.is_some(),
+                client_authentication: match o.client_authentication {
+                    domain::ClientAuthentication::ClientSecretBasic => {
+                        ClientAuthentication::ClientSecretBasic
+                    }
+                    domain::ClientAuthentication::ClientSecretPost => {
+                        ClientAuthentication::ClientSecretPost
+                    }
+                },
+                scopes: o.scopes,
+                verifies_emails: o.verifies_emails,
+                allowed_email_domains: o.allowed_email_domains,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            })
+        }
     })
 }
 
 fn conflict(e: StoreError) -> ApiError {
     match e {
+        StoreError::Conflict(what) if what.contains("slug") => ApiError::new(
+            StatusCode::CONFLICT,
+            "slug_taken",
+            "another provider of this application has this slug; choose another",
+        )
+        .with_field("slug"),
         StoreError::Conflict(what) => ApiError::new(
             StatusCode::CONFLICT,
             "property_exists",
@@ -118,7 +172,7 @@ pub async fn list(
     responses(
         (status = 201, body = PropertyDto),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "`property_exists`: at most one Google credentials and one integration per application", body = ErrorBody),
+        (status = 409, description = "`property_exists`: at most one Google credentials and one integration per application; `slug_taken`; `limit_reached`: at most 20 OpenID Connect providers", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with `field`", body = ErrorBody)
     )
 )]
@@ -130,9 +184,25 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let valid = to_input(body.into_inner()).validate(true)?;
+    if valid.settings.kind() == PropertyKind::OpenidConnectProvider {
+        let existing = state.store.list_properties(app.id).await?;
+        let providers = existing
+            .iter()
+            .filter(|p| p.kind == PropertyKind::OpenidConnectProvider)
+            .count();
+        if providers >= MAX_OIDC_PROVIDERS {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "limit_reached",
+                format!(
+                    "an application may have at most {MAX_OIDC_PROVIDERS} OpenID Connect providers"
+                ),
+            ));
+        }
+    }
     let row = StoredProperty::create(app.id, valid, &state.sealer, state.clock.now());
     state.store.insert_property(&row).await.map_err(conflict)?;
-    crate::login_setup::invalidate(&state, app.id);
+    state.registry.invalidate(app.id);
     tracing::info!(app_id = %app.id, property_id = %row.id, kind = row.kind.as_str(), "property created");
     Ok(HttpResponse::Created().json(dto(&row)?))
 }
@@ -172,7 +242,8 @@ pub async fn get(
 }
 
 /// `PUT /manage/v1/applications/{appId}/properties/{propertyId}`: replaces every
-/// field; for Google credentials an omitted `clientSecret` keeps the stored one.
+/// field; an omitted `clientSecret` keeps the stored one; a provider's `slug` cannot
+/// change.
 #[utoipa::path(
     put,
     path = "/manage/v1/applications/{appId}/properties/{propertyId}",
@@ -207,6 +278,9 @@ pub async fn replace(
         ));
     }
     let valid = input.validate(false)?;
+    if let Ok(old) = row.parsed_settings() {
+        domain::check_replacement(&old, &valid.settings)?;
+    }
     let updated = row.replaced(valid, &state.sealer, state.clock.now());
     if !state
         .store
@@ -216,7 +290,7 @@ pub async fn replace(
     {
         return Err(ApiError::not_found("property"));
     }
-    crate::login_setup::invalidate(&state, updated.application_id);
+    state.registry.invalidate(updated.application_id);
     tracing::info!(property_id = %updated.id, "property updated");
     Ok(HttpResponse::Ok().json(dto(&updated)?))
 }
@@ -244,7 +318,57 @@ pub async fn delete(
     {
         return Err(ApiError::not_found("property"));
     }
-    crate::login_setup::invalidate(&state, row.application_id);
+    state.registry.invalidate(row.application_id);
     tracing::info!(property_id = %row.id, "property deleted");
     Ok(HttpResponse::NoContent().finish())
+}
+
+fn discovery_dto(d: &Discovered) -> DiscoveryDto {
+    DiscoveryDto {
+        issuer: d.issuer.clone(),
+        authorization_endpoint: d.authorization_endpoint.to_string(),
+        token_endpoint: d.token_endpoint.to_string(),
+        userinfo_endpoint: d.userinfo_endpoint.as_ref().map(ToString::to_string),
+        jwks_uri: d.jwks_uri.to_string(),
+        signing_algorithms: d.advertised_algorithms.clone(),
+        accepted_algorithms: d.algorithms.iter().map(|a| format!("{a:?}")).collect(),
+        iss_parameter_supported: d.iss_parameter_supported,
+        token_endpoint_auth_methods: d.token_auth_methods.clone(),
+    }
+}
+
+/// `POST /manage/v1/applications/{appId}/discovery-check`: fetches an issuer's
+/// discovery document now (through the same address guard as logins) and says what it
+/// found or exactly why it is unusable. A saved provider with this issuer uses the
+/// fresh result at once, so this is also how a subscriber re-checks an INACTIVE tile.
+#[utoipa::path(
+    post,
+    path = "/manage/v1/applications/{appId}/discovery-check",
+    tag = "properties",
+    security(("session" = [], "csrf" = [])),
+    params(("appId" = String, Path, description = "Application id")),
+    request_body = DiscoveryCheckRequest,
+    responses(
+        (status = 200, body = DiscoveryDto),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`validation_failed` (not a URL), or the discovery failure: `discovery_unreachable`, `discovery_address_refused`, `discovery_not_https`, `discovery_http_status`, `discovery_invalid_json`, `discovery_issuer_mismatch`, `discovery_no_jwks`, `discovery_no_code_flow`, `discovery_no_s256`, `discovery_no_usable_algorithm` — with `field` = `issuer`", body = ErrorBody)
+    )
+)]
+pub async fn check_discovery(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+    body: JsonBody<DiscoveryCheckRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let app = owned_application(&state, &session, &path).await?;
+    let issuer = domain::parse_issuer(&body.into_inner().issuer)?;
+    let found = state.registry.client().discover(&issuer, true).await;
+    state.registry.invalidate(app.id);
+    match found {
+        Ok(d) => Ok(HttpResponse::Ok().json(discovery_dto(&d))),
+        Err(e) => Err(
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+                .with_field("issuer"),
+        ),
+    }
 }

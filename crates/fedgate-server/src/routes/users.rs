@@ -179,7 +179,7 @@ async fn change(
     let app = app_of(state, session, &app).await?;
     let detail = format!("in the panel by subscriber {}", session.subscriber_id);
     let f = app_federated::apply(state, app, detail, &federated_user, change).await?;
-    Ok(app_federated::changed(&f, None))
+    app_federated::changed(state, &f, None).await
 }
 
 /// `POST /manage/v1/applications/{appId}/federated-users/{federatedUserId}/link`:

@@ -13,6 +13,7 @@ pub struct Model {
     pub singleton_kind: Option<String>,
     pub settings: String,
     pub sealed_secret: Option<Vec<u8>>,
+    pub slug: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

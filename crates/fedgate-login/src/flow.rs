@@ -1,0 +1,799 @@
+//! The hosted login, for every provider: [`LoginFlow::start`] checks the request and
+//! sends the browser to the provider; [`LoginFlow::complete`] takes the login record
+//! once, redeems the code, validates, resolves the person into a user in one
+//! transaction, and tells the handler where to send the browser.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fedgate_domain::access_key::{self, ReceivedRequest, SignatureHeaders};
+use fedgate_domain::clock::Clock;
+use fedgate_domain::events::{Event, EventKind};
+use fedgate_domain::federation::{LinkState, ProviderProfile, TOKENS_PURPOSE, UpstreamTokens};
+use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
+use fedgate_domain::linking::AssertedLocator;
+use fedgate_domain::login::{
+    self, LOGIN_RECORD_TTL_SECONDS, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS,
+};
+use fedgate_domain::ports::{
+    ClaimedIdentity, IdentityKey, IdentityUpdate, PlannedToken, StateStore, Store, StoreError,
+};
+use fedgate_domain::property::ResultDelivery;
+use fedgate_domain::seal::{SealContext, Sealer};
+use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
+use fedgate_provider::{
+    AuthorizationRequest, CodeRedemption, IdTokenClaims, OfflineAccess, ProviderError, TokenSet,
+};
+use fedgate_tokens::TokenKeys;
+use url::Url;
+
+use crate::outcome::{CallbackRefusal, ErrorPage, LoginFailure, StartRefusal};
+use crate::provider::ProviderConfig;
+use crate::registry::{ActiveProvider, Lookup, Registry};
+use crate::resolution::{self, Plan};
+use crate::services;
+
+/// Query parameters that carry a login request's signature (state signing).
+const SIGNATURE_PARAMS: [&str; 4] = ["accessKeyId", "timestamp", "nonce", "signature"];
+/// Longest `state` Fedgate sends to providers (and accepts back).
+const MAX_PROVIDER_STATE: usize = 128;
+
+/// Where events go that are not written in a login's own transaction.
+pub trait EventPublisher: Send + Sync + std::fmt::Debug {
+    /// Records an event (written soon, in a batch).
+    fn publish(&self, event: Event);
+}
+
+/// What a login start ends in.
+#[derive(Debug)]
+pub enum Started {
+    /// Send the browser to the provider.
+    Redirect(Url),
+    /// Show an error page.
+    Refused(StartRefusal),
+}
+
+/// What a callback ends in.
+#[derive(Debug)]
+pub enum Completed {
+    /// Send the browser back to the app (with the result or an error).
+    Redirect(String),
+    /// Show an error page.
+    Refused(ErrorPage),
+}
+
+/// A login start as received.
+#[derive(Debug, Clone, Copy)]
+pub struct StartRequest<'a> {
+    /// The application id from the path.
+    pub app: &'a str,
+    /// The provider slug from the path.
+    pub slug: &'a str,
+    /// The request path (signed starts cover it).
+    pub path: &'a str,
+    /// The raw query.
+    pub query: &'a str,
+}
+
+/// A provider's callback as received.
+#[derive(Debug, Clone, Copy)]
+pub struct CallbackRequest<'a> {
+    /// The application id from the path.
+    pub app: &'a str,
+    /// The provider slug from the path.
+    pub slug: &'a str,
+    /// The raw query.
+    pub query: &'a str,
+}
+
+/// The query parameters of a request, refusing any named twice (an app and a
+/// provider must never disagree about which one counts).
+fn parameters(query: &str, known: &[&str]) -> Option<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if known.contains(&k.as_ref()) && out.insert(k.into_owned(), v.into_owned()).is_some() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The raw query without the signature parameters: what a signed start covers.
+fn unsigned_query(raw: &str) -> String {
+    raw.split('&')
+        .filter(|piece| {
+            let name = piece.split('=').next().unwrap_or("");
+            !SIGNATURE_PARAMS.contains(&name)
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The state-store key of a result code: scoped to its application, so another
+/// application's key cannot even consume it.
+#[must_use]
+pub fn result_key(app: ApplicationId, code: &str) -> String {
+    format!("result:{app}:{code}")
+}
+
+/// The hosted login service.
+pub struct LoginFlow {
+    registry: Arc<Registry>,
+    store: Arc<dyn Store>,
+    state: Arc<dyn StateStore>,
+    sealer: Sealer,
+    clock: Arc<dyn Clock>,
+    tokens: Arc<TokenKeys>,
+    events: Arc<dyn EventPublisher>,
+    user_token_ttl_seconds: i64,
+}
+
+impl std::fmt::Debug for LoginFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginFlow").finish_non_exhaustive()
+    }
+}
+
+/// The handles a [`LoginFlow`] works with.
+#[derive(Debug)]
+pub struct FlowParts {
+    /// Providers and hosted services.
+    pub registry: Arc<Registry>,
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// Short-lived state (login records, result codes, nonces).
+    pub state: Arc<dyn StateStore>,
+    /// Seals upstream tokens, opens access-key secrets.
+    pub sealer: Sealer,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// User-token keys.
+    pub tokens: Arc<TokenKeys>,
+    /// Events outside a login's transaction.
+    pub events: Arc<dyn EventPublisher>,
+    /// Lifetime of `autoLoginToken`s.
+    pub user_token_ttl_seconds: i64,
+}
+
+/// What a resolved login established.
+struct Resolved {
+    federated_user_id: FederatedUserId,
+    user_id: Option<UserId>,
+    candidates: Vec<UserId>,
+}
+
+fn text(map: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<String> {
+    map.get(k).and_then(|v| v.as_str()).map(str::to_owned)
+}
+
+fn truthy(v: Option<&serde_json::Value>) -> bool {
+    match v {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => s == "true",
+        _ => false,
+    }
+}
+
+/// The profile from a validated ID token and userinfo (claims the token lacks are
+/// taken from userinfo, which was checked to describe the same subject).
+fn profile_from(
+    config: &ProviderConfig,
+    claims: &IdTokenClaims,
+    userinfo: &serde_json::Map<String, serde_json::Value>,
+) -> ProviderProfile {
+    let (email, email_verified) = match &claims.email {
+        Some(e) => (Some(e.clone()), claims.email_verified),
+        None => (
+            text(userinfo, "email"),
+            truthy(userinfo.get("email_verified")),
+        ),
+    };
+    let hosted_domain = claims.hd.clone();
+    ProviderProfile {
+        subject: claims.sub.clone(),
+        email_vouched: config.email_trust.vouches(
+            email.as_deref(),
+            email_verified,
+            hosted_domain.as_deref(),
+        ),
+        email,
+        email_verified,
+        name: claims.name.clone().or_else(|| text(userinfo, "name")),
+        given_name: claims
+            .given_name
+            .clone()
+            .or_else(|| text(userinfo, "given_name")),
+        family_name: claims
+            .family_name
+            .clone()
+            .or_else(|| text(userinfo, "family_name")),
+        picture: claims.picture.clone().or_else(|| text(userinfo, "picture")),
+        locale: claims.locale.clone().or_else(|| text(userinfo, "locale")),
+        hosted_domain,
+    }
+}
+
+impl LoginFlow {
+    /// The service over its parts.
+    #[must_use]
+    pub fn new(parts: FlowParts) -> Self {
+        Self {
+            registry: parts.registry,
+            store: parts.store,
+            state: parts.state,
+            sealer: parts.sealer,
+            clock: parts.clock,
+            tokens: parts.tokens,
+            events: parts.events,
+            user_token_ttl_seconds: parts.user_token_ttl_seconds,
+        }
+    }
+
+    /// The registry of providers and hosted services.
+    #[must_use]
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn record(&self, app: ApplicationId, kind: EventKind, provider: &str) -> Event {
+        let mut e = Event::new(app, kind, self.clock.now());
+        e.provider = Some(provider.to_owned());
+        e
+    }
+
+    fn fail(&self, app: ApplicationId, provider: &str, reason: String, detail: String) {
+        let mut e = self.record(app, EventKind::LoginFailed, provider);
+        e.reason = Some(reason);
+        e.detail = Some(detail);
+        self.events.publish(e);
+    }
+
+    /// Checks a login start and, when it is valid, stores the login record and
+    /// returns the provider URL to send the browser to.
+    #[tracing::instrument(skip_all, fields(app_id = %req.app, provider = %req.slug))]
+    pub async fn start(&self, req: StartRequest<'_>) -> Result<Started, StoreError> {
+        let known = [
+            "redirect_uri",
+            "state",
+            "login_hint",
+            "prompt",
+            "accessKeyId",
+            "timestamp",
+            "nonce",
+            "signature",
+        ];
+        let Some(params) = parameters(req.query, &known) else {
+            return Ok(Started::Refused(StartRefusal::Malformed));
+        };
+        let Some(app) = ApplicationId::parse(req.app) else {
+            return Ok(Started::Refused(StartRefusal::UnknownApplication));
+        };
+        let active = match self.registry.lookup(app, req.slug).await? {
+            Lookup::UnknownApplication => {
+                return Ok(Started::Refused(StartRefusal::UnknownApplication));
+            }
+            Lookup::UnknownProvider => return Ok(Started::Refused(StartRefusal::UnknownProvider)),
+            Lookup::Inactive(provider, reasons) => {
+                let codes = reasons.iter().map(|r| r.code).collect::<Vec<_>>().join(",");
+                return Ok(self.refuse(
+                    app,
+                    &provider.key,
+                    StartRefusal::Inactive {
+                        provider: provider.display_name,
+                        codes,
+                    },
+                ));
+            }
+            Lookup::Active(active) => active,
+        };
+        let provider_key = active.config.provider.key.clone();
+        let registered = &active.integration.redirect_uris;
+        let redirect_uri = match params.get("redirect_uri") {
+            Some(uri) if registered.iter().any(|r| r == uri) => uri.clone(),
+            Some(_) => {
+                return Ok(self.refuse(app, &provider_key, StartRefusal::RedirectUriUnregistered));
+            }
+            None if registered.len() == 1 => registered[0].clone(),
+            None => return Ok(self.refuse(app, &provider_key, StartRefusal::RedirectUriMissing)),
+        };
+        if active.integration.require_state_signing
+            && let Some(refusal) = self.check_signature(app, &req, &params).await
+        {
+            return Ok(self.refuse(app, &provider_key, refusal));
+        }
+
+        let config = &active.config;
+        let (pkce_verifier, pkce_challenge) = fedgate_provider::pkce_pair();
+        let nonce = fedgate_domain::random::token();
+        let provider_state = fedgate_domain::random::token();
+        let record = LoginRecord {
+            application_id: app,
+            provider_config: provider_key.clone(),
+            issuer: config.endpoints.canonical_issuer.clone(),
+            client_id: config.client_id.clone(),
+            redirect_uri,
+            app_state: params.get("state").cloned(),
+            pkce_verifier,
+            nonce: nonce.clone(),
+            offline: active.integration.require_state_signing,
+            result_delivery: active.integration.result_delivery,
+            auto_create_users: active.integration.auto_create_users,
+            iss_required: config.iss_required,
+        };
+        let bytes = serde_json::to_vec(&record)
+            .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
+        self.state
+            .put(
+                &format!("login:{provider_state}"),
+                &bytes,
+                Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
+            )
+            .await?;
+        let callback = services::callback_url(self.registry.base(), app, &config.provider.slug);
+        let url = fedgate_provider::authorization_url(
+            &config.endpoints,
+            &AuthorizationRequest {
+                client_id: &config.client_id,
+                redirect_uri: callback.as_str(),
+                state: &provider_state,
+                nonce: &nonce,
+                pkce_challenge: &pkce_challenge,
+                login_hint: params.get("login_hint").map(String::as_str),
+                prompt: params.get("prompt").map(String::as_str),
+                scope: &config.scope,
+                offline: if record.offline {
+                    config.offline
+                } else {
+                    OfflineAccess::No
+                },
+            },
+        );
+        self.events
+            .publish(self.record(app, EventKind::LoginStarted, &provider_key));
+        Ok(Started::Redirect(url))
+    }
+
+    fn refuse(&self, app: ApplicationId, provider: &str, refusal: StartRefusal) -> Started {
+        if let Some((reason, detail)) = refusal.event() {
+            self.fail(app, provider, reason, detail);
+        }
+        Started::Refused(refusal)
+    }
+
+    async fn check_signature(
+        &self,
+        app: ApplicationId,
+        req: &StartRequest<'_>,
+        params: &std::collections::HashMap<String, String>,
+    ) -> Option<StartRefusal> {
+        let get = |k: &str| params.get(k).map(String::as_str);
+        let headers = SignatureHeaders {
+            key_id: get("accessKeyId"),
+            timestamp: get("timestamp"),
+            nonce: get("nonce"),
+            signature: get("signature"),
+        };
+        let query = unsigned_query(req.query);
+        let received = ReceivedRequest {
+            method: "GET",
+            path: req.path,
+            query: &query,
+            body: b"",
+        };
+        match access_key::authenticate(
+            self.store.as_ref(),
+            self.state.as_ref(),
+            &self.sealer,
+            self.clock.as_ref(),
+            headers,
+            received,
+        )
+        .await
+        {
+            Ok(key) if key.application_id == app => None,
+            Ok(_) => Some(StartRefusal::SignatureForeignKey),
+            Err(e) => Some(StartRefusal::SignatureInvalid(e.code())),
+        }
+    }
+
+    /// Handles the provider's callback: the browser goes back to the app with the
+    /// result or an error, or — when the callback cannot be trusted — to an error page.
+    #[tracing::instrument(skip_all, fields(app_id = %req.app, provider = %req.slug))]
+    pub async fn complete(&self, req: CallbackRequest<'_>) -> Result<Completed, StoreError> {
+        let known = ["state", "code", "error", "error_description", "iss"];
+        let params = parameters(req.query, &known).unwrap_or_default();
+        let path_app = ApplicationId::parse(req.app);
+        let Some(provider_state) = params
+            .get("state")
+            .filter(|s| !s.is_empty() && s.len() <= MAX_PROVIDER_STATE)
+        else {
+            return Ok(Completed::Refused(CallbackRefusal::NoState.page()));
+        };
+        let Some(bytes) = self.state.take(&format!("login:{provider_state}")).await? else {
+            let replayed = self
+                .state
+                .get(&format!("login-used:{provider_state}"))
+                .await?
+                .is_some();
+            let refusal = if replayed {
+                CallbackRefusal::Replayed
+            } else {
+                CallbackRefusal::Unknown
+            };
+            if let Some(app) = path_app
+                && self.store.find_application(app).await?.is_some()
+                && let Some((reason, detail)) = refusal.event()
+            {
+                let mut e = Event::new(app, EventKind::LoginFailed, self.clock.now());
+                e.reason = Some(reason.to_owned());
+                e.detail = Some(detail.to_owned());
+                self.events.publish(e);
+            }
+            return Ok(Completed::Refused(refusal.page()));
+        };
+        self.state
+            .put(
+                &format!("login-used:{provider_state}"),
+                b"1",
+                Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
+            )
+            .await?;
+        let record: LoginRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
+        let app = record.application_id;
+
+        // Mix-up defence: the record must belong to this application and to the
+        // provider whose callback this is.
+        let lookup = match path_app {
+            Some(a) if a == app => Some(self.registry.lookup(app, req.slug).await?),
+            _ => None,
+        };
+        let provider_of_path = match &lookup {
+            Some(Lookup::Active(a)) => Some(a.config.provider.clone()),
+            Some(Lookup::Inactive(p, _)) => Some(p.clone()),
+            _ => None,
+        };
+        let Some(provider) = provider_of_path.filter(|p| p.key == record.provider_config) else {
+            let refusal = CallbackRefusal::Mismatch;
+            if let Some((reason, detail)) = refusal.event() {
+                self.fail(app, &record.provider_config, reason.into(), detail.into());
+            }
+            return Ok(Completed::Refused(refusal.page()));
+        };
+
+        let active = match lookup {
+            Some(Lookup::Active(a)) => Some(a),
+            _ => None,
+        };
+        let outcome = self.finish(&record, &params, active).await;
+        Ok(Completed::Redirect(match outcome {
+            Ok(location) => location,
+            Err(failure) => {
+                if matches!(failure, LoginFailure::Internal) {
+                    tracing::error!("login could not be completed");
+                }
+                self.fail(app, &provider.key, failure.reason(), failure.detail());
+                let pairs = [
+                    ("error", failure.oauth_error().to_owned()),
+                    (
+                        "error_description",
+                        failure.description(&provider.display_name),
+                    ),
+                ];
+                login::redirect_to_app(&record.redirect_uri, &pairs, record.app_state.as_deref())
+            }
+        }))
+    }
+
+    /// Everything after the record was taken: where the browser goes on success.
+    async fn finish(
+        &self,
+        record: &LoginRecord,
+        params: &std::collections::HashMap<String, String>,
+        active: Option<Arc<ActiveProvider>>,
+    ) -> Result<String, LoginFailure> {
+        // RFC 9207, before anything else: a response naming another issuer is a mix-up,
+        // even when it carries an error.
+        match params.get("iss") {
+            Some(iss) if *iss != record.issuer => return Err(LoginFailure::IssuerMismatch),
+            None if record.iss_required => return Err(LoginFailure::IssuerMissing),
+            _ => {}
+        }
+        if let Some(error) = params.get("error") {
+            return Err(LoginFailure::ProviderError {
+                error: fedgate_provider::clean(error, 64),
+                description: params
+                    .get("error_description")
+                    .map(|d| fedgate_provider::clean(d, 300)),
+            });
+        }
+        let code = params
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or(LoginFailure::CodeMissing)?;
+        let Some(active) = active else {
+            return Err(LoginFailure::ConfigurationChanged(
+                "the provider's Authentication Service is no longer ACTIVE".into(),
+            ));
+        };
+        let config = &active.config;
+        if config.client_id != record.client_id {
+            return Err(LoginFailure::ConfigurationChanged(format!(
+                "the {} client id changed during sign-in",
+                config.provider.display_name
+            )));
+        }
+        if config.endpoints.canonical_issuer != record.issuer {
+            return Err(LoginFailure::ConfigurationChanged(format!(
+                "the {} issuer changed during sign-in",
+                config.provider.display_name
+            )));
+        }
+        let app = record.application_id;
+        let client = self.registry.client();
+        let callback = services::callback_url(self.registry.base(), app, &config.provider.slug);
+        let tokens = client
+            .redeem_code(
+                &config.endpoints,
+                &CodeRedemption {
+                    client_id: &config.client_id,
+                    client_secret: config.client_secret.expose(),
+                    auth: config.client_auth,
+                    redirect_uri: callback.as_str(),
+                    code,
+                    pkce_verifier: &record.pkce_verifier,
+                },
+            )
+            .await?;
+        let id_token = tokens.id_token.as_deref().ok_or(ProviderError::NoIdToken)?;
+        let now = self.clock.now();
+        let claims = client
+            .validate_id_token(
+                &config.endpoints,
+                id_token,
+                &config.client_id,
+                &record.nonce,
+                now.timestamp(),
+            )
+            .await
+            .map_err(ProviderError::from)?;
+        let userinfo = client
+            .userinfo(&config.endpoints, &tokens.access_token, &claims.sub)
+            .await?;
+        let profile = profile_from(config, &claims, &userinfo);
+
+        let plan_token = self.tokens.plan(self.user_token_ttl_seconds);
+        // The key exists before the token is recorded in the resolving transaction.
+        let signer = self.tokens.signer(app).await.map_err(|e| internal(&e))?;
+        let resolved = self
+            .resolve(record, config, &profile, &tokens, plan_token)
+            .await
+            .map_err(|e| internal(&e))?;
+        let auto_login_token = match &resolved.user_id {
+            Some(user) => Some(
+                fedgate_tokens::mint(&signer, user, &plan_token)
+                    .map_err(|e| internal(&e))?
+                    .token,
+            ),
+            None => None,
+        };
+        let mut external = tokens.access_token.clone();
+        if record.offline
+            && let Some(refresh) = &tokens.refresh_token
+        {
+            external.push(',');
+            external.push_str(refresh);
+        }
+        let result = LoginResult {
+            federating_service: config.provider.kind.federating_service().to_owned(),
+            federation_provider: config.provider.slug.clone(),
+            link_candidates: resolved.candidates,
+            auto_login_token,
+            federated_user_id: resolved.federated_user_id,
+            linked_user: resolved.user_id,
+            external_service_tokens: external,
+        };
+        self.deliver(record, &result).await
+    }
+
+    async fn deliver(
+        &self,
+        record: &LoginRecord,
+        result: &LoginResult,
+    ) -> Result<String, LoginFailure> {
+        Ok(match record.result_delivery {
+            ResultDelivery::Query => login::redirect_to_app(
+                &record.redirect_uri,
+                &result.query_pairs(),
+                record.app_state.as_deref(),
+            ),
+            ResultDelivery::Code => {
+                let code = fedgate_domain::random::token();
+                let stored = serde_json::to_vec(result).map_err(|e| internal(&e))?;
+                self.state
+                    .put(
+                        &result_key(record.application_id, &code),
+                        &stored,
+                        Duration::from_secs(RESULT_CODE_TTL_SECONDS),
+                    )
+                    .await
+                    .map_err(|e| internal(&e))?;
+                login::redirect_to_app(
+                    &record.redirect_uri,
+                    &[("resultCode", code)],
+                    record.app_state.as_deref(),
+                )
+            }
+        })
+    }
+
+    /// Resolves the person in one transaction, retrying when a concurrent first login
+    /// of the same person won a uniqueness race.
+    async fn resolve(
+        &self,
+        record: &LoginRecord,
+        config: &ProviderConfig,
+        profile: &ProviderProfile,
+        tokens: &TokenSet,
+        plan_token: PlannedToken,
+    ) -> Result<Resolved, StoreError> {
+        let key = IdentityKey {
+            application_id: record.application_id,
+            provider_config: record.provider_config.clone(),
+            issuer: record.issuer.clone(),
+            subject: profile.subject.clone(),
+        };
+        let asserted: Vec<AssertedLocator> = profile
+            .email
+            .as_deref()
+            .and_then(|e| Locator::parse(LocatorKind::Email, "email", e).ok())
+            .map(|locator| AssertedLocator {
+                locator,
+                vouched: profile.email_vouched,
+            })
+            .into_iter()
+            .collect();
+        let upstream = serde_json::to_vec(&UpstreamTokens {
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+        })
+        .map_err(|e| StoreError::Backend(format!("upstream tokens: {e}")))?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .resolve_once(
+                    record, config, &key, profile, &asserted, &upstream, plan_token,
+                )
+                .await
+            {
+                Err(StoreError::Conflict(_)) if attempt < 3 => {}
+                other => return other,
+            }
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one transaction's inputs, all distinct"
+    )]
+    async fn resolve_once(
+        &self,
+        record: &LoginRecord,
+        config: &ProviderConfig,
+        key: &IdentityKey,
+        profile: &ProviderProfile,
+        asserted: &[AssertedLocator],
+        upstream: &[u8],
+        plan_token: PlannedToken,
+    ) -> Result<Resolved, StoreError> {
+        let now = self.clock.now();
+        let app = record.application_id;
+        let mut txn = self.store.begin_login().await?;
+        let claimed: ClaimedIdentity = txn.claim_identity(key, profile, now).await?;
+        let owners = if resolution::needs_owners(&claimed) {
+            let locators: Vec<Locator> = asserted.iter().map(|a| a.locator.clone()).collect();
+            txn.locator_owners(key, &locators).await?
+        } else {
+            Vec::new()
+        };
+        let plan = resolution::plan(&claimed, asserted, &owners, record.auto_create_users);
+        let (state, user) = match &plan {
+            Plan::Returning(u) | Plan::Link(u) => (LinkState::Linked, Some(u.clone())),
+            Plan::Kept {
+                state,
+                detached_from,
+                ..
+            } => (*state, detached_from.clone()),
+            Plan::Create => {
+                let user = User {
+                    id: UserId::generate(),
+                    application_id: app,
+                    screen_name: profile
+                        .name
+                        .as_deref()
+                        .map(|n| n.chars().take(200).collect()),
+                    locators: asserted
+                        .iter()
+                        .map(|a| UserLocator {
+                            locator: a.locator.clone(),
+                            verified: a.vouched,
+                        })
+                        .collect(),
+                    created_at: now,
+                };
+                txn.create_user(&user).await?;
+                (LinkState::Linked, Some(user.id))
+            }
+            Plan::Candidates(_) => (LinkState::Unlinked, None),
+        };
+        let candidates = plan.candidates();
+        let row = claimed.id.to_string();
+        let sealed = self.sealer.seal(
+            &SealContext {
+                purpose: TOKENS_PURPOSE,
+                application_id: app,
+                row_id: &row,
+            },
+            upstream,
+        );
+        txn.update_identity(
+            claimed.id,
+            &IdentityUpdate {
+                link_state: state,
+                user_id: user.as_ref(),
+                candidates: &candidates,
+                profile,
+                sealed_tokens: Some(sealed),
+                now,
+            },
+        )
+        .await?;
+        let signed_in = (state == LinkState::Linked).then_some(user).flatten();
+        if let Some(user) = &signed_in {
+            txn.record_user_token(&fedgate_tokens::record(app, user, &plan_token))
+                .await?;
+        }
+        let mut event = self.record(app, EventKind::LoginSucceeded, &config.provider.key);
+        event.outcome = Some(plan.outcome());
+        event.federated_user_id = Some(claimed.id);
+        event.user_id.clone_from(&signed_in);
+        if signed_in.is_none() {
+            event.detail = Some(format!("{} candidate(s)", candidates.len()));
+        }
+        txn.append_events(std::slice::from_ref(&event)).await?;
+        txn.commit().await?;
+        Ok(Resolved {
+            federated_user_id: claimed.id,
+            user_id: signed_in,
+            candidates,
+        })
+    }
+}
+
+fn internal(e: &dyn std::fmt::Display) -> LoginFailure {
+    tracing::error!(error = %e, "login could not be completed");
+    LoginFailure::Internal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parameter_named_twice_makes_the_query_malformed() {
+        let known = ["state", "redirect_uri"];
+        assert!(parameters("state=a&state=b", &known).is_none());
+        let p = parameters("state=a&other=1&other=2&redirect_uri=x%20y", &known).unwrap();
+        assert_eq!(p["redirect_uri"], "x y");
+        assert!(!p.contains_key("other"));
+    }
+
+    #[test]
+    fn the_signed_query_leaves_out_the_signature() {
+        assert_eq!(
+            unsigned_query("state=a&accessKeyId=k&timestamp=1&nonce=n&signature=s&login_hint=x"),
+            "state=a&login_hint=x"
+        );
+    }
+}

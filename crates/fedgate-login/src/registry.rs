@@ -1,0 +1,469 @@
+//! The registry: an application's providers and hosted services, derived from its
+//! properties. A login start asks it for one provider by slug; the Hosted Services
+//! page asks it for every tile. Properties are cached a few seconds per application
+//! (changes through this instance invalidate at once); discovery documents and JWKS
+//! are cached by the provider client.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use fedgate_domain::federation::oidc_provider_key;
+use fedgate_domain::ids::ApplicationId;
+use fedgate_domain::ports::{Store, StoreError};
+use fedgate_domain::property::{
+    ClientAuthentication, ClientSecret, OauthIntegration, OpenidConnectProvider, PropertyKind,
+    PropertySettings, StoredProperty,
+};
+use fedgate_domain::seal::Sealer;
+use fedgate_provider::{ClientAuth, OfflineAccess, ProviderClient, ProviderEndpoints};
+use url::Url;
+
+use crate::provider::{EmailTrust, ProviderConfig, ProviderKind, ProviderRef};
+use crate::services::{self, HostedService, InactiveReason, ServiceStatus};
+
+/// How long another instance's change may take to be seen.
+pub const SETUP_TTL: Duration = Duration::from_secs(5);
+
+/// A usable provider of an application, with the application's OAuth integration.
+#[derive(Debug)]
+pub struct ActiveProvider {
+    /// The provider.
+    pub config: ProviderConfig,
+    /// The integration every provider of the application shares.
+    pub integration: OauthIntegration,
+}
+
+/// What a slug names in an application.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// No such application.
+    UnknownApplication,
+    /// The application has no provider with this slug.
+    UnknownProvider,
+    /// The provider exists but cannot be used.
+    Inactive(ProviderRef, Vec<InactiveReason>),
+    /// Ready.
+    Active(Arc<ActiveProvider>),
+}
+
+type Cached<T> = Mutex<HashMap<ApplicationId, (Instant, T)>>;
+
+/// Providers and hosted services of every application.
+pub struct Registry {
+    store: Arc<dyn Store>,
+    sealer: Sealer,
+    base: Url,
+    google: ProviderEndpoints,
+    client: Arc<ProviderClient>,
+    properties: Cached<Arc<Vec<StoredProperty>>>,
+    lookups: Cached<HashMap<String, Lookup>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One provider an application's properties define, before it is evaluated.
+enum Definition<'a> {
+    Google(Option<&'a StoredProperty>),
+    OpenIdConnect(&'a StoredProperty),
+}
+
+fn definitions(properties: &[StoredProperty]) -> Vec<Definition<'_>> {
+    let mut defs = vec![Definition::Google(
+        properties
+            .iter()
+            .find(|p| p.kind == PropertyKind::GoogleOauthCredentials),
+    )];
+    defs.extend(
+        properties
+            .iter()
+            .filter(|p| p.kind == PropertyKind::OpenidConnectProvider)
+            .map(Definition::OpenIdConnect),
+    );
+    defs
+}
+
+fn oidc_settings(p: &StoredProperty) -> Result<OpenidConnectProvider, String> {
+    match p.parsed_settings()? {
+        PropertySettings::OpenidConnectProvider(s) => Ok(s),
+        _ => Err("not an OpenID Connect provider".into()),
+    }
+}
+
+impl Definition<'_> {
+    fn provider(&self) -> ProviderRef {
+        match self {
+            Self::Google(p) => ProviderRef::google(p.map(|p| p.id)),
+            Self::OpenIdConnect(p) => {
+                let settings = oidc_settings(p).ok();
+                ProviderRef {
+                    key: oidc_provider_key(p.id),
+                    kind: ProviderKind::OpenIdConnect,
+                    slug: p.slug.clone().unwrap_or_else(|| p.id.to_string()),
+                    display_name: settings
+                        .map_or_else(|| p.instance_name.clone(), |s| s.display_name),
+                    property_id: Some(p.id),
+                }
+            }
+        }
+    }
+}
+
+/// The integration, or why it is missing or invalid.
+fn integration(properties: &[StoredProperty]) -> Result<OauthIntegration, InactiveReason> {
+    let kind = PropertyKind::OauthIntegration;
+    let Some(p) = properties.iter().find(|p| p.kind == kind) else {
+        return Err(InactiveReason {
+            code: "missing_oauth_integration",
+            message: format!(
+                "No OAuth integration: add New Property › {} with your app's redirect URI.",
+                kind.menu_path()
+            ),
+            property_kind: kind,
+            property_id: None,
+        });
+    };
+    match p.parsed_settings() {
+        Ok(PropertySettings::OauthIntegration(i)) => Ok(i),
+        Ok(_) | Err(_) => Err(InactiveReason {
+            code: "invalid_oauth_integration",
+            message: format!(
+                "The OAuth integration \"{}\" is invalid: {}. Edit it.",
+                p.instance_name,
+                p.parsed_settings().err().unwrap_or_default()
+            ),
+            property_kind: kind,
+            property_id: Some(p.id),
+        }),
+    }
+}
+
+/// The opened client secret of `p`, or why there is none.
+fn secret(p: &StoredProperty, sealer: &Sealer) -> Result<ClientSecret, InactiveReason> {
+    match p.open_secret(sealer) {
+        Some(Ok(s)) => Ok(s),
+        None => Err(InactiveReason {
+            code: "missing_client_secret",
+            message: format!("\"{}\" has no client secret. Enter it.", p.instance_name),
+            property_kind: p.kind,
+            property_id: Some(p.id),
+        }),
+        Some(Err(_)) => Err(InactiveReason {
+            code: "unreadable_client_secret",
+            message: format!(
+                "The client secret of \"{}\" cannot be decrypted (was the master key changed?). Enter it again.",
+                p.instance_name
+            ),
+            property_kind: p.kind,
+            property_id: Some(p.id),
+        }),
+    }
+}
+
+impl Registry {
+    /// A registry reading `store`, opening secrets with `sealer`, building URLs on
+    /// `base`, with Google at `google` and every provider reached through `client`.
+    #[must_use]
+    pub fn new(
+        store: Arc<dyn Store>,
+        sealer: Sealer,
+        base: Url,
+        google: ProviderEndpoints,
+        client: Arc<ProviderClient>,
+    ) -> Self {
+        Self {
+            store,
+            sealer,
+            base,
+            google,
+            client,
+            properties: Mutex::default(),
+            lookups: Mutex::default(),
+        }
+    }
+
+    /// The public URL hosted-service URIs are built on.
+    #[must_use]
+    pub const fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The provider client.
+    #[must_use]
+    pub fn client(&self) -> &ProviderClient {
+        &self.client
+    }
+
+    /// Forgets what is cached for the application after a change through this instance.
+    pub fn invalidate(&self, app: ApplicationId) {
+        self.properties
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&app);
+        self.lookups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&app);
+    }
+
+    /// The application's properties (`None` when it does not exist), from memory for
+    /// a few seconds.
+    async fn properties(
+        &self,
+        app: ApplicationId,
+    ) -> Result<Option<Arc<Vec<StoredProperty>>>, StoreError> {
+        if let Some((at, props)) = self
+            .properties
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&app)
+            && at.elapsed() < SETUP_TTL
+        {
+            return Ok(Some(Arc::clone(props)));
+        }
+        if self.store.find_application(app).await?.is_none() {
+            // Unknown applications are not remembered: random ids must not grow memory.
+            return Ok(None);
+        }
+        let props = Arc::new(self.store.list_properties(app).await?);
+        self.properties
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(app, (Instant::now(), Arc::clone(&props)));
+        Ok(Some(props))
+    }
+
+    /// The provider of `app` named by `slug`, usable or with why not.
+    pub async fn lookup(&self, app: ApplicationId, slug: &str) -> Result<Lookup, StoreError> {
+        if let Some((at, found)) = self
+            .lookups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&app)
+            && at.elapsed() < SETUP_TTL
+            && let Some(hit) = found.get(slug)
+        {
+            return Ok(hit.clone());
+        }
+        let Some(props) = self.properties(app).await? else {
+            return Ok(Lookup::UnknownApplication);
+        };
+        let defs = definitions(&props);
+        let Some(def) = defs.iter().find(|d| d.provider().slug == slug) else {
+            return Ok(Lookup::UnknownProvider);
+        };
+        let (provider, outcome) = self.evaluate(def, &props, false).await;
+        let found = match outcome {
+            Ok(active) => Lookup::Active(Arc::new(active)),
+            Err(reasons) => Lookup::Inactive(provider, reasons),
+        };
+        let mut cache = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = cache
+            .entry(app)
+            .or_insert_with(|| (Instant::now(), HashMap::new()));
+        if entry.0.elapsed() >= SETUP_TTL {
+            *entry = (Instant::now(), HashMap::new());
+        }
+        entry.1.insert(slug.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// Every provider of the application (Google first), usable or not.
+    pub async fn providers(&self, app: ApplicationId) -> Result<Vec<ProviderRef>, StoreError> {
+        let Some(props) = self.properties(app).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(definitions(&props)
+            .iter()
+            .map(Definition::provider)
+            .collect())
+    }
+
+    /// The application's hosted services, one per provider (Google first). Discovery
+    /// runs for every provider whose document is not cached, concurrently.
+    pub async fn services(&self, app: ApplicationId) -> Result<Vec<HostedService>, StoreError> {
+        self.invalidate(app);
+        let Some(props) = self.properties(app).await? else {
+            return Ok(Vec::new());
+        };
+        let defs = definitions(&props);
+        let evaluated =
+            futures_util::future::join_all(defs.iter().map(|d| self.evaluate(d, &props, false)))
+                .await;
+        Ok(evaluated
+            .into_iter()
+            .map(|(provider, outcome)| HostedService {
+                provider_redirect_uri: services::callback_url(&self.base, app, &provider.slug),
+                login_endpoint: services::login_url(&self.base, app, &provider.slug),
+                status: match outcome {
+                    Ok(_) => ServiceStatus::Active,
+                    Err(reasons) => ServiceStatus::Inactive(reasons),
+                },
+                provider,
+            })
+            .collect())
+    }
+
+    /// Whether the provider can be used, and its configuration when it can.
+    async fn evaluate(
+        &self,
+        def: &Definition<'_>,
+        props: &[StoredProperty],
+        force_discovery: bool,
+    ) -> (ProviderRef, Result<ActiveProvider, Vec<InactiveReason>>) {
+        let provider = def.provider();
+        let mut reasons = Vec::new();
+        let config = match def {
+            Definition::Google(p) => self.google_config(&provider, *p, &mut reasons),
+            Definition::OpenIdConnect(p) => {
+                self.oidc_config(&provider, p, force_discovery, &mut reasons)
+                    .await
+            }
+        };
+        let integration = integration(props).map_err(|r| reasons.push(r)).ok();
+        let outcome = match (config, integration) {
+            (Some(config), Some(integration)) if reasons.is_empty() => Ok(ActiveProvider {
+                config,
+                integration,
+            }),
+            _ => Err(reasons),
+        };
+        (provider, outcome)
+    }
+
+    fn google_config(
+        &self,
+        provider: &ProviderRef,
+        property: Option<&StoredProperty>,
+        reasons: &mut Vec<InactiveReason>,
+    ) -> Option<ProviderConfig> {
+        let kind = PropertyKind::GoogleOauthCredentials;
+        let Some(p) = property else {
+            reasons.push(InactiveReason {
+                code: "missing_google_credentials",
+                message: format!(
+                    "No Google OAuth credentials: add New Property › {} with the client id and secret from the Google console.",
+                    kind.menu_path()
+                ),
+                property_kind: kind,
+                property_id: None,
+            });
+            return None;
+        };
+        let client_id = match p.parsed_settings() {
+            Ok(PropertySettings::GoogleOauthCredentials(g)) => Some(g.client_id),
+            other => {
+                reasons.push(InactiveReason {
+                    code: "invalid_google_credentials",
+                    message: format!(
+                        "The Google OAuth credentials \"{}\" are invalid: {}. Edit them.",
+                        p.instance_name,
+                        other.err().unwrap_or_default()
+                    ),
+                    property_kind: kind,
+                    property_id: Some(p.id),
+                });
+                None
+            }
+        };
+        let secret = secret(p, &self.sealer).map_err(|r| reasons.push(r)).ok();
+        Some(ProviderConfig {
+            provider: provider.clone(),
+            endpoints: self.google.clone(),
+            client_id: client_id?.as_str().to_owned(),
+            client_secret: secret?,
+            client_auth: ClientAuth::Basic,
+            scope: "openid email profile".to_owned(),
+            offline: OfflineAccess::GoogleAccessType,
+            iss_required: false,
+            email_trust: EmailTrust::Google,
+        })
+    }
+
+    async fn oidc_config(
+        &self,
+        provider: &ProviderRef,
+        p: &StoredProperty,
+        force_discovery: bool,
+        reasons: &mut Vec<InactiveReason>,
+    ) -> Option<ProviderConfig> {
+        let kind = PropertyKind::OpenidConnectProvider;
+        let settings = match oidc_settings(p) {
+            Ok(s) => s,
+            Err(e) => {
+                reasons.push(InactiveReason {
+                    code: "invalid_openid_connect_provider",
+                    message: format!(
+                        "The OpenID Connect provider \"{}\" is invalid: {e}. Edit it.",
+                        p.instance_name
+                    ),
+                    property_kind: kind,
+                    property_id: Some(p.id),
+                });
+                return None;
+            }
+        };
+        let secret = secret(p, &self.sealer).map_err(|r| reasons.push(r)).ok();
+        let discovered = match self
+            .client
+            .discover(&settings.issuer, force_discovery)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                reasons.push(InactiveReason {
+                    code: e.code(),
+                    message: format!(
+                        "Discovery of \"{}\" failed: {e}. Fix the issuer or the provider, then check discovery again.",
+                        settings.display_name
+                    ),
+                    property_kind: kind,
+                    property_id: Some(p.id),
+                });
+                return None;
+            }
+        };
+        let (client_auth, method) = match settings.client_authentication {
+            ClientAuthentication::ClientSecretBasic => (ClientAuth::Basic, "client_secret_basic"),
+            ClientAuthentication::ClientSecretPost => (ClientAuth::Post, "client_secret_post"),
+        };
+        if !discovered.token_auth_methods.iter().any(|m| m == method) {
+            reasons.push(InactiveReason {
+                code: "client_authentication_unsupported",
+                message: format!(
+                    "\"{}\" does not accept {method} at its token endpoint (it lists {}). Change the client authentication.",
+                    settings.display_name,
+                    discovered.token_auth_methods.join(", ")
+                ),
+                property_kind: kind,
+                property_id: Some(p.id),
+            });
+        }
+        let offline = if discovered
+            .scopes_supported
+            .iter()
+            .any(|s| s == "offline_access")
+        {
+            OfflineAccess::OfflineAccessScope
+        } else {
+            OfflineAccess::No
+        };
+        Some(ProviderConfig {
+            provider: provider.clone(),
+            endpoints: ProviderEndpoints::discovered(&discovered),
+            client_id: settings.client_id.as_str().to_owned(),
+            client_secret: secret?,
+            client_auth,
+            scope: settings.scopes.join(" "),
+            offline,
+            iss_required: discovered.iss_parameter_supported,
+            email_trust: EmailTrust::Configured(Box::new(settings)),
+        })
+    }
+}

@@ -1,0 +1,218 @@
+//! A login's writes in one transaction: the narrow port the login service drives.
+//! Nothing here decides anything; `fedgate-login` does.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fedgate_domain::events::Event;
+use fedgate_domain::federation::{LinkState, ProviderProfile};
+use fedgate_domain::ids::{FederatedUserId, UserId};
+use fedgate_domain::linking::LocatorOwner;
+use fedgate_domain::ports::{
+    ClaimedIdentity, IdentityKey, IdentityUpdate, LoginRepository, LoginTransaction, StoreError,
+    StoreResult, UserTokenRecord,
+};
+use fedgate_domain::user::{Locator, User};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, SqlErr, TryInsertResult};
+
+use crate::entity::{federated_user, user_locator};
+use crate::events::insert_events;
+use crate::tokens::insert_token;
+use crate::users::{insert_user, locator_from};
+use crate::{SeaStore, WriteTxn, backend_err};
+
+/// A lost uniqueness race is `Conflict` (the service retries); anything else `Backend`.
+fn race_or_backend(e: &DbErr) -> StoreError {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict("a concurrent login"),
+        _ => backend_err(e),
+    }
+}
+
+fn json(e: &serde_json::Error) -> StoreError {
+    StoreError::Backend(format!("json: {e}"))
+}
+
+fn key_filter(key: &IdentityKey) -> Condition {
+    Condition::all()
+        .add(federated_user::Column::ApplicationId.eq(key.application_id.as_uuid()))
+        .add(federated_user::Column::ProviderConfig.eq(key.provider_config.as_str()))
+        .add(federated_user::Column::Issuer.eq(key.issuer.as_str()))
+        .add(federated_user::Column::Subject.eq(key.subject.as_str()))
+}
+
+/// One login's transaction (and, on SQLite, this process's writer turn).
+struct SeaLoginTxn {
+    write: WriteTxn,
+}
+
+#[async_trait]
+impl LoginTransaction for SeaLoginTxn {
+    async fn claim_identity(
+        &mut self,
+        key: &IdentityKey,
+        profile: &ProviderProfile,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ClaimedIdentity> {
+        let txn = &self.write.txn;
+        let new_id = FederatedUserId::generate();
+        let profile = serde_json::to_string(profile).map_err(|e| json(&e))?;
+        // Insert-or-nothing on the unique key: of concurrent first logins, one inserts;
+        // the others wait for it to commit and then see its row.
+        let inserted = federated_user::Entity::insert(federated_user::ActiveModel {
+            id: sea_orm::Set(new_id.as_uuid()),
+            application_id: sea_orm::Set(key.application_id.as_uuid()),
+            provider_config: sea_orm::Set(key.provider_config.clone()),
+            issuer: sea_orm::Set(key.issuer.clone()),
+            subject: sea_orm::Set(key.subject.clone()),
+            link_state: sea_orm::Set(LinkState::Unlinked.as_str().to_owned()),
+            user_id: sea_orm::Set(None),
+            candidates: sea_orm::Set("[]".to_owned()),
+            profile: sea_orm::Set(profile),
+            sealed_tokens: sea_orm::Set(None),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+            last_login_at: sea_orm::Set(now),
+        })
+        .on_conflict_do_nothing_on([
+            federated_user::Column::ApplicationId,
+            federated_user::Column::ProviderConfig,
+            federated_user::Column::Issuer,
+            federated_user::Column::Subject,
+        ])
+        .exec_without_returning(txn)
+        .await
+        .map_err(|e| race_or_backend(&e))?;
+        if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+            return Ok(ClaimedIdentity {
+                id: new_id,
+                first_sight: true,
+                link_state: LinkState::Unlinked,
+                user_id: None,
+            });
+        }
+        let row = federated_user::Entity::find()
+            .filter(key_filter(key))
+            .one(txn)
+            .await
+            .map_err(|e| backend_err(&e))?
+            .ok_or(StoreError::Conflict("a concurrent login"))?;
+        Ok(ClaimedIdentity {
+            id: FederatedUserId::from_uuid(row.id),
+            first_sight: false,
+            link_state: LinkState::parse(&row.link_state).unwrap_or(LinkState::Unlinked),
+            user_id: row.user_id.as_deref().and_then(UserId::parse),
+        })
+    }
+
+    async fn locator_owners(
+        &mut self,
+        key: &IdentityKey,
+        locators: &[Locator],
+    ) -> StoreResult<Vec<LocatorOwner>> {
+        if locators.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = &self.write.txn;
+        let mut any = Condition::any();
+        for l in locators {
+            any = any.add(
+                Condition::all()
+                    .add(user_locator::Column::Kind.eq(l.kind().as_str()))
+                    .add(user_locator::Column::Normalized.eq(l.normalized())),
+            );
+        }
+        let rows = user_locator::Entity::find()
+            .filter(user_locator::Column::ApplicationId.eq(key.application_id.as_uuid()))
+            .filter(any)
+            .all(txn)
+            .await
+            .map_err(|e| backend_err(&e))?;
+        let mut owners = Vec::with_capacity(rows.len());
+        for m in &rows {
+            let l = locator_from(m)?;
+            let user_id = UserId::parse(&m.user_id)
+                .ok_or_else(|| StoreError::Backend("stored user id invalid".into()))?;
+            let linked = federated_user::Entity::find()
+                .filter(federated_user::Column::ApplicationId.eq(key.application_id.as_uuid()))
+                .filter(federated_user::Column::ProviderConfig.eq(key.provider_config.as_str()))
+                .filter(federated_user::Column::UserId.eq(user_id.as_str()))
+                .filter(federated_user::Column::LinkState.eq(LinkState::Linked.as_str()))
+                .one(txn)
+                .await
+                .map_err(|e| backend_err(&e))?
+                .is_some();
+            owners.push(LocatorOwner {
+                user_id,
+                locator: l.locator,
+                verified: l.verified,
+                linked_to_provider: linked,
+            });
+        }
+        Ok(owners)
+    }
+
+    async fn create_user(&mut self, user: &User) -> StoreResult<()> {
+        insert_user(&self.write.txn, user)
+            .await
+            .map_err(|e| race_or_backend(&e))
+    }
+
+    async fn update_identity(
+        &mut self,
+        id: FederatedUserId,
+        u: &IdentityUpdate<'_>,
+    ) -> StoreResult<()> {
+        let candidates = serde_json::to_string(u.candidates).map_err(|e| json(&e))?;
+        let profile = serde_json::to_string(u.profile).map_err(|e| json(&e))?;
+        let mut update = federated_user::Entity::update_many()
+            .col_expr(
+                federated_user::Column::LinkState,
+                Expr::value(u.link_state.as_str()),
+            )
+            .col_expr(
+                federated_user::Column::UserId,
+                Expr::value(u.user_id.map(|u| u.as_str().to_owned())),
+            )
+            .col_expr(federated_user::Column::Candidates, Expr::value(candidates))
+            .col_expr(federated_user::Column::Profile, Expr::value(profile))
+            .col_expr(federated_user::Column::UpdatedAt, Expr::value(u.now))
+            .col_expr(federated_user::Column::LastLoginAt, Expr::value(u.now));
+        if let Some(sealed) = &u.sealed_tokens {
+            update = update.col_expr(
+                federated_user::Column::SealedTokens,
+                Expr::value(sealed.clone()),
+            );
+        }
+        update
+            .filter(federated_user::Column::Id.eq(id.as_uuid()))
+            .exec(&self.write.txn)
+            .await
+            .map_err(|e| backend_err(&e))?;
+        Ok(())
+    }
+
+    async fn record_user_token(&mut self, token: &UserTokenRecord) -> StoreResult<()> {
+        insert_token(&self.write.txn, token)
+            .await
+            .map_err(|e| backend_err(&e))
+    }
+
+    async fn append_events(&mut self, events: &[Event]) -> StoreResult<()> {
+        insert_events(&self.write.txn, events)
+            .await
+            .map_err(|e| backend_err(&e))
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.write.commit().await.map_err(|e| race_or_backend(&e))
+    }
+}
+
+#[async_trait]
+impl LoginRepository for SeaStore {
+    async fn begin_login(&self) -> StoreResult<Box<dyn LoginTransaction>> {
+        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
+        Ok(Box::new(SeaLoginTxn { write }))
+    }
+}
