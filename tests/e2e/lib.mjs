@@ -30,8 +30,19 @@ export function step(suite, msg) {
 }
 
 // Fedgate on the embedded default, with Google's endpoints pointed at `issuer`
-// (a test-only override). Resolves once /readyz answers.
+// (a test-only override) — or, with `issuer` null, with loopback providers allowed
+// instead (a company's own identity server on this machine). Resolves once /readyz
+// answers.
 export async function startFedgate(port, issuer, cleanups) {
+  const google = issuer
+    ? {
+        FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL: `${issuer}/auth`,
+        FEDGATE_TESTING__GOOGLE__TOKEN_URL: `${issuer}/token`,
+        FEDGATE_TESTING__GOOGLE__USERINFO_URL: `${issuer}/me`,
+        FEDGATE_TESTING__GOOGLE__JWKS_URL: `${issuer}/jwks`,
+        FEDGATE_TESTING__GOOGLE__ISSUER: issuer,
+      }
+    : { FEDGATE_ALLOW_LOOPBACK_PROVIDERS: 'true' };
   const url = `http://127.0.0.1:${port}`;
   const data = mkdtempSync(join(tmpdir(), 'fedgate-e2e-'));
   const proc = spawn(fedgateBin, ['serve'], {
@@ -41,11 +52,7 @@ export async function startFedgate(port, issuer, cleanups) {
       FEDGATE_PUBLIC_BASE_URL: url,
       FEDGATE_DATA_DIR: data,
       FEDGATE_LOG_LEVEL: 'warn',
-      FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL: `${issuer}/auth`,
-      FEDGATE_TESTING__GOOGLE__TOKEN_URL: `${issuer}/token`,
-      FEDGATE_TESTING__GOOGLE__USERINFO_URL: `${issuer}/me`,
-      FEDGATE_TESTING__GOOGLE__JWKS_URL: `${issuer}/jwks`,
-      FEDGATE_TESTING__GOOGLE__ISSUER: issuer,
+      ...google,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,6 +96,32 @@ export function startProvider(port, redirectUri, cleanups) {
   const server = provider.listen(port);
   cleanups.push(() => server.close());
   return issuer;
+}
+
+// oidc-provider as a company's own identity server at `issuer`: its own issuer, the
+// standard OpenID Connect behaviour (profile and email claims from userinfo, not in
+// the ID token; RFC 9207 `iss` on every response), one client.
+export function startCompanyProvider(issuer, port, client, cleanups) {
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: client.id,
+        client_secret: client.secret,
+        redirect_uris: [client.redirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    async findAccount(_ctx, sub) {
+      return { accountId: sub, claims: async () => ({ sub, email: `${sub}@acme.example`, email_verified: true, name: `Acme ${sub}` }) };
+    },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    features: { devInteractions: { enabled: true } },
+    cookies: { keys: ['e2e-company-cookie-key'] },
+  });
+  const server = provider.listen(port);
+  cleanups.push(() => server.close());
 }
 
 // The app: a page showing the query parameters it was sent back with.

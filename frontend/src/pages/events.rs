@@ -1,7 +1,8 @@
 //! Events: the application's recent events, newest first, filterable by outcome or
-//! kind, paged.
+//! kind and by provider, paged.
 
 use fedgate_wire::events::EventDto;
+use fedgate_wire::hosted::HostedServiceDto;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -51,19 +52,43 @@ fn short_id(id: &str) -> String {
     }
 }
 
-/// The Events page; its filter and page live in the address (`?kind=`, `?before=`).
+/// The filter part of an events address: `kind=…&provider=…&` (each when set).
+fn filter_query(kind: &str, provider: &str) -> String {
+    let mut q = String::new();
+    if !kind.is_empty() {
+        q.push_str(&format!("kind={}&", encode(kind)));
+    }
+    if !provider.is_empty() {
+        q.push_str(&format!("provider={}&", encode(provider)));
+    }
+    q
+}
+
+/// `/events` with the filters (and nothing else).
+fn filtered_page(kind: &str, provider: &str) -> String {
+    let q = filter_query(kind, provider);
+    let q = q.trim_end_matches('&');
+    if q.is_empty() {
+        "/events".to_owned()
+    } else {
+        format!("/events?{q}")
+    }
+}
+
+/// The Events page; its filters and page live in the address (`?kind=`, `?provider=`,
+/// `?before=`).
 #[component]
 pub fn Events() -> impl IntoView {
     let ctx = app_ctx();
     let query = use_query_map();
     let kind = Memo::new(move |_| query.read().get("kind").unwrap_or_default());
+    let provider = Memo::new(move |_| query.read().get("provider").unwrap_or_default());
     let before = Memo::new(move |_| query.read().get("before"));
     let events = LocalResource::new(move || {
-        let mut q = format!("?limit={PAGE}");
-        let k = kind.get();
-        if !k.is_empty() {
-            q.push_str(&format!("&kind={}", encode(&k)));
-        }
+        let mut q = format!(
+            "?{}limit={PAGE}",
+            filter_query(&kind.get(), &provider.get())
+        );
         if let Some(b) = before.get() {
             q.push_str(&format!("&before={}", encode(&b)));
         }
@@ -71,15 +96,43 @@ pub fn Events() -> impl IntoView {
         let path = ctx.api(&format!("/events{q}"));
         async move { api::get::<Vec<EventDto>>(&path).await }
     });
+    // The providers to filter by: one per hosted service.
+    let providers = LocalResource::new(move || {
+        let _ = ctx.id.get();
+        let path = ctx.api("/hosted-services");
+        async move { api::get::<Vec<HostedServiceDto>>(&path).await }
+    });
     let navigate = use_navigate();
-    let on_filter = move |ev: leptos::ev::Event| {
-        let k = event_target_value(&ev);
-        let target = if k.is_empty() {
-            ctx.page("/events")
-        } else {
-            ctx.page(&format!("/events?kind={}", encode(&k)))
-        };
-        navigate(&target, crate::as_is());
+    let on_filter = {
+        let navigate = navigate.clone();
+        move |ev: leptos::ev::Event| {
+            let k = event_target_value(&ev);
+            navigate(
+                &ctx.page(&filtered_page(&k, &provider.get_untracked())),
+                crate::as_is(),
+            );
+        }
+    };
+    let on_provider = move |ev: leptos::ev::Event| {
+        let p = event_target_value(&ev);
+        navigate(
+            &ctx.page(&filtered_page(&kind.get_untracked(), &p)),
+            crate::as_is(),
+        );
+    };
+    let provider_options = move || {
+        let list = providers.get().and_then(Result::ok).unwrap_or_default();
+        std::iter::once((String::new(), "All providers".to_owned()))
+            .chain(list.into_iter().map(|s| (s.slug, s.display_name)))
+            .map(|(slug, name)| {
+                let selected = slug.clone();
+                view! {
+                    <option value=slug selected=move || provider.get() == selected>
+                        {name}
+                    </option>
+                }
+            })
+            .collect_view()
     };
     let options = FILTERS
         .iter()
@@ -99,6 +152,10 @@ pub fn Events() -> impl IntoView {
                 <select id="event-filter" on:change=on_filter>
                     {options}
                 </select>
+                <label for="provider-filter">"Provider"</label>
+                <select id="provider-filter" on:change=on_provider>
+                    {provider_options}
+                </select>
             </div>
         </div>
         <Suspense fallback=|| view! { <Loading/> }>
@@ -107,7 +164,14 @@ pub fn Events() -> impl IntoView {
                     .get()
                     .map(|r| match r {
                         Ok(list) => {
-                            view! { <EventTable events=list paged=before.get_untracked().is_some() kind=kind.get_untracked()/> }
+                            view! {
+                                <EventTable
+                                    events=list
+                                    paged=before.get_untracked().is_some()
+                                    kind=kind.get_untracked()
+                                    provider=provider.get_untracked()
+                                />
+                            }
                                 .into_any()
                         }
                         Err(f) => view! { <ErrorNote failure=f/> }.into_any(),
@@ -118,7 +182,7 @@ pub fn Events() -> impl IntoView {
 }
 
 #[component]
-fn EventTable(events: Vec<EventDto>, paged: bool, kind: String) -> impl IntoView {
+fn EventTable(events: Vec<EventDto>, paged: bool, kind: String, provider: String) -> impl IntoView {
     let ctx = app_ctx();
     if events.is_empty() {
         return view! {
@@ -130,18 +194,10 @@ fn EventTable(events: Vec<EventDto>, paged: bool, kind: String) -> impl IntoView
     }
     let older = (events.len() == PAGE).then(|| {
         let last = events.last().map(|e| e.id.clone()).unwrap_or_default();
-        let k = if kind.is_empty() {
-            String::new()
-        } else {
-            format!("kind={}&", encode(&kind))
-        };
-        ctx.page(&format!("/events?{k}before={}", encode(&last)))
+        let filters = filter_query(&kind, &provider);
+        ctx.page(&format!("/events?{filters}before={}", encode(&last)))
     });
-    let newest = if kind.is_empty() {
-        ctx.page("/events")
-    } else {
-        ctx.page(&format!("/events?kind={}", encode(&kind)))
-    };
+    let newest = ctx.page(&filtered_page(&kind, &provider));
     let rows = events
         .into_iter()
         .map(|e| {
@@ -166,7 +222,7 @@ fn EventTable(events: Vec<EventDto>, paged: bool, kind: String) -> impl IntoView
                             view! { <span>{result}</span> }.into_any()
                         }}
                     </td>
-                    <td>{e.provider.clone().unwrap_or_default()}</td>
+                    <td>{e.provider_name.clone().or_else(|| e.provider.clone()).unwrap_or_default()}</td>
                     <td>{user}</td>
                     <td>{federated}</td>
                     <td class="wrap">{e.detail.clone().unwrap_or_default()}</td>

@@ -48,7 +48,7 @@ pub fn HostedServices() -> impl IntoView {
 fn Tile(service: HostedServiceDto) -> impl IntoView {
     let ctx = app_ctx();
     let active = service.status == ServiceStatusDto::Active;
-    let heading_id = format!("tile-{}", service.service);
+    let heading_id = format!("tile-{}", service.slug);
     let reasons = service
         .reasons
         .iter()

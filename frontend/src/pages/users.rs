@@ -483,7 +483,7 @@ fn IdentityTable(
                             <code>{fid.clone()}</code>
                         </A>
                     </td>
-                    <td>{f.federating_service.clone()}</td>
+                    <td title=f.federating_service.clone()>{f.provider_name.clone().unwrap_or_else(|| f.provider.clone())}</td>
                     <td>{f.profile.email.clone().unwrap_or_default()}</td>
                     <td>{state_badge(f.link_state)}</td>
                     <td>{when(f.last_login_at)}</td>
@@ -493,7 +493,7 @@ fn IdentityTable(
         })
         .collect_view();
     view! {
-        <Table headers=&["Federated user id", "Service", "Provider email", "State", "Last sign-in", ""]>{rows}</Table>
+        <Table headers=&["Federated user id", "Provider", "Provider email", "State", "Last sign-in", ""]>{rows}</Table>
     }
 }
 
@@ -618,6 +618,11 @@ pub fn FederatedUserDetail() -> impl IntoView {
                                             Some(u) => view! { <A href=ctx.page(&format!("/users/{u}"))><code>{u.clone()}</code></A> }.into_any(),
                                             None => view! { "—" }.into_any(),
                                         }}
+                                    </dd>
+                                    <dt>"Provider"</dt>
+                                    <dd>
+                                        {f.provider_name.clone().unwrap_or_else(|| f.provider.clone())}
+                                        {f.federation_provider.clone().map(|slug| format!(" ({slug})"))}
                                     </dd>
                                     <dt>"Service"</dt>
                                     <dd>{f.federating_service.clone()}</dd>
