@@ -5,7 +5,7 @@
 //! Data is loaded in the browser only (`LocalResource`): the server renders each page
 //! with its loading state, and nothing here runs on the server.
 
-use fedgate_wire::error::ErrorBody;
+use fedgate_wire::error::{ErrorBody, ErrorCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -17,8 +17,9 @@ pub const MANAGE: &str = "/manage/v1";
 pub struct Failure {
     /// HTTP status; 0 when the server could not be reached.
     pub status: u16,
-    /// The API's stable error code.
-    pub code: String,
+    /// The API's stable error code ([`ErrorCode::Unknown`] when the server could not
+    /// be reached or did not answer with an API error).
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
     /// The input the error is about, for validation errors.
@@ -31,7 +32,7 @@ impl Failure {
     fn unreachable() -> Self {
         Self {
             status: 0,
-            code: "unreachable".into(),
+            code: ErrorCode::Unknown,
             message: "The server could not be reached. Check your connection and try again.".into(),
             field: None,
             request_id: None,
@@ -53,7 +54,7 @@ impl Failure {
             },
             Err(_) => Self {
                 status,
-                code: "unexpected_response".into(),
+                code: ErrorCode::Unknown,
                 message: format!("The server answered with status {status}. Try again."),
                 field: None,
                 request_id: None,
@@ -72,7 +73,11 @@ impl Failure {
     /// Whether this is a lapsed or missing session.
     #[must_use]
     pub fn is_signed_out(&self) -> bool {
-        self.status == 401 && matches!(self.code.as_str(), "not_signed_in" | "session_expired")
+        self.status == 401
+            && matches!(
+                self.code,
+                ErrorCode::NotSignedIn | ErrorCode::SessionExpired
+            )
     }
 }
 
@@ -104,7 +109,7 @@ pub async fn act_for<T: DeserializeOwned>(method: &str, path: &str) -> Result<T,
 fn decode<T: DeserializeOwned>(text: String) -> Result<T, Failure> {
     serde_json::from_str(&text).map_err(|_| Failure {
         status: 200,
-        code: "unexpected_response".into(),
+        code: ErrorCode::Unknown,
         message: "The server's answer could not be read. Reload the page.".into(),
         field: None,
         request_id: None,
@@ -192,7 +197,7 @@ mod transport {
         match checked(path, status, text) {
             // Signed in again elsewhere (another tab): the session and its token
             // changed. Fetch the new token once and retry.
-            Err(f) if f.code == "csrf_token_invalid" => {
+            Err(f) if f.code == fedgate_wire::error::ErrorCode::CsrfTokenInvalid => {
                 set_csrf(None);
                 let (status, text) = fetch(method, path, body, Some(csrf().await?)).await?;
                 checked(path, status, text)
@@ -211,7 +216,7 @@ mod transport {
         }
         let failure = Failure::from_response(status, &text);
         if failure.is_signed_out() && !is_account_entry(path) {
-            send_to_sign_in(failure.code == "session_expired");
+            send_to_sign_in(failure.code == fedgate_wire::error::ErrorCode::SessionExpired);
         }
         Err(failure)
     }
@@ -297,12 +302,14 @@ mod transport {
 
 #[cfg(test)]
 mod tests {
+    use fedgate_wire::error::ErrorCode;
+
     use super::{Failure, encode, safe_next};
 
     fn failure(status: u16, code: &str, field: Option<&str>) -> Failure {
         Failure {
             status,
-            code: code.into(),
+            code: ErrorCode::parse(code),
             message: String::new(),
             field: field.map(Into::into),
             request_id: None,

@@ -27,7 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use fedgate_signing::{self as signing, RequestParts};
 use fedgate_wire::app_api::{CallingApplicationDto, LoginResultDto, RedeemResultRequest};
-use fedgate_wire::error::ErrorBody;
+use fedgate_wire::error::{ErrorBody, ErrorCode};
 use fedgate_wire::users::{
     CreateUserRequest, FederatedUserDto, FederatedUserListDto, IssueTokenRequest, IssuedTokenDto,
     LinkRequest, LinkResultDto, LocatorDto, RevokedDto, TokenVerdictDto, UpdateUserRequest,
@@ -77,8 +77,14 @@ impl Error {
     /// The stable error code, when Fedgate answered with an error body.
     #[must_use]
     pub fn code(&self) -> Option<&str> {
+        self.error_code().map(ErrorCode::as_str)
+    }
+
+    /// The stable error code as the typed list, when Fedgate answered with an error body.
+    #[must_use]
+    pub const fn error_code(&self) -> Option<ErrorCode> {
         match self {
-            Self::Api { body, .. } => Some(&body.code),
+            Self::Api { body, .. } => Some(body.code),
             _ => None,
         }
     }

@@ -21,6 +21,7 @@ pub mod ports;
 pub mod property;
 pub mod random;
 pub mod redirect_uri;
+pub mod request_auth;
 pub mod seal;
 pub use fedgate_signing as signing;
 pub mod subscriber;

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fedgate_domain::access_key::{self, ReceivedRequest, SignatureHeaders};
 use fedgate_domain::clock::Clock;
 use fedgate_domain::events::{Event, EventKind};
 use fedgate_domain::federation::{LinkState, ProviderProfile, TOKENS_PURPOSE, UpstreamTokens};
@@ -19,6 +18,7 @@ use fedgate_domain::ports::{
     ClaimedIdentity, IdentityKey, IdentityUpdate, PlannedToken, StateStore, Store, StoreError,
 };
 use fedgate_domain::property::ResultDelivery;
+use fedgate_domain::request_auth::{self, ReceivedRequest, SignatureHeaders};
 use fedgate_domain::seal::{SealContext, Sealer};
 use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
 use fedgate_provider::{
@@ -380,7 +380,7 @@ impl LoginFlow {
             query: &query,
             body: b"",
         };
-        match access_key::authenticate(
+        match request_auth::authenticate(
             self.store.as_ref(),
             self.state.as_ref(),
             &self.sealer,

@@ -5,6 +5,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use fedgate_wire::error::ErrorCode;
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -16,12 +17,13 @@ use crate::state::AppState;
 pub async fn read(payload: &mut Payload, limit: usize) -> Result<Bytes, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::bad_request("invalid_body", "the body could not be read"))?;
+        let chunk = chunk.map_err(|_| {
+            ApiError::bad_request(ErrorCode::InvalidBody, "the body could not be read")
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("the body is larger than {limit} bytes"),
             ));
         }
@@ -44,19 +46,22 @@ pub fn parse<T: DeserializeOwned>(media_type: &str, body: &[u8]) -> Result<T, Ap
     if media_type != "application/json" {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "the body must be JSON with Content-Type: application/json",
         ));
     }
     let malformed = |e: serde_json::Error| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        ApiError::bad_request(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
     };
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{') {
         // Not JSON at all, or JSON but not an object.
         serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(malformed)?;
         return Err(ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "the body must be a JSON object",
         ));
     }
@@ -65,7 +70,7 @@ pub fn parse<T: DeserializeOwned>(media_type: &str, body: &[u8]) -> Result<T, Ap
             malformed(e)
         } else {
             ApiError::bad_request(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 format!("the body does not have the expected shape: {e}"),
             )
         }
@@ -125,7 +130,7 @@ mod tests {
         let code = |media: &str, body: &str| {
             parse::<Shape>(media, body.as_bytes())
                 .map(|_| "ok")
-                .unwrap_or_else(|e| e.code())
+                .unwrap_or_else(|e| e.code().as_str())
         };
         assert_eq!(code("application/json", r#" {"a":"x"}"#), "ok");
         assert_eq!(code("application/json", "[null, null]"), "invalid_body");

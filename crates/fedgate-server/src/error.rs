@@ -8,9 +8,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use fedgate_domain::ValidationError;
-use fedgate_domain::access_key::AuthError;
 use fedgate_domain::ports::StoreError;
-use fedgate_wire::error::ErrorBody;
+use fedgate_domain::request_auth::AuthError;
+use fedgate_wire::error::{ErrorBody, ErrorCode};
 
 use crate::request_context;
 
@@ -18,7 +18,7 @@ use crate::request_context;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: Cow<'static, str>,
     field: Option<String>,
     retry_after: Option<u64>,
@@ -39,11 +39,7 @@ impl std::fmt::Display for ApiError {
 
 impl ApiError {
     /// An error with the given status, code and message.
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             status,
             code,
@@ -55,7 +51,7 @@ impl ApiError {
     }
 
     /// 400 with `code`.
-    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
@@ -63,24 +59,28 @@ impl ApiError {
     pub fn not_found(what: &'static str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!("{what} not found"),
         )
     }
 
     /// 401 with `code`.
-    pub fn unauthorized(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn unauthorized(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
     /// 403 with `code`.
-    pub fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
     /// 429 `too_many_requests` with a `Retry-After`.
     pub fn too_many(message: impl Into<Cow<'static, str>>, retry_after_seconds: u64) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyRequests,
+            message,
+        );
         e.retry_after = Some(retry_after_seconds);
         e
     }
@@ -89,7 +89,7 @@ impl ApiError {
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "internal error; quote the request id when reporting it",
         );
         e.cause = Some(cause.into());
@@ -100,7 +100,7 @@ impl ApiError {
 impl ApiError {
     /// The stable code.
     #[must_use]
-    pub const fn code(&self) -> &'static str {
+    pub const fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -116,7 +116,7 @@ impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         let mut err = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             format!("{}: {}", e.field, e.message),
         );
         err.field = Some(e.field.into_owned());
@@ -129,18 +129,18 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(what) => Self::new(
                 StatusCode::CONFLICT,
-                "conflict",
+                ErrorCode::Conflict,
                 format!("{what} already exists"),
             ),
             StoreError::LimitReached(what) => Self::new(
                 StatusCode::CONFLICT,
-                "limit_reached",
+                ErrorCode::LimitReached,
                 format!("limit reached: {what}"),
             ),
             StoreError::Backend(_) => {
                 let mut err = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    ErrorCode::Unavailable,
                     "a backing service is unavailable; try again",
                 );
                 err.cause = Some(anyhow::Error::new(e));
@@ -152,18 +152,46 @@ impl From<StoreError> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
+        let code = match &e {
+            AuthError::Store(_) => ErrorCode::Unavailable,
+            AuthError::MissingHeader(_) => ErrorCode::SignatureMissing,
+            AuthError::MalformedHeader(_) => ErrorCode::SignatureMalformed,
+            AuthError::UnknownKey => ErrorCode::AccessKeyUnknown,
+            AuthError::RevokedKey => ErrorCode::AccessKeyRevoked,
+            AuthError::StaleTimestamp => ErrorCode::TimestampOutOfWindow,
+            AuthError::BadSignature => ErrorCode::SignatureMismatch,
+            AuthError::ReplayedNonce => ErrorCode::NonceReused,
+            AuthError::UnreadableSecret => ErrorCode::AccessKeyUnusable,
+        };
         match e {
             AuthError::Store(s) => s.into(),
             AuthError::UnreadableSecret => {
-                let mut err = Self::unauthorized(
-                    e.code(),
-                    "this access key cannot be used; create a new one",
-                );
+                let mut err =
+                    Self::unauthorized(code, "this access key cannot be used; create a new one");
                 err.cause = Some(anyhow::Error::new(e));
                 err
             }
-            other => Self::unauthorized(other.code(), other.to_string()),
+            other => Self::unauthorized(code, other.to_string()),
         }
+    }
+}
+
+impl From<fedgate_provider::DiscoveryError> for ApiError {
+    fn from(e: fedgate_provider::DiscoveryError) -> Self {
+        use fedgate_provider::DiscoveryError as D;
+        let code = match &e {
+            D::Unreachable { .. } => ErrorCode::DiscoveryUnreachable,
+            D::AddressRefused(_) => ErrorCode::DiscoveryAddressRefused,
+            D::NotHttps { .. } => ErrorCode::DiscoveryNotHttps,
+            D::HttpStatus(_) => ErrorCode::DiscoveryHttpStatus,
+            D::InvalidJson(_) => ErrorCode::DiscoveryInvalidJson,
+            D::IssuerMismatch { .. } => ErrorCode::DiscoveryIssuerMismatch,
+            D::NoJwks => ErrorCode::DiscoveryNoJwks,
+            D::NoCodeFlow(_) => ErrorCode::DiscoveryNoCodeFlow,
+            D::NoS256 => ErrorCode::DiscoveryNoS256,
+            D::NoUsableAlgorithm(_) => ErrorCode::DiscoveryNoUsableAlgorithm,
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string()).with_field("issuer")
     }
 }
 
@@ -177,15 +205,15 @@ impl ResponseError for ApiError {
         if self.status.is_server_error() {
             match &self.cause {
                 Some(cause) => tracing::error!(
-                    code = self.code,
+                    code = self.code.as_str(),
                     error = format!("{cause:#}"),
                     "request failed"
                 ),
-                None => tracing::error!(code = self.code, "request failed"),
+                None => tracing::error!(code = self.code.as_str(), "request failed"),
             }
         } else {
             tracing::info!(
-                code = self.code,
+                code = self.code.as_str(),
                 status = self.status.as_u16(),
                 "request refused"
             );
@@ -196,7 +224,7 @@ impl ResponseError for ApiError {
             res.insert_header((header::RETRY_AFTER, secs));
         }
         res.json(ErrorBody {
-            code: self.code.to_owned(),
+            code: self.code,
             message: self.message.clone().into_owned(),
             request_id,
             field: self.field.clone(),
@@ -213,23 +241,23 @@ pub fn json_error(
     let e = match &err {
         J::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "the body must be JSON with Content-Type: application/json",
         ),
         J::Overflow { limit } | J::OverflowKnownLength { limit, .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the body is larger than {limit} bytes"),
         ),
         J::Deserialize(de) if de.is_syntax() || de.is_eof() => ApiError::bad_request(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("the body is not valid JSON: {de}"),
         ),
         J::Deserialize(de) => ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("the body does not have the expected shape: {de}"),
         ),
-        _ => ApiError::bad_request("invalid_body", "the body could not be read"),
+        _ => ApiError::bad_request(ErrorCode::InvalidBody, "the body could not be read"),
     };
     e.into()
 }
@@ -239,7 +267,11 @@ pub fn query_error(
     err: actix_web::error::QueryPayloadError,
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    ApiError::bad_request("invalid_query", format!("invalid query string: {err}")).into()
+    ApiError::bad_request(
+        ErrorCode::InvalidQuery,
+        format!("invalid query string: {err}"),
+    )
+    .into()
 }
 
 /// Maps path-parameter failures to 404: a malformed id names nothing.

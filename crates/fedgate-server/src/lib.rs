@@ -7,6 +7,7 @@
 
 pub mod body;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod panel;

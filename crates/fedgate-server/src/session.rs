@@ -3,6 +3,7 @@
 //! the store holds no usable cookie. State-changing requests must echo the session's
 //! CSRF token in `X-CSRF-Token`.
 
+use fedgate_wire::error::ErrorCode;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time};
@@ -125,7 +126,7 @@ impl FromRequest for SubscriberSession {
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
             let token = token
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| ApiError::unauthorized("not_signed_in", "sign in first"))?;
+                .ok_or_else(|| ApiError::unauthorized(ErrorCode::NotSignedIn, "sign in first"))?;
             let record = state
                 .state
                 .get(&storage_key(&token))
@@ -133,7 +134,7 @@ impl FromRequest for SubscriberSession {
                 .and_then(|bytes| serde_json::from_slice::<SessionRecord>(&bytes).ok())
                 .ok_or_else(|| {
                     ApiError::unauthorized(
-                        "session_expired",
+                        ErrorCode::SessionExpired,
                         "your session has expired; sign in again",
                     )
                 })?;
@@ -143,7 +144,7 @@ impl FromRequest for SubscriberSession {
                 });
                 if !ok {
                     return Err(ApiError::forbidden(
-                        "csrf_token_invalid",
+                        ErrorCode::CsrfTokenInvalid,
                         "missing or wrong X-CSRF-Token header; use the csrfToken from sign-in or GET /manage/v1/me",
                     ));
                 }
@@ -168,7 +169,7 @@ pub fn require_same_origin(state: &AppState, req: &HttpRequest) -> Result<(), Ap
         None => Ok(()),
         Some(origin) if origin == state.public_origin() => Ok(()),
         Some(_) => Err(ApiError::forbidden(
-            "cross_origin_request",
+            ErrorCode::CrossOriginRequest,
             "requests from another origin are not accepted",
         )),
     }

@@ -1,12 +1,14 @@
 //! The application API's authentication: requests signed with an access key.
 
+use fedgate_wire::error::ErrorCode;
 use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, web};
-use fedgate_domain::access_key::{self, AccessKey, ReceivedRequest, SignatureHeaders};
+use fedgate_domain::access_key::AccessKey;
 use fedgate_domain::application::Application;
+use fedgate_domain::request_auth::{self, ReceivedRequest, SignatureHeaders};
 use fedgate_domain::signing;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -39,8 +41,8 @@ pub async fn authenticate(
     state: &AppState,
     headers: SignatureHeaders<'_>,
     received: ReceivedRequest<'_>,
-) -> Result<AccessKey, access_key::AuthError> {
-    access_key::authenticate(
+) -> Result<AccessKey, request_auth::AuthError> {
+    request_auth::authenticate(
         state.store.as_ref(),
         state.state.as_ref(),
         &state.sealer,
@@ -102,7 +104,7 @@ impl FromRequest for SignedRequest {
                 .find_application(key.application_id)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::unauthorized("access_key_unknown", "unknown access key")
+                    ApiError::unauthorized(ErrorCode::AccessKeyUnknown, "unknown access key")
                 })?;
             let content_type = crate::body::media_type(&req);
             Ok(Self {

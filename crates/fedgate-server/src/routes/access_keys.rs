@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use fedgate_domain::access_key::{AccessKey, AccessKeyId, MAX_ACTIVE_ACCESS_KEYS, NewAccessKey};
 use fedgate_domain::ports::StoreError;
 use fedgate_wire::error::ErrorBody;
+use fedgate_wire::error::ErrorCode;
 use fedgate_wire::keys::{AccessKeyDto, CreatedAccessKeyDto};
 use secrecy::ExposeSecret;
 
@@ -71,7 +72,7 @@ pub async fn create(
         Err(StoreError::LimitReached(_)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "access_key_limit",
+                ErrorCode::AccessKeyLimit,
                 format!(
                     "an application may have at most {MAX_ACTIVE_ACCESS_KEYS} active access keys; revoke one first"
                 ),

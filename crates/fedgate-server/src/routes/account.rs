@@ -1,5 +1,6 @@
 //! Subscriber accounts: sign up, sign in, sign out, me.
 
+use fedgate_wire::error::ErrorCode;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -102,7 +103,7 @@ pub async fn sign_up(
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "email_taken",
+                ErrorCode::EmailTaken,
                 "an account with this email already exists",
             ));
         }
@@ -131,8 +132,12 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, ApiError> {
     session::require_same_origin(&state, &req)?;
     let Credentials { email, password } = body.into_inner();
-    let invalid =
-        || ApiError::unauthorized("invalid_credentials", "the email or password is wrong");
+    let invalid = || {
+        ApiError::unauthorized(
+            ErrorCode::InvalidCredentials,
+            "the email or password is wrong",
+        )
+    };
     let Ok(email) = Email::parse("email", &email) else {
         return Err(invalid());
     };
@@ -205,7 +210,10 @@ pub async fn me(
         .get_subscriber(session.subscriber_id)
         .await?
         .ok_or_else(|| {
-            ApiError::unauthorized("session_expired", "your session has expired; sign in again")
+            ApiError::unauthorized(
+                ErrorCode::SessionExpired,
+                "your session has expired; sign in again",
+            )
         })?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

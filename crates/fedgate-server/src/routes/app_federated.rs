@@ -2,26 +2,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::federation::{
-    FederatedUser, LinkChange, LinkChangeOutcome, LinkState, TOKENS_PURPOSE, UpstreamTokens,
-};
-use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
+use fedgate_domain::federation::{FederatedUser, LinkChange, TOKENS_PURPOSE, UpstreamTokens};
 use fedgate_domain::seal::SealContext;
 use fedgate_wire::error::ErrorBody;
+use fedgate_wire::error::ErrorCode;
 use fedgate_wire::users::{
-    FederatedUserDto, FederatedUserListDto, IssuedTokenDto, LinkRequest, LinkResultDto,
-    UpstreamTokensDto,
+    FederatedUserDto, FederatedUserListDto, LinkRequest, LinkResultDto, UpstreamTokensDto,
 };
 
-use super::app_api::{existing_user, federated_user_dto, providers_of};
+use crate::directory::federated::{apply, changed, existing, get_one, link_target, of_user};
 use crate::error::ApiError;
 use crate::signed::SignedRequest;
 use crate::state::AppState;
-
-fn path_federated_user_id(text: &str) -> Result<FederatedUserId, ApiError> {
-    FederatedUserId::parse(text).ok_or_else(|| ApiError::not_found("federated user"))
-}
 
 /// `GET /api/v1/federated-users/{federatedUserId}`.
 #[utoipa::path(
@@ -41,30 +33,6 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(get_one(&state, signed.application.id, &path).await?))
-}
-
-/// The federated user named in a path, or 404.
-async fn existing(
-    state: &AppState,
-    app: ApplicationId,
-    text: &str,
-) -> Result<FederatedUser, ApiError> {
-    let id = path_federated_user_id(text)?;
-    state
-        .store
-        .get_federated_user(app, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("federated user"))
-}
-
-/// One federated user of the application, or 404.
-pub(crate) async fn get_one(
-    state: &AppState,
-    app: ApplicationId,
-    text: &str,
-) -> Result<FederatedUserDto, ApiError> {
-    let f = existing(state, app, text).await?;
-    Ok(federated_user_dto(&f, &providers_of(state, app).await?))
 }
 
 /// `GET /api/v1/users/{userId}/federated-users`: the identities linked to (or
@@ -88,35 +56,6 @@ pub async fn list_of_user(
     Ok(HttpResponse::Ok().json(of_user(&state, signed.application.id, &path).await?))
 }
 
-/// The identities linked to or detached from a user of the application.
-pub(crate) async fn of_user(
-    state: &AppState,
-    app: ApplicationId,
-    user: &str,
-) -> Result<FederatedUserListDto, ApiError> {
-    let user = existing_user(state, app, user).await?;
-    let list = state.store.list_federated_users_of(app, &user).await?;
-    let providers = providers_of(state, app).await?;
-    Ok(FederatedUserListDto {
-        federated_users: list
-            .iter()
-            .map(|f| federated_user_dto(f, &providers))
-            .collect(),
-    })
-}
-
-/// The user a link request names; an id that cannot exist names no user of this
-/// application.
-pub(crate) fn link_target(text: &str) -> Result<UserId, ApiError> {
-    UserId::parse(text).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "user_not_found",
-            "no such user in this application",
-        )
-    })
-}
-
 /// A link change made with an access key, which its event names.
 async fn apply_by_key(
     state: &AppState,
@@ -126,79 +65,6 @@ async fn apply_by_key(
 ) -> Result<FederatedUser, ApiError> {
     let detail = format!("by access key {}", signed.key.id);
     apply(state, signed.application.id, detail, federated_user, change).await
-}
-
-fn state_conflict(code: &'static str, message: &'static str, state: LinkState) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        code,
-        format!("{message} (it is {})", state.as_str()),
-    )
-}
-
-/// The answer to a link change: the federated user now, and a token if one was issued
-/// (never cached).
-pub(crate) async fn changed(
-    state: &AppState,
-    f: &FederatedUser,
-    user_token: Option<IssuedTokenDto>,
-) -> Result<HttpResponse, ApiError> {
-    let providers = providers_of(state, f.application_id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(LinkResultDto {
-            federated_user: federated_user_dto(f, &providers),
-            user_token,
-        }))
-}
-
-/// Applies a link change and records its event, `detail` naming who made it.
-pub(crate) async fn apply(
-    state: &AppState,
-    app: ApplicationId,
-    detail: String,
-    federated_user: &str,
-    change: LinkChange,
-) -> Result<FederatedUser, ApiError> {
-    let id = path_federated_user_id(federated_user)?;
-    let now = state.clock.now();
-    let kind = match change {
-        LinkChange::Link(_) => EventKind::FederatedUserLinked,
-        LinkChange::Unlink => EventKind::FederatedUserUnlinked,
-        LinkChange::Detach => EventKind::FederatedUserDetached,
-    };
-    let mut event = Event::new(app, kind, now);
-    event.detail = Some(detail);
-    match state
-        .store
-        .change_link(app, id, &change, now, event)
-        .await?
-    {
-        LinkChangeOutcome::Changed(f) => Ok(*f),
-        LinkChangeOutcome::NoSuchFederatedUser => Err(ApiError::not_found("federated user")),
-        LinkChangeOutcome::NoSuchUser => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "user_not_found",
-            "no such user in this application",
-        )),
-        LinkChangeOutcome::NotAllowed(current) => Err(match change {
-            LinkChange::Link(_) => state_conflict(
-                "federated_user_linked",
-                "the federated user is already linked; unlink it first",
-                current,
-            ),
-            LinkChange::Unlink => state_conflict(
-                "federated_user_not_linked",
-                "the federated user is not linked",
-                current,
-            ),
-            LinkChange::Detach => state_conflict(
-                "federated_user_detached",
-                "the federated user is already detached",
-                current,
-            ),
-        }),
-    }
 }
 
 /// `POST /api/v1/federated-users/{federatedUserId}/link`: links an unlinked or
@@ -302,7 +168,7 @@ pub async fn upstream_tokens(
     let sealed = f.sealed_tokens.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "no_upstream_tokens",
+            ErrorCode::NoUpstreamTokens,
             "no provider tokens are stored for this federated user",
         )
     })?;

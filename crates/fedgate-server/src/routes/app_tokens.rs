@@ -3,15 +3,15 @@
 use actix_web::{HttpResponse, web};
 use chrono::Duration;
 use fedgate_domain::ValidationError;
-use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
+use fedgate_domain::ids::TokenId;
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::users::{
-    IssueTokenRequest, IssuedTokenDto, RevokedDto, TokenVerdictDto, UserTokenDto, UserTokenListDto,
+    IssueTokenRequest, IssuedTokenDto, RevokedDto, TokenVerdictDto, UserTokenListDto,
     VerifyTokenRequest,
 };
 
-use super::app_api::{existing_user, user_dto};
+use crate::directory::tokens::{of_user, revoke_all_of, revoke_one_of};
+use crate::directory::users::{existing_user, user_dto};
 use crate::error::ApiError;
 use crate::signed::SignedRequest;
 use crate::state::AppState;
@@ -79,76 +79,6 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(of_user(&state, signed.application.id, &path).await?))
-}
-
-/// A user's unexpired tokens.
-pub(crate) async fn of_user(
-    state: &AppState,
-    app: ApplicationId,
-    user: &str,
-) -> Result<UserTokenListDto, ApiError> {
-    let user = existing_user(state, app, user).await?;
-    let tokens = state
-        .store
-        .list_user_tokens(app, &user, state.clock.now())
-        .await?;
-    Ok(UserTokenListDto {
-        tokens: tokens
-            .into_iter()
-            .map(|t| UserTokenDto {
-                token_id: t.id.to_string(),
-                issued_at: t.issued_at,
-                expires_at: t.expires_at,
-                last_seen_at: t.last_seen_at,
-                revoked_at: t.revoked_at,
-            })
-            .collect(),
-    })
-}
-
-/// Revokes all of a user's tokens.
-pub(crate) async fn revoke_all_of(
-    state: &AppState,
-    app: ApplicationId,
-    user: &str,
-) -> Result<RevokedDto, ApiError> {
-    let user = existing_user(state, app, user).await?;
-    let revoked = revoke(state, app, &user, None).await?;
-    Ok(RevokedDto { revoked })
-}
-
-/// Revokes one token of a user; 404 unless the token is that user's.
-pub(crate) async fn revoke_one_of(
-    state: &AppState,
-    app: ApplicationId,
-    user: &str,
-    token: &str,
-) -> Result<RevokedDto, ApiError> {
-    let id = TokenId::parse(token).ok_or_else(|| ApiError::not_found("token"))?;
-    // The token's record names its user, who exists while the record does.
-    let owner = state
-        .store
-        .get_user_token(app, id)
-        .await?
-        .map(|t| t.user_id)
-        .filter(|owner| owner.as_str() == user)
-        .ok_or_else(|| ApiError::not_found("token"))?;
-    let revoked = revoke(state, app, &owner, Some(id)).await?;
-    Ok(RevokedDto { revoked })
-}
-
-async fn revoke(
-    state: &AppState,
-    app: ApplicationId,
-    user: &UserId,
-    token: Option<TokenId>,
-) -> Result<u64, ApiError> {
-    let now = state.clock.now();
-    let event = Event::new(app, EventKind::UserTokensRevoked, now);
-    Ok(state
-        .store
-        .revoke_user_tokens(app, user, token, now, event)
-        .await?)
 }
 
 /// `DELETE /api/v1/users/{userId}/tokens`: revokes all of the user's tokens.

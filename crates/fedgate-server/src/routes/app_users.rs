@@ -4,16 +4,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use fedgate_domain::ValidationError;
 use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::ids::{ApplicationId, UserId};
+use fedgate_domain::ids::UserId;
 use fedgate_domain::ports::{LocatorChange, LocatorChangeOutcome, StoreError};
 use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
 use fedgate_wire::error::ErrorBody;
+use fedgate_wire::error::ErrorCode;
 use fedgate_wire::users::{
     CreateUserRequest, LocatorDto, LocatorKindDto, UpdateUserRequest, UserDto, UserListDto,
 };
-use serde::Deserialize;
 
-use super::app_api::{path_user_id, user_dto};
+use crate::directory::users::{UserQuery, find, get_one, path_user_id, user_dto};
 use crate::error::ApiError;
 use crate::signed::SignedRequest;
 use crate::state::AppState;
@@ -22,11 +22,6 @@ use crate::state::AppState;
 const MAX_LOCATORS: usize = 20;
 /// Screen names are at most this many characters.
 const MAX_SCREEN_NAME: usize = 200;
-/// At most this many ids per `ids` query.
-const MAX_IDS: usize = 100;
-/// Page size bounds of the user list.
-const DEFAULT_LIMIT: u64 = 50;
-const MAX_LIMIT: u64 = 200;
 
 fn screen_name(field: &'static str, name: Option<&str>) -> Result<Option<String>, ApiError> {
     match name.map(str::trim) {
@@ -63,7 +58,7 @@ fn path_locator(text: &str) -> Result<Locator, ApiError> {
 fn locator_taken() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
-        "locator_taken",
+        ErrorCode::LocatorTaken,
         "another user of this application has this locator",
     )
 }
@@ -131,7 +126,7 @@ pub async fn create(
             return Err(if state.store.get_user(app, &user.id).await?.is_some() {
                 ApiError::new(
                     StatusCode::CONFLICT,
-                    "user_id_taken",
+                    ErrorCode::UserIdTaken,
                     "a user with this id already exists",
                 )
             } else {
@@ -144,22 +139,6 @@ pub async fn create(
     event.user_id = Some(user.id.clone());
     state.events.record(event);
     Ok(HttpResponse::Created().json(user_dto(&user)))
-}
-
-/// Query of `GET /api/v1/users`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct UserQuery {
-    /// Find the user owning this locator, e.g. `email:ann@example.com`.
-    locator: Option<String>,
-    /// Get these users: comma-separated ids (at most 100); absent ones are left out.
-    ids: Option<String>,
-    /// List: ids after this one (the previous page's `next`).
-    after: Option<String>,
-    /// List: page size, 1-200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u64>,
 }
 
 /// `GET /api/v1/users`: find by locator, get many by id, or list in id order.
@@ -182,79 +161,6 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let found = find(&state, signed.application.id, query.into_inner()).await?;
     Ok(HttpResponse::Ok().json(found))
-}
-
-/// Finds by locator, gets many by id, or lists a page: the user list of both APIs.
-pub(crate) async fn find(
-    state: &AppState,
-    app: ApplicationId,
-    q: UserQuery,
-) -> Result<UserListDto, ApiError> {
-    let selectors = [
-        q.locator.is_some(),
-        q.ids.is_some(),
-        q.after.is_some() || q.limit.is_some(),
-    ];
-    if selectors.iter().filter(|s| **s).count() > 1 {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "use one of: locator, ids, or after/limit",
-        ));
-    }
-    let (users, next) = if let Some(text) = q.locator {
-        let l = Locator::parse_prefixed("locator", &text)?;
-        (
-            state
-                .store
-                .find_user_by_locator(app, &l)
-                .await?
-                .into_iter()
-                .collect(),
-            None,
-        )
-    } else if let Some(text) = q.ids {
-        let ids: Vec<&str> = text.split(',').filter(|s| !s.is_empty()).collect();
-        if ids.len() > MAX_IDS {
-            return Err(ValidationError::new("ids", "at most 100 ids").into());
-        }
-        // Ids that cannot exist are simply absent, as unknown ones are.
-        let ids: Vec<UserId> = ids.into_iter().filter_map(UserId::parse).collect();
-        (state.store.get_users(app, &ids).await?, None)
-    } else {
-        let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ValidationError::new("limit", "must be 1 to 200").into());
-        }
-        let after = match q.after.as_deref() {
-            Some(a) => Some(
-                UserId::parse(a).ok_or_else(|| ValidationError::new("after", "not a user id"))?,
-            ),
-            None => None,
-        };
-        let users = state.store.list_users(app, after.as_ref(), limit).await?;
-        let full = u64::try_from(users.len()).unwrap_or(u64::MAX) == limit;
-        let next = users.last().filter(|_| full).map(|u| u.id.to_string());
-        (users, next)
-    };
-    Ok(UserListDto {
-        users: users.iter().map(user_dto).collect(),
-        next,
-    })
-}
-
-/// One user of the application, or 404.
-pub(crate) async fn get_one(
-    state: &AppState,
-    app: ApplicationId,
-    text: &str,
-) -> Result<UserDto, ApiError> {
-    let id = path_user_id(text)?;
-    let user = state
-        .store
-        .get_user(app, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(user_dto(&user))
 }
 
 /// `GET /api/v1/users/{userId}`.

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use fedgate_domain::events::{EventKind, EventQuery};
 use fedgate_domain::ids::EventId;
 use fedgate_wire::error::ErrorBody;
+use fedgate_wire::error::ErrorCode;
 use fedgate_wire::events::EventDto;
 use serde::Deserialize;
 
@@ -52,12 +53,12 @@ pub async fn list(
         None => None,
         Some(k) => Some(EventKind::parse(k).ok_or_else(|| {
             ApiError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 "kind must be one of the event kinds listed in the API documentation",
             )
         })?),
     };
-    let providers = super::app_api::providers_of(&state, app.id).await?;
+    let providers = crate::directory::federated::providers_of(&state, app.id).await?;
     let provider = match params.provider.as_deref() {
         None => None,
         Some(slug) => Some(
@@ -67,23 +68,22 @@ pub async fn list(
                 .map(|p| p.key.clone())
                 .ok_or_else(|| {
                     ApiError::bad_request(
-                        "invalid_query",
+                        ErrorCode::InvalidQuery,
                         "provider must be the slug of one of this application's providers",
                     )
                 })?,
         ),
     };
-    let before =
-        match params.before.as_deref() {
-            Some(b) => Some(EventId::parse(b).ok_or_else(|| {
-                ApiError::bad_request("invalid_query", "before must be an event id")
-            })?),
-            None => None,
-        };
+    let before = match params.before.as_deref() {
+        Some(b) => Some(EventId::parse(b).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidQuery, "before must be an event id")
+        })?),
+        None => None,
+    };
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "limit must be between 1 and 200",
         ));
     }

@@ -10,6 +10,7 @@ use fedgate_domain::property::{
 };
 use fedgate_provider::Discovered;
 use fedgate_wire::error::ErrorBody;
+use fedgate_wire::error::ErrorCode;
 use fedgate_wire::properties::{
     ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
     OauthIntegrationDto, OpenidConnectProviderDto, PropertyDto, PropertyRequest, ResultDelivery,
@@ -128,13 +129,13 @@ fn conflict(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(what) if what.contains("slug") => ApiError::new(
             StatusCode::CONFLICT,
-            "slug_taken",
+            ErrorCode::SlugTaken,
             "another provider of this application has this slug; choose another",
         )
         .with_field("slug"),
         StoreError::Conflict(what) => ApiError::new(
             StatusCode::CONFLICT,
-            "property_exists",
+            ErrorCode::PropertyExists,
             format!("{what} already exists on this application; edit it instead"),
         ),
         other => other.into(),
@@ -193,7 +194,7 @@ pub async fn create(
         if providers >= MAX_OIDC_PROVIDERS {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "limit_reached",
+                ErrorCode::LimitReached,
                 format!(
                     "an application may have at most {MAX_OIDC_PROVIDERS} OpenID Connect providers"
                 ),
@@ -270,7 +271,7 @@ pub async fn replace(
     let input = to_input(body.into_inner());
     if input.kind() != row.kind {
         return Err(ApiError::bad_request(
-            "kind_mismatch",
+            ErrorCode::KindMismatch,
             format!(
                 "this property is of kind {}; its kind cannot change",
                 row.kind.as_str()
@@ -366,9 +367,6 @@ pub async fn check_discovery(
     state.registry.invalidate(app.id);
     match found {
         Ok(d) => Ok(HttpResponse::Ok().json(discovery_dto(&d))),
-        Err(e) => Err(
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
-                .with_field("issuer"),
-        ),
+        Err(e) => Err(e.into()),
     }
 }

@@ -12,9 +12,10 @@ use fedgate_wire::users::{
     UserListDto, UserTokenListDto,
 };
 
-use super::app_users::UserQuery;
-use super::{app_federated, app_tokens, app_users, owned_application};
+use super::owned_application;
 use crate::body::JsonBody;
+use crate::directory::users::UserQuery;
+use crate::directory::{federated, tokens, users as people};
 use crate::error::ApiError;
 use crate::session::SubscriberSession;
 use crate::state::AppState;
@@ -47,7 +48,7 @@ pub async fn list(
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let app = app_of(&state, &session, &path).await?;
-    Ok(HttpResponse::Ok().json(app_users::find(&state, app, query.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(people::find(&state, app, query.into_inner()).await?))
 }
 
 /// `GET /manage/v1/applications/{appId}/users/{userId}`.
@@ -66,7 +67,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let (app, user) = path.into_inner();
     let app = app_of(&state, &session, &app).await?;
-    Ok(HttpResponse::Ok().json(app_users::get_one(&state, app, &user).await?))
+    Ok(HttpResponse::Ok().json(people::get_one(&state, app, &user).await?))
 }
 
 /// `GET /manage/v1/applications/{appId}/users/{userId}/federated-users`.
@@ -85,7 +86,7 @@ pub async fn federated_users_of(
 ) -> Result<HttpResponse, ApiError> {
     let (app, user) = path.into_inner();
     let app = app_of(&state, &session, &app).await?;
-    Ok(HttpResponse::Ok().json(app_federated::of_user(&state, app, &user).await?))
+    Ok(HttpResponse::Ok().json(federated::of_user(&state, app, &user).await?))
 }
 
 /// `GET /manage/v1/applications/{appId}/users/{userId}/tokens`: unexpired tokens,
@@ -105,7 +106,7 @@ pub async fn tokens_of(
 ) -> Result<HttpResponse, ApiError> {
     let (app, user) = path.into_inner();
     let app = app_of(&state, &session, &app).await?;
-    Ok(HttpResponse::Ok().json(app_tokens::of_user(&state, app, &user).await?))
+    Ok(HttpResponse::Ok().json(tokens::of_user(&state, app, &user).await?))
 }
 
 /// `DELETE /manage/v1/applications/{appId}/users/{userId}/tokens`: revokes them all.
@@ -124,7 +125,7 @@ pub async fn revoke_tokens(
 ) -> Result<HttpResponse, ApiError> {
     let (app, user) = path.into_inner();
     let app = app_of(&state, &session, &app).await?;
-    Ok(HttpResponse::Ok().json(app_tokens::revoke_all_of(&state, app, &user).await?))
+    Ok(HttpResponse::Ok().json(tokens::revoke_all_of(&state, app, &user).await?))
 }
 
 /// `DELETE /manage/v1/applications/{appId}/users/{userId}/tokens/{tokenId}`.
@@ -146,7 +147,7 @@ pub async fn revoke_token(
 ) -> Result<HttpResponse, ApiError> {
     let (app, user, token) = path.into_inner();
     let app = app_of(&state, &session, &app).await?;
-    Ok(HttpResponse::Ok().json(app_tokens::revoke_one_of(&state, app, &user, &token).await?))
+    Ok(HttpResponse::Ok().json(tokens::revoke_one_of(&state, app, &user, &token).await?))
 }
 
 /// `GET /manage/v1/applications/{appId}/federated-users/{federatedUserId}`: with its
@@ -166,7 +167,7 @@ pub async fn get_federated_user(
 ) -> Result<HttpResponse, ApiError> {
     let (app, federated_user) = path.into_inner();
     let app = app_of(&state, &session, &app).await?;
-    Ok(HttpResponse::Ok().json(app_federated::get_one(&state, app, &federated_user).await?))
+    Ok(HttpResponse::Ok().json(federated::get_one(&state, app, &federated_user).await?))
 }
 
 async fn change(
@@ -178,8 +179,8 @@ async fn change(
     let (app, federated_user) = path;
     let app = app_of(state, session, &app).await?;
     let detail = format!("in the panel by subscriber {}", session.subscriber_id);
-    let f = app_federated::apply(state, app, detail, &federated_user, change).await?;
-    app_federated::changed(state, &f, None).await
+    let f = federated::apply(state, app, detail, &federated_user, change).await?;
+    federated::changed(state, &f, None).await
 }
 
 /// `POST /manage/v1/applications/{appId}/federated-users/{federatedUserId}/link`:
@@ -203,7 +204,7 @@ pub async fn link(
     path: web::Path<(String, String)>,
     body: JsonBody<ManageLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = app_federated::link_target(&body.user_id)?;
+    let user = federated::link_target(&body.user_id)?;
     change(&state, &session, path.into_inner(), LinkChange::Link(user)).await
 }
 
