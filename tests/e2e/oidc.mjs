@@ -172,5 +172,27 @@ await runSuite('oidc', async (cleanups, logs) => {
   await page.locator('table.events tbody tr').first().waitFor();
   await shoot('events');
 
+  step('a provider whose discovery fails: INACTIVE with the reason, checked again on demand');
+  await nav('Properties');
+  await page.getByRole('button', { name: 'New Property' }).click();
+  await page.getByRole('button', { name: 'OpenID Connect ›' }).click();
+  await page.getByRole('button', { name: 'Provider', exact: true }).click();
+  await dialog.getByLabel('Instance name').fill('broken');
+  await dialog.getByLabel('Slug').fill('broken');
+  await dialog.getByLabel('Display name').fill('Broken SSO');
+  await dialog.getByLabel('Issuer URL').fill(`${issuer}/realms/none`);
+  await dialog.getByLabel('Client ID').fill('someone');
+  await dialog.getByLabel('Client secret').fill('something');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await nav('Hosted Services');
+  const broken = page.getByRole('region', { name: 'Broken SSO Authentication Service' });
+  await broken.locator('.status', { hasText: 'INACTIVE' }).waitFor();
+  assert.match(await broken.locator('.reasons').innerText(), /HTTP 404/);
+  await broken.getByRole('button', { name: 'Check discovery again' }).click();
+  await broken.locator('.reasons .field-error').waitFor();
+  assert.match(await broken.locator('.reasons .field-error').innerText(), /HTTP 404/);
+  await shoot('discovery-failed-tile');
+
   assert.deepEqual(pageErrors, [], 'no errors in the page');
 });

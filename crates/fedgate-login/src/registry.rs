@@ -127,6 +127,7 @@ fn integration(properties: &[StoredProperty]) -> Result<OauthIntegration, Inacti
             ),
             property_kind: kind,
             property_id: None,
+            recheck_issuer: None,
         });
     };
     match p.parsed_settings() {
@@ -140,6 +141,7 @@ fn integration(properties: &[StoredProperty]) -> Result<OauthIntegration, Inacti
             ),
             property_kind: kind,
             property_id: Some(p.id),
+            recheck_issuer: None,
         }),
     }
 }
@@ -153,6 +155,7 @@ fn secret(p: &StoredProperty, sealer: &Sealer) -> Result<ClientSecret, InactiveR
             message: format!("\"{}\" has no client secret. Enter it.", p.instance_name),
             property_kind: p.kind,
             property_id: Some(p.id),
+            recheck_issuer: None,
         }),
         Some(Err(_)) => Err(InactiveReason {
             code: "unreadable_client_secret",
@@ -162,6 +165,7 @@ fn secret(p: &StoredProperty, sealer: &Sealer) -> Result<ClientSecret, InactiveR
             ),
             property_kind: p.kind,
             property_id: Some(p.id),
+            recheck_issuer: None,
         }),
     }
 }
@@ -353,6 +357,7 @@ impl Registry {
                 ),
                 property_kind: kind,
                 property_id: None,
+                recheck_issuer: None,
             });
             return None;
         };
@@ -368,6 +373,7 @@ impl Registry {
                     ),
                     property_kind: kind,
                     property_id: Some(p.id),
+                    recheck_issuer: None,
                 });
                 None
             }
@@ -405,6 +411,7 @@ impl Registry {
                     ),
                     property_kind: kind,
                     property_id: Some(p.id),
+                    recheck_issuer: None,
                 });
                 return None;
             }
@@ -425,6 +432,7 @@ impl Registry {
                     ),
                     property_kind: kind,
                     property_id: Some(p.id),
+                    recheck_issuer: Some(settings.issuer.clone()),
                 });
                 return None;
             }
@@ -443,6 +451,7 @@ impl Registry {
                 ),
                 property_kind: kind,
                 property_id: Some(p.id),
+                recheck_issuer: None,
             });
         }
         let offline = if discovered

@@ -20,6 +20,8 @@ pub struct InactiveReason {
     pub property_kind: PropertyKind,
     /// The offending property, when it exists.
     pub property_id: Option<PropertyId>,
+    /// For a discovery failure: the issuer whose discovery can be checked again.
+    pub recheck_issuer: Option<String>,
 }
 
 /// Whether a hosted service can be used.

@@ -201,7 +201,8 @@ impl ProviderClient {
         if !force && let Some(hit) = self.discovery.fresh(issuer).await {
             return hit;
         }
-        let _turn = self.discovery.single_flight().await;
+        let turn = self.discovery.single_flight(issuer);
+        let _turn = turn.lock().await;
         if !force && let Some(hit) = self.discovery.fresh(issuer).await {
             return hit;
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::RwLock;
 use url::Url;
 
 use crate::net::{self, Refusal};
@@ -272,7 +272,7 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct DiscoveryCache {
     entries: RwLock<HashMap<String, Arc<Entry>>>,
-    fetching: Mutex<()>,
+    fetching: crate::flight::KeyedLocks<String>,
 }
 
 impl DiscoveryCache {
@@ -285,10 +285,9 @@ impl DiscoveryCache {
         (entry.expires > Instant::now()).then(|| entry.result.clone())
     }
 
-    /// Serialises fetches; returns the cached result when another task refreshed it
-    /// meanwhile (unless `force`).
-    pub(crate) async fn single_flight(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.fetching.lock().await
+    /// The lock that serialises fetches of `issuer`'s document (only that issuer's).
+    pub(crate) fn single_flight(&self, issuer: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.fetching.of(&issuer.to_owned())
     }
 
     /// Remembers a result.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::RwLock;
 use url::Url;
 
 /// Used when the provider sends no max-age.
@@ -94,7 +94,8 @@ fn pick(keys: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Result<Jwk, JwksErr
 #[derive(Debug)]
 pub struct JwksCache {
     entries: RwLock<HashMap<Url, Arc<Entry>>>,
-    fetching: Mutex<()>,
+    /// One fetch at a time per JWKS URL.
+    fetching: crate::flight::KeyedLocks<Url>,
     refetch_interval: Duration,
 }
 
@@ -126,7 +127,7 @@ impl JwksCache {
     pub fn new(refetch_interval: Duration) -> Self {
         Self {
             entries: RwLock::default(),
-            fetching: Mutex::default(),
+            fetching: crate::flight::KeyedLocks::default(),
             refetch_interval,
         }
     }
@@ -174,7 +175,8 @@ impl JwksCache {
         let entry = match cached {
             Some(e) if e.expires > Instant::now() => e,
             _ => {
-                let _single_flight = self.fetching.lock().await;
+                let turn = self.fetching.of(url);
+                let _single_flight = turn.lock().await;
                 // Another task may have refreshed it while this one waited. (Bind the
                 // lookup first: a read guard alive in the match would deadlock fetch.)
                 let refreshed = self.entries.read().await.get(url).cloned();
@@ -188,7 +190,8 @@ impl JwksCache {
             Err(JwksError::UnknownKid) => {}
             found => return found,
         }
-        let _single_flight = self.fetching.lock().await;
+        let turn = self.fetching.of(url);
+        let _single_flight = turn.lock().await;
         let current = self.entries.read().await.get(url).cloned().unwrap_or(entry);
         match pick(&current.keys, kid, alg) {
             Err(JwksError::UnknownKid) => {}

@@ -7,6 +7,7 @@
 
 mod client;
 pub mod discovery;
+mod flight;
 mod id_token;
 mod jwks;
 pub mod net;

@@ -33,6 +33,9 @@ pub struct InactiveReasonDto {
     pub property_kind: String,
     /// The offending property, if it exists.
     pub property_id: Option<String>,
+    /// For a discovery failure: the issuer to check again
+    /// (`POST …/discovery-check`) once the provider or the issuer is fixed.
+    pub recheck_issuer: Option<String>,
 }
 
 /// A hosted service of an application.

@@ -2,12 +2,14 @@
 //! with each missing piece linked to where it is fixed, and Try it.
 
 use fedgate_wire::hosted::{HostedServiceDto, ServiceStatusDto};
+use fedgate_wire::properties::{DiscoveryCheckRequest, DiscoveryDto};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use super::apps::app_ctx;
 use super::properties::kind_label;
-use crate::api;
+use crate::api::{self, Failure};
 use crate::components::{CopyButton, ErrorNote, Loading};
 
 /// The Hosted Services page.
@@ -32,7 +34,10 @@ pub fn HostedServices() -> impl IntoView {
                         Ok(list) => {
                             view! {
                                 <div class="tiles">
-                                    {list.into_iter().map(|s| view! { <Tile service=s/> }).collect_view()}
+                                    {list
+                                        .into_iter()
+                                        .map(|s| view! { <Tile service=s on_recheck=Callback::new(move |()| services.refetch())/> })
+                                        .collect_view()}
                                 </div>
                             }
                                 .into_any()
@@ -44,8 +49,41 @@ pub fn HostedServices() -> impl IntoView {
     }
 }
 
+/// "Check discovery again": fetches the issuer's document now (the server keeps the
+/// fresh result), then reloads the tiles.
 #[component]
-fn Tile(service: HostedServiceDto) -> impl IntoView {
+fn Recheck(issuer: String, on_done: Callback<()>) -> impl IntoView {
+    let ctx = app_ctx();
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let check = move |_| {
+        let body = DiscoveryCheckRequest {
+            issuer: issuer.clone(),
+        };
+        busy.set(true);
+        failure.set(None);
+        spawn_local(async move {
+            let r: Result<DiscoveryDto, Failure> =
+                api::send("POST", &ctx.api("/discovery-check"), &body).await;
+            busy.set(false);
+            match r {
+                Ok(_) => on_done.run(()),
+                // Still failing: the message says why now.
+                Err(f) => failure.set(Some(f)),
+            }
+        });
+    };
+    view! {
+        " "
+        <button type="button" on:click=check disabled=move || busy.get()>
+            {move || if busy.get() { "Checking…" } else { "Check discovery again" }}
+        </button>
+        {move || failure.get().map(|f| view! { <span class="field-error" role="status">" " {f.message}</span> })}
+    }
+}
+
+#[component]
+fn Tile(service: HostedServiceDto, on_recheck: Callback<()>) -> impl IntoView {
     let ctx = app_ctx();
     let active = service.status == ServiceStatusDto::Active;
     let heading_id = format!("tile-{}", service.slug);
@@ -62,11 +100,16 @@ fn Tile(service: HostedServiceDto) -> impl IntoView {
                 Some(_) => format!("Fix {}", kind_label(&r.property_kind)),
                 None => format!("Add {}", kind_label(&r.property_kind)),
             };
+            let recheck = r
+                .recheck_issuer
+                .clone()
+                .map(|issuer| view! { <Recheck issuer=issuer on_done=on_recheck/> });
             view! {
                 <li>
                     <span>{r.message.clone()}</span>
                     " "
                     <A href=href>{fix}</A>
+                    {recheck}
                 </li>
             }
         })

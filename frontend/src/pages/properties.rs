@@ -72,8 +72,8 @@ fn menu_items(path: &[&'static str]) -> Vec<(&'static str, MenuItem)> {
     match path {
         [] => vec![
             ("Google", MenuItem::Open("Google")),
-            ("OpenID Connect", MenuItem::Open("OpenID Connect")),
             ("Fedgate", MenuItem::Open("Fedgate")),
+            ("OpenID Connect", MenuItem::Open("OpenID Connect")),
         ],
         ["OpenID Connect"] => vec![("Provider", MenuItem::Create("openid_connect_provider"))],
         ["Google"] => vec![("Credentials", MenuItem::Open("Credentials"))],

@@ -25,6 +25,7 @@ fn dto(s: HostedService) -> HostedServiceDto {
                     message: r.message,
                     property_kind: r.property_kind.as_str().to_owned(),
                     property_id: r.property_id.map(|id| id.to_string()),
+                    recheck_issuer: r.recheck_issuer,
                 })
                 .collect(),
         ),

@@ -125,6 +125,14 @@ fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
     })
 }
 
+/// Fetches a saved OpenID Connect provider's discovery document now, so its tile
+/// shows the result at once. A failure does not fail the save: the tile says why.
+async fn discover_on_save(state: &AppState, row: &StoredProperty) {
+    if let Ok(PropertySettings::OpenidConnectProvider(p)) = row.parsed_settings() {
+        let _found = state.registry.client().discover(&p.issuer, true).await;
+    }
+}
+
 fn conflict(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(what) if what.contains("slug") => ApiError::new(
@@ -203,6 +211,7 @@ pub async fn create(
     }
     let row = StoredProperty::create(app.id, valid, &state.sealer, state.clock.now());
     state.store.insert_property(&row).await.map_err(conflict)?;
+    discover_on_save(&state, &row).await;
     state.registry.invalidate(app.id);
     tracing::info!(app_id = %app.id, property_id = %row.id, kind = row.kind.as_str(), "property created");
     Ok(HttpResponse::Created().json(dto(&row)?))
@@ -291,6 +300,7 @@ pub async fn replace(
     {
         return Err(ApiError::not_found("property"));
     }
+    discover_on_save(&state, &updated).await;
     state.registry.invalidate(updated.application_id);
     tracing::info!(property_id = %updated.id, "property updated");
     Ok(HttpResponse::Ok().json(dto(&updated)?))
