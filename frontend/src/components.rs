@@ -150,6 +150,40 @@ pub fn TextField(
     }
 }
 
+/// A labelled multi-line input bound to `value` (one entry per line), with its hint and
+/// error below it.
+#[component]
+pub fn TextAreaField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<String>>,
+    hint: &'static str,
+    #[prop(default = 3)] rows: u8,
+    #[prop(optional)] placeholder: Option<&'static str>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = format!("{hint_id} {error_id}");
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id>{label}</label>
+            <textarea
+                id=id
+                name=id
+                rows=rows.to_string()
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described
+                placeholder=placeholder
+            ></textarea>
+            <p class="hint" id=hint_id>{hint}</p>
+            {move || error.get().map(|e| view! { <p class="field-error" id=error_id.clone()>{e}</p> })}
+        </div>
+    }
+}
+
 /// A table that scrolls sideways on narrow screens. An empty header is the actions
 /// column (named for screen readers only).
 #[component]

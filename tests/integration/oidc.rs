@@ -244,7 +244,11 @@ async fn discovery_defects_make_the_tile_inactive_with_their_reason() {
             (status, res.json::<Value>().await.unwrap())
         }
     };
-    assert_eq!(w.idp.with(|s| s.discovery_calls), 1, "fetched when the property was saved");
+    assert_eq!(
+        w.idp.with(|s| s.discovery_calls),
+        1,
+        "fetched when the property was saved"
+    );
     let (status, found) = check(w.idp.issuer.clone()).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(w.idp.with(|s| s.discovery_calls), 2, "a check fetches now");
@@ -282,7 +286,10 @@ async fn discovery_defects_make_the_tile_inactive_with_their_reason() {
         let t = tile(&services, "acme");
         assert_eq!(t["status"], "INACTIVE");
         assert_eq!(codes(t), [code]);
-        assert_eq!(t["reasons"][0]["recheckIssuer"], w.idp.issuer, "can be checked again");
+        assert_eq!(
+            t["reasons"][0]["recheckIssuer"], w.idp.issuer,
+            "can be checked again"
+        );
         let start = hop(&w.app.provider_login_url(&w.app_id, "acme", "")).await;
         assert_eq!(start.status, StatusCode::BAD_REQUEST);
         assert!(start.body.contains("INACTIVE"), "{}", start.body);

@@ -587,17 +587,7 @@ impl Browser {
         let path = format!("/manage/v1/applications/{app_id}/properties");
         let creds = json!({"kind": "google_oauth_credentials", "instanceName": "google", "clientId": fake.client_id, "clientSecret": fake.client_secret});
         assert_eq!(self.post(&path, &creds).await.status(), StatusCode::CREATED);
-        let mut body = json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": [APP_REDIRECT]});
-        for (k, v) in integration.as_object().cloned().unwrap_or_default() {
-            body[k] = v;
-        }
-        let res = self.post(&path, &body).await;
-        assert_eq!(
-            res.status(),
-            StatusCode::CREATED,
-            "{}",
-            res.text().await.unwrap()
-        );
+        self.add_integration(app_id, integration).await;
     }
 
     /// Adds an OAuth integration with `integration`'s fields over the defaults (one

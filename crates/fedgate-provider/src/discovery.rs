@@ -169,21 +169,6 @@ fn endpoint(
     Ok(Some(url))
 }
 
-fn algorithm(name: &str) -> Option<Algorithm> {
-    Some(match name {
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "EdDSA" => Algorithm::EdDSA,
-        _ => return None,
-    })
-}
-
 /// Validates a fetched document against the configured issuer.
 pub fn validate(
     issuer: &str,
@@ -240,7 +225,10 @@ pub fn validate(
     let advertised = raw
         .id_token_signing_alg_values_supported
         .unwrap_or_else(|| vec!["RS256".to_owned()]);
-    let algorithms: Vec<Algorithm> = advertised.iter().filter_map(|a| algorithm(a)).collect();
+    let algorithms: Vec<Algorithm> = advertised
+        .iter()
+        .filter_map(|a| crate::id_token::algorithm(a))
+        .collect();
     if algorithms.is_empty() {
         return Err(DiscoveryError::NoUsableAlgorithm(advertised.join(", ")));
     }

@@ -155,7 +155,8 @@ impl Audience {
     }
 }
 
-fn algorithm(name: &str) -> Option<Algorithm> {
+/// The algorithm named `name`, if Fedgate accepts it for ID tokens (asymmetric only).
+pub(crate) fn algorithm(name: &str) -> Option<Algorithm> {
     Some(match name {
         "RS256" => Algorithm::RS256,
         "RS384" => Algorithm::RS384,

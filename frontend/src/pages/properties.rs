@@ -17,8 +17,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use super::apps::app_ctx;
 use crate::api::{self, Failure};
 use crate::components::{
-    Confirm, Dialog, ErrorNote, FormError, Loading, SaveOrCancel, Table, TextField, field_error,
-    when,
+    Confirm, Dialog, ErrorNote, FormError, Loading, SaveOrCancel, Table, TextAreaField, TextField,
+    field_error, when,
 };
 
 /// The reference manual's menu path of each kind.
@@ -635,7 +635,6 @@ fn IntegrationDialog(
         });
         save(id.clone(), body, busy, failure, on_saved);
     };
-    let uri_error = field_error(failure, "redirectUris");
     let title = if editing {
         "Edit OAuth Integration".to_owned()
     } else {
@@ -651,23 +650,14 @@ fn IntegrationDialog(
             on_submit=on_submit
             on_close=on_close
         >
-                <div class="field" class:invalid=move || uri_error.get().is_some()>
-                    <label for="redirectUris">"OAuth redirect URIs"</label>
-                    <textarea
-                        id="redirectUris"
-                        name="redirectUris"
-                        rows="3"
-                        prop:value=move || uris.get()
-                        on:input=move |ev| uris.set(event_target_value(&ev))
-                        aria-invalid=move || uri_error.get().is_some().then_some("true")
-                        aria-describedby="redirectUris-hint redirectUris-error"
-                        placeholder="https://app.example.com/auth/callback"
-                    ></textarea>
-                    <p class="hint" id="redirectUris-hint">
-                        "One per line: where Fedgate sends users back after signing in, or after an error. Matched exactly; https (http only for localhost)."
-                    </p>
-                    {move || uri_error.get().map(|e| view! { <p class="field-error" id="redirectUris-error">{e}</p> })}
-                </div>
+                <TextAreaField
+                    id="redirectUris"
+                    label="OAuth redirect URIs"
+                    value=uris
+                    error=field_error(failure, "redirectUris")
+                    hint="One per line: where Fedgate sends users back after signing in, or after an error. Matched exactly; https (http only for localhost)."
+                    placeholder="https://app.example.com/auth/callback"
+                />
                 <div class="field check">
                     <input id="requireStateSigning" type="checkbox" bind:checked=signing/>
                     <label for="requireStateSigning">"Require state signing"</label>
@@ -852,7 +842,6 @@ fn OidcDialog(
         "New Property › OpenID Connect › Provider".to_owned()
     };
     let issuer_error = field_error(failure, "issuer");
-    let domains_error = field_error(failure, "allowedEmailDomains");
     view! {
         <PropertyForm
             title=title
@@ -968,23 +957,15 @@ fn OidcDialog(
                         "Only then does the provider's email_verified count, so a new identity can be linked to the existing user owning that verified email. Leave off unless your provider really checks addresses."
                     </p>
                 </div>
-                <div class="field" class:invalid=move || domains_error.get().is_some()>
-                    <label for="allowedEmailDomains">"Allowed email domains"</label>
-                    <textarea
-                        id="allowedEmailDomains"
-                        name="allowedEmailDomains"
-                        rows="2"
-                        prop:value=move || domains.get()
-                        on:input=move |ev| domains.set(event_target_value(&ev))
-                        aria-invalid=move || domains_error.get().is_some().then_some("true")
-                        aria-describedby="allowedEmailDomains-hint allowedEmailDomains-error"
-                        placeholder="example.com"
-                    ></textarea>
-                    <p class="hint" id="allowedEmailDomains-hint">
-                        "Optional, one per line: only emails of these domains count as verified."
-                    </p>
-                    {move || domains_error.get().map(|e| view! { <p class="field-error" id="allowedEmailDomains-error">{e}</p> })}
-                </div>
+                <TextAreaField
+                    id="allowedEmailDomains"
+                    label="Allowed email domains"
+                    value=domains
+                    error=field_error(failure, "allowedEmailDomains")
+                    hint="Optional, one per line: only emails of these domains count as verified."
+                    rows=2
+                    placeholder="example.com"
+                />
         </PropertyForm>
     }
 }
