@@ -52,6 +52,8 @@ export async function startFedgate(port, issuer, cleanups) {
       FEDGATE_PUBLIC_BASE_URL: url,
       FEDGATE_DATA_DIR: data,
       FEDGATE_LOG_LEVEL: 'warn',
+      // Provider calls never leave the machine, whatever a suite configures.
+      FEDGATE_TESTING__OUTBOUND_LOOPBACK_ONLY: 'true',
       ...google,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

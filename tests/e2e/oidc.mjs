@@ -74,7 +74,7 @@ await runSuite('oidc', async (cleanups, logs) => {
 
   step('New Property › OpenID Connect › Provider');
   await page.getByRole('button', { name: 'New Property' }).click();
-  await page.getByRole('button', { name: 'OpenID Connect ›' }).click();
+  await page.getByRole('button', { name: 'OpenID Connect ›', exact: true }).click();
   await page.getByRole('button', { name: 'Provider', exact: true }).click();
   await dialog.getByRole('heading', { name: 'New Property › OpenID Connect › Provider' }).waitFor();
   await dialog.getByLabel('Instance name').fill('acme-idp');
@@ -175,7 +175,7 @@ await runSuite('oidc', async (cleanups, logs) => {
   step('a provider whose discovery fails: INACTIVE with the reason, checked again on demand');
   await nav('Properties');
   await page.getByRole('button', { name: 'New Property' }).click();
-  await page.getByRole('button', { name: 'OpenID Connect ›' }).click();
+  await page.getByRole('button', { name: 'OpenID Connect ›', exact: true }).click();
   await page.getByRole('button', { name: 'Provider', exact: true }).click();
   await dialog.getByLabel('Instance name').fill('broken');
   await dialog.getByLabel('Slug').fill('broken');

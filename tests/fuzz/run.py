@@ -51,6 +51,8 @@ def main():
                FEDGATE_PUBLIC_BASE_URL=base,
                FEDGATE_DATA_DIR=os.path.join(tmp, "data"),
                FEDGATE_LOG_LEVEL="error",
+               # The fuzzer invents issuers: provider calls reach loopback only.
+               FEDGATE_TESTING__OUTBOUND_LOOPBACK_ONLY="true",
                FEDGATE_LIMITS__SIGNUPS_PER_ADDRESS_PER_HOUR="100000",
                FEDGATE_LIMITS__SIGNIN_FAILURES_PER_ADDRESS="100000",
                FEDGATE_LIMITS__SIGNIN_FAILURES_PER_ACCOUNT="100000",

@@ -349,6 +349,8 @@ impl reqwest::dns::Resolve for HostileDns {
             "private.test" => "10.0.0.1:443".parse().unwrap(),
             "metadata.test" => "169.254.169.254:443".parse().unwrap(),
             "ula.test" => "[fd00::1]:443".parse().unwrap(),
+            // A public address: the guard lets it through, the test's tap stops it.
+            "public.test" => "93.184.216.34:443".parse().unwrap(),
             _ => SocketAddr::from(([127, 0, 0, 1], self.loopback_port)),
         };
         Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs) })

@@ -255,6 +255,8 @@ pub async fn spawn_app_with_outbound(
         workers: 2,
         ..Settings::default()
     };
+    // Whatever a test configures, provider calls never leave the machine.
+    settings.testing.outbound_loopback_only = true;
     let backend = backend();
     let mut pg_database = None;
     if backend == Backend::Postgres {

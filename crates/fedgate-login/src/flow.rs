@@ -465,13 +465,12 @@ impl LoginFlow {
             Some(Lookup::Active(a)) => Some(a),
             _ => None,
         };
-        let outcome = self.finish(&record, &params, active).await;
+        let outcome = self
+            .finish(&record, &params, &provider.display_name, active)
+            .await;
         Ok(Completed::Redirect(match outcome {
             Ok(location) => location,
             Err(failure) => {
-                if matches!(failure, LoginFailure::Internal) {
-                    tracing::error!("login could not be completed");
-                }
                 self.fail(app, &provider.key, failure.reason(), failure.detail());
                 let pairs = [
                     ("error", failure.oauth_error().to_owned()),
@@ -490,6 +489,7 @@ impl LoginFlow {
         &self,
         record: &LoginRecord,
         params: &std::collections::HashMap<String, String>,
+        provider_name: &str,
         active: Option<Arc<ActiveProvider>>,
     ) -> Result<String, LoginFailure> {
         // RFC 9207, before anything else: a response naming another issuer is a mix-up,
@@ -512,9 +512,9 @@ impl LoginFlow {
             .filter(|c| !c.is_empty())
             .ok_or(LoginFailure::CodeMissing)?;
         let Some(active) = active else {
-            return Err(LoginFailure::ConfigurationChanged(
-                "the provider's Authentication Service is no longer ACTIVE".into(),
-            ));
+            return Err(LoginFailure::ConfigurationChanged(format!(
+                "the {provider_name} Authentication Service is no longer ACTIVE"
+            )));
         };
         let config = &active.config;
         if config.client_id != record.client_id {

@@ -106,7 +106,8 @@ pub struct Outbound {
     /// one that maps names to the addresses they need).
     pub resolver: Option<Arc<dyn Resolve>>,
     /// Sees the addresses the guarded client would connect to, and lets only loopback
-    /// ones through (tests).
+    /// ones through — resolved or written as literals (tests: nothing leaves the
+    /// machine).
     pub connect_tap: Option<ConnectTap>,
 }
 
@@ -127,6 +128,8 @@ pub struct ProviderClient {
     /// For subscriber-given URLs: addresses guarded.
     guarded: reqwest::Client,
     allow_loopback: bool,
+    /// A test's tap is installed: only loopback addresses may be reached.
+    loopback_only: bool,
     jwks: JwksCache,
     discovery: DiscoveryCache,
 }
@@ -155,7 +158,10 @@ impl ProviderClient {
             .resolver
             .clone()
             .unwrap_or_else(|| Arc::new(SystemResolver));
+        // No proxy from the environment: through a proxy the proxy would resolve the
+        // host, and the address guard would never see it.
         let guarded = builder(timeout)
+            .no_proxy()
             .dns_resolver(Arc::new(
                 GuardedResolver::new(inner, outbound.allow_loopback)
                     .tapped(outbound.connect_tap.clone()),
@@ -166,6 +172,7 @@ impl ProviderClient {
             http,
             guarded,
             allow_loopback: outbound.allow_loopback,
+            loopback_only: outbound.connect_tap.is_some(),
             jwks: JwksCache::new(jwks_refetch_interval),
             discovery: DiscoveryCache::default(),
         })
@@ -186,9 +193,29 @@ impl ProviderClient {
         if !endpoints.guarded {
             return Ok(&self.http);
         }
-        net::check_url(url, self.allow_loopback)
+        self.check(url)
             .map_err(|r| ProviderError::AddressRefused(r.to_string()))?;
         Ok(&self.guarded)
+    }
+
+    /// [`net::check_url`], and with a test's tap, loopback literals only.
+    fn check(&self, url: &url::Url) -> Result<(), Refusal> {
+        net::check_url(url, self.allow_loopback)?;
+        if self.loopback_only {
+            net::check_url(url, true)?;
+            let literal = match url.host() {
+                Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+                _ => None,
+            };
+            if let Some(ip) = literal.filter(|ip| !ip.is_loopback()) {
+                return Err(Refusal::Address {
+                    host: ip.to_string(),
+                    what: "an address outside this machine (tests reach loopback only)",
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The provider's discovery document, validated: from cache while fresh unless
@@ -226,7 +253,7 @@ impl ProviderClient {
             url: text.clone(),
             detail: format!("not a URL: {e}"),
         })?;
-        net::check_url(&url, self.allow_loopback).map_err(|r| match r {
+        self.check(&url).map_err(|r| match r {
             Refusal::NotHttps(_) => DiscoveryError::NotHttps {
                 field: "issuer".into(),
                 url: issuer.to_owned(),
@@ -355,5 +382,35 @@ impl ProviderClient {
             return Err(ProviderError::UserinfoSubject);
         }
         Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(outbound: Outbound) -> ProviderClient {
+        ProviderClient::new(Duration::from_secs(1), Duration::from_secs(1), outbound).unwrap()
+    }
+
+    #[test]
+    fn with_a_tap_only_loopback_literals_pass() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let tapped = client(Outbound {
+            allow_loopback: true,
+            connect_tap: Some(ConnectTap::default()),
+            ..Outbound::default()
+        });
+        assert!(tapped.check(&url("http://127.0.0.1:9000/x")).is_ok());
+        assert!(tapped.check(&url("http://localhost:9000/x")).is_ok());
+        let public = tapped.check(&url("https://93.184.216.34/x")).unwrap_err();
+        assert!(
+            public.to_string().contains("outside this machine"),
+            "{public}"
+        );
+        // Without a tap, a public address is what providers are.
+        let open = client(Outbound::default());
+        assert!(open.check(&url("https://93.184.216.34/x")).is_ok());
+        assert!(open.check(&url("https://10.0.0.1/x")).is_err());
     }
 }

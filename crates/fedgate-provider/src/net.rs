@@ -233,7 +233,14 @@ impl Resolve for GuardedResolver {
                 .collect();
             if let Some(tap) = tap {
                 tap.record(&usable);
+                let passed = usable.len();
                 usable.retain(|a| a.ip().is_loopback());
+                if usable.is_empty() && passed > 0 {
+                    return Err(Box::new(Refusal::Address {
+                        host,
+                        what: "an address outside this machine (tests reach loopback only)",
+                    }) as _);
+                }
             }
             if usable.is_empty() {
                 let what = first_blocked.map_or("no address", BlockedAddress::describe);

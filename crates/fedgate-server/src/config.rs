@@ -80,6 +80,9 @@ pub struct GoogleOverride {
 pub struct Testing {
     /// Replaces Google's endpoints (a fake or development provider).
     pub google: Option<GoogleOverride>,
+    /// Calls to subscriber-given provider URLs may reach loopback addresses only, so a
+    /// test run (e.g. a fuzzer inventing issuers) never sends traffic off the machine.
+    pub outbound_loopback_only: bool,
 }
 
 /// Everything Fedgate can be configured with.

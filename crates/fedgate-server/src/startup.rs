@@ -86,6 +86,12 @@ impl Application {
             );
         }
         outbound.allow_loopback = settings.allow_loopback_providers;
+        if settings.testing.outbound_loopback_only && outbound.connect_tap.is_none() {
+            tracing::warn!(
+                "testing.outbound_loopback_only is on: provider URLs reach loopback addresses only"
+            );
+            outbound.connect_tap = Some(fedgate_provider::net::ConnectTap::default());
+        }
         let provider = Arc::new(ProviderClient::new(
             Duration::from_secs(settings.provider_timeout_seconds),
             Duration::from_secs(settings.provider_jwks_refetch_seconds),
