@@ -595,18 +595,21 @@ impl Browser {
     /// Adds an OAuth integration with `integration`'s fields over the defaults (one
     /// redirect URI, [`APP_REDIRECT`]).
     pub async fn add_integration(&self, app_id: &str, integration: Value) {
-        let mut body = json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": [APP_REDIRECT]});
-        for (k, v) in integration.as_object().cloned().unwrap_or_default() {
+        let body = json!({"kind": "oauth_integration", "instanceName": "web", "redirectUris": [APP_REDIRECT]});
+        self.add_property(app_id, body, integration).await;
+    }
+
+    /// Creates the property `body` with `extra`'s fields over it; returns it as stored.
+    pub async fn add_property(&self, app_id: &str, mut body: Value, extra: Value) -> Value {
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
             body[k] = v;
         }
         let path = format!("/manage/v1/applications/{app_id}/properties");
         let res = self.post(&path, &body).await;
-        assert_eq!(
-            res.status(),
-            StatusCode::CREATED,
-            "{}",
-            res.text().await.unwrap()
-        );
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        serde_json::from_str(&text).unwrap()
     }
 
     /// Adds an OpenID Connect provider served by `idp` under `slug`, with `extra`
@@ -618,7 +621,7 @@ impl Browser {
         slug: &str,
         extra: Value,
     ) -> Value {
-        let mut body = json!({
+        let body = json!({
             "kind": "openid_connect_provider",
             "instanceName": format!("{slug} provider"),
             "slug": slug,
@@ -627,18 +630,7 @@ impl Browser {
             "clientId": idp.client_id,
             "clientSecret": idp.client_secret,
         });
-        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-            body[k] = v;
-        }
-        let path = format!("/manage/v1/applications/{app_id}/properties");
-        let res = self.post(&path, &body).await;
-        assert_eq!(
-            res.status(),
-            StatusCode::CREATED,
-            "{}",
-            res.text().await.unwrap()
-        );
-        res.json().await.unwrap()
+        self.add_property(app_id, body, extra).await
     }
 
     /// The application's hosted services.

@@ -445,6 +445,38 @@ fn PropertyForm(
     }
 }
 
+/// The write-only client secret: empty on edit keeps the stored one, which is never
+/// shown.
+#[component]
+fn ClientSecretField(
+    value: RwSignal<String>,
+    failure: RwSignal<Option<Failure>>,
+    secret_set: bool,
+    hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <TextField
+            id="clientSecret"
+            label="Client secret"
+            kind="password"
+            value=value
+            error=field_error(failure, "clientSecret")
+            hint=hint
+            placeholder=if secret_set { "•••••• set — type to replace".to_owned() } else { String::new() }
+            autocomplete="off"
+        />
+    }
+}
+
+/// The hint of a client secret field: what keeping it means once one is set.
+fn secret_hint(secret_set: bool, where_from: &'static str) -> &'static str {
+    if secret_set {
+        "A client secret is set. It is never shown again; leave this empty to keep it, or enter a new one to replace it."
+    } else {
+        where_from
+    }
+}
+
 const GOOGLE_FIELDS: &[&str] = &[
     "instanceName",
     "clientId",
@@ -528,11 +560,10 @@ fn GoogleDialog(
         });
         save(id.clone(), body, busy, failure, on_saved);
     };
-    let secret_hint = if secret_set {
-        "A client secret is set. It is never shown again; leave this empty to keep it, or enter a new one to replace it."
-    } else {
-        "From the Google console, shown next to the client id. Stored encrypted; never shown again."
-    };
+    let secret_hint = secret_hint(
+        secret_set,
+        "From the Google console, shown next to the client id. Stored encrypted; never shown again.",
+    );
     let title = if editing {
         "Edit OAuth Credentials".to_owned()
     } else {
@@ -555,16 +586,7 @@ fn GoogleDialog(
                     error=field_error(failure, "clientId")
                     placeholder="1234-abc.apps.googleusercontent.com".to_owned()
                 />
-                <TextField
-                    id="clientSecret"
-                    label="Client secret"
-                    kind="password"
-                    value=client_secret
-                    error=field_error(failure, "clientSecret")
-                    hint=secret_hint
-                    placeholder=if secret_set { "•••••• set — type to replace".to_owned() } else { String::new() }
-                    autocomplete="off"
-                />
+                <ClientSecretField value=client_secret failure=failure secret_set=secret_set hint=secret_hint/>
                 <TextField
                     id="projectNumber"
                     label="Project number"
@@ -831,11 +853,10 @@ fn OidcDialog(
         });
         save(id.clone(), body, busy, failure, on_saved);
     };
-    let secret_hint = if secret_set {
-        "A client secret is set. It is never shown again; leave this empty to keep it, or enter a new one to replace it."
-    } else {
-        "From your provider's client registration. Stored encrypted; never shown again."
-    };
+    let secret_hint = secret_hint(
+        secret_set,
+        "From your provider's client registration. Stored encrypted; never shown again.",
+    );
     let title = if editing {
         "Edit OpenID Connect Provider".to_owned()
     } else {
@@ -910,16 +931,7 @@ fn OidcDialog(
                     value=client_id
                     error=field_error(failure, "clientId")
                 />
-                <TextField
-                    id="clientSecret"
-                    label="Client secret"
-                    kind="password"
-                    value=client_secret
-                    error=field_error(failure, "clientSecret")
-                    hint=secret_hint
-                    placeholder=if secret_set { "•••••• set — type to replace".to_owned() } else { String::new() }
-                    autocomplete="off"
-                />
+                <ClientSecretField value=client_secret failure=failure secret_set=secret_set hint=secret_hint/>
                 <fieldset class="field">
                     <legend>"Client authentication"</legend>
                     <label class="radio">
