@@ -148,6 +148,32 @@ export async function launchChromium(cleanups) {
   return browser;
 }
 
+// A browser page for a panel suite: a failure leaves FAILED.png in `outDir`, page
+// errors and Content-Security-Policy reports are collected (the panel's CSP must not
+// block anything the panel itself does), `shoot` numbers screenshots, `nav` follows the
+// application's navigation, `hydrated` waits until the wasm has taken over.
+export async function panelPage(browser, outDir, cleanups, { viewport, clipboardOrigin } = {}) {
+  const context = await browser.newContext({ viewport });
+  if (clipboardOrigin) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: clipboardOrigin });
+  const page = await context.newPage();
+  cleanups.push(async () => {
+    if (process.exitCode) await page.screenshot({ path: join(outDir, 'FAILED.png'), fullPage: true });
+  });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => /Content Security Policy/i.test(m.text()) && pageErrors.push(m.text()));
+  let shots = 0;
+  const shoot = async (name, p = page) => {
+    await p.screenshot({ path: join(outDir, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  const nav = (name) => page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name, exact: true }).click();
+  const hydrated = async (p = page) => {
+    await p.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm') && r.responseEnd > 0));
+    await p.waitForLoadState('networkidle');
+  };
+  return { context, page, pageErrors, shoot, nav, hydrated };
+}
+
 // The provider's two screens: sign in as `login`, then consent.
 export async function signInAtProvider(page, login, shoot) {
   await page.waitForSelector('input[name=login]');

@@ -10,7 +10,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { freePort, launchChromium, root, runSuite, signInAtProvider, startApp, startCompanyProvider, startFedgate, step as say } from './lib.mjs';
+import { freePort, launchChromium, panelPage, root, runSuite, signInAtProvider, startApp, startCompanyProvider, startFedgate, step as say } from './lib.mjs';
 
 const outDir = join(root, 'test-output', 'oidc');
 rmSync(outDir, { recursive: true, force: true });
@@ -30,23 +30,12 @@ await runSuite('oidc', async (cleanups, logs) => {
   const panel = `${fg.url}/panel`;
   const appRedirect = startApp(appPort, cleanups);
   const browser = await launchChromium(cleanups);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  cleanups.push(async () => {
-    if (process.exitCode) await page.screenshot({ path: join(outDir, 'FAILED.png'), fullPage: true });
-  });
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => /Content Security Policy/i.test(m.text()) && pageErrors.push(m.text()));
-  let shots = 0;
-  const shoot = async (name) => page.screenshot({ path: join(outDir, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
-  const nav = (name) => page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name, exact: true }).click();
+  const { page, pageErrors, shoot, nav, hydrated } = await panelPage(browser, outDir, cleanups, { viewport: { width: 1280, height: 900 } });
   const dialog = page.getByRole('dialog');
 
   step('sign up and create an application');
   await page.goto(`${panel}/signup`);
-  await page.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm') && r.responseEnd > 0));
-  await page.waitForLoadState('networkidle');
+  await hydrated();
   await page.getByLabel('Email').fill(owner.email);
   await page.getByLabel('Password').fill(owner.password);
   await page.getByRole('button', { name: 'Sign up' }).click();

@@ -11,7 +11,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { clientId, clientSecret, freePort, launchChromium, root, runSuite, signInAtProvider, startApp, startFedgate, startProvider, step as say } from './lib.mjs';
+import { clientId, clientSecret, freePort, launchChromium, panelPage, root, runSuite, signInAtProvider, startApp, startFedgate, startProvider, step as say } from './lib.mjs';
 
 const outDir = join(root, 'test-output', 'panel');
 rmSync(outDir, { recursive: true, force: true });
@@ -28,22 +28,10 @@ await runSuite('panel', async (cleanups, logs) => {
   const panel = `${fg.url}/panel`;
   const appRedirect = startApp(appPort, cleanups);
   const browser = await launchChromium(cleanups);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fg.url });
-  const page = await context.newPage();
-  // A failure leaves a picture of where it happened.
-  cleanups.push(async () => {
-    if (process.exitCode) await page.screenshot({ path: join(outDir, 'FAILED.png'), fullPage: true });
+  const { context, page, pageErrors, shoot, nav, hydrated } = await panelPage(browser, outDir, cleanups, {
+    viewport: { width: 1280, height: 860 },
+    clipboardOrigin: fg.url,
   });
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  // The panel's Content-Security-Policy must not block anything the panel itself does.
-  page.on('console', (m) => /Content Security Policy/i.test(m.text()) && pageErrors.push(m.text()));
-
-  let shots = 0;
-  const shoot = async (name, p = page) => {
-    await p.screenshot({ path: join(outDir, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
-  };
   // Every visible input, select and textarea has a label people and screen readers see.
   const assertLabelled = async (p = page) => {
     const unlabelled = await p.$$eval('input:not([type=hidden]), select, textarea', (els) =>
@@ -51,12 +39,6 @@ await runSuite('panel', async (cleanups, logs) => {
     );
     assert.deepEqual(unlabelled, [], 'inputs without a label');
   };
-  // Waits until the page has hydrated (the wasm has taken over the server's HTML).
-  const hydrated = async (p = page) => {
-    await p.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm') && r.responseEnd > 0));
-    await p.waitForLoadState('networkidle');
-  };
-  const nav = (name) => page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name, exact: true }).click();
 
   // 1. Signed out, the panel sends you to sign in; from there, to sign up.
   step('sign up');

@@ -229,12 +229,6 @@ impl LoginFlow {
         }
     }
 
-    /// The registry of providers and hosted services.
-    #[must_use]
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
     fn record(&self, app: ApplicationId, kind: EventKind, provider: &str) -> Event {
         let mut e = Event::new(app, kind, self.clock.now());
         e.provider = Some(provider.to_owned());

@@ -33,27 +33,6 @@ pub enum ServiceStatus {
     Inactive(Vec<InactiveReason>),
 }
 
-impl ServiceStatus {
-    /// From the reasons found: ACTIVE when there are none.
-    #[must_use]
-    pub fn from_reasons(reasons: Vec<InactiveReason>) -> Self {
-        if reasons.is_empty() {
-            Self::Active
-        } else {
-            Self::Inactive(reasons)
-        }
-    }
-
-    /// The reason codes, comma-separated (for logs and events).
-    #[must_use]
-    pub fn codes(&self) -> String {
-        match self {
-            Self::Active => String::new(),
-            Self::Inactive(r) => r.iter().map(|r| r.code).collect::<Vec<_>>().join(","),
-        }
-    }
-}
-
 /// A hosted service of one application, as the Hosted Services page shows it.
 #[derive(Debug, Clone)]
 pub struct HostedService {

@@ -178,12 +178,6 @@ impl ProviderClient {
         })
     }
 
-    /// Whether loopback providers are allowed.
-    #[must_use]
-    pub const fn allows_loopback(&self) -> bool {
-        self.allow_loopback
-    }
-
     /// The client for `endpoints`, after checking `url` when it is subscriber-given.
     fn client_for(
         &self,

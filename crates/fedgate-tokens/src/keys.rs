@@ -73,12 +73,6 @@ impl TokenKeys {
         }
     }
 
-    /// The `iss` of user tokens.
-    #[must_use]
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
     /// The application's signing key, created if it has none yet.
     pub async fn signing_key(&self, app: ApplicationId) -> Result<StoredSigningKey, KeyError> {
         if let Some(k) = self.store.get_signing_key(app).await? {
