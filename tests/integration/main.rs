@@ -15,6 +15,7 @@ mod docs_examples;
 mod hosted_services;
 mod isolation;
 mod login;
+mod oauth2;
 mod oidc;
 mod operations;
 mod panel_pages;

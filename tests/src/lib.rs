@@ -15,11 +15,13 @@
 )]
 
 pub mod fake_google;
+pub mod fake_oauth2;
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use fake_google::{FakeGoogle, IssParam, Person, TokenMode};
+pub use fake_oauth2::{FakeOAuth2, Member, ProfileMode, Shape};
 
 use fedgate_domain::seal::MasterKey;
 use fedgate_domain::signing::{self, RequestParts};
@@ -631,6 +633,19 @@ impl Browser {
             "clientSecret": idp.client_secret,
         });
         self.add_property(app_id, body, extra).await
+    }
+
+    /// Adds a plain OAuth2 provider served by `platform` under `slug`, with `extra`
+    /// fields over the defaults; returns the stored property.
+    pub async fn add_oauth2(
+        &self,
+        app_id: &str,
+        platform: &FakeOAuth2,
+        slug: &str,
+        extra: Value,
+    ) -> Value {
+        self.add_property(app_id, platform.property(slug), extra)
+            .await
     }
 
     /// The application's hosted services.

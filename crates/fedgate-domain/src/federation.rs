@@ -13,6 +13,11 @@ pub const GOOGLE_PROVIDER: &str = "google";
 pub fn oidc_provider_key(property: crate::ids::PropertyId) -> String {
     format!("oidc:{property}")
 }
+/// The provider configuration key of an OAuth2 provider property.
+#[must_use]
+pub fn oauth2_provider_key(property: crate::ids::PropertyId) -> String {
+    format!("oauth2:{property}")
+}
 
 /// Sealing purpose of a federated user's upstream tokens.
 pub const TOKENS_PURPOSE: &str = "federated_user.tokens";
@@ -73,6 +78,9 @@ pub struct ProviderProfile {
     pub locale: Option<String>,
     /// Google Workspace hosted domain (`hd`).
     pub hosted_domain: Option<String>,
+    /// Login name at the provider (OAuth2 claim mapping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }
 
 impl ProviderProfile {

@@ -8,6 +8,7 @@
 
 pub mod access_key;
 pub mod application;
+pub mod claims;
 pub mod clock;
 pub mod email;
 pub mod error;

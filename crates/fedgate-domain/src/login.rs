@@ -28,8 +28,8 @@ pub struct LoginRecord {
     pub redirect_uri: String,
     /// The app's opaque `state`, returned untouched.
     pub app_state: Option<String>,
-    /// PKCE code verifier.
-    pub pkce_verifier: String,
+    /// PKCE code verifier (none when the provider is configured without PKCE).
+    pub pkce_verifier: Option<String>,
     /// OIDC nonce the ID token must carry.
     pub nonce: String,
     /// Offline access was requested (state signing): return the refresh token too.

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
+use crate::claims::ClaimMapping;
 use crate::ids::{ApplicationId, PropertyId};
 use crate::redirect_uri::RedirectUri;
 use crate::seal::{SealContext, SealError, Sealer};
@@ -21,8 +22,8 @@ pub const SECRET_PURPOSE: &str = "property.client_secret";
 /// Most redirect URIs one integration may register.
 pub const MAX_REDIRECT_URIS: usize = 10;
 
-/// Most OpenID Connect providers one application may have.
-pub const MAX_OIDC_PROVIDERS: usize = 20;
+/// Most providers of one kind (OpenID Connect, OAuth2) one application may have.
+pub const MAX_PROVIDERS_PER_KIND: usize = 20;
 
 /// The kinds of property. Provider kinds other than Google are keyed by instance name
 /// and slug, any number per application (up to a cap).
@@ -35,14 +36,17 @@ pub enum PropertyKind {
     OauthIntegration,
     /// OpenID Connect › Provider.
     OpenidConnectProvider,
+    /// OAuth2 › Provider.
+    Oauth2Provider,
 }
 
 impl PropertyKind {
     /// Every kind.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::GoogleOauthCredentials,
         Self::OauthIntegration,
         Self::OpenidConnectProvider,
+        Self::Oauth2Provider,
     ];
 
     /// The stored spelling.
@@ -52,6 +56,7 @@ impl PropertyKind {
             Self::GoogleOauthCredentials => "google_oauth_credentials",
             Self::OauthIntegration => "oauth_integration",
             Self::OpenidConnectProvider => "openid_connect_provider",
+            Self::Oauth2Provider => "oauth2_provider",
         }
     }
 
@@ -68,6 +73,7 @@ impl PropertyKind {
             Self::GoogleOauthCredentials => "Google › Credentials › OAuth Credentials",
             Self::OauthIntegration => "Fedgate › OAuth Integration",
             Self::OpenidConnectProvider => "OpenID Connect › Provider",
+            Self::Oauth2Provider => "OAuth2 › Provider",
         }
     }
 
@@ -76,6 +82,12 @@ impl PropertyKind {
     #[must_use]
     pub const fn is_singleton(self) -> bool {
         matches!(self, Self::GoogleOauthCredentials | Self::OauthIntegration)
+    }
+
+    /// Whether properties of this kind each define a provider with its own slug.
+    #[must_use]
+    pub const fn is_slugged_provider(self) -> bool {
+        matches!(self, Self::OpenidConnectProvider | Self::Oauth2Provider)
     }
 }
 
@@ -284,18 +296,132 @@ impl OpenidConnectProvider {
     /// so, the subscriber trusts the provider's verification, and the domain is allowed.
     #[must_use]
     pub fn vouches(&self, email: Option<&str>, email_verified: bool) -> bool {
-        let Some(email) = email else { return false };
-        if !(email_verified && self.verifies_emails) {
-            return false;
+        email_vouched(
+            self.verifies_emails,
+            &self.allowed_email_domains,
+            email,
+            email_verified,
+        )
+    }
+}
+
+/// The subscriber's email-trust rule for a provider: an email counts as verified for
+/// linking when the provider says so, the subscriber trusts the provider's
+/// verification, and the domain is allowed (any, when none are listed).
+#[must_use]
+pub fn email_vouched(
+    verifies_emails: bool,
+    allowed_domains: &[String],
+    email: Option<&str>,
+    email_verified: bool,
+) -> bool {
+    let Some(email) = email else { return false };
+    if !(email_verified && verifies_emails) {
+        return false;
+    }
+    if allowed_domains.is_empty() {
+        return true;
+    }
+    let domain = email
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_ascii_lowercase())
+        .unwrap_or_default();
+    allowed_domains.contains(&domain)
+}
+
+/// Stored settings of an OAuth2 › Provider property: a plain OAuth 2.0 server with
+/// no ID token and no discovery; who signed in is read from its profile endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Oauth2Provider {
+    /// URL segment, fixed after creation.
+    pub slug: Slug,
+    /// Shown on the tile and to end users.
+    pub display_name: String,
+    /// Authorization endpoint (the browser goes here).
+    pub authorization_url: String,
+    /// Token endpoint.
+    pub token_url: String,
+    /// Profile (userinfo) endpoint, read with the access token.
+    pub profile_url: String,
+    /// GitHub-style list of email addresses (`email`, `primary`, `verified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emails_url: Option<String>,
+    /// OAuth client id.
+    pub client_id: ClientId,
+    /// Token endpoint authentication.
+    pub client_authentication: ClientAuthentication,
+    /// Scopes (may be empty).
+    pub scopes: Vec<String>,
+    /// Send a PKCE S256 challenge (off only for servers that reject it).
+    pub pkce: bool,
+    /// The issuer identifier recorded in identity keys.
+    pub issuer: String,
+    /// Where the subject and profile claims are in the profile response.
+    pub claim_mapping: ClaimMapping,
+    /// The subscriber vouches that this provider verifies email addresses.
+    pub verifies_emails: bool,
+    /// When non-empty, only emails of these domains count as verified.
+    pub allowed_email_domains: Vec<String>,
+}
+
+impl Oauth2Provider {
+    /// Whether the provider's email counts as verified for linking.
+    #[must_use]
+    pub fn vouches(&self, email: Option<&str>, email_verified: bool) -> bool {
+        email_vouched(
+            self.verifies_emails,
+            &self.allowed_email_domains,
+            email,
+            email_verified,
+        )
+    }
+
+    /// Re-validates stored settings.
+    fn check(&self) -> Result<(), ValidationError> {
+        parse_endpoint("authorizationUrl", &self.authorization_url)?;
+        parse_endpoint("tokenUrl", &self.token_url)?;
+        parse_endpoint("profileUrl", &self.profile_url)?;
+        if let Some(u) = &self.emails_url {
+            parse_endpoint("emailsUrl", u)?;
         }
-        if self.allowed_email_domains.is_empty() {
-            return true;
-        }
-        let domain = email
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_ascii_lowercase())
-            .unwrap_or_default();
-        self.allowed_email_domains.contains(&domain)
+        ClaimMapping::parse(self.claim_mapping.clone())?;
+        Ok(())
+    }
+}
+
+/// Parses a provider endpoint URL: http(s) with a host, no fragment or credentials;
+/// kept as typed. (Whether its address may be called is the provider client's check.)
+pub fn parse_endpoint(field: &'static str, text: &str) -> Result<String, ValidationError> {
+    let t = text.trim();
+    let bad = |m: &str| ValidationError::new(field, m.to_owned());
+    if t.is_empty() || t.len() > 2048 {
+        return Err(bad("must be a URL of at most 2048 characters"));
+    }
+    let url = url::Url::parse(t).map_err(|e| bad(&format!("is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(bad("must be an https URL"));
+    }
+    if url.fragment().is_some() {
+        return Err(bad("must not have a fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(t.to_owned())
+}
+
+/// The issuer identifier of an OAuth2 provider: as given, or the authorization URL's
+/// origin.
+fn oauth2_issuer(
+    given: Option<String>,
+    authorization_url: &str,
+) -> Result<String, ValidationError> {
+    match given.as_deref().map(str::trim) {
+        None | Some("") => url::Url::parse(authorization_url)
+            .map(|u| u.origin().ascii_serialization())
+            .map_err(|e| ValidationError::new("authorizationUrl", format!("is not a URL: {e}"))),
+        Some(t) => opaque_token("issuer", t, 2048),
     }
 }
 
@@ -322,9 +448,15 @@ pub fn parse_issuer(text: &str) -> Result<String, ValidationError> {
     Ok(t.to_owned())
 }
 
-fn parse_scopes(scopes: Option<Vec<String>>) -> Result<Vec<String>, ValidationError> {
-    let given = scopes.unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect());
-    let mut out = vec!["openid".to_owned()];
+/// Scopes as asked for: `required` first (OpenID Connect's `openid`), `default` when
+/// none are given.
+fn parse_scopes(
+    scopes: Option<Vec<String>>,
+    required: Option<&str>,
+    default: &[&str],
+) -> Result<Vec<String>, ValidationError> {
+    let given = scopes.unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect());
+    let mut out: Vec<String> = required.map(str::to_owned).into_iter().collect();
     for (i, raw) in given.iter().enumerate() {
         let scope = raw.trim();
         let valid = !scope.is_empty()
@@ -412,6 +544,8 @@ pub enum PropertySettings {
     OauthIntegration(OauthIntegration),
     /// An OpenID Connect provider.
     OpenidConnectProvider(OpenidConnectProvider),
+    /// A plain OAuth2 provider.
+    Oauth2Provider(Box<Oauth2Provider>),
 }
 
 impl PropertySettings {
@@ -422,6 +556,7 @@ impl PropertySettings {
             Self::GoogleOauthCredentials(_) => PropertyKind::GoogleOauthCredentials,
             Self::OauthIntegration(_) => PropertyKind::OauthIntegration,
             Self::OpenidConnectProvider(_) => PropertyKind::OpenidConnectProvider,
+            Self::Oauth2Provider(_) => PropertyKind::Oauth2Provider,
         }
     }
 
@@ -430,6 +565,7 @@ impl PropertySettings {
     pub fn slug(&self) -> Option<&Slug> {
         match self {
             Self::OpenidConnectProvider(p) => Some(&p.slug),
+            Self::Oauth2Provider(p) => Some(&p.slug),
             _ => None,
         }
     }
@@ -439,6 +575,7 @@ impl PropertySettings {
             Self::GoogleOauthCredentials(s) => serde_json::to_value(s),
             Self::OauthIntegration(s) => serde_json::to_value(s),
             Self::OpenidConnectProvider(s) => serde_json::to_value(s),
+            Self::Oauth2Provider(s) => serde_json::to_value(s),
         };
         // Plain structs of strings and bools always serialize.
         value.unwrap_or(serde_json::Value::Null)
@@ -464,6 +601,12 @@ impl PropertySettings {
                     serde_json::from_value(json.clone()).map_err(|e| e.to_string())?;
                 parse_issuer(&s.issuer).map_err(|e| e.to_string())?;
                 Self::OpenidConnectProvider(s)
+            }
+            PropertyKind::Oauth2Provider => {
+                let s: Oauth2Provider =
+                    serde_json::from_value(json.clone()).map_err(|e| e.to_string())?;
+                s.check().map_err(|e| e.to_string())?;
+                Self::Oauth2Provider(Box::new(s))
             }
         };
         Ok(settings)
@@ -522,6 +665,45 @@ pub enum PropertyInput {
         /// Allowed email domains.
         allowed_email_domains: Vec<String>,
     },
+    /// OAuth2 › Provider.
+    Oauth2Provider(Box<Oauth2ProviderInput>),
+}
+
+/// What a subscriber submits for an OAuth2 › Provider.
+#[derive(Debug)]
+pub struct Oauth2ProviderInput {
+    /// Label.
+    pub instance_name: String,
+    /// URL segment.
+    pub slug: String,
+    /// Shown to users.
+    pub display_name: String,
+    /// Authorization endpoint.
+    pub authorization_url: String,
+    /// Token endpoint.
+    pub token_url: String,
+    /// Profile endpoint.
+    pub profile_url: String,
+    /// Emails endpoint, optional.
+    pub emails_url: Option<String>,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret; on update, `None` keeps the stored one.
+    pub client_secret: Option<SecretString>,
+    /// Token endpoint authentication.
+    pub client_authentication: ClientAuthentication,
+    /// Scopes; `None` for none.
+    pub scopes: Option<Vec<String>>,
+    /// PKCE S256.
+    pub pkce: bool,
+    /// Issuer identifier; `None` for the authorization URL's origin.
+    pub issuer: Option<String>,
+    /// Claim mapping.
+    pub claim_mapping: ClaimMapping,
+    /// The provider verifies emails.
+    pub verifies_emails: bool,
+    /// Allowed email domains.
+    pub allowed_email_domains: Vec<String>,
 }
 
 /// A property input that passed validation.
@@ -554,6 +736,7 @@ impl PropertyInput {
             Self::GoogleOauthCredentials { .. } => PropertyKind::GoogleOauthCredentials,
             Self::OauthIntegration { .. } => PropertyKind::OauthIntegration,
             Self::OpenidConnectProvider { .. } => PropertyKind::OpenidConnectProvider,
+            Self::Oauth2Provider(_) => PropertyKind::Oauth2Provider,
         }
     }
 
@@ -661,7 +844,7 @@ impl PropertyInput {
                 if secret_required && secret.is_none() {
                     return Err(ValidationError::new("clientSecret", "is required"));
                 }
-                let scopes = parse_scopes(scopes)?;
+                let scopes = parse_scopes(scopes, Some("openid"), &DEFAULT_SCOPES)?;
                 let allowed_email_domains = parse_domains(allowed_email_domains)?;
                 Ok(ValidProperty {
                     instance_name,
@@ -678,7 +861,56 @@ impl PropertyInput {
                     secret,
                 })
             }
+            Self::Oauth2Provider(o) => o.validate(secret_required),
         }
+    }
+}
+
+impl Oauth2ProviderInput {
+    fn validate(self, secret_required: bool) -> Result<ValidProperty, ValidationError> {
+        let instance_name = InstanceName::parse(&self.instance_name)?;
+        let slug = Slug::parse(&self.slug)?;
+        let display_name = crate::error::label("displayName", &self.display_name, 100)?;
+        let authorization_url = parse_endpoint("authorizationUrl", &self.authorization_url)?;
+        let token_url = parse_endpoint("tokenUrl", &self.token_url)?;
+        let profile_url = parse_endpoint("profileUrl", &self.profile_url)?;
+        let emails_url = match self.emails_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => Some(parse_endpoint("emailsUrl", u)?),
+        };
+        let client_id = ClientId::parse(&self.client_id)?;
+        let secret = self
+            .client_secret
+            .as_ref()
+            .map(ClientSecret::parse)
+            .transpose()?;
+        if secret_required && secret.is_none() {
+            return Err(ValidationError::new("clientSecret", "is required"));
+        }
+        let scopes = parse_scopes(self.scopes, None, &[])?;
+        let issuer = oauth2_issuer(self.issuer, &authorization_url)?;
+        let claim_mapping = ClaimMapping::parse(self.claim_mapping)?;
+        let allowed_email_domains = parse_domains(self.allowed_email_domains)?;
+        Ok(ValidProperty {
+            instance_name,
+            settings: PropertySettings::Oauth2Provider(Box::new(Oauth2Provider {
+                slug,
+                display_name,
+                authorization_url,
+                token_url,
+                profile_url,
+                emails_url,
+                client_id,
+                client_authentication: self.client_authentication,
+                scopes,
+                pkce: self.pkce,
+                issuer,
+                claim_mapping,
+                verifies_emails: self.verifies_emails,
+                allowed_email_domains,
+            })),
+            secret,
+        })
     }
 }
 

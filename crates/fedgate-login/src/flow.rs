@@ -28,7 +28,7 @@ use fedgate_tokens::TokenKeys;
 use url::Url;
 
 use crate::outcome::{CallbackRefusal, ErrorPage, LoginFailure, StartRefusal};
-use crate::provider::ProviderConfig;
+use crate::provider::{Identity, ProfileSource, ProviderConfig};
 use crate::registry::{ActiveProvider, Lookup, Registry};
 use crate::resolution::{self, Plan};
 use crate::services;
@@ -210,6 +210,7 @@ fn profile_from(
         picture: claims.picture.clone().or_else(|| text(userinfo, "picture")),
         locale: claims.locale.clone().or_else(|| text(userinfo, "locale")),
         hosted_domain,
+        username: text(userinfo, "preferred_username"),
     }
 }
 
@@ -298,7 +299,13 @@ impl LoginFlow {
 
         let config = &active.config;
         let (pkce_verifier, pkce_challenge) = fedgate_provider::pkce_pair();
+        let (pkce_verifier, pkce_challenge) = if config.pkce {
+            (Some(pkce_verifier), Some(pkce_challenge))
+        } else {
+            (None, None)
+        };
         let nonce = fedgate_domain::random::token();
+        let sends_nonce = config.identity == Identity::IdToken;
         let provider_state = fedgate_domain::random::token();
         let record = LoginRecord {
             application_id: app,
@@ -330,8 +337,8 @@ impl LoginFlow {
                 client_id: &config.client_id,
                 redirect_uri: callback.as_str(),
                 state: &provider_state,
-                nonce: &nonce,
-                pkce_challenge: &pkce_challenge,
+                nonce: sends_nonce.then_some(nonce.as_str()),
+                pkce_challenge: pkce_challenge.as_deref(),
                 login_hint: params.get("login_hint").map(String::as_str),
                 prompt: params.get("prompt").map(String::as_str),
                 scope: &config.scope,
@@ -535,26 +542,14 @@ impl LoginFlow {
                     auth: config.client_auth,
                     redirect_uri: callback.as_str(),
                     code,
-                    pkce_verifier: &record.pkce_verifier,
+                    pkce_verifier: record.pkce_verifier.as_deref(),
                 },
             )
             .await?;
-        let id_token = tokens.id_token.as_deref().ok_or(ProviderError::NoIdToken)?;
-        let now = self.clock.now();
-        let claims = client
-            .validate_id_token(
-                &config.endpoints,
-                id_token,
-                &config.client_id,
-                &record.nonce,
-                now.timestamp(),
-            )
-            .await
-            .map_err(ProviderError::from)?;
-        let userinfo = client
-            .userinfo(&config.endpoints, &tokens.access_token, &claims.sub)
-            .await?;
-        let profile = profile_from(config, &claims, &userinfo);
+        let profile = match &config.identity {
+            Identity::IdToken => self.id_token_profile(config, record, &tokens).await?,
+            Identity::Profile(source) => self.mapped_profile(config, source, &tokens).await?,
+        };
 
         let plan_token = self.tokens.plan(self.user_token_ttl_seconds);
         // The key exists before the token is recorded in the resolving transaction.
@@ -588,6 +583,78 @@ impl LoginFlow {
             external_service_tokens: external,
         };
         self.deliver(record, &result).await
+    }
+
+    /// Who signed in, from a validated ID token (and userinfo for what it lacks).
+    async fn id_token_profile(
+        &self,
+        config: &ProviderConfig,
+        record: &LoginRecord,
+        tokens: &TokenSet,
+    ) -> Result<ProviderProfile, LoginFailure> {
+        let client = self.registry.client();
+        let id_token = tokens.id_token.as_deref().ok_or(ProviderError::NoIdToken)?;
+        let claims = client
+            .validate_id_token(
+                &config.endpoints,
+                id_token,
+                &config.client_id,
+                &record.nonce,
+                self.clock.now().timestamp(),
+            )
+            .await
+            .map_err(ProviderError::from)?;
+        let userinfo = client
+            .userinfo(&config.endpoints, &tokens.access_token, &claims.sub)
+            .await?;
+        Ok(profile_from(config, &claims, &userinfo))
+    }
+
+    /// Who signed in at a plain OAuth2 provider: its profile (and emails list) read
+    /// with the access token, through the claim mapping.
+    async fn mapped_profile(
+        &self,
+        config: &ProviderConfig,
+        source: &ProfileSource,
+        tokens: &TokenSet,
+    ) -> Result<ProviderProfile, LoginFailure> {
+        let client = self.registry.client();
+        let endpoints = &config.endpoints;
+        let Some(profile_url) = &endpoints.userinfo else {
+            return Err(LoginFailure::Internal);
+        };
+        let body = client
+            .read_json(endpoints, profile_url, &tokens.access_token, "profile")
+            .await?;
+        let mut mapped = source.mapping.apply(&body).map_err(LoginFailure::Mapping)?;
+        if let Some(emails_url) = &source.emails {
+            // A provider that will not list addresses (a scope not granted) leaves the
+            // profile's own email: the sign-in itself does not depend on the list.
+            match client
+                .read_json(endpoints, emails_url, &tokens.access_token, "emails")
+                .await
+            {
+                Ok(list) => mapped.with_email_list(&list),
+                Err(e) => tracing::info!(error = %e, "the emails endpoint gave no list"),
+            }
+        }
+        Ok(ProviderProfile {
+            email_vouched: config.email_trust.vouches(
+                mapped.email.as_deref(),
+                mapped.email_verified,
+                None,
+            ),
+            subject: mapped.subject,
+            email: mapped.email,
+            email_verified: mapped.email_verified,
+            name: mapped.name,
+            given_name: mapped.given_name,
+            family_name: mapped.family_name,
+            picture: mapped.picture,
+            locale: None,
+            hosted_domain: None,
+            username: mapped.username,
+        })
     }
 
     async fn deliver(

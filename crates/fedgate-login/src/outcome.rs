@@ -209,6 +209,8 @@ pub enum LoginFailure {
     ConfigurationChanged(String),
     /// Talking to the provider failed, or its answer failed a check.
     Provider(ProviderError),
+    /// The profile of a plain OAuth2 provider names nobody.
+    Mapping(fedgate_domain::claims::MappingError),
     /// Fedgate failed (storage, keys).
     Internal,
 }
@@ -230,6 +232,7 @@ impl LoginFailure {
             Self::IssuerMissing => "issuer_missing".into(),
             Self::ConfigurationChanged(_) => "configuration_changed".into(),
             Self::Provider(e) => e.reason(),
+            Self::Mapping(e) => e.code().into(),
             Self::Internal => "internal_error".into(),
         }
     }
@@ -260,6 +263,7 @@ impl LoginFailure {
             }
             Self::ConfigurationChanged(what) => what.clone(),
             Self::Provider(e) => e.to_string(),
+            Self::Mapping(e) => e.to_string(),
             Self::Internal => "Fedgate could not complete the sign-in".into(),
         }
     }

@@ -1,10 +1,12 @@
 //! Providers as values: what a login needs to know about one provider of one
 //! application, whatever kind it is.
 
+use fedgate_domain::claims::ClaimMapping;
 use fedgate_domain::federation::{GOOGLE_PROVIDER, ProviderProfile};
 use fedgate_domain::ids::PropertyId;
-use fedgate_domain::property::{ClientSecret, GOOGLE_SLUG, OpenidConnectProvider};
+use fedgate_domain::property::{ClientSecret, GOOGLE_SLUG, email_vouched};
 use fedgate_provider::{ClientAuth, OfflineAccess, ProviderEndpoints};
+use url::Url;
 
 /// The kinds of provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13,6 +15,8 @@ pub enum ProviderKind {
     Google,
     /// Any OpenID Connect provider, found by discovery.
     OpenIdConnect,
+    /// A plain OAuth2 server, read through a claim mapping.
+    OAuth2,
 }
 
 impl ProviderKind {
@@ -22,14 +26,17 @@ impl ProviderKind {
         match self {
             Self::Google => "GoogleFederationService",
             Self::OpenIdConnect => "OpenIdConnectFederationService",
+            Self::OAuth2 => "OAuth2FederationService",
         }
     }
 
-    /// The kind a provider configuration key names (`oidc:…` or Google's).
+    /// The kind a provider configuration key names (`oidc:…`, `oauth2:…` or Google's).
     #[must_use]
     pub fn of_key(key: &str) -> Self {
         if key.starts_with("oidc:") {
             Self::OpenIdConnect
+        } else if key.starts_with("oauth2:") {
+            Self::OAuth2
         } else {
             Self::Google
         }
@@ -41,6 +48,7 @@ impl ProviderKind {
         match self {
             Self::Google => "google_authentication",
             Self::OpenIdConnect => "openid_connect",
+            Self::OAuth2 => "oauth2",
         }
     }
 }
@@ -48,7 +56,7 @@ impl ProviderKind {
 /// Which provider of an application something belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderRef {
-    /// Provider configuration key: `google`, `oidc:<property id>`.
+    /// Provider configuration key: `google`, `oidc:<property id>`, `oauth2:<property id>`.
     pub key: String,
     /// Its kind.
     pub kind: ProviderKind,
@@ -80,7 +88,12 @@ pub enum EmailTrust {
     /// Google's rule: verified and `@gmail.com` or a Workspace domain (`hd`).
     Google,
     /// The subscriber's settings for this provider.
-    Configured(Box<OpenidConnectProvider>),
+    Configured {
+        /// The subscriber trusts the provider's verification.
+        verifies_emails: bool,
+        /// Only these domains count (any, when empty).
+        allowed_domains: Vec<String>,
+    },
 }
 
 impl EmailTrust {
@@ -89,7 +102,10 @@ impl EmailTrust {
     pub fn vouches(&self, email: Option<&str>, email_verified: bool, hd: Option<&str>) -> bool {
         match self {
             Self::Google => ProviderProfile::google_vouches(email, email_verified, hd),
-            Self::Configured(p) => p.vouches(email, email_verified),
+            Self::Configured {
+                verifies_emails,
+                allowed_domains,
+            } => email_vouched(*verifies_emails, allowed_domains, email, email_verified),
         }
     }
 }
@@ -115,4 +131,27 @@ pub struct ProviderConfig {
     pub iss_required: bool,
     /// Email trust for linking.
     pub email_trust: EmailTrust,
+    /// How the person who signed in is established.
+    pub identity: Identity,
+    /// Send a PKCE S256 challenge.
+    pub pkce: bool,
+}
+
+/// How a login learns who signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A validated ID token (then userinfo for claims it lacks).
+    IdToken,
+    /// A plain OAuth2 provider's profile, read through a claim mapping (the profile
+    /// endpoint is the endpoints' `userinfo`).
+    Profile(Box<ProfileSource>),
+}
+
+/// Where a plain OAuth2 provider's profile says who signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileSource {
+    /// The claim mapping.
+    pub mapping: ClaimMapping,
+    /// A GitHub-style emails endpoint, when configured.
+    pub emails: Option<Url>,
 }

@@ -8,18 +8,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use fedgate_domain::federation::oidc_provider_key;
+use fedgate_domain::federation::{oauth2_provider_key, oidc_provider_key};
 use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::ports::{Store, StoreError};
 use fedgate_domain::property::{
-    ClientAuthentication, ClientSecret, OauthIntegration, OpenidConnectProvider, PropertyKind,
-    PropertySettings, StoredProperty,
+    ClientAuthentication, ClientSecret, Oauth2Provider, OauthIntegration, OpenidConnectProvider,
+    PropertyKind, PropertySettings, StoredProperty,
 };
 use fedgate_domain::seal::Sealer;
 use fedgate_provider::{ClientAuth, OfflineAccess, ProviderClient, ProviderEndpoints};
 use url::Url;
 
-use crate::provider::{EmailTrust, ProviderConfig, ProviderKind, ProviderRef};
+use crate::provider::{
+    EmailTrust, Identity, ProfileSource, ProviderConfig, ProviderKind, ProviderRef,
+};
 use crate::services::{self, HostedService, InactiveReason, ServiceStatus};
 
 /// How long another instance's change may take to be seen.
@@ -72,20 +74,21 @@ impl std::fmt::Debug for Registry {
 enum Definition<'a> {
     Google(Option<&'a StoredProperty>),
     OpenIdConnect(&'a StoredProperty),
+    OAuth2(&'a StoredProperty),
 }
 
+/// Google first, then the slugged providers in the order they were created.
 fn definitions(properties: &[StoredProperty]) -> Vec<Definition<'_>> {
     let mut defs = vec![Definition::Google(
         properties
             .iter()
             .find(|p| p.kind == PropertyKind::GoogleOauthCredentials),
     )];
-    defs.extend(
-        properties
-            .iter()
-            .filter(|p| p.kind == PropertyKind::OpenidConnectProvider)
-            .map(Definition::OpenIdConnect),
-    );
+    defs.extend(properties.iter().filter_map(|p| match p.kind {
+        PropertyKind::OpenidConnectProvider => Some(Definition::OpenIdConnect(p)),
+        PropertyKind::Oauth2Provider => Some(Definition::OAuth2(p)),
+        _ => None,
+    }));
     defs
 }
 
@@ -96,21 +99,37 @@ fn oidc_settings(p: &StoredProperty) -> Result<OpenidConnectProvider, String> {
     }
 }
 
+fn oauth2_settings(p: &StoredProperty) -> Result<Oauth2Provider, String> {
+    match p.parsed_settings()? {
+        PropertySettings::Oauth2Provider(s) => Ok(*s),
+        _ => Err("not an OAuth2 provider".into()),
+    }
+}
+
 impl Definition<'_> {
     fn provider(&self) -> ProviderRef {
+        let slugged =
+            |p: &StoredProperty, key: String, kind, display: Option<String>| ProviderRef {
+                key,
+                kind,
+                slug: p.slug.clone().unwrap_or_else(|| p.id.to_string()),
+                display_name: display.unwrap_or_else(|| p.instance_name.clone()),
+                property_id: Some(p.id),
+            };
         match self {
             Self::Google(p) => ProviderRef::google(p.map(|p| p.id)),
-            Self::OpenIdConnect(p) => {
-                let settings = oidc_settings(p).ok();
-                ProviderRef {
-                    key: oidc_provider_key(p.id),
-                    kind: ProviderKind::OpenIdConnect,
-                    slug: p.slug.clone().unwrap_or_else(|| p.id.to_string()),
-                    display_name: settings
-                        .map_or_else(|| p.instance_name.clone(), |s| s.display_name),
-                    property_id: Some(p.id),
-                }
-            }
+            Self::OpenIdConnect(p) => slugged(
+                p,
+                oidc_provider_key(p.id),
+                ProviderKind::OpenIdConnect,
+                oidc_settings(p).ok().map(|s| s.display_name),
+            ),
+            Self::OAuth2(p) => slugged(
+                p,
+                oauth2_provider_key(p.id),
+                ProviderKind::OAuth2,
+                oauth2_settings(p).ok().map(|s| s.display_name),
+            ),
         }
     }
 }
@@ -329,6 +348,7 @@ impl Registry {
                 self.oidc_config(&provider, p, force_discovery, &mut reasons)
                     .await
             }
+            Definition::OAuth2(p) => self.oauth2_config(&provider, p, &mut reasons),
         };
         let integration = integration(props).map_err(|r| reasons.push(r)).ok();
         let outcome = match (config, integration) {
@@ -389,6 +409,8 @@ impl Registry {
             offline: OfflineAccess::GoogleAccessType,
             iss_required: false,
             email_trust: EmailTrust::Google,
+            identity: Identity::IdToken,
+            pkce: true,
         })
     }
 
@@ -472,7 +494,99 @@ impl Registry {
             scope: settings.scopes.join(" "),
             offline,
             iss_required: discovered.iss_parameter_supported,
-            email_trust: EmailTrust::Configured(Box::new(settings)),
+            email_trust: EmailTrust::Configured {
+                verifies_emails: settings.verifies_emails,
+                allowed_domains: settings.allowed_email_domains,
+            },
+            identity: Identity::IdToken,
+            pkce: true,
+        })
+    }
+
+    fn oauth2_config(
+        &self,
+        provider: &ProviderRef,
+        p: &StoredProperty,
+        reasons: &mut Vec<InactiveReason>,
+    ) -> Option<ProviderConfig> {
+        let kind = PropertyKind::Oauth2Provider;
+        let reason = |code: &'static str, message: String| InactiveReason {
+            code,
+            message,
+            property_kind: kind,
+            property_id: Some(p.id),
+            recheck_issuer: None,
+        };
+        let settings = match oauth2_settings(p) {
+            Ok(s) => s,
+            Err(e) => {
+                reasons.push(reason(
+                    "invalid_oauth2_provider",
+                    format!(
+                        "The OAuth2 provider \"{}\" is invalid: {e}. Edit it.",
+                        p.instance_name
+                    ),
+                ));
+                return None;
+            }
+        };
+        let secret = secret(p, &self.sealer).map_err(|r| reasons.push(r)).ok();
+        // Every URL the login will call or send the browser to, checked now so the
+        // tile says what is wrong before anyone tries to sign in.
+        let mut endpoint = |field: &str, text: &str| match Url::parse(text) {
+            Ok(url) => match self.client().refusal(&url) {
+                None => Some(url),
+                Some(why) => {
+                    reasons.push(reason(
+                        "endpoint_refused",
+                        format!(
+                            "The {field} of \"{}\" is refused: {why}. Fix it.",
+                            settings.display_name
+                        ),
+                    ));
+                    None
+                }
+            },
+            Err(e) => {
+                reasons.push(reason(
+                    "invalid_oauth2_provider",
+                    format!(
+                        "The {field} of \"{}\" is not a URL: {e}.",
+                        settings.display_name
+                    ),
+                ));
+                None
+            }
+        };
+        let authorization = endpoint("authorization URL", &settings.authorization_url);
+        let token = endpoint("token URL", &settings.token_url);
+        let profile = endpoint("profile URL", &settings.profile_url);
+        let emails = match settings.emails_url.as_deref() {
+            Some(u) => Some(endpoint("emails URL", u)?),
+            None => None,
+        };
+        let client_auth = match settings.client_authentication {
+            ClientAuthentication::ClientSecretBasic => ClientAuth::Basic,
+            ClientAuthentication::ClientSecretPost => ClientAuth::Post,
+        };
+        Some(ProviderConfig {
+            provider: provider.clone(),
+            endpoints: ProviderEndpoints::plain(authorization?, token?, profile?, &settings.issuer),
+            client_id: settings.client_id.as_str().to_owned(),
+            client_secret: secret?,
+            client_auth,
+            scope: settings.scopes.join(" "),
+            offline: OfflineAccess::No,
+            iss_required: false,
+            email_trust: EmailTrust::Configured {
+                verifies_emails: settings.verifies_emails,
+                allowed_domains: settings.allowed_email_domains,
+            },
+            identity: Identity::Profile(Box::new(ProfileSource {
+                mapping: settings.claim_mapping,
+                emails,
+            })),
+            pkce: settings.pkce,
         })
     }
 }

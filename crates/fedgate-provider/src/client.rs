@@ -212,6 +212,13 @@ impl ProviderClient {
         Ok(())
     }
 
+    /// Why a subscriber-given URL would not be called, if it would not: not https, or
+    /// an address Fedgate does not call (checked again, after resolution, on every call).
+    #[must_use]
+    pub fn refusal(&self, url: &url::Url) -> Option<String> {
+        self.check(url).err().map(|r| r.to_string())
+    }
+
     /// The provider's discovery document, validated: from cache while fresh unless
     /// `force`, fetched otherwise.
     pub async fn discover(
@@ -314,11 +321,16 @@ impl ProviderClient {
         kid: Option<&str>,
         alg: jsonwebtoken::Algorithm,
     ) -> Result<Jwk, IdTokenError> {
+        let Some(jwks) = &endpoints.jwks else {
+            return Err(IdTokenError::KeysUnavailable(
+                "the provider publishes no keys".into(),
+            ));
+        };
         let client = self
-            .client_for(endpoints, &endpoints.jwks)
+            .client_for(endpoints, jwks)
             .map_err(|e| IdTokenError::KeysUnavailable(e.to_string()))?;
         self.jwks
-            .key(client, &endpoints.jwks, kid, alg)
+            .key(client, jwks, kid, alg)
             .await
             .map_err(|e| match e {
                 JwksError::UnknownKid | JwksError::Ambiguous => IdTokenError::UnknownKey,
@@ -353,6 +365,33 @@ impl ProviderClient {
         let Some(url) = &endpoints.userinfo else {
             return Ok(serde_json::Map::new());
         };
+        let body = match self
+            .read_json(endpoints, url, access_token, "userinfo")
+            .await?
+        {
+            serde_json::Value::Object(map) => map,
+            _ => {
+                return Err(ProviderError::BadResponse(
+                    "userinfo is not a JSON object".into(),
+                ));
+            }
+        };
+        if body.get("sub").and_then(|s| s.as_str()) != Some(subject) {
+            return Err(ProviderError::UserinfoSubject);
+        }
+        Ok(body)
+    }
+
+    /// Reads a JSON resource of the provider (a plain OAuth2 provider's profile or
+    /// emails endpoint, `what` naming it in errors) with the access token, which goes
+    /// in the `Authorization` header only — never in the URL.
+    pub async fn read_json(
+        &self,
+        endpoints: &ProviderEndpoints,
+        url: &url::Url,
+        access_token: &str,
+        what: &str,
+    ) -> Result<serde_json::Value, ProviderError> {
         let client = self.client_for(endpoints, url)?;
         let res = client
             .get(url.clone())
@@ -363,19 +402,16 @@ impl ProviderClient {
             .map_err(|e| request_error(&e))?;
         if !res.status().is_success() {
             return Err(ProviderError::BadResponse(format!(
-                "userinfo answered HTTP {}",
-                res.status()
+                "the {what} endpoint answered HTTP {}",
+                res.status().as_u16()
             )));
         }
         let body = net::read_capped(res, MAX_USERINFO_BYTES)
             .await
             .map_err(ProviderError::BadResponse)?;
-        let body: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
-            .map_err(|e| ProviderError::BadResponse(format!("userinfo: {e}")))?;
-        if body.get("sub").and_then(|s| s.as_str()) != Some(subject) {
-            return Err(ProviderError::UserinfoSubject);
-        }
-        Ok(body)
+        serde_json::from_slice(&body).map_err(|e| {
+            ProviderError::BadResponse(format!("the {what} response is not JSON: {e}"))
+        })
     }
 }
 

@@ -32,8 +32,8 @@ pub struct ProviderEndpoints {
     pub token: Url,
     /// Userinfo endpoint, if the provider has one.
     pub userinfo: Option<Url>,
-    /// JWKS URI.
-    pub jwks: Url,
+    /// JWKS URI (none for a plain OAuth2 provider: it issues no ID tokens).
+    pub jwks: Option<Url>,
     /// Accepted `iss` values, exactly.
     pub issuers: Vec<String>,
     /// The issuer recorded for federated users (one spelling per provider).
@@ -58,7 +58,7 @@ impl ProviderEndpoints {
             authorization: fixed("https://accounts.google.com/o/oauth2/v2/auth"),
             token: fixed("https://oauth2.googleapis.com/token"),
             userinfo: Some(fixed("https://openidconnect.googleapis.com/v1/userinfo")),
-            jwks: fixed("https://www.googleapis.com/oauth2/v3/certs"),
+            jwks: Some(fixed("https://www.googleapis.com/oauth2/v3/certs")),
             issuers: vec![
                 "https://accounts.google.com".into(),
                 "accounts.google.com".into(),
@@ -76,10 +76,26 @@ impl ProviderEndpoints {
             authorization: d.authorization_endpoint.clone(),
             token: d.token_endpoint.clone(),
             userinfo: d.userinfo_endpoint.clone(),
-            jwks: d.jwks_uri.clone(),
+            jwks: Some(d.jwks_uri.clone()),
             issuers: vec![d.issuer.clone()],
             canonical_issuer: d.issuer.clone(),
             algorithms: d.algorithms.clone(),
+            guarded: true,
+        }
+    }
+
+    /// A plain OAuth2 provider's endpoints (subscriber-given: guarded): no ID tokens,
+    /// so no JWKS and no algorithms; `issuer` is the identifier recorded for its users.
+    #[must_use]
+    pub fn plain(authorization: Url, token: Url, profile: Url, issuer: &str) -> Self {
+        Self {
+            authorization,
+            token,
+            userinfo: Some(profile),
+            jwks: None,
+            issuers: vec![issuer.to_owned()],
+            canonical_issuer: issuer.to_owned(),
+            algorithms: Vec::new(),
             guarded: true,
         }
     }
@@ -105,10 +121,10 @@ pub struct AuthorizationRequest<'a> {
     pub redirect_uri: &'a str,
     /// Fedgate's one-time state (the login record's key).
     pub state: &'a str,
-    /// OIDC nonce.
-    pub nonce: &'a str,
-    /// PKCE S256 challenge.
-    pub pkce_challenge: &'a str,
+    /// OIDC nonce (none for a plain OAuth2 provider).
+    pub nonce: Option<&'a str>,
+    /// PKCE S256 challenge (none when the provider is configured without PKCE).
+    pub pkce_challenge: Option<&'a str>,
     /// `login_hint` from the app, passed through.
     pub login_hint: Option<&'a str>,
     /// `prompt` from the app, passed through (overridden by offline access).
@@ -134,12 +150,18 @@ pub fn authorization_url(endpoints: &ProviderEndpoints, req: &AuthorizationReque
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")
             .append_pair("client_id", req.client_id)
-            .append_pair("redirect_uri", req.redirect_uri)
-            .append_pair("scope", &scope)
-            .append_pair("state", req.state)
-            .append_pair("nonce", req.nonce)
-            .append_pair("code_challenge", req.pkce_challenge)
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("redirect_uri", req.redirect_uri);
+        if !scope.is_empty() {
+            q.append_pair("scope", &scope);
+        }
+        q.append_pair("state", req.state);
+        if let Some(nonce) = req.nonce {
+            q.append_pair("nonce", nonce);
+        }
+        if let Some(challenge) = req.pkce_challenge {
+            q.append_pair("code_challenge", challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
         if let Some(hint) = req.login_hint {
             q.append_pair("login_hint", hint);
         }
@@ -185,8 +207,8 @@ mod tests {
             client_id: "cid",
             redirect_uri: "https://fg.example.com/cb",
             state: "st",
-            nonce: "no",
-            pkce_challenge: &challenge,
+            nonce: Some("no"),
+            pkce_challenge: Some(&challenge),
             login_hint: Some("ann@example.com"),
             prompt: Some("none"),
             scope: "openid email profile",

@@ -31,8 +31,8 @@ pub struct CodeRedemption<'a> {
     pub redirect_uri: &'a str,
     /// The authorization code.
     pub code: &'a str,
-    /// The PKCE code verifier.
-    pub pkce_verifier: &'a str,
+    /// The PKCE code verifier (none when the authorization request had no challenge).
+    pub pkce_verifier: Option<&'a str>,
 }
 
 /// Tokens from the token endpoint.
@@ -44,6 +44,8 @@ pub struct TokenSet {
     pub refresh_token: Option<String>,
     /// The ID token (compact JWS), not yet validated.
     pub id_token: Option<String>,
+    /// The scopes granted, when the provider says (space- or comma-separated as sent).
+    pub scope: Option<String>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -63,8 +65,10 @@ pub fn request_parts(r: &CodeRedemption<'_>) -> (Vec<(&'static str, String)>, Op
         ("grant_type", "authorization_code".to_owned()),
         ("code", r.code.to_owned()),
         ("redirect_uri", r.redirect_uri.to_owned()),
-        ("code_verifier", r.pkce_verifier.to_owned()),
     ];
+    if let Some(verifier) = r.pkce_verifier {
+        form.push(("code_verifier", verifier.to_owned()));
+    }
     let header = match r.auth {
         ClientAuth::Basic => {
             let pair = format!(
@@ -89,6 +93,7 @@ struct RawTokens {
     token_type: Option<String>,
     refresh_token: Option<String>,
     id_token: Option<String>,
+    scope: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -143,6 +148,7 @@ pub fn interpret(status: u16, content_type: &str, body: &[u8]) -> Result<TokenSe
         access_token,
         refresh_token: raw.refresh_token.filter(|t| !t.is_empty()),
         id_token: raw.id_token,
+        scope: raw.scope.filter(|s| !s.is_empty()),
     })
 }
 
@@ -158,7 +164,7 @@ mod tests {
             auth: ClientAuth::Basic,
             redirect_uri: "https://fg.example.com/cb",
             code: "c",
-            pkce_verifier: "v",
+            pkce_verifier: Some("v"),
         };
         let (form, header) = request_parts(&r);
         assert_eq!(

@@ -105,7 +105,7 @@ impl Application {
                     authorization: o.authorization_url.clone(),
                     token: o.token_url.clone(),
                     userinfo: o.userinfo_url.clone(),
-                    jwks: o.jwks_url.clone(),
+                    jwks: Some(o.jwks_url.clone()),
                     issuers: vec![o.issuer.clone()],
                     canonical_issuer: o.issuer.clone(),
                     ..ProviderEndpoints::google()

@@ -24,6 +24,10 @@ const fn yes() -> bool {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a transient JSON shape, built once per request (the lint fires on 64-bit targets only)"
+)]
 pub enum PropertyRequest {
     /// New Property › Google › Credentials › OAuth Credentials.
     GoogleOauthCredentials(GoogleCredentialsRequest),
@@ -31,6 +35,8 @@ pub enum PropertyRequest {
     OauthIntegration(OauthIntegrationRequest),
     /// New Property › OpenID Connect › Provider.
     OpenidConnectProvider(OpenidConnectProviderRequest),
+    /// New Property › OAuth2 › Provider.
+    Oauth2Provider(Oauth2ProviderRequest),
 }
 
 /// How Fedgate authenticates at a provider's token endpoint.
@@ -89,6 +95,202 @@ pub struct OpenidConnectProviderRequest {
     pub allowed_email_domains: Vec<String>,
 }
 
+/// Where each claim is in an OAuth2 provider's profile response: JSON pointers
+/// (RFC 6901) such as `/id` or `/data/user/email`. Only `subject` is required.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimMapping {
+    /// The stable user id: a string or an integer (`123` and `"123"` are the same person).
+    #[cfg_attr(feature = "openapi", schema(example = "/id"))]
+    pub subject: String,
+    /// Email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "/email"))]
+    pub email: Option<String>,
+    /// Whether the provider verified the email (`true` or `"true"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<String>,
+    /// Full name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "/name"))]
+    pub name: Option<String>,
+    /// Given name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Family name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// Picture URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    /// Login name at the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "/login"))]
+    pub username: Option<String>,
+}
+
+/// A plain OAuth 2.0 server — no ID token, no discovery (GitHub, many in-house
+/// platforms): who signed in is read from its profile endpoint through a claim mapping.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Oauth2ProviderRequest {
+    /// Your label for this property.
+    pub instance_name: String,
+    /// URL segment of the provider's login and callback (`/hosted/{appId}/{slug}/…`):
+    /// lowercase letters, digits and `-`; unique per application; fixed after creation.
+    #[cfg_attr(feature = "openapi", schema(example = "platform"))]
+    pub slug: String,
+    /// Shown on the Hosted Services tile and to end users.
+    #[cfg_attr(feature = "openapi", schema(example = "Our Platform"))]
+    pub display_name: String,
+    /// Authorization endpoint (the browser goes here).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "https://platform.example/oauth/authorize")
+    )]
+    pub authorization_url: String,
+    /// Token endpoint. JSON and form-encoded answers are both read.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "https://platform.example/oauth/token")
+    )]
+    pub token_url: String,
+    /// Profile (userinfo) endpoint, read with the access token in an
+    /// `Authorization: Bearer` header.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "https://platform.example/api/me")
+    )]
+    pub profile_url: String,
+    /// Optional GitHub-style list of the person's addresses (`email`, `primary`,
+    /// `verified`): the primary address and its verification are used.
+    #[serde(default)]
+    pub emails_url: Option<String>,
+    /// OAuth client id registered at the provider.
+    pub client_id: String,
+    /// OAuth client secret. Required on create; omit on update to keep the stored one.
+    /// Never returned.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Password, write_only))]
+    pub client_secret: Option<String>,
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    #[serde(default)]
+    pub client_authentication: ClientAuthentication,
+    /// Scopes to ask for (default none).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Send a PKCE S256 challenge (default true; turn off only for servers that
+    /// reject it).
+    #[serde(default = "yes")]
+    pub pkce: bool,
+    /// Issuer identifier recorded with each identity (default: the authorization
+    /// URL's origin). Changing it makes returning people new identities.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Where the subject and profile claims are in the profile response.
+    pub claim_mapping: ClaimMapping,
+    /// This provider verifies email addresses: the mapped verification counts for
+    /// linking to existing users (default false: mapped emails are never verified).
+    #[serde(default)]
+    pub verifies_emails: bool,
+    /// When set, only emails of these domains count as verified.
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
+}
+
+/// A stored OAuth2 provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Oauth2ProviderDto {
+    /// Property id.
+    pub id: String,
+    /// Label.
+    pub instance_name: String,
+    /// URL segment (fixed).
+    pub slug: String,
+    /// Display name.
+    pub display_name: String,
+    /// Authorization endpoint.
+    pub authorization_url: String,
+    /// Token endpoint.
+    pub token_url: String,
+    /// Profile endpoint.
+    pub profile_url: String,
+    /// Emails endpoint, if any.
+    pub emails_url: Option<String>,
+    /// OAuth client id.
+    pub client_id: String,
+    /// Whether a client secret is stored (it is never shown).
+    pub client_secret_set: bool,
+    /// Token endpoint authentication.
+    pub client_authentication: ClientAuthentication,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// PKCE S256 is sent.
+    pub pkce: bool,
+    /// Issuer identifier.
+    pub issuer: String,
+    /// Claim mapping.
+    pub claim_mapping: ClaimMapping,
+    /// The mapped email verification counts.
+    pub verifies_emails: bool,
+    /// Allowed email domains (empty: any).
+    pub allowed_email_domains: Vec<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Try a claim mapping on a sample profile, before saving it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MappingPreviewRequest {
+    /// The mapping to try.
+    pub claim_mapping: ClaimMapping,
+    /// A sample profile response, as JSON text (at most 64 KiB).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = r#"{"id": 4711, "login": "ann", "name": "Ann Example", "email": null}"#)
+    )]
+    pub profile: String,
+    /// A sample emails-endpoint response, as JSON text (optional).
+    #[serde(default)]
+    pub emails: Option<String>,
+}
+
+/// What a claim mapping yields for a sample profile: what a login would record, or
+/// why it would fail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MappingPreviewDto {
+    /// The subject in its string form (none when the login would fail).
+    pub subject: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// The provider says the email is verified (it counts only when the provider is
+    /// marked as verifying emails).
+    pub email_verified: bool,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// Login name.
+    pub username: Option<String>,
+    /// Why a login with this profile would fail (`profile_subject_missing`,
+    /// `profile_subject_invalid`), in words.
+    pub failure: Option<String>,
+}
+
 /// Google OAuth credentials as shown in the Google console.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -141,6 +343,10 @@ pub struct OauthIntegrationRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a transient JSON shape, built once per request (the lint fires on 64-bit targets only)"
+)]
 pub enum PropertyDto {
     /// Google OAuth credentials.
     GoogleOauthCredentials(GoogleCredentialsDto),
@@ -148,6 +354,8 @@ pub enum PropertyDto {
     OauthIntegration(OauthIntegrationDto),
     /// OpenID Connect provider.
     OpenidConnectProvider(OpenidConnectProviderDto),
+    /// OAuth2 provider.
+    Oauth2Provider(Oauth2ProviderDto),
 }
 
 /// A stored OpenID Connect provider.
@@ -274,6 +482,18 @@ impl std::fmt::Debug for OpenidConnectProviderRequest {
             .field("instance_name", &self.instance_name)
             .field("slug", &self.slug)
             .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Oauth2ProviderRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oauth2ProviderRequest")
+            .field("instance_name", &self.instance_name)
+            .field("slug", &self.slug)
+            .field("authorization_url", &self.authorization_url)
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
             .finish_non_exhaustive()

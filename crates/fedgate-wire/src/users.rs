@@ -128,6 +128,10 @@ pub struct ProviderProfileDto {
     pub locale: Option<String>,
     /// Google Workspace domain.
     pub hosted_domain: Option<String>,
+    /// Login name at the provider (`preferred_username`, or an OAuth2 provider's
+    /// mapped username).
+    #[serde(default)]
+    pub username: Option<String>,
 }
 
 /// A federated user (federated identity).
@@ -138,9 +142,10 @@ pub struct FederatedUserDto {
     /// The `federatedUserId`.
     pub federated_user_id: String,
     /// `GoogleFederationService` for Google, `OpenIdConnectFederationService` for
-    /// OpenID Connect providers.
+    /// OpenID Connect providers, `OAuth2FederationService` for OAuth2 providers.
     pub federating_service: String,
-    /// Provider configuration key, e.g. `google`, `oidc:<property id>`.
+    /// Provider configuration key, e.g. `google`, `oidc:<property id>`,
+    /// `oauth2:<property id>`.
     pub provider: String,
     /// The provider's slug (`google` for Google); absent when its property was deleted.
     pub federation_provider: Option<String>,

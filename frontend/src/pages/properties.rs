@@ -1,13 +1,14 @@
 //! Properties: the list by kind and instance name, the New Property menu with its
 //! dialogs (Google › Credentials › OAuth Credentials, Fedgate › OAuth Integration,
-//! OpenID Connect › Provider with Check discovery), edit and delete. Client secrets
-//! are write-only: the panel only ever says "set".
+//! OpenID Connect › Provider with Check discovery, OAuth2 › Provider with Preview
+//! mapping), edit and delete. Client secrets are write-only: the panel only ever says
+//! "set".
 
 use fedgate_wire::properties::{
-    ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
-    GoogleCredentialsRequest, OauthIntegrationDto, OauthIntegrationRequest,
-    OpenidConnectProviderDto, OpenidConnectProviderRequest, PropertyDto, PropertyRequest,
-    ResultDelivery,
+    ClaimMapping, ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
+    GoogleCredentialsRequest, MappingPreviewDto, MappingPreviewRequest, Oauth2ProviderDto,
+    Oauth2ProviderRequest, OauthIntegrationDto, OauthIntegrationRequest, OpenidConnectProviderDto,
+    OpenidConnectProviderRequest, PropertyDto, PropertyRequest, ResultDelivery,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -28,6 +29,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "google_oauth_credentials" => "Google › Credentials › OAuth Credentials",
         "oauth_integration" => "Fedgate › OAuth Integration",
         "openid_connect_provider" => "OpenID Connect › Provider",
+        "oauth2_provider" => "OAuth2 › Provider",
         _ => "Property",
     }
 }
@@ -38,6 +40,7 @@ enum Editing {
     Google(Option<GoogleCredentialsDto>),
     Integration(Option<OauthIntegrationDto>),
     Oidc(Option<OpenidConnectProviderDto>),
+    OAuth2(Option<Box<Oauth2ProviderDto>>),
 }
 
 impl Editing {
@@ -47,6 +50,7 @@ impl Editing {
             PropertyDto::GoogleOauthCredentials(g) => Self::Google(Some(g)),
             PropertyDto::OauthIntegration(i) => Self::Integration(Some(i)),
             PropertyDto::OpenidConnectProvider(o) => Self::Oidc(Some(o)),
+            PropertyDto::Oauth2Provider(o) => Self::OAuth2(Some(Box::new(o))),
         }
     }
 
@@ -56,6 +60,7 @@ impl Editing {
             "google_oauth_credentials" => Some(Self::Google(None)),
             "oauth_integration" => Some(Self::Integration(None)),
             "openid_connect_provider" => Some(Self::Oidc(None)),
+            "oauth2_provider" => Some(Self::OAuth2(None)),
             _ => None,
         }
     }
@@ -74,8 +79,10 @@ fn menu_items(path: &[&'static str]) -> Vec<(&'static str, MenuItem)> {
             ("Google", MenuItem::Open("Google")),
             ("Fedgate", MenuItem::Open("Fedgate")),
             ("OpenID Connect", MenuItem::Open("OpenID Connect")),
+            ("OAuth2", MenuItem::Open("OAuth2")),
         ],
         ["OpenID Connect"] => vec![("Provider", MenuItem::Create("openid_connect_provider"))],
+        ["OAuth2"] => vec![("Provider", MenuItem::Create("oauth2_provider"))],
         ["Google"] => vec![("Credentials", MenuItem::Open("Credentials"))],
         ["Google", "Credentials"] => {
             vec![(
@@ -93,6 +100,7 @@ fn property_id(p: &PropertyDto) -> &str {
         PropertyDto::GoogleOauthCredentials(g) => &g.id,
         PropertyDto::OauthIntegration(i) => &i.id,
         PropertyDto::OpenidConnectProvider(o) => &o.id,
+        PropertyDto::Oauth2Provider(o) => &o.id,
     }
 }
 
@@ -175,7 +183,7 @@ pub fn Properties() -> impl IntoView {
             <NewPropertyMenu editing=editing/>
         </div>
         <p class="lead">
-            "Typed configuration of this application: your sign-in providers (Google, your own OpenID Connect servers) and how Fedgate hands results to your app."
+            "Typed configuration of this application: your sign-in providers (Google, your own OpenID Connect and OAuth2 servers) and how Fedgate hands results to your app."
         </p>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || {
@@ -207,6 +215,9 @@ pub fn Properties() -> impl IntoView {
                     }
                     Editing::Oidc(existing) => {
                         view! { <OidcDialog existing=existing on_close=close on_saved=saved/> }.into_any()
+                    }
+                    Editing::OAuth2(existing) => {
+                        view! { <OAuth2Dialog existing=existing.map(|b| *b) on_close=close on_saved=saved/> }.into_any()
                     }
                 })
         }}
@@ -285,6 +296,22 @@ fn PropertyTable(
                         o.display_name,
                         o.slug,
                         o.issuer,
+                        o.client_id,
+                        if o.client_secret_set { "set" } else { "not set" },
+                        if o.verifies_emails { "trusted" } else { "not trusted" }
+                    ),
+                    o.updated_at,
+                ),
+                PropertyDto::Oauth2Provider(o) => (
+                    o.id.clone(),
+                    "oauth2_provider",
+                    o.instance_name.clone(),
+                    format!(
+                        "{} ({}) · profile {} · subject {} · client id {} · client secret {} · email verification {}",
+                        o.display_name,
+                        o.slug,
+                        o.profile_url,
+                        o.claim_mapping.subject,
                         o.client_id,
                         if o.client_secret_set { "set" } else { "not set" },
                         if o.verifies_emails { "trusted" } else { "not trusted" }
@@ -825,31 +852,11 @@ fn OidcDialog(
             display_name: display_name.get_untracked(),
             issuer: issuer.get_untracked().trim().to_owned(),
             client_id: client_id.get_untracked().trim().to_owned(),
-            // Empty on edit keeps the stored secret.
-            client_secret: if editing && secret.is_empty() {
-                None
-            } else {
-                Some(secret)
-            },
-            client_authentication: if post.get_untracked() {
-                ClientAuthentication::ClientSecretPost
-            } else {
-                ClientAuthentication::ClientSecretBasic
-            },
-            scopes: Some(
-                scopes
-                    .get_untracked()
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
-            ),
+            client_secret: new_secret(editing, secret),
+            client_authentication: client_auth(post),
+            scopes: Some(words(&scopes.get_untracked())),
             verifies_emails: verifies.get_untracked(),
-            allowed_email_domains: domains
-                .get_untracked()
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|d| !d.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            allowed_email_domains: words(&domains.get_untracked()),
         });
         save(id.clone(), body, busy, failure, on_saved);
     };
@@ -873,36 +880,7 @@ fn OidcDialog(
             on_submit=on_submit
             on_close=on_close
         >
-                {if editing {
-                    view! {
-                        <div class="field">
-                            <label for="slug">"Slug"</label>
-                            <input id="slug" name="slug" type="text" prop:value=move || slug.get() disabled=true/>
-                            <p class="hint">"Fixed after creation: it is part of the URLs registered at your provider and in your app."</p>
-                        </div>
-                    }
-                        .into_any()
-                } else {
-                    view! {
-                        <TextField
-                            id="slug"
-                            label="Slug"
-                            value=slug
-                            error=field_error(failure, "slug")
-                            hint="Lowercase letters, digits and '-': the provider's URLs become /hosted/{application}/{slug}/login and …/callback. Fixed after creation."
-                            placeholder="acme-sso".to_owned()
-                        />
-                    }
-                        .into_any()
-                }}
-                <TextField
-                    id="displayName"
-                    label="Display name"
-                    value=display_name
-                    error=field_error(failure, "displayName")
-                    hint="Shown on the Hosted Services tile and to your users."
-                    placeholder="Acme SSO".to_owned()
-                />
+                <ProviderNaming slug=slug display_name=display_name editing=editing failure=failure placeholder="acme-sso"/>
                 <div class="field" class:invalid=move || issuer_error.get().is_some()>
                     <label for="issuer">"Issuer URL"</label>
                     <div class="with-button">
@@ -932,29 +910,7 @@ fn OidcDialog(
                     error=field_error(failure, "clientId")
                 />
                 <ClientSecretField value=client_secret failure=failure secret_set=secret_set hint=secret_hint/>
-                <fieldset class="field">
-                    <legend>"Client authentication"</legend>
-                    <label class="radio">
-                        <input
-                            type="radio"
-                            name="clientAuthentication"
-                            value="client_secret_basic"
-                            prop:checked=move || !post.get()
-                            on:change=move |_| post.set(false)
-                        />
-                        " client_secret_basic (HTTP Basic; the usual one)"
-                    </label>
-                    <label class="radio">
-                        <input
-                            type="radio"
-                            name="clientAuthentication"
-                            value="client_secret_post"
-                            prop:checked=move || post.get()
-                            on:change=move |_| post.set(true)
-                        />
-                        " client_secret_post (in the form body)"
-                    </label>
-                </fieldset>
+                <ClientAuthField post=post/>
                 <TextField
                     id="scopes"
                     label="Scopes"
@@ -962,22 +918,401 @@ fn OidcDialog(
                     error=field_error(failure, "scopes")
                     hint="Space-separated; openid is always included."
                 />
-                <div class="field check">
-                    <input id="verifiesEmails" type="checkbox" bind:checked=verifies/>
-                    <label for="verifiesEmails">"This provider verifies email addresses"</label>
-                    <p class="hint">
-                        "Only then does the provider's email_verified count, so a new identity can be linked to the existing user owning that verified email. Leave off unless your provider really checks addresses."
-                    </p>
-                </div>
-                <TextAreaField
-                    id="allowedEmailDomains"
-                    label="Allowed email domains"
-                    value=domains
-                    error=field_error(failure, "allowedEmailDomains")
-                    hint="Optional, one per line: only emails of these domains count as verified."
-                    rows=2
-                    placeholder="example.com"
+                <EmailTrustFields verifies=verifies domains=domains failure=failure/>
+        </PropertyForm>
+    }
+}
+
+/// The secret to send: empty on edit keeps the stored one.
+fn new_secret(editing: bool, typed: String) -> Option<String> {
+    (!(editing && typed.is_empty())).then_some(typed)
+}
+
+/// Entries separated by spaces, commas or new lines.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn client_auth(post: RwSignal<bool>) -> ClientAuthentication {
+    if post.get_untracked() {
+        ClientAuthentication::ClientSecretPost
+    } else {
+        ClientAuthentication::ClientSecretBasic
+    }
+}
+
+/// A provider's slug (fixed once created) and display name.
+#[component]
+fn ProviderNaming(
+    slug: RwSignal<String>,
+    display_name: RwSignal<String>,
+    editing: bool,
+    failure: RwSignal<Option<Failure>>,
+    placeholder: &'static str,
+) -> impl IntoView {
+    let slug_field = if editing {
+        view! {
+            <div class="field">
+                <label for="slug">"Slug"</label>
+                <input id="slug" name="slug" type="text" prop:value=move || slug.get() disabled=true/>
+                <p class="hint">"Fixed after creation: it is part of the URLs registered at your provider and in your app."</p>
+            </div>
+        }
+            .into_any()
+    } else {
+        view! {
+            <TextField
+                id="slug"
+                label="Slug"
+                value=slug
+                error=field_error(failure, "slug")
+                hint="Lowercase letters, digits and '-': the provider's URLs become /hosted/{application}/{slug}/login and …/callback. Fixed after creation."
+                placeholder=placeholder.to_owned()
+            />
+        }
+            .into_any()
+    };
+    view! {
+        {slug_field}
+        <TextField
+            id="displayName"
+            label="Display name"
+            value=display_name
+            error=field_error(failure, "displayName")
+            hint="Shown on the Hosted Services tile and to your users."
+        />
+    }
+}
+
+/// How Fedgate authenticates at the token endpoint.
+#[component]
+fn ClientAuthField(post: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <fieldset class="field">
+            <legend>"Client authentication"</legend>
+            <label class="radio">
+                <input
+                    type="radio"
+                    name="clientAuthentication"
+                    value="client_secret_basic"
+                    prop:checked=move || !post.get()
+                    on:change=move |_| post.set(false)
                 />
+                " client_secret_basic (HTTP Basic; the usual one)"
+            </label>
+            <label class="radio">
+                <input
+                    type="radio"
+                    name="clientAuthentication"
+                    value="client_secret_post"
+                    prop:checked=move || post.get()
+                    on:change=move |_| post.set(true)
+                />
+                " client_secret_post (in the form body)"
+            </label>
+        </fieldset>
+    }
+}
+
+/// Whether the provider's email verification counts, and for which domains.
+#[component]
+fn EmailTrustFields(
+    verifies: RwSignal<bool>,
+    domains: RwSignal<String>,
+    failure: RwSignal<Option<Failure>>,
+) -> impl IntoView {
+    view! {
+        <div class="field check">
+            <input id="verifiesEmails" type="checkbox" bind:checked=verifies/>
+            <label for="verifiesEmails">"This provider verifies email addresses"</label>
+            <p class="hint">
+                "Only then does the provider's email verification count, so a new identity can be linked to the existing user owning that verified email. Leave off unless your provider really checks addresses."
+            </p>
+        </div>
+        <TextAreaField
+            id="allowedEmailDomains"
+            label="Allowed email domains"
+            value=domains
+            error=field_error(failure, "allowedEmailDomains")
+            hint="Optional, one per line: only emails of these domains count as verified."
+            rows=2
+            placeholder="example.com"
+        />
+    }
+}
+
+const OAUTH2_FIELDS: &[&str] = &[
+    "instanceName",
+    "slug",
+    "displayName",
+    "authorizationUrl",
+    "tokenUrl",
+    "profileUrl",
+    "emailsUrl",
+    "clientId",
+    "clientSecret",
+    "clientAuthentication",
+    "scopes",
+    "pkce",
+    "issuer",
+    "claimMapping.subject",
+    "claimMapping.email",
+    "claimMapping.emailVerified",
+    "claimMapping.name",
+    "claimMapping.givenName",
+    "claimMapping.familyName",
+    "claimMapping.picture",
+    "claimMapping.username",
+    "verifiesEmails",
+    "allowedEmailDomains",
+    "profile",
+    "emails",
+];
+
+/// The claim mapping's pointers, as typed.
+#[derive(Clone, Copy)]
+struct MappingFields {
+    subject: RwSignal<String>,
+    email: RwSignal<String>,
+    email_verified: RwSignal<String>,
+    name: RwSignal<String>,
+    given_name: RwSignal<String>,
+    family_name: RwSignal<String>,
+    picture: RwSignal<String>,
+    username: RwSignal<String>,
+}
+
+impl MappingFields {
+    /// The stored mapping's pointers, or a start for a new provider.
+    fn of(m: Option<&ClaimMapping>) -> Self {
+        let text = |f: fn(&ClaimMapping) -> Option<String>, default: &str| {
+            RwSignal::new(m.map_or_else(|| default.to_owned(), |m| f(m).unwrap_or_default()))
+        };
+        Self {
+            subject: text(|m| Some(m.subject.clone()), "/id"),
+            email: text(|m| m.email.clone(), "/email"),
+            email_verified: text(|m| m.email_verified.clone(), ""),
+            name: text(|m| m.name.clone(), "/name"),
+            given_name: text(|m| m.given_name.clone(), ""),
+            family_name: text(|m| m.family_name.clone(), ""),
+            picture: text(|m| m.picture.clone(), ""),
+            username: text(|m| m.username.clone(), ""),
+        }
+    }
+
+    fn value(self) -> ClaimMapping {
+        let pointer = |s: RwSignal<String>| optional(s.get_untracked());
+        ClaimMapping {
+            subject: self.subject.get_untracked().trim().to_owned(),
+            email: pointer(self.email),
+            email_verified: pointer(self.email_verified),
+            name: pointer(self.name),
+            given_name: pointer(self.given_name),
+            family_name: pointer(self.family_name),
+            picture: pointer(self.picture),
+            username: pointer(self.username),
+        }
+    }
+}
+
+/// The claim mapping's fields, and Preview mapping: a sample profile (and emails list)
+/// and what the mapping yields from it.
+#[component]
+fn ClaimMappingFields(map: MappingFields, failure: RwSignal<Option<Failure>>) -> impl IntoView {
+    let sample = RwSignal::new(String::new());
+    let emails = RwSignal::new(String::new());
+    let previewing = RwSignal::new(false);
+    let preview = RwSignal::new(None::<MappingPreviewDto>);
+    let run = move |_| {
+        let ctx = app_ctx();
+        previewing.set(true);
+        preview.set(None);
+        failure.set(None);
+        let body = MappingPreviewRequest {
+            claim_mapping: map.value(),
+            profile: sample.get_untracked(),
+            emails: optional(emails.get_untracked()),
+        };
+        spawn_local(async move {
+            let r: Result<MappingPreviewDto, Failure> =
+                api::send("POST", &ctx.api("/mapping-preview"), &body).await;
+            previewing.set(false);
+            match r {
+                Ok(p) => preview.set(Some(p)),
+                Err(f) => failure.set(Some(f)),
+            }
+        });
+    };
+    let pointer_hint = "Optional JSON pointer, e.g. /email or /data/user/email.";
+    view! {
+        <fieldset class="field">
+            <legend>"Claim mapping"</legend>
+            <p class="hint">
+                "JSON pointers into the profile response. The subject must be a string or an integer that never changes for a person (123 and \"123\" are the same)."
+            </p>
+            <TextField id="claimMapping.subject" label="Subject" value=map.subject error=field_error(failure, "claimMapping.subject") hint="Required, e.g. /id or /data/user/id." placeholder="/id".to_owned()/>
+            <TextField id="claimMapping.email" label="Email" value=map.email error=field_error(failure, "claimMapping.email") hint=pointer_hint/>
+            <TextField id="claimMapping.emailVerified" label="Email verified" value=map.email_verified error=field_error(failure, "claimMapping.emailVerified") hint="Optional pointer to true or \"true\". Counts only when this provider verifies email addresses."/>
+            <TextField id="claimMapping.name" label="Name" value=map.name error=field_error(failure, "claimMapping.name") hint=pointer_hint/>
+            <TextField id="claimMapping.givenName" label="Given name" value=map.given_name error=field_error(failure, "claimMapping.givenName") hint=pointer_hint/>
+            <TextField id="claimMapping.familyName" label="Family name" value=map.family_name error=field_error(failure, "claimMapping.familyName") hint=pointer_hint/>
+            <TextField id="claimMapping.picture" label="Picture" value=map.picture error=field_error(failure, "claimMapping.picture") hint=pointer_hint/>
+            <TextField id="claimMapping.username" label="Username" value=map.username error=field_error(failure, "claimMapping.username") hint=pointer_hint/>
+        </fieldset>
+        <fieldset class="field preview-mapping">
+            <legend>"Preview mapping"</legend>
+            <TextAreaField
+                id="profile"
+                label="Sample profile JSON"
+                value=sample
+                error=field_error(failure, "profile")
+                hint="Paste what your profile URL answers for one person; nothing is stored."
+                rows=4
+                placeholder="{\"id\": 4711, \"login\": \"ann\", \"name\": \"Ann Example\"}"
+            />
+            <TextAreaField
+                id="emails"
+                label="Sample emails JSON"
+                value=emails
+                error=field_error(failure, "emails")
+                hint="Optional: what the emails URL answers."
+                rows=2
+            />
+            <button type="button" on:click=run disabled=move || previewing.get()>
+                {move || if previewing.get() { "Previewing…" } else { "Preview mapping" }}
+            </button>
+            {move || preview.get().map(|p| view! { <MappingPreview preview=p/> })}
+        </fieldset>
+    }
+}
+
+/// What Preview mapping yields.
+#[component]
+fn MappingPreview(preview: MappingPreviewDto) -> impl IntoView {
+    let or_none = |v: Option<String>| v.unwrap_or_else(|| "—".to_owned());
+    if let Some(why) = preview.failure {
+        return view! {
+            <div class="mapping-preview failed" role="status">
+                <p><strong>"A sign-in with this profile would fail"</strong> " — " {why}</p>
+            </div>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="mapping-preview" role="status">
+            <dl>
+                <dt>"Subject"</dt><dd><code>{or_none(preview.subject)}</code></dd>
+                <dt>"Email"</dt>
+                <dd>
+                    {or_none(preview.email)}
+                    {if preview.email_verified { " (verified by the provider)" } else { " (not verified)" }}
+                </dd>
+                <dt>"Name"</dt><dd>{or_none(preview.name)}</dd>
+                <dt>"Given / family name"</dt>
+                <dd>{or_none(preview.given_name)} " / " {or_none(preview.family_name)}</dd>
+                <dt>"Picture"</dt><dd>{or_none(preview.picture)}</dd>
+                <dt>"Username"</dt><dd>{or_none(preview.username)}</dd>
+            </dl>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn OAuth2Dialog(
+    existing: Option<Oauth2ProviderDto>,
+    on_close: Callback<()>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
+    let e = existing;
+    let text =
+        |f: fn(&Oauth2ProviderDto) -> String| RwSignal::new(e.as_ref().map(f).unwrap_or_default());
+    let instance_name = text(|o| o.instance_name.clone());
+    let slug = text(|o| o.slug.clone());
+    let display_name = text(|o| o.display_name.clone());
+    let authorization_url = text(|o| o.authorization_url.clone());
+    let token_url = text(|o| o.token_url.clone());
+    let profile_url = text(|o| o.profile_url.clone());
+    let emails_url = text(|o| o.emails_url.clone().unwrap_or_default());
+    let client_id = text(|o| o.client_id.clone());
+    let client_secret = RwSignal::new(String::new());
+    let scopes = text(|o| o.scopes.join(" "));
+    let issuer = text(|o| o.issuer.clone());
+    let domains = text(|o| o.allowed_email_domains.join("\n"));
+    let verifies = RwSignal::new(e.as_ref().is_some_and(|o| o.verifies_emails));
+    let pkce = RwSignal::new(e.as_ref().is_none_or(|o| o.pkce));
+    let post = RwSignal::new(
+        e.as_ref()
+            .is_some_and(|o| o.client_authentication == ClientAuthentication::ClientSecretPost),
+    );
+    let map = MappingFields::of(e.as_ref().map(|o| &o.claim_mapping));
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let secret_set = e.as_ref().is_some_and(|o| o.client_secret_set);
+    let id = e.as_ref().map(|o| o.id.clone());
+    let editing = id.is_some();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let trimmed = |s: RwSignal<String>| s.get_untracked().trim().to_owned();
+        let body = PropertyRequest::Oauth2Provider(Oauth2ProviderRequest {
+            instance_name: instance_name.get_untracked(),
+            slug: trimmed(slug),
+            display_name: display_name.get_untracked(),
+            authorization_url: trimmed(authorization_url),
+            token_url: trimmed(token_url),
+            profile_url: trimmed(profile_url),
+            emails_url: optional(emails_url.get_untracked()),
+            client_id: trimmed(client_id),
+            client_secret: new_secret(editing, client_secret.get_untracked()),
+            client_authentication: client_auth(post),
+            scopes: Some(words(&scopes.get_untracked())),
+            pkce: pkce.get_untracked(),
+            issuer: optional(issuer.get_untracked()),
+            claim_mapping: map.value(),
+            verifies_emails: verifies.get_untracked(),
+            allowed_email_domains: words(&domains.get_untracked()),
+        });
+        save(id.clone(), body, busy, failure, on_saved);
+    };
+    let secret_hint = secret_hint(
+        secret_set,
+        "From your platform's OAuth application registration. Stored encrypted; never shown again.",
+    );
+    let title = if editing {
+        "Edit OAuth2 Provider".to_owned()
+    } else {
+        "New Property › OAuth2 › Provider".to_owned()
+    };
+    view! {
+        <PropertyForm
+            title=title
+            fields=OAUTH2_FIELDS
+            instance_name=instance_name
+            failure=failure
+            busy=busy
+            on_submit=on_submit
+            on_close=on_close
+        >
+                <ProviderNaming slug=slug display_name=display_name editing=editing failure=failure placeholder="platform"/>
+                <TextField id="authorizationUrl" label="Authorization URL" value=authorization_url error=field_error(failure, "authorizationUrl") kind="url" hint="Where the browser goes to sign in." placeholder="https://platform.example/oauth/authorize".to_owned()/>
+                <TextField id="tokenUrl" label="Token URL" value=token_url error=field_error(failure, "tokenUrl") kind="url" hint="Where Fedgate redeems the code (JSON or form answers)." placeholder="https://platform.example/oauth/token".to_owned()/>
+                <TextField id="profileUrl" label="Profile URL" value=profile_url error=field_error(failure, "profileUrl") kind="url" hint="Read with the access token in an Authorization: Bearer header." placeholder="https://platform.example/api/me".to_owned()/>
+                <TextField id="emailsUrl" label="Emails URL" value=emails_url error=field_error(failure, "emailsUrl") kind="url" hint="Optional, a GitHub-style list of {email, primary, verified}: the primary address is used."/>
+                <TextField id="clientId" label="Client ID" value=client_id error=field_error(failure, "clientId")/>
+                <ClientSecretField value=client_secret failure=failure secret_set=secret_set hint=secret_hint/>
+                <ClientAuthField post=post/>
+                <TextField id="scopes" label="Scopes" value=scopes error=field_error(failure, "scopes") hint="Space-separated; may be empty."/>
+                <div class="field check">
+                    <input id="pkce" type="checkbox" bind:checked=pkce/>
+                    <label for="pkce">"Send PKCE (S256)"</label>
+                    <p class="hint">"Leave on unless your server rejects the code_challenge parameter."</p>
+                </div>
+                <TextField id="issuer" label="Issuer identifier" value=issuer error=field_error(failure, "issuer") hint="Optional: recorded with every identity from this provider. Defaults to the authorization URL's origin; changing it later makes returning people new identities."/>
+                <ClaimMappingFields map=map failure=failure/>
+                <EmailTrustFields verifies=verifies domains=domains failure=failure/>
         </PropertyForm>
     }
 }

@@ -639,6 +639,8 @@ pub fn FederatedUserDetail() -> impl IntoView {
                                     </dd>
                                     <dt>"Name"</dt>
                                     <dd>{f.profile.name.clone().unwrap_or_else(|| "—".into())}</dd>
+                                    <dt>"Username"</dt>
+                                    <dd>{f.profile.username.clone().unwrap_or_else(|| "—".into())}</dd>
                                     <dt>"First seen / last sign-in"</dt>
                                     <dd>{when(f.created_at)} " / " {when(f.last_login_at)}</dd>
                                 </dl>

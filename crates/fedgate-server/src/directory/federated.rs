@@ -67,6 +67,7 @@ pub(crate) fn federated_user_dto(f: &FederatedUser, providers: &[ProviderRef]) -
             picture: p.picture.clone(),
             locale: p.locale.clone(),
             hosted_domain: p.hosted_domain.clone(),
+            username: p.username.clone(),
         },
         has_upstream_tokens: f.sealed_tokens.is_some(),
         created_at: f.created_at,

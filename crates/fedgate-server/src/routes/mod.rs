@@ -71,6 +71,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/applications/{app_id}/discovery-check",
                     web::post().to(properties::check_discovery),
                 )
+                .route(
+                    "/applications/{app_id}/mapping-preview",
+                    web::post().to(properties::preview_mapping),
+                )
                 .service(
                     web::resource("/applications/{app_id}/properties/{property_id}")
                         .get(properties::get)

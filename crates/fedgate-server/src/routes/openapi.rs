@@ -182,6 +182,7 @@ impl Modify for TaggedShapes {
             "GoogleCredentialsRequest",
             "OauthIntegrationRequest",
             "OpenidConnectProviderRequest",
+            "Oauth2ProviderRequest",
         ] {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name)
                 && matches!(
@@ -220,6 +221,7 @@ impl Modify for TaggedShapes {
         properties::replace,
         properties::delete,
         properties::check_discovery,
+        properties::preview_mapping,
         access_keys::list,
         access_keys::create,
         access_keys::revoke,

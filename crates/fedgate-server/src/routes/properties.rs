@@ -2,18 +2,21 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use fedgate_domain::ValidationError;
+use fedgate_domain::claims;
 use fedgate_domain::ids::PropertyId;
 use fedgate_domain::ports::StoreError;
 use fedgate_domain::property::{
-    self as domain, MAX_OIDC_PROVIDERS, PropertyInput, PropertyKind, PropertySettings,
+    self as domain, MAX_PROVIDERS_PER_KIND, Oauth2ProviderInput, PropertyInput, PropertySettings,
     StoredProperty,
 };
 use fedgate_provider::Discovered;
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::error::ErrorCode;
 use fedgate_wire::properties::{
-    ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
-    OauthIntegrationDto, OpenidConnectProviderDto, PropertyDto, PropertyRequest, ResultDelivery,
+    ClaimMapping, ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
+    MappingPreviewDto, MappingPreviewRequest, Oauth2ProviderDto, OauthIntegrationDto,
+    OpenidConnectProviderDto, PropertyDto, PropertyRequest, ResultDelivery,
 };
 use secrecy::SecretString;
 
@@ -22,6 +25,46 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::session::SubscriberSession;
 use crate::state::AppState;
+
+const fn auth_in(a: ClientAuthentication) -> domain::ClientAuthentication {
+    match a {
+        ClientAuthentication::ClientSecretBasic => domain::ClientAuthentication::ClientSecretBasic,
+        ClientAuthentication::ClientSecretPost => domain::ClientAuthentication::ClientSecretPost,
+    }
+}
+
+const fn auth_out(a: domain::ClientAuthentication) -> ClientAuthentication {
+    match a {
+        domain::ClientAuthentication::ClientSecretBasic => ClientAuthentication::ClientSecretBasic,
+        domain::ClientAuthentication::ClientSecretPost => ClientAuthentication::ClientSecretPost,
+    }
+}
+
+fn mapping_in(m: ClaimMapping) -> claims::ClaimMapping {
+    claims::ClaimMapping {
+        subject: m.subject,
+        email: m.email,
+        email_verified: m.email_verified,
+        name: m.name,
+        given_name: m.given_name,
+        family_name: m.family_name,
+        picture: m.picture,
+        username: m.username,
+    }
+}
+
+fn mapping_out(m: claims::ClaimMapping) -> ClaimMapping {
+    ClaimMapping {
+        subject: m.subject,
+        email: m.email,
+        email_verified: m.email_verified,
+        name: m.name,
+        given_name: m.given_name,
+        family_name: m.family_name,
+        picture: m.picture,
+        username: m.username,
+    }
+}
 
 fn to_input(req: PropertyRequest) -> PropertyInput {
     match req {
@@ -49,18 +92,31 @@ fn to_input(req: PropertyRequest) -> PropertyInput {
             issuer: o.issuer,
             client_id: o.client_id,
             client_secret: o.client_secret.map(SecretString::from),
-            client_authentication: match o.client_authentication {
-                ClientAuthentication::ClientSecretBasic => {
-                    domain::ClientAuthentication::ClientSecretBasic
-                }
-                ClientAuthentication::ClientSecretPost => {
-                    domain::ClientAuthentication::ClientSecretPost
-                }
-            },
+            client_authentication: auth_in(o.client_authentication),
             scopes: o.scopes,
             verifies_emails: o.verifies_emails,
             allowed_email_domains: o.allowed_email_domains,
         },
+        PropertyRequest::Oauth2Provider(o) => {
+            PropertyInput::Oauth2Provider(Box::new(Oauth2ProviderInput {
+                instance_name: o.instance_name,
+                slug: o.slug,
+                display_name: o.display_name,
+                authorization_url: o.authorization_url,
+                token_url: o.token_url,
+                profile_url: o.profile_url,
+                emails_url: o.emails_url,
+                client_id: o.client_id,
+                client_secret: o.client_secret.map(SecretString::from),
+                client_authentication: auth_in(o.client_authentication),
+                scopes: o.scopes,
+                pkce: o.pkce,
+                issuer: o.issuer,
+                claim_mapping: mapping_in(o.claim_mapping),
+                verifies_emails: o.verifies_emails,
+                allowed_email_domains: o.allowed_email_domains,
+            }))
+        }
     }
 }
 
@@ -107,14 +163,7 @@ fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
                 issuer: o.issuer,
                 client_id: o.client_id.as_str().to_owned(),
                 client_secret_set: p.sealed_secret.is_some(),
-                client_authentication: match o.client_authentication {
-                    domain::ClientAuthentication::ClientSecretBasic => {
-                        ClientAuthentication::ClientSecretBasic
-                    }
-                    domain::ClientAuthentication::ClientSecretPost => {
-                        ClientAuthentication::ClientSecretPost
-                    }
-                },
+                client_authentication: auth_out(o.client_authentication),
                 scopes: o.scopes,
                 verifies_emails: o.verifies_emails,
                 allowed_email_domains: o.allowed_email_domains,
@@ -122,6 +171,27 @@ fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
                 updated_at: p.updated_at,
             })
         }
+        PropertySettings::Oauth2Provider(o) => PropertyDto::Oauth2Provider(Oauth2ProviderDto {
+            id: p.id.to_string(),
+            instance_name: p.instance_name.clone(),
+            slug: o.slug.as_str().to_owned(),
+            display_name: o.display_name,
+            authorization_url: o.authorization_url,
+            token_url: o.token_url,
+            profile_url: o.profile_url,
+            emails_url: o.emails_url,
+            client_id: o.client_id.as_str().to_owned(),
+            client_secret_set: p.sealed_secret.is_some(),
+            client_authentication: auth_out(o.client_authentication),
+            scopes: o.scopes,
+            pkce: o.pkce,
+            issuer: o.issuer,
+            claim_mapping: mapping_out(o.claim_mapping),
+            verifies_emails: o.verifies_emails,
+            allowed_email_domains: o.allowed_email_domains,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }),
     })
 }
 
@@ -181,7 +251,7 @@ pub async fn list(
     responses(
         (status = 201, body = PropertyDto),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "`property_exists`: at most one Google credentials and one integration per application; `slug_taken`; `limit_reached`: at most 20 OpenID Connect providers", body = ErrorBody),
+        (status = 409, description = "`property_exists`: at most one Google credentials and one integration per application; `slug_taken`; `limit_reached`: at most 20 OpenID Connect and 20 OAuth2 providers", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with `field`", body = ErrorBody)
     )
 )]
@@ -193,18 +263,17 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let app = owned_application(&state, &session, &path).await?;
     let valid = to_input(body.into_inner()).validate(true)?;
-    if valid.settings.kind() == PropertyKind::OpenidConnectProvider {
+    let kind = valid.settings.kind();
+    if kind.is_slugged_provider() {
         let existing = state.store.list_properties(app.id).await?;
-        let providers = existing
-            .iter()
-            .filter(|p| p.kind == PropertyKind::OpenidConnectProvider)
-            .count();
-        if providers >= MAX_OIDC_PROVIDERS {
+        let providers = existing.iter().filter(|p| p.kind == kind).count();
+        if providers >= MAX_PROVIDERS_PER_KIND {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorCode::LimitReached,
                 format!(
-                    "an application may have at most {MAX_OIDC_PROVIDERS} OpenID Connect providers"
+                    "an application may have at most {MAX_PROVIDERS_PER_KIND} providers of the kind {}",
+                    kind.as_str()
                 ),
             ));
         }
@@ -379,4 +448,71 @@ pub async fn check_discovery(
         Ok(d) => Ok(HttpResponse::Ok().json(discovery_dto(&d))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Longest sample accepted by the mapping preview.
+const MAX_PREVIEW_SAMPLE: usize = 64 * 1024;
+
+fn sample(field: &'static str, text: &str) -> Result<serde_json::Value, ValidationError> {
+    if text.len() > MAX_PREVIEW_SAMPLE {
+        return Err(ValidationError::new(field, "must be at most 64 KiB"));
+    }
+    serde_json::from_str(text).map_err(|e| ValidationError::new(field, format!("is not JSON: {e}")))
+}
+
+/// `POST /manage/v1/applications/{appId}/mapping-preview`: what an OAuth2 provider's
+/// claim mapping yields for a sample profile (and emails list) — the subject, email
+/// and name a login would record, or why it would fail. Nothing is stored.
+#[utoipa::path(
+    post,
+    path = "/manage/v1/applications/{appId}/mapping-preview",
+    tag = "properties",
+    security(("session" = [], "csrf" = [])),
+    params(("appId" = String, Path, description = "Application id")),
+    request_body = MappingPreviewRequest,
+    responses(
+        (status = 200, body = MappingPreviewDto),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a pointer is not a JSON pointer (`field` = `claimMapping.…`), or a sample is not JSON (`profile`, `emails`)", body = ErrorBody)
+    )
+)]
+pub async fn preview_mapping(
+    state: web::Data<AppState>,
+    session: SubscriberSession,
+    path: web::Path<String>,
+    body: JsonBody<MappingPreviewRequest>,
+) -> Result<HttpResponse, ApiError> {
+    owned_application(&state, &session, &path).await?;
+    let req = body.into_inner();
+    let mapping = claims::ClaimMapping::parse(mapping_in(req.claim_mapping))?;
+    let profile = sample("profile", &req.profile)?;
+    let emails = req
+        .emails
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| sample("emails", t))
+        .transpose()?;
+    let dto = match mapping.apply(&profile) {
+        Ok(mut mapped) => {
+            if let Some(list) = &emails {
+                mapped.with_email_list(list);
+            }
+            MappingPreviewDto {
+                subject: Some(mapped.subject),
+                email: mapped.email,
+                email_verified: mapped.email_verified,
+                name: mapped.name,
+                given_name: mapped.given_name,
+                family_name: mapped.family_name,
+                picture: mapped.picture,
+                username: mapped.username,
+                failure: None,
+            }
+        }
+        Err(e) => MappingPreviewDto {
+            failure: Some(format!("{}: {e}", e.code())),
+            ..MappingPreviewDto::default()
+        },
+    };
+    Ok(HttpResponse::Ok().json(dto))
 }
