@@ -1,11 +1,14 @@
 // Shared by the end-to-end suites: free ports, a Fedgate process pointed at a local
 // OpenID provider, the provider itself (oidc-provider, configured like Google), a
+// company's plain OAuth 2.0 platform (@node-oauth/oauth2-server behind express), a
 // tiny app that shows what it received, and Debian Chromium.
 import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import OAuth2Server from '@node-oauth/oauth2-server';
+import express from 'express';
 import Provider from 'oidc-provider';
 import { chromium } from 'playwright-core';
 
@@ -124,6 +127,99 @@ export function startCompanyProvider(issuer, port, client, cleanups) {
   });
   const server = provider.listen(port);
   cleanups.push(() => server.close());
+}
+
+// "Our platform" of the seed's customer: a plain OAuth 2.0 server (no ID token, no
+// discovery) with its own sign-in form and session cookie, numeric user ids and a
+// JSON profile at /api/me. Someone signed in at the platform is not asked anything
+// when an OAuth client sends them to /oauth/authorize.
+export function startPlatform(port, client, cleanups) {
+  const base = `http://localhost:${port}`;
+  const members = new Map([['ann', { id: 1042, username: 'ann', profile: { displayName: 'Ann Platform', email: 'ann@platform.example' } }]]);
+  const sessions = new Map();
+  const codes = new Map();
+  const tokens = new Map();
+  const registered = { id: client.id, grants: ['authorization_code'], redirectUris: [client.redirectUri] };
+  const oauth = new OAuth2Server({
+    model: {
+      async getClient(id, secret) {
+        if (id !== client.id || (secret != null && secret !== client.secret)) return null;
+        return registered;
+      },
+      async saveAuthorizationCode(code, c, user) {
+        const saved = { ...code, client: c, user };
+        codes.set(code.authorizationCode, saved);
+        return saved;
+      },
+      async getAuthorizationCode(code) { return codes.get(code) ?? null; },
+      async revokeAuthorizationCode(code) { return codes.delete(code.authorizationCode); },
+      async saveToken(token, c, user) {
+        const saved = { ...token, client: c, user };
+        tokens.set(token.accessToken, saved);
+        return saved;
+      },
+      async getAccessToken(token) { return tokens.get(token) ?? null; },
+      async verifyScope() { return true; },
+    },
+  });
+  const wrap = (req) => new OAuth2Server.Request({ method: req.method, query: { ...req.query }, headers: req.headers, body: req.body ?? {} });
+  const send = (res, response) => res.set(response.headers).status(response.status).send(response.body);
+  const memberOf = (req) => {
+    const sid = /(?:^|; )platform_sid=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    return members.get(sessions.get(sid));
+  };
+  const app = express();
+  app.use(express.urlencoded({ extended: false }));
+  app.get('/', (req, res) => {
+    const m = memberOf(req);
+    res.type('html').send(`<!doctype html><title>Our Platform</title><h1>Our Platform</h1><p>${m ? `Signed in as ${m.username}` : 'Not signed in'}</p>`);
+  });
+  app.get('/login', (req, res) => {
+    const next = String(req.query.next ?? '/');
+    res.type('html').send(`<!doctype html><title>Sign in · Our Platform</title><h1>Sign in to Our Platform</h1>
+      <form method="post" action="/login"><input type="hidden" name="next" value="${next.replace(/"/g, '&quot;')}">
+      <label>Username <input name="username"></label><label>Password <input name="password" type="password"></label>
+      <button type="submit">Sign in</button></form>`);
+  });
+  app.post('/login', (req, res) => {
+    if (!members.has(req.body.username) || req.body.password !== 'platform-pass') return res.status(401).send('wrong password');
+    const sid = Math.random().toString(36).slice(2);
+    sessions.set(sid, req.body.username);
+    const next = String(req.body.next ?? '/');
+    res.set('set-cookie', `platform_sid=${sid}; Path=/; HttpOnly; SameSite=Lax`).redirect(next.startsWith('/') ? next : '/');
+  });
+  app.get('/oauth/authorize', async (req, res) => {
+    const member = memberOf(req);
+    if (!member) return res.redirect(`/login?next=${encodeURIComponent(req.originalUrl)}`);
+    const response = new OAuth2Server.Response(res);
+    try {
+      await oauth.authorize(wrap(req), response, { authenticateHandler: { handle: () => member } });
+    } catch (e) {
+      if (!response.headers.location) return res.status(e.code ?? 500).send(e.message);
+    }
+    send(res, response);
+  });
+  app.post('/oauth/token', async (req, res) => {
+    const response = new OAuth2Server.Response(res);
+    try {
+      await oauth.token(wrap(req), response);
+    } catch {
+      // The error is in the response.
+    }
+    send(res, response);
+  });
+  app.get('/api/me', async (req, res) => {
+    const response = new OAuth2Server.Response(res);
+    try {
+      const token = await oauth.authenticate(wrap(req), response);
+      res.json(token.user);
+    } catch (e) {
+      res.status(e.code ?? 401).json({ error: e.name, message: e.message });
+    }
+  });
+  const server = app.listen(port, '127.0.0.1');
+  cleanups.push(() => server.close());
+  return { base, authorizationUrl: `${base}/oauth/authorize`, tokenUrl: `${base}/oauth/token`, profileUrl: `${base}/api/me` };
 }
 
 // The app: a page showing the query parameters it was sent back with.
