@@ -584,6 +584,8 @@ async fn bad_starts_get_an_error_page_and_no_redirect() {
 mod state_signing {
     use fedgate_domain::signing::{self, RequestParts};
     use fedgate_tests::unix_now;
+    use fedgate_wire::keys::CreatedAccessKeyDto;
+    use std::collections::HashMap;
 
     use super::*;
 
@@ -624,19 +626,125 @@ mod state_signing {
         let start = hop(&w.app.login_url(&w.app_id, &q)).await;
         assert_eq!(start.status, StatusCode::FOUND, "{}", start.body);
         let to_google = start.params();
-        assert_eq!(
-            (
-                to_google["access_type"].as_str(),
-                to_google["prompt"].as_str()
-            ),
-            ("offline", "consent")
-        );
+        assert_eq!(to_google["access_type"], "offline");
+        assert!(!to_google.contains_key("prompt"), "consent is not forced");
         let at_google = hop(start.location.as_deref().unwrap()).await;
         let p = hop(at_google.location.as_deref().unwrap()).await.params();
         let tokens: Vec<&str> = p["externalServiceTokens"].split(',').collect();
         assert_eq!(tokens.len(), 2, "access and refresh token");
         assert!(tokens[0].starts_with("ya29.") && tokens[1].starts_with("1//"));
         assert_eq!(p["state"], "abc");
+    }
+
+    /// One signed sign-in as `hint` with `extra` query parameters, followed through
+    /// every hop until the browser is back at the app; the number of rounds at Google.
+    async fn signed_login(
+        w: &World,
+        key: &CreatedAccessKeyDto,
+        extra: &str,
+        nonce: &str,
+    ) -> (HashMap<String, String>, u32) {
+        let q = signed_query(
+            &w.app_id,
+            &key.key.id,
+            &key.secret,
+            extra,
+            unix_now(),
+            nonce,
+        );
+        let before = w.google.with(|s| s.authorize_calls);
+        let mut at = hop(&w.app.login_url(&w.app_id, &q)).await;
+        assert_eq!(at.status, StatusCode::FOUND, "{}", at.body);
+        while !at.target().starts_with(APP_REDIRECT) {
+            at = hop(at.location.as_deref().unwrap()).await;
+            assert_eq!(at.status, StatusCode::FOUND, "{}", at.body);
+        }
+        (at.params(), w.google.with(|s| s.authorize_calls) - before)
+    }
+
+    #[tokio::test]
+    async fn consent_is_asked_for_only_when_no_refresh_token_is_stored() {
+        let w = World::start(json!({"requireStateSigning": true})).await;
+        let key = w.owner.create_key(&w.app_id).await;
+        // Like Google for someone who consented long ago: a new refresh token only
+        // with prompt=consent.
+        w.google.with(|s| s.refresh_only_on_consent = true);
+        w.google.add("ann", Person::gmail("ann"));
+        let (first, rounds) = signed_login(
+            &w,
+            &key,
+            "state=one&login_hint=ann",
+            "nonce-consent-00000001",
+        )
+        .await;
+        assert_eq!(rounds, 2, "sent back once to consent");
+        assert_eq!(
+            w.google
+                .with(|s| s.last_authorize.get("prompt").cloned())
+                .as_deref(),
+            Some("consent")
+        );
+        assert_eq!(
+            w.google
+                .with(|s| s.last_authorize.get("login_hint").cloned())
+                .as_deref(),
+            Some("ann")
+        );
+        assert_eq!(first["state"], "one");
+        let refresh = first["externalServiceTokens"]
+            .split(',')
+            .nth(1)
+            .expect("a refresh token")
+            .to_owned();
+
+        // With a refresh token stored, the next sign-in asks nothing: one silent round,
+        // and the stored refresh token comes back.
+        let (second, rounds) = signed_login(
+            &w,
+            &key,
+            "state=two&login_hint=ann&prompt=select_account",
+            "nonce-consent-00000002",
+        )
+        .await;
+        assert_eq!(rounds, 1);
+        assert_eq!(
+            w.google
+                .with(|s| s.last_authorize.get("prompt").cloned())
+                .as_deref(),
+            Some("select_account"),
+            "the app's prompt passes through"
+        );
+        assert_eq!(second["linkedUser"], first["linkedUser"]);
+        assert_eq!(
+            second["externalServiceTokens"].split(',').nth(1),
+            Some(refresh.as_str())
+        );
+
+        // prompt=none never gets a consent screen: the login completes without a
+        // refresh token, and the event says so.
+        w.google.add("bo", Person::gmail("bo"));
+        let (quiet, rounds) = signed_login(
+            &w,
+            &key,
+            "state=three&login_hint=bo&prompt=none",
+            "nonce-consent-00000003",
+        )
+        .await;
+        assert_eq!(rounds, 1);
+        assert_eq!(
+            quiet["externalServiceTokens"].split(',').count(),
+            1,
+            "{quiet:?}"
+        );
+        let events = w.owner.events(&w.app_id, "?kind=login_succeeded").await;
+        assert!(
+            events[0]["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("no refresh token"),
+            "{:?}",
+            events[0]
+        );
     }
 
     #[tokio::test]

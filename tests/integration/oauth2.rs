@@ -451,3 +451,35 @@ async fn without_the_loopback_setting_platform_urls_on_this_machine_are_refused(
     assert_eq!(start.status, StatusCode::BAD_REQUEST, "{}", start.body);
     assert_eq!(platform.with(|s| s.redeemed), 0);
 }
+
+#[tokio::test]
+async fn granted_scopes_are_recorded_and_a_scope_not_granted_is_said_in_the_event() {
+    // The platform grants `read:user,user:email`; `admin:org` is asked for too.
+    let w = World::start(
+        Shape::GitHub,
+        json!({"scopes": ["read:user", "user:email", "admin:org"]}),
+    )
+    .await;
+    let p = w.login("").await.params();
+    let events = w.owner.events(&w.app_id, "?kind=login_succeeded").await;
+    assert_eq!(
+        events[0]["detail"], "scopes not granted: admin:org",
+        "{events:?}"
+    );
+    let key = w.owner.create_key(&w.app_id).await;
+    let signer = w.app.signer(&key.key.id, &key.secret);
+    let res = signer
+        .send(
+            reqwest::Method::GET,
+            &format!(
+                "/api/v1/federated-users/{}/upstream-tokens",
+                p["federatedUserId"]
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let upstream: Value = res.json().await.unwrap();
+    assert_eq!(upstream["grantedScope"], "read:user,user:email");
+    assert_eq!(upstream["accessToken"], p["externalServiceTokens"]);
+}

@@ -640,11 +640,15 @@ async fn state_signing_asks_an_openid_connect_provider_for_offline_access() {
     let start = hop(&app.provider_login_url(&app_id, "acme", &q)).await;
     assert_eq!(start.status, StatusCode::FOUND, "{}", start.body);
     let to_idp = start.params();
-    assert_eq!(
-        (to_idp["scope"].as_str(), to_idp["prompt"].as_str()),
-        ("openid email profile offline_access", "consent")
-    );
+    assert_eq!(to_idp["scope"], "openid email profile offline_access");
+    assert!(!to_idp.contains_key("prompt"), "consent is not forced");
     assert!(!to_idp.contains_key("access_type"), "that is Google's way");
+    // The provider issues a refresh token for offline_access: back at the app with it
+    // after one round, no consent screen asked for.
+    let at_idp = hop(start.location.as_deref().unwrap()).await;
+    let p = hop(at_idp.location.as_deref().unwrap()).await.params();
+    assert_eq!(p["externalServiceTokens"].split(',').count(), 2, "{p:?}");
+    assert_eq!(idp.with(|s| s.authorize_calls), 1);
 }
 
 #[tokio::test]

@@ -177,6 +177,11 @@ pub struct FakeState {
     pub two_keys: bool,
     /// The ID token carries no email (userinfo still does).
     pub email_in_userinfo_only: bool,
+    /// Like Google for someone who consented before: a refresh token only with
+    /// `prompt=consent`.
+    pub refresh_only_on_consent: bool,
+    /// Authorization requests received.
+    pub authorize_calls: u32,
     grants: HashMap<String, Grant>,
     access: HashMap<String, Person>,
 }
@@ -234,6 +239,8 @@ impl FakeGoogle {
             last_client_auth: "",
             two_keys: false,
             email_in_userinfo_only: false,
+            refresh_only_on_consent: false,
+            authorize_calls: 0,
             grants: HashMap::new(),
             access: HashMap::new(),
         }));
@@ -415,6 +422,9 @@ async fn authorize(
         && q.contains_key("nonce");
     let grant = fake.with(|s| {
         s.last_authorize = q.clone();
+        s.authorize_calls += 1;
+        let consented = q.get("prompt").map(String::as_str) == Some("consent");
+        let refresh_allowed = consented || !s.refresh_only_on_consent;
         if s.deny || !ok {
             return None;
         }
@@ -431,7 +441,10 @@ async fn authorize(
                 nonce: q["nonce"].clone(),
                 redirect_uri: redirect.clone(),
                 challenge: q.get("code_challenge").cloned().unwrap_or_default(),
-                offline: q.get("access_type").map(String::as_str) == Some("offline"),
+                offline: refresh_allowed
+                    && (q.get("access_type").map(String::as_str) == Some("offline")
+                        || q.get("scope")
+                            .is_some_and(|sc| sc.split(' ').any(|x| x == "offline_access"))),
             },
         );
         Some(code)

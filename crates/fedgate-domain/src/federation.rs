@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ApplicationId, FederatedUserId, UserId};
+use crate::seal::{SealContext, Sealer};
 
 /// The stable key of the Google provider configuration of an application. OpenID
 /// Connect providers use `oidc:<property id>` ([`oidc_provider_key`]).
@@ -130,12 +131,58 @@ pub struct FederatedUser {
 }
 
 /// A federated user's provider tokens from its latest sign-in, sealed at rest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpstreamTokens {
     /// The provider's access token.
     pub access_token: String,
-    /// The refresh token, when the provider issued one.
+    /// The refresh token: the latest the provider issued (kept across sign-ins that
+    /// return none).
     pub refresh_token: Option<String>,
+    /// The scopes the provider said it granted with the access token, as it wrote them.
+    #[serde(default)]
+    pub granted_scope: Option<String>,
+}
+
+impl std::fmt::Debug for UpstreamTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamTokens")
+            .field("granted_scope", &self.granted_scope)
+            .finish_non_exhaustive()
+    }
+}
+
+fn tokens_context(app: ApplicationId, row: &str) -> SealContext<'_> {
+    SealContext {
+        purpose: TOKENS_PURPOSE,
+        application_id: app,
+        row_id: row,
+    }
+}
+
+impl UpstreamTokens {
+    /// Sealed for the federated user `id` of `app`.
+    #[must_use]
+    pub fn seal(&self, sealer: &Sealer, app: ApplicationId, id: FederatedUserId) -> Vec<u8> {
+        let row = id.to_string();
+        // A struct of strings always serializes.
+        let plain = serde_json::to_vec(self).unwrap_or_default();
+        sealer.seal(&tokens_context(app, &row), &plain)
+    }
+
+    /// Opens what [`UpstreamTokens::seal`] sealed for this very federated user.
+    pub fn open(
+        sealer: &Sealer,
+        app: ApplicationId,
+        id: FederatedUserId,
+        sealed: &[u8],
+    ) -> Result<Self, String> {
+        let row = id.to_string();
+        let plain = sealer
+            .open(&tokens_context(app, &row), sealed)
+            .map_err(|e| e.to_string())?;
+        serde_json::from_slice(secrecy::ExposeSecret::expose_secret(&plain))
+            .map_err(|e| format!("upstream tokens: {e}"))
+    }
 }
 
 /// A change of a federated user's link, requested by the app's backend.

@@ -42,6 +42,16 @@ pub struct LoginRecord {
     /// callback without it is refused.
     #[serde(default)]
     pub iss_required: bool,
+    /// The app's `login_hint`, passed through (again, when consent is asked for).
+    #[serde(default)]
+    pub login_hint: Option<String>,
+    /// The app's `prompt`, passed through.
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// This is the second round of a login, sent back to the provider to consent to
+    /// offline access: no third.
+    #[serde(default)]
+    pub consent_asked: bool,
 }
 
 /// The result of a completed login, in the reference manual's terms.

@@ -276,6 +276,8 @@ pub struct ClaimedIdentity {
     pub link_state: LinkState,
     /// The linked user (`Linked`) or the user it was detached from (`Detached`).
     pub user_id: Option<UserId>,
+    /// Its sealed provider tokens before this login.
+    pub sealed_tokens: Option<Vec<u8>>,
 }
 
 /// What a login writes on its federated identity.
@@ -348,6 +350,12 @@ pub trait LoginTransaction: Send {
 pub trait LoginRepository: Send + Sync {
     /// Begins one.
     async fn begin_login(&self) -> StoreResult<Box<dyn LoginTransaction>>;
+    /// The federated user with this identity key and its sealed provider tokens, if
+    /// it exists (read outside any login transaction).
+    async fn stored_tokens(
+        &self,
+        key: &IdentityKey,
+    ) -> StoreResult<Option<(FederatedUserId, Option<Vec<u8>>)>>;
 }
 
 /// Federated users.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use fedgate_domain::clock::Clock;
 use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::federation::{LinkState, ProviderProfile, TOKENS_PURPOSE, UpstreamTokens};
+use fedgate_domain::federation::{LinkState, ProviderProfile, UpstreamTokens};
 use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
 use fedgate_domain::linking::AssertedLocator;
 use fedgate_domain::login::{
@@ -19,7 +19,7 @@ use fedgate_domain::ports::{
 };
 use fedgate_domain::property::ResultDelivery;
 use fedgate_domain::request_auth::{self, ReceivedRequest, SignatureHeaders};
-use fedgate_domain::seal::{SealContext, Sealer};
+use fedgate_domain::seal::Sealer;
 use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
 use fedgate_provider::{
     AuthorizationRequest, CodeRedemption, IdTokenClaims, OfflineAccess, ProviderError, TokenSet,
@@ -160,6 +160,21 @@ struct Resolved {
     federated_user_id: FederatedUserId,
     user_id: Option<UserId>,
     candidates: Vec<UserId>,
+    /// This response's refresh token, or the one stored for this person before.
+    refresh_token: Option<String>,
+}
+
+/// What one login's resolving transaction works from.
+struct Resolution<'a> {
+    record: &'a LoginRecord,
+    config: &'a ProviderConfig,
+    key: &'a IdentityKey,
+    profile: &'a ProviderProfile,
+    asserted: Vec<AssertedLocator>,
+    tokens: &'a TokenSet,
+    plan_token: PlannedToken,
+    /// Said in the `login_succeeded` event.
+    notes: Vec<String>,
 }
 
 fn text(map: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<String> {
@@ -298,15 +313,6 @@ impl LoginFlow {
         }
 
         let config = &active.config;
-        let (pkce_verifier, pkce_challenge) = fedgate_provider::pkce_pair();
-        let (pkce_verifier, pkce_challenge) = if config.pkce {
-            (Some(pkce_verifier), Some(pkce_challenge))
-        } else {
-            (None, None)
-        };
-        let nonce = fedgate_domain::random::token();
-        let sends_nonce = config.identity == Identity::IdToken;
-        let provider_state = fedgate_domain::random::token();
         let record = LoginRecord {
             application_id: app,
             provider_config: provider_key.clone(),
@@ -314,13 +320,35 @@ impl LoginFlow {
             client_id: config.client_id.clone(),
             redirect_uri,
             app_state: params.get("state").cloned(),
-            pkce_verifier,
-            nonce: nonce.clone(),
+            pkce_verifier: None,
+            nonce: String::new(),
             offline: active.integration.require_state_signing,
             result_delivery: active.integration.result_delivery,
             auto_create_users: active.integration.auto_create_users,
             iss_required: config.iss_required,
+            login_hint: params.get("login_hint").cloned(),
+            prompt: params.get("prompt").cloned(),
+            consent_asked: false,
         };
+        let prompt = record.prompt.clone();
+        let url = self.to_provider(config, record, prompt.as_deref()).await?;
+        self.events
+            .publish(self.record(app, EventKind::LoginStarted, &provider_key));
+        Ok(Started::Redirect(url))
+    }
+
+    /// Stores the login record of a round at the provider — with its own state, nonce
+    /// and PKCE verifier — and returns where to send the browser.
+    async fn to_provider(
+        &self,
+        config: &ProviderConfig,
+        mut record: LoginRecord,
+        prompt: Option<&str>,
+    ) -> Result<Url, StoreError> {
+        let (verifier, challenge) = fedgate_provider::pkce_pair();
+        record.pkce_verifier = config.pkce.then_some(verifier);
+        record.nonce = fedgate_domain::random::token();
+        let provider_state = fedgate_domain::random::token();
         let bytes = serde_json::to_vec(&record)
             .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
         self.state
@@ -330,17 +358,21 @@ impl LoginFlow {
                 Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
             )
             .await?;
-        let callback = services::callback_url(self.registry.base(), app, &config.provider.slug);
-        let url = fedgate_provider::authorization_url(
+        let callback = services::callback_url(
+            self.registry.base(),
+            record.application_id,
+            &config.provider.slug,
+        );
+        Ok(fedgate_provider::authorization_url(
             &config.endpoints,
             &AuthorizationRequest {
                 client_id: &config.client_id,
                 redirect_uri: callback.as_str(),
                 state: &provider_state,
-                nonce: sends_nonce.then_some(nonce.as_str()),
-                pkce_challenge: pkce_challenge.as_deref(),
-                login_hint: params.get("login_hint").map(String::as_str),
-                prompt: params.get("prompt").map(String::as_str),
+                nonce: (config.identity == Identity::IdToken).then_some(record.nonce.as_str()),
+                pkce_challenge: config.pkce.then_some(challenge.as_str()),
+                login_hint: record.login_hint.as_deref(),
+                prompt,
                 scope: &config.scope,
                 offline: if record.offline {
                     config.offline
@@ -348,10 +380,42 @@ impl LoginFlow {
                     OfflineAccess::No
                 },
             },
-        );
-        self.events
-            .publish(self.record(app, EventKind::LoginStarted, &provider_key));
-        Ok(Started::Redirect(url))
+        ))
+    }
+
+    /// With offline access wanted and no refresh token in hand — none in this
+    /// response, none stored for this person — the person is sent back once to consent
+    /// (providers issue a new refresh token only then). Never when the app asked for
+    /// no screen (`prompt=none`).
+    async fn consent_round(
+        &self,
+        record: &LoginRecord,
+        config: &ProviderConfig,
+        key: &IdentityKey,
+        tokens: &TokenSet,
+    ) -> Result<Option<Url>, StoreError> {
+        if !record.offline
+            || config.offline == OfflineAccess::No
+            || record.consent_asked
+            || tokens.refresh_token.is_some()
+            || record.prompt.as_deref() == Some("none")
+        {
+            return Ok(None);
+        }
+        let stored = self.store.stored_tokens(key).await?;
+        let has_refresh = stored
+            .and_then(|(id, sealed)| {
+                UpstreamTokens::open(&self.sealer, record.application_id, id, &sealed?).ok()
+            })
+            .is_some_and(|t| t.refresh_token.is_some());
+        if has_refresh {
+            return Ok(None);
+        }
+        let mut again = record.clone();
+        again.consent_asked = true;
+        self.to_provider(config, again, Some("consent"))
+            .await
+            .map(Some)
     }
 
     fn refuse(&self, app: ApplicationId, provider: &str, refusal: StartRefusal) -> Started {
@@ -550,12 +614,33 @@ impl LoginFlow {
             Identity::IdToken => self.id_token_profile(config, record, &tokens).await?,
             Identity::Profile(source) => self.mapped_profile(config, source, &tokens).await?,
         };
+        let key = IdentityKey {
+            application_id: app,
+            provider_config: record.provider_config.clone(),
+            issuer: record.issuer.clone(),
+            subject: profile.subject.clone(),
+        };
+        if let Some(url) = self
+            .consent_round(record, config, &key, &tokens)
+            .await
+            .map_err(|e| internal(&e))?
+        {
+            return Ok(url.into());
+        }
+        let mut notes = Vec::new();
+        if let Some(granted) = &tokens.scope {
+            let missing =
+                fedgate_provider::missing_scopes(&config.scope, granted, config.scope_aliases);
+            if !missing.is_empty() {
+                notes.push(format!("scopes not granted: {}", missing.join(" ")));
+            }
+        }
 
         let plan_token = self.tokens.plan(self.user_token_ttl_seconds);
         // The key exists before the token is recorded in the resolving transaction.
         let signer = self.tokens.signer(app).await.map_err(|e| internal(&e))?;
         let resolved = self
-            .resolve(record, config, &profile, &tokens, plan_token)
+            .resolve(record, config, &key, &profile, &tokens, plan_token, notes)
             .await
             .map_err(|e| internal(&e))?;
         let auto_login_token = match &resolved.user_id {
@@ -568,7 +653,7 @@ impl LoginFlow {
         };
         let mut external = tokens.access_token.clone();
         if record.offline
-            && let Some(refresh) = &tokens.refresh_token
+            && let Some(refresh) = &resolved.refresh_token
         {
             external.push(',');
             external.push_str(refresh);
@@ -690,20 +775,20 @@ impl LoginFlow {
 
     /// Resolves the person in one transaction, retrying when a concurrent first login
     /// of the same person won a uniqueness race.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one login's result, all distinct"
+    )]
     async fn resolve(
         &self,
         record: &LoginRecord,
         config: &ProviderConfig,
+        key: &IdentityKey,
         profile: &ProviderProfile,
         tokens: &TokenSet,
         plan_token: PlannedToken,
+        notes: Vec<String>,
     ) -> Result<Resolved, StoreError> {
-        let key = IdentityKey {
-            application_id: record.application_id,
-            provider_config: record.provider_config.clone(),
-            issuer: record.issuer.clone(),
-            subject: profile.subject.clone(),
-        };
         let asserted: Vec<AssertedLocator> = profile
             .email
             .as_deref()
@@ -714,51 +799,38 @@ impl LoginFlow {
             })
             .into_iter()
             .collect();
-        let upstream = serde_json::to_vec(&UpstreamTokens {
-            access_token: tokens.access_token.clone(),
-            refresh_token: tokens.refresh_token.clone(),
-        })
-        .map_err(|e| StoreError::Backend(format!("upstream tokens: {e}")))?;
+        let r = Resolution {
+            record,
+            config,
+            key,
+            profile,
+            asserted,
+            tokens,
+            plan_token,
+            notes,
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self
-                .resolve_once(
-                    record, config, &key, profile, &asserted, &upstream, plan_token,
-                )
-                .await
-            {
+            match self.resolve_once(&r).await {
                 Err(StoreError::Conflict(_)) if attempt < 3 => {}
                 other => return other,
             }
         }
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one transaction's inputs, all distinct"
-    )]
-    async fn resolve_once(
-        &self,
-        record: &LoginRecord,
-        config: &ProviderConfig,
-        key: &IdentityKey,
-        profile: &ProviderProfile,
-        asserted: &[AssertedLocator],
-        upstream: &[u8],
-        plan_token: PlannedToken,
-    ) -> Result<Resolved, StoreError> {
+    async fn resolve_once(&self, r: &Resolution<'_>) -> Result<Resolved, StoreError> {
         let now = self.clock.now();
-        let app = record.application_id;
+        let app = r.record.application_id;
         let mut txn = self.store.begin_login().await?;
-        let claimed: ClaimedIdentity = txn.claim_identity(key, profile, now).await?;
+        let claimed: ClaimedIdentity = txn.claim_identity(r.key, r.profile, now).await?;
         let owners = if resolution::needs_owners(&claimed) {
-            let locators: Vec<Locator> = asserted.iter().map(|a| a.locator.clone()).collect();
-            txn.locator_owners(key, &locators).await?
+            let locators: Vec<Locator> = r.asserted.iter().map(|a| a.locator.clone()).collect();
+            txn.locator_owners(r.key, &locators).await?
         } else {
             Vec::new()
         };
-        let plan = resolution::plan(&claimed, asserted, &owners, record.auto_create_users);
+        let plan = resolution::plan(&claimed, &r.asserted, &owners, r.record.auto_create_users);
         let (state, user) = match &plan {
             Plan::Returning(u) | Plan::Link(u) => (LinkState::Linked, Some(u.clone())),
             Plan::Kept {
@@ -770,11 +842,13 @@ impl LoginFlow {
                 let user = User {
                     id: UserId::generate(),
                     application_id: app,
-                    screen_name: profile
+                    screen_name: r
+                        .profile
                         .name
                         .as_deref()
                         .map(|n| n.chars().take(200).collect()),
-                    locators: asserted
+                    locators: r
+                        .asserted
                         .iter()
                         .map(|a| UserLocator {
                             locator: a.locator.clone(),
@@ -789,38 +863,49 @@ impl LoginFlow {
             Plan::Candidates(_) => (LinkState::Unlinked, None),
         };
         let candidates = plan.candidates();
-        let row = claimed.id.to_string();
-        let sealed = self.sealer.seal(
-            &SealContext {
-                purpose: TOKENS_PURPOSE,
-                application_id: app,
-                row_id: &row,
-            },
-            upstream,
-        );
+        // A sign-in without a refresh token keeps the one issued before.
+        let refresh_token = r.tokens.refresh_token.clone().or_else(|| {
+            claimed
+                .sealed_tokens
+                .as_deref()
+                .and_then(|s| UpstreamTokens::open(&self.sealer, app, claimed.id, s).ok())
+                .and_then(|t| t.refresh_token)
+        });
+        let upstream = UpstreamTokens {
+            access_token: r.tokens.access_token.clone(),
+            refresh_token: refresh_token.clone(),
+            granted_scope: r.tokens.scope.clone(),
+        };
         txn.update_identity(
             claimed.id,
             &IdentityUpdate {
                 link_state: state,
                 user_id: user.as_ref(),
                 candidates: &candidates,
-                profile,
-                sealed_tokens: Some(sealed),
+                profile: r.profile,
+                sealed_tokens: Some(upstream.seal(&self.sealer, app, claimed.id)),
                 now,
             },
         )
         .await?;
         let signed_in = (state == LinkState::Linked).then_some(user).flatten();
         if let Some(user) = &signed_in {
-            txn.record_user_token(&fedgate_tokens::record(app, user, &plan_token))
+            txn.record_user_token(&fedgate_tokens::record(app, user, &r.plan_token))
                 .await?;
         }
-        let mut event = self.record(app, EventKind::LoginSucceeded, &config.provider.key);
+        let mut event = self.record(app, EventKind::LoginSucceeded, &r.config.provider.key);
         event.outcome = Some(plan.outcome());
         event.federated_user_id = Some(claimed.id);
         event.user_id.clone_from(&signed_in);
+        let mut notes = r.notes.clone();
         if signed_in.is_none() {
-            event.detail = Some(format!("{} candidate(s)", candidates.len()));
+            notes.insert(0, format!("{} candidate(s)", candidates.len()));
+        }
+        if r.record.offline && refresh_token.is_none() {
+            notes.push("the provider issued no refresh token".into());
+        }
+        if !notes.is_empty() {
+            event.detail = Some(notes.join("; "));
         }
         txn.append_events(std::slice::from_ref(&event)).await?;
         txn.commit().await?;
@@ -828,6 +913,7 @@ impl LoginFlow {
             federated_user_id: claimed.id,
             user_id: signed_in,
             candidates,
+            refresh_token,
         })
     }
 }

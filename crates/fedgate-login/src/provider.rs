@@ -135,6 +135,9 @@ pub struct ProviderConfig {
     pub identity: Identity,
     /// Send a PKCE S256 challenge.
     pub pkce: bool,
+    /// Requested scopes the provider grants under another name (Google grants `email`
+    /// as `https://www.googleapis.com/auth/userinfo.email`).
+    pub scope_aliases: &'static [(&'static str, &'static str)],
 }
 
 /// How a login learns who signed in.

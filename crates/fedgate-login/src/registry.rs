@@ -411,6 +411,13 @@ impl Registry {
             email_trust: EmailTrust::Google,
             identity: Identity::IdToken,
             pkce: true,
+            scope_aliases: &[
+                ("email", "https://www.googleapis.com/auth/userinfo.email"),
+                (
+                    "profile",
+                    "https://www.googleapis.com/auth/userinfo.profile",
+                ),
+            ],
         })
     }
 
@@ -500,6 +507,7 @@ impl Registry {
             },
             identity: Identity::IdToken,
             pkce: true,
+            scope_aliases: &[],
         })
     }
 
@@ -587,6 +595,7 @@ impl Registry {
                 emails,
             })),
             pkce: settings.pkce,
+            scope_aliases: &[],
         })
     }
 }

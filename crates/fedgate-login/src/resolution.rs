@@ -123,6 +123,7 @@ mod tests {
             first_sight: first,
             link_state: state,
             user_id: user.map(uid),
+            sealed_tokens: None,
         }
     }
     fn owner(id: &str, verified: bool, linked_to_provider: bool) -> LocatorOwner {

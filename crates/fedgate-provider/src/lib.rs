@@ -101,14 +101,16 @@ impl ProviderEndpoints {
     }
 }
 
-/// How a login asks for a refresh token (offline access, with state signing).
+/// How a login asks for a refresh token (offline access, with state signing). Whether
+/// the person is also asked to consent again (`prompt=consent`, which providers need to
+/// issue a *new* refresh token) is the login's decision, made per person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OfflineAccess {
     /// Not asked for.
     No,
-    /// Google's way: `access_type=offline` and `prompt=consent`.
+    /// Google's way: `access_type=offline`.
     GoogleAccessType,
-    /// OpenID Connect's way: the `offline_access` scope and `prompt=consent`.
+    /// OpenID Connect's way: the `offline_access` scope.
     OfflineAccessScope,
 }
 
@@ -127,7 +129,7 @@ pub struct AuthorizationRequest<'a> {
     pub pkce_challenge: Option<&'a str>,
     /// `login_hint` from the app, passed through.
     pub login_hint: Option<&'a str>,
-    /// `prompt` from the app, passed through (overridden by offline access).
+    /// `prompt`: the app's, passed through, or `consent` when the login asks for it.
     pub prompt: Option<&'a str>,
     /// The scopes, space-separated.
     pub scope: &'a str,
@@ -165,22 +167,35 @@ pub fn authorization_url(endpoints: &ProviderEndpoints, req: &AuthorizationReque
         if let Some(hint) = req.login_hint {
             q.append_pair("login_hint", hint);
         }
-        match req.offline {
-            OfflineAccess::GoogleAccessType => {
-                q.append_pair("access_type", "offline")
-                    .append_pair("prompt", "consent");
-            }
-            OfflineAccess::OfflineAccessScope => {
-                q.append_pair("prompt", "consent");
-            }
-            OfflineAccess::No => {
-                if let Some(prompt) = req.prompt {
-                    q.append_pair("prompt", prompt);
-                }
-            }
+        if req.offline == OfflineAccess::GoogleAccessType {
+            q.append_pair("access_type", "offline");
+        }
+        if let Some(prompt) = req.prompt {
+            q.append_pair("prompt", prompt);
         }
     }
     url
+}
+
+/// The scopes of `requested` (space-separated) that `granted` (as the provider wrote it:
+/// space- or comma-separated) does not list. `offline_access` is left out (its grant is
+/// the refresh token); `aliases` maps a requested scope to the name the provider grants
+/// it under (Google grants `email` as `…/auth/userinfo.email`).
+#[must_use]
+pub fn missing_scopes(requested: &str, granted: &str, aliases: &[(&str, &str)]) -> Vec<String> {
+    let granted: Vec<&str> = granted
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .collect();
+    requested
+        .split_whitespace()
+        .filter(|s| *s != "offline_access")
+        .filter(|s| {
+            let alias = aliases.iter().find(|(a, _)| a == s).map(|(_, g)| *g);
+            !granted.iter().any(|g| g == s || Some(*g) == alias)
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A PKCE verifier (256 random bits) and its S256 challenge.
@@ -229,23 +244,24 @@ mod tests {
         assert_eq!(q["login_hint"], "ann@example.com");
         assert!(!q.contains_key("access_type"));
 
+        // Offline access does not force consent: the prompt is the caller's.
         let offline = authorization_url(
             &ep,
             &AuthorizationRequest {
                 offline: OfflineAccess::GoogleAccessType,
+                prompt: None,
                 ..req
             },
         );
         let q: std::collections::HashMap<_, _> = offline.query_pairs().into_owned().collect();
-        assert_eq!(
-            (q["access_type"].as_str(), q["prompt"].as_str()),
-            ("offline", "consent")
-        );
+        assert_eq!(q["access_type"], "offline");
+        assert!(!q.contains_key("prompt"));
 
         let oidc = authorization_url(
             &ep,
             &AuthorizationRequest {
                 offline: OfflineAccess::OfflineAccessScope,
+                prompt: Some("consent"),
                 ..req
             },
         );
@@ -255,5 +271,23 @@ mod tests {
             ("openid email profile offline_access", "consent")
         );
         assert!(!q.contains_key("access_type"));
+    }
+
+    #[test]
+    fn missing_scopes_reads_both_separators_and_aliases() {
+        let google = [("email", "https://www.googleapis.com/auth/userinfo.email")];
+        assert!(
+            missing_scopes(
+                "openid email offline_access",
+                "openid https://www.googleapis.com/auth/userinfo.email",
+                &google
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            missing_scopes("read:user user:email", "read:user", &[]),
+            vec!["user:email".to_owned()]
+        );
+        assert!(missing_scopes("read:user user:email", "read:user,user:email", &[]).is_empty());
     }
 }

@@ -89,6 +89,7 @@ impl LoginTransaction for SeaLoginTxn {
                 first_sight: true,
                 link_state: LinkState::Unlinked,
                 user_id: None,
+                sealed_tokens: None,
             });
         }
         let row = federated_user::Entity::find()
@@ -102,6 +103,7 @@ impl LoginTransaction for SeaLoginTxn {
             first_sight: false,
             link_state: LinkState::parse(&row.link_state).unwrap_or(LinkState::Unlinked),
             user_id: row.user_id.as_deref().and_then(UserId::parse),
+            sealed_tokens: row.sealed_tokens,
         })
     }
 
@@ -214,5 +216,17 @@ impl LoginRepository for SeaStore {
     async fn begin_login(&self) -> StoreResult<Box<dyn LoginTransaction>> {
         let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
         Ok(Box::new(SeaLoginTxn { write }))
+    }
+
+    async fn stored_tokens(
+        &self,
+        key: &IdentityKey,
+    ) -> StoreResult<Option<(FederatedUserId, Option<Vec<u8>>)>> {
+        let row = federated_user::Entity::find()
+            .filter(key_filter(key))
+            .one(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
+        Ok(row.map(|r| (FederatedUserId::from_uuid(r.id), r.sealed_tokens)))
     }
 }

@@ -313,8 +313,13 @@ pub struct TokenVerdictDto {
 pub struct UpstreamTokensDto {
     /// The provider's access token from the latest sign-in (it may have expired).
     pub access_token: String,
-    /// The refresh token, when the provider issued one (Google: state signing on).
+    /// The latest refresh token the provider issued (with state signing on), kept
+    /// across sign-ins that return none.
     pub refresh_token: Option<String>,
+    /// The scopes the provider said it granted with the access token, as it wrote
+    /// them (space- or comma-separated), when it said.
+    #[serde(default)]
+    pub granted_scope: Option<String>,
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use fedgate_domain::federation::{FederatedUser, LinkChange, TOKENS_PURPOSE, UpstreamTokens};
-use fedgate_domain::seal::SealContext;
+use fedgate_domain::federation::{FederatedUser, LinkChange, UpstreamTokens};
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::error::ErrorCode;
 use fedgate_wire::users::{
@@ -172,25 +171,13 @@ pub async fn upstream_tokens(
             "no provider tokens are stored for this federated user",
         )
     })?;
-    let row = f.id.to_string();
-    let plain = state
-        .sealer
-        .open(
-            &SealContext {
-                purpose: TOKENS_PURPOSE,
-                application_id: app,
-                row_id: &row,
-            },
-            &sealed,
-        )
-        .map_err(ApiError::internal)?;
-    let tokens: UpstreamTokens =
-        serde_json::from_slice(secrecy::ExposeSecret::expose_secret(&plain))
-            .map_err(ApiError::internal)?;
+    let tokens = UpstreamTokens::open(&state.sealer, app, f.id, &sealed)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(UpstreamTokensDto {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
+            granted_scope: tokens.granted_scope,
         }))
 }
