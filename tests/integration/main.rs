@@ -12,6 +12,7 @@ mod app_api;
 mod applications;
 mod bad_input;
 mod docs_examples;
+mod entra;
 mod hosted_services;
 mod isolation;
 mod login;

@@ -23,6 +23,10 @@ const MODULUS_2: &str = include_str!("../fixtures/google-key-2.modulus.hex");
 
 /// Google's issuer, which the fake uses by default.
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+/// An Entra tenant the fake signs people in from by default.
+pub const TENANT_A: &str = "0f6e1b0c-1111-4a4a-9b9b-aaaaaaaaaaaa";
+/// Another Entra tenant.
+pub const TENANT_B: &str = "7c2d9e4f-2222-4b4b-8c8c-bbbbbbbbbbbb";
 
 /// Someone who can sign in at the fake.
 #[derive(Debug, Clone)]
@@ -182,6 +186,10 @@ pub struct FakeState {
     pub refresh_only_on_consent: bool,
     /// Authorization requests received.
     pub authorize_calls: u32,
+    /// Entra: the `tid` of the next ID tokens (none: left out).
+    pub tid: Option<String>,
+    /// Entra: the tenant the `iss` names, when it should differ from `tid`.
+    pub iss_tenant: Option<String>,
     grants: HashMap<String, Grant>,
     access: HashMap<String, Person>,
 }
@@ -199,6 +207,10 @@ pub struct FakeGoogle {
     pub issuer: String,
     /// Serves a discovery document (an OpenID Connect provider, not Google).
     pub discovery: bool,
+    /// Plays Microsoft Entra's multi-tenant endpoint: `issuer` is `{base}/common/v2.0`,
+    /// its discovery publishes `{base}/{tenantid}/v2.0`, and ID tokens carry their
+    /// tenant's issuer and `tid`.
+    pub entra: bool,
     state: Arc<Mutex<FakeState>>,
 }
 
@@ -209,16 +221,21 @@ fn modulus_b64(hex_modulus: &str) -> String {
 impl FakeGoogle {
     /// Starts a fake Google on a free loopback port.
     pub async fn start() -> Self {
-        Self::launch(false).await
+        Self::launch(false, false).await
+    }
+
+    /// Starts a stand-in for Microsoft Entra's multi-tenant `common` endpoint.
+    pub async fn start_entra() -> Self {
+        Self::launch(true, true).await
     }
 
     /// Starts a company's own OpenID Connect provider on a free loopback port: its
     /// issuer is its base URL, with a discovery document at the usual place.
     pub async fn start_oidc() -> Self {
-        Self::launch(true).await
+        Self::launch(true, false).await
     }
 
-    async fn launch(oidc: bool) -> Self {
+    async fn launch(oidc: bool, entra: bool) -> Self {
         let state = Arc::new(Mutex::new(FakeState {
             people: HashMap::new(),
             default_person: Person::gmail("default"),
@@ -241,6 +258,8 @@ impl FakeGoogle {
             email_in_userinfo_only: false,
             refresh_only_on_consent: false,
             authorize_calls: 0,
+            tid: Some(TENANT_A.to_owned()),
+            iss_tenant: None,
             grants: HashMap::new(),
             access: HashMap::new(),
         }));
@@ -250,10 +269,10 @@ impl FakeGoogle {
             listener.local_addr().expect("addr").port()
         );
         let fake = Self {
-            issuer: if oidc {
-                base.clone()
-            } else {
-                GOOGLE_ISSUER.into()
+            issuer: match (oidc, entra) {
+                (_, true) => format!("{base}/common/v2.0"),
+                (true, false) => base.clone(),
+                (false, false) => GOOGLE_ISSUER.into(),
             },
             base,
             client_id: format!(
@@ -262,6 +281,7 @@ impl FakeGoogle {
             ),
             client_secret: format!("GOCSPX-{}", uuid::Uuid::new_v4().simple()),
             discovery: oidc,
+            entra,
             state,
         };
         let shared = web::Data::new(fake.clone());
@@ -274,6 +294,10 @@ impl FakeGoogle {
                 .route("/oauth2/v3/certs", web::get().to(jwks))
                 .route(
                     "/.well-known/openid-configuration",
+                    web::get().to(discovery),
+                )
+                .route(
+                    "/common/v2.0/.well-known/openid-configuration",
                     web::get().to(discovery),
                 )
         })
@@ -322,13 +346,27 @@ impl FakeGoogle {
         .expect("time");
         let p = &grant.person;
         let userinfo_only = self.with(|s| s.email_in_userinfo_only);
+        let (tid, iss_tenant) = self.with(|s| (s.tid.clone(), s.iss_tenant.clone()));
+        let issuer = if self.entra {
+            let tenant = iss_tenant
+                .or_else(|| tid.clone())
+                .unwrap_or_else(|| TENANT_A.into());
+            format!("{}/{tenant}/v2.0", self.base)
+        } else {
+            self.issuer.clone()
+        };
         let mut claims = json!({
-            "iss": self.issuer, "aud": self.client_id, "azp": self.client_id, "sub": p.sub,
+            "iss": issuer, "aud": self.client_id, "azp": self.client_id, "sub": p.sub,
             "iat": now, "exp": now + 3600, "nonce": grant.nonce,
             "email": p.email, "email_verified": p.email_verified, "name": p.name,
         });
         if let Some(hd) = &p.hd {
             claims["hd"] = json!(hd);
+        }
+        if self.entra
+            && let Some(tid) = tid
+        {
+            claims["tid"] = json!(tid);
         }
         if userinfo_only {
             claims.as_object_mut().expect("object").remove("email");
@@ -613,8 +651,13 @@ async fn discovery(fake: web::Data<FakeGoogle>) -> HttpResponse {
         return found(&to);
     }
     let b = &fake.base;
+    let issuer = if fake.entra {
+        format!("{b}/{{tenantid}}/v2.0")
+    } else {
+        fake.issuer.clone()
+    };
     let mut doc = json!({
-        "issuer": fake.issuer,
+        "issuer": issuer,
         "authorization_endpoint": format!("{b}/o/oauth2/v2/auth"),
         "token_endpoint": format!("{b}/token"),
         "userinfo_endpoint": format!("{b}/v1/userinfo"),

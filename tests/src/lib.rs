@@ -20,7 +20,7 @@ pub mod fake_oauth2;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use fake_google::{FakeGoogle, IssParam, Person, TokenMode};
+pub use fake_google::{FakeGoogle, IssParam, Person, TENANT_A, TENANT_B, TokenMode};
 pub use fake_oauth2::{FakeOAuth2, Member, ProfileMode, Shape};
 
 use fedgate_domain::seal::MasterKey;

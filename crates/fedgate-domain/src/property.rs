@@ -289,9 +289,19 @@ pub struct OpenidConnectProvider {
     pub verifies_emails: bool,
     /// When non-empty, only emails of these domains count as verified.
     pub allowed_email_domains: Vec<String>,
+    /// Microsoft Entra multi-tenant sign-in: the tenants (GUIDs) whose people may sign
+    /// in; empty for any tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_tenants: Vec<String>,
 }
 
 impl OpenidConnectProvider {
+    /// Whether the issuer is one of Entra's multi-tenant endpoints.
+    #[must_use]
+    pub fn is_entra_multi_tenant(&self) -> bool {
+        entra_tenant_template(&self.issuer).is_some()
+    }
+
     /// Whether the provider's email counts as verified for linking: the provider says
     /// so, the subscriber trusts the provider's verification, and the domain is allowed.
     #[must_use]
@@ -423,6 +433,86 @@ fn oauth2_issuer(
             .map_err(|e| ValidationError::new("authorizationUrl", format!("is not a URL: {e}"))),
         Some(t) => opaque_token("issuer", t, 2048),
     }
+}
+
+/// Microsoft Entra's sign-in hosts (global and national clouds).
+const ENTRA_HOSTS: [&str; 3] = [
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.partner.microsoftonline.cn",
+];
+/// Entra's multi-tenant endpoints, whose discovery publishes a templated issuer.
+const ENTRA_MULTI_TENANT_PATHS: [&str; 2] = ["/common/v2.0", "/organizations/v2.0"];
+/// The placeholder of Entra's templated issuer.
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// For an issuer that is one of Microsoft Entra's multi-tenant endpoints
+/// (`https://login.microsoftonline.com/common/v2.0` or `…/organizations/v2.0`, national
+/// clouds too), the templated issuer its discovery publishes
+/// (`https://login.microsoftonline.com/{tenantid}/v2.0`). No other issuer has one. A
+/// loopback host stands in for Entra's in tests: such an issuer is only ever reached
+/// with `allow_loopback_providers`.
+#[must_use]
+pub fn entra_tenant_template(issuer: &str) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    let entra = url.scheme() == "https" && url.host_str().is_some_and(|h| ENTRA_HOSTS.contains(&h));
+    let loopback = match url.host()? {
+        url::Host::Domain(d) => d == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    if !(entra || loopback) || url.query().is_some() {
+        return None;
+    }
+    let path = ENTRA_MULTI_TENANT_PATHS
+        .into_iter()
+        .find(|p| url.path() == *p)?;
+    let at = issuer.rfind(path)?;
+    Some(format!(
+        "{}/{TENANT_PLACEHOLDER}/v2.0{}",
+        &issuer[..at],
+        &issuer[at + path.len()..]
+    ))
+}
+
+/// Whether `text` is a GUID (`8-4-4-4-12` hex digits), as Entra's tenant ids are.
+#[must_use]
+pub fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn parse_tenants(tenants: Vec<String>, issuer: &str) -> Result<Vec<String>, ValidationError> {
+    if tenants.is_empty() {
+        return Ok(tenants);
+    }
+    if entra_tenant_template(issuer).is_none() {
+        return Err(ValidationError::new(
+            "allowedTenants",
+            "only for Microsoft Entra's multi-tenant issuers (…/common/v2.0 or …/organizations/v2.0)",
+        ));
+    }
+    if tenants.len() > 50 {
+        return Err(ValidationError::new("allowedTenants", "at most 50 tenants"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, raw) in tenants.iter().enumerate() {
+        let t = raw.trim().to_ascii_lowercase();
+        if !is_guid(&t) {
+            return Err(ValidationError::new(
+                format!("allowedTenants[{i}]"),
+                "must be a tenant id (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47)",
+            ));
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
 }
 
 /// Parses an OpenID Connect issuer URL: http(s), no query, fragment or credentials;
@@ -664,6 +754,8 @@ pub enum PropertyInput {
         verifies_emails: bool,
         /// Allowed email domains.
         allowed_email_domains: Vec<String>,
+        /// Entra multi-tenant: allowed tenant ids (empty: any).
+        allowed_tenants: Vec<String>,
     },
     /// OAuth2 › Provider.
     Oauth2Provider(Box<Oauth2ProviderInput>),
@@ -831,6 +923,7 @@ impl PropertyInput {
                 scopes,
                 verifies_emails,
                 allowed_email_domains,
+                allowed_tenants,
             } => {
                 let instance_name = InstanceName::parse(&instance_name)?;
                 let slug = Slug::parse(&slug)?;
@@ -846,6 +939,13 @@ impl PropertyInput {
                 }
                 let scopes = parse_scopes(scopes, Some("openid"), &DEFAULT_SCOPES)?;
                 let allowed_email_domains = parse_domains(allowed_email_domains)?;
+                let allowed_tenants = parse_tenants(allowed_tenants, &issuer)?;
+                if verifies_emails && entra_tenant_template(&issuer).is_some() {
+                    return Err(ValidationError::new(
+                        "verifiesEmails",
+                        "Microsoft Entra does not verify the email addresses of multi-tenant sign-ins (any tenant's administrator can set any address), so they cannot count as verified",
+                    ));
+                }
                 Ok(ValidProperty {
                     instance_name,
                     settings: PropertySettings::OpenidConnectProvider(OpenidConnectProvider {
@@ -857,6 +957,7 @@ impl PropertyInput {
                         scopes,
                         verifies_emails,
                         allowed_email_domains,
+                        allowed_tenants,
                     }),
                     secret,
                 })
@@ -1100,6 +1201,7 @@ mod tests {
             scopes: scopes.map(|v| v.into_iter().map(str::to_owned).collect()),
             verifies_emails: true,
             allowed_email_domains: domains.into_iter().map(str::to_owned).collect(),
+            allowed_tenants: Vec::new(),
         }
     }
 
@@ -1214,5 +1316,60 @@ mod tests {
             SealError::CannotOpen
         );
         assert!(a.parsed_settings().is_ok());
+    }
+}
+
+#[cfg(test)]
+mod entra_tests {
+    use super::*;
+
+    #[test]
+    fn only_entras_multi_tenant_issuers_have_a_template() {
+        assert_eq!(
+            entra_tenant_template("https://login.microsoftonline.com/common/v2.0").as_deref(),
+            Some("https://login.microsoftonline.com/{tenantid}/v2.0")
+        );
+        assert_eq!(
+            entra_tenant_template("https://login.microsoftonline.us/organizations/v2.0").as_deref(),
+            Some("https://login.microsoftonline.us/{tenantid}/v2.0")
+        );
+        for single in [
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+            "https://login.microsoftonline.com/consumers/v2.0",
+            "https://evil.example/common/v2.0",
+            "http://login.microsoftonline.com/common/v2.0",
+            "https://login.microsoftonline.com/common/v2.0/extra",
+        ] {
+            assert_eq!(entra_tenant_template(single), None, "{single}");
+        }
+    }
+
+    #[test]
+    fn tenants_are_guids_and_only_for_entra_multi_tenant() {
+        assert!(is_guid("72f988bf-86f1-41af-91ab-2d7cd011db47"));
+        assert!(!is_guid("72f988bf86f141af91ab2d7cd011db47"));
+        assert!(!is_guid("contoso.onmicrosoft.com"));
+        let common = "https://login.microsoftonline.com/common/v2.0";
+        assert_eq!(
+            parse_tenants(
+                vec![" 72F988BF-86F1-41AF-91AB-2D7CD011DB47 ".into()],
+                common
+            )
+            .unwrap(),
+            vec!["72f988bf-86f1-41af-91ab-2d7cd011db47".to_owned()]
+        );
+        assert_eq!(
+            parse_tenants(vec!["x".into()], common).unwrap_err().field,
+            "allowedTenants[0]"
+        );
+        assert_eq!(
+            parse_tenants(
+                vec!["72f988bf-86f1-41af-91ab-2d7cd011db47".into()],
+                "https://sso.acme.example"
+            )
+            .unwrap_err()
+            .field,
+            "allowedTenants"
+        );
     }
 }

@@ -98,6 +98,23 @@ fn parameters(query: &str, known: &[&str]) -> Option<std::collections::HashMap<S
     Some(out)
 }
 
+/// RFC 9207: whether an authorization response's `iss` names the login's issuer — for
+/// Entra's templated issuer, that template with a tenant id (the ID token's own `tid`
+/// is checked against it later).
+fn issuer_matches(expected: &str, iss: &str) -> bool {
+    if iss == expected {
+        return true;
+    }
+    let placeholder = fedgate_domain::property::TENANT_PLACEHOLDER;
+    expected
+        .split_once(placeholder)
+        .is_some_and(|(before, after)| {
+            iss.strip_prefix(before)
+                .and_then(|rest| rest.strip_suffix(after))
+                .is_some_and(fedgate_domain::property::is_guid)
+        })
+}
+
 /// The raw query without the signature parameters: what a signed start covers.
 fn unsigned_query(raw: &str) -> String {
     raw.split('&')
@@ -560,7 +577,9 @@ impl LoginFlow {
         // RFC 9207, before anything else: a response naming another issuer is a mix-up,
         // even when it carries an error.
         match params.get("iss") {
-            Some(iss) if *iss != record.issuer => return Err(LoginFailure::IssuerMismatch),
+            Some(iss) if !issuer_matches(&record.issuer, iss) => {
+                return Err(LoginFailure::IssuerMismatch);
+            }
             None if record.iss_required => return Err(LoginFailure::IssuerMissing),
             _ => {}
         }
@@ -610,14 +629,19 @@ impl LoginFlow {
                 },
             )
             .await?;
-        let profile = match &config.identity {
+        // The identity's issuer: the provider's, or — Entra multi-tenant — the token's
+        // own tenant's.
+        let (profile, issuer) = match &config.identity {
             Identity::IdToken => self.id_token_profile(config, record, &tokens).await?,
-            Identity::Profile(source) => self.mapped_profile(config, source, &tokens).await?,
+            Identity::Profile(source) => (
+                self.mapped_profile(config, source, &tokens).await?,
+                record.issuer.clone(),
+            ),
         };
         let key = IdentityKey {
             application_id: app,
             provider_config: record.provider_config.clone(),
-            issuer: record.issuer.clone(),
+            issuer,
             subject: profile.subject.clone(),
         };
         if let Some(url) = self
@@ -670,13 +694,14 @@ impl LoginFlow {
         self.deliver(record, &result).await
     }
 
-    /// Who signed in, from a validated ID token (and userinfo for what it lacks).
+    /// Who signed in, from a validated ID token (and userinfo for what it lacks), and
+    /// the token's issuer.
     async fn id_token_profile(
         &self,
         config: &ProviderConfig,
         record: &LoginRecord,
         tokens: &TokenSet,
-    ) -> Result<ProviderProfile, LoginFailure> {
+    ) -> Result<(ProviderProfile, String), LoginFailure> {
         let client = self.registry.client();
         let id_token = tokens.id_token.as_deref().ok_or(ProviderError::NoIdToken)?;
         let claims = client
@@ -692,7 +717,7 @@ impl LoginFlow {
         let userinfo = client
             .userinfo(&config.endpoints, &tokens.access_token, &claims.sub)
             .await?;
-        Ok(profile_from(config, &claims, &userinfo))
+        Ok((profile_from(config, &claims, &userinfo), claims.iss))
     }
 
     /// Who signed in at a plain OAuth2 provider: its profile (and emails list) read

@@ -492,9 +492,13 @@ impl Registry {
         } else {
             OfflineAccess::No
         };
+        let mut endpoints = ProviderEndpoints::discovered(&discovered);
+        if let Some(tenants) = endpoints.tenants.as_mut() {
+            tenants.allowed.clone_from(&settings.allowed_tenants);
+        }
         Some(ProviderConfig {
             provider: provider.clone(),
-            endpoints: ProviderEndpoints::discovered(&discovered),
+            endpoints,
             client_id: settings.client_id.as_str().to_owned(),
             client_secret: secret?,
             client_auth,

@@ -99,8 +99,10 @@ impl DiscoveryError {
 /// What a valid discovery document says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discovered {
-    /// The issuer (equal to the configured one).
+    /// The issuer (equal to the configured one, or Entra's template for it).
     pub issuer: String,
+    /// Microsoft Entra multi-tenant: `issuer` is a template (`…/{tenantid}/v2.0`).
+    pub tenant_template: bool,
     /// Authorization endpoint.
     pub authorization_endpoint: Url,
     /// Token endpoint.
@@ -178,7 +180,10 @@ pub fn validate(
     let raw: RawDocument =
         serde_json::from_slice(body).map_err(|e| DiscoveryError::InvalidJson(e.to_string()))?;
     let found = raw.issuer.clone().unwrap_or_default();
-    if found != issuer {
+    // Entra's multi-tenant endpoints publish a templated issuer; nothing else may.
+    let tenant_template = fedgate_domain::property::entra_tenant_template(issuer)
+        .is_some_and(|template| template == found);
+    if found != issuer && !tenant_template {
         return Err(DiscoveryError::IssuerMismatch {
             expected: issuer.to_owned(),
             found,
@@ -234,6 +239,7 @@ pub fn validate(
     }
     Ok(Discovered {
         issuer: found,
+        tenant_template,
         authorization_endpoint: authorization,
         token_endpoint: token,
         userinfo_endpoint: userinfo,
@@ -345,6 +351,32 @@ mod tests {
         let mut d = doc();
         d.as_object_mut().unwrap().remove(k);
         d
+    }
+
+    #[test]
+    fn only_entras_multi_tenant_issuer_may_be_answered_with_a_template() {
+        let common = "https://login.microsoftonline.com/common/v2.0";
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let entra = with("issuer", serde_json::json!(template));
+        let d = validate(common, entra.to_string().as_bytes(), false).unwrap();
+        assert!(d.tenant_template);
+        assert_eq!(d.issuer, template);
+        // Anyone else answering with a template is a mismatch.
+        let other = with(
+            "issuer",
+            serde_json::json!("https://idp.example.com/{tenantid}/v2.0"),
+        );
+        assert_eq!(
+            validate(
+                "https://idp.example.com/common/v2.0",
+                other.to_string().as_bytes(),
+                false
+            )
+            .unwrap_err()
+            .code(),
+            "discovery_issuer_mismatch"
+        );
+        assert!(!check(&doc()).unwrap().tenant_template);
     }
 
     #[test]

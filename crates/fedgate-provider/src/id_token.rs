@@ -51,6 +51,9 @@ pub enum IdTokenError {
     /// `nonce` does not match the login's.
     #[error("the ID token's nonce does not match this login")]
     Nonce,
+    /// Entra multi-tenant: `tid` is not a tenant id, or not an allowed tenant.
+    #[error("the ID token's tenant is not allowed to sign in here")]
+    Tenant,
 }
 
 impl IdTokenError {
@@ -70,6 +73,7 @@ impl IdTokenError {
             Self::NotYetValid => "iat",
             Self::MissingClaim(c) => c,
             Self::Nonce => "nonce",
+            Self::Tenant => "tid",
         }
     }
 }
@@ -116,6 +120,7 @@ struct RawClaims {
     azp: Option<String>,
     iat: Option<serde_json::Number>,
     nonce: Option<String>,
+    tid: Option<String>,
     email: Option<String>,
     #[serde(default)]
     email_verified: Option<serde_json::Value>,
@@ -289,8 +294,23 @@ pub(crate) fn validate(
     if seconds(claims.nbf.as_ref())?.is_some_and(|nbf| nbf > now + leeway) {
         return Err(IdTokenError::NotYetValid);
     }
-    if !endpoints.issuers.contains(&iss) {
-        return Err(IdTokenError::Issuer);
+    match &endpoints.tenants {
+        None if !endpoints.issuers.contains(&iss) => return Err(IdTokenError::Issuer),
+        None => {}
+        // Entra multi-tenant: the token's own tenant, a GUID and allowed, must be the
+        // one its issuer names — the template with exactly that `tid`.
+        Some(policy) => {
+            let tid = claims
+                .tid
+                .as_deref()
+                .ok_or(IdTokenError::MissingClaim("tid"))?;
+            if !fedgate_domain::property::is_guid(tid) || !policy.allows(tid) {
+                return Err(IdTokenError::Tenant);
+            }
+            if policy.tenant_of(&iss) != Some(tid) {
+                return Err(IdTokenError::Issuer);
+            }
+        }
     }
     if !claims.aud.contains(client_id) {
         return Err(IdTokenError::Audience);

@@ -42,6 +42,37 @@ pub struct ProviderEndpoints {
     pub algorithms: Vec<Algorithm>,
     /// The URLs are subscriber-given: calls go through the address guard.
     pub guarded: bool,
+    /// Microsoft Entra multi-tenant: ID tokens are checked against the issuer template
+    /// with their own `tid` instead of `issuers`.
+    pub tenants: Option<TenantPolicy>,
+}
+
+/// Which Entra tenants' ID tokens a multi-tenant provider accepts, and how their
+/// issuer is spelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantPolicy {
+    /// The discovery document's issuer, `…/{tenantid}/v2.0`.
+    pub template: String,
+    /// Tenant ids (lowercase GUIDs) allowed; empty for any.
+    pub allowed: Vec<String>,
+}
+
+impl TenantPolicy {
+    /// The tenant of `iss` when it is the template with an allowed tenant's GUID.
+    #[must_use]
+    pub fn tenant_of<'a>(&self, iss: &'a str) -> Option<&'a str> {
+        let (before, after) = self
+            .template
+            .split_once(fedgate_domain::property::TENANT_PLACEHOLDER)?;
+        let tid = iss.strip_prefix(before)?.strip_suffix(after)?;
+        (fedgate_domain::property::is_guid(tid) && self.allows(tid)).then_some(tid)
+    }
+
+    /// Whether the tenant may sign in.
+    #[must_use]
+    pub fn allows(&self, tid: &str) -> bool {
+        self.allowed.is_empty() || self.allowed.iter().any(|t| t.eq_ignore_ascii_case(tid))
+    }
 }
 
 /// A URL constant known to parse.
@@ -66,6 +97,7 @@ impl ProviderEndpoints {
             canonical_issuer: "https://accounts.google.com".into(),
             algorithms: vec![Algorithm::RS256],
             guarded: false,
+            tenants: None,
         }
     }
 
@@ -81,6 +113,10 @@ impl ProviderEndpoints {
             canonical_issuer: d.issuer.clone(),
             algorithms: d.algorithms.clone(),
             guarded: true,
+            tenants: d.tenant_template.then(|| TenantPolicy {
+                template: d.issuer.clone(),
+                allowed: Vec::new(),
+            }),
         }
     }
 
@@ -97,6 +133,7 @@ impl ProviderEndpoints {
             canonical_issuer: issuer.to_owned(),
             algorithms: Vec::new(),
             guarded: true,
+            tenants: None,
         }
     }
 }

@@ -106,6 +106,7 @@ impl Application {
                     token: o.token_url.clone(),
                     userinfo: o.userinfo_url.clone(),
                     jwks: Some(o.jwks_url.clone()),
+                    tenants: None,
                     issuers: vec![o.issuer.clone()],
                     canonical_issuer: o.issuer.clone(),
                     ..ProviderEndpoints::google()

@@ -93,6 +93,11 @@ pub struct OpenidConnectProviderRequest {
     /// When set, only emails of these domains count as verified.
     #[serde(default)]
     pub allowed_email_domains: Vec<String>,
+    /// Microsoft Entra multi-tenant sign-in (issuer `…/common/v2.0` or
+    /// `…/organizations/v2.0`) only: the tenant ids (GUIDs) whose people may sign in.
+    /// Empty: any Microsoft Entra tenant — anyone with a work or school account.
+    #[serde(default)]
+    pub allowed_tenants: Vec<String>,
 }
 
 /// Where each claim is in an OAuth2 provider's profile response: JSON pointers
@@ -385,6 +390,11 @@ pub struct OpenidConnectProviderDto {
     pub verifies_emails: bool,
     /// Allowed email domains (empty: any).
     pub allowed_email_domains: Vec<String>,
+    /// The issuer is one of Microsoft Entra's multi-tenant endpoints: ID tokens of
+    /// any tenant (or of `allowedTenants`) are accepted, each with its own issuer.
+    pub multi_tenant: bool,
+    /// Allowed Entra tenants (empty: any).
+    pub allowed_tenants: Vec<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -428,6 +438,9 @@ pub struct DiscoveryDto {
     pub iss_parameter_supported: bool,
     /// Token endpoint authentication methods.
     pub token_endpoint_auth_methods: Vec<String>,
+    /// Microsoft Entra multi-tenant: the issuer is a template (`…/{tenantid}/v2.0`),
+    /// each ID token carrying its own tenant's.
+    pub multi_tenant: bool,
 }
 
 /// Stored Google OAuth credentials.

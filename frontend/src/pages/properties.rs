@@ -757,6 +757,7 @@ const OIDC_FIELDS: &[&str] = &[
     "scopes",
     "verifiesEmails",
     "allowedEmailDomains",
+    "allowedTenants",
 ];
 
 /// What Check discovery found, in a few lines.
@@ -787,6 +788,10 @@ fn DiscoveryFound(found: DiscoveryDto) -> impl IntoView {
                 <dd>{if found.iss_parameter_supported { "sent by the provider — required" } else { "not advertised" }}</dd>
                 <dt>"Token endpoint authentication"</dt>
                 <dd>{found.token_endpoint_auth_methods.join(", ")}</dd>
+                {found.multi_tenant.then(|| view! {
+                    <dt>"Tenants"</dt>
+                    <dd>"Microsoft Entra multi-tenant: each ID token carries its own tenant's issuer"</dd>
+                })}
             </dl>
         </div>
     }
@@ -813,6 +818,8 @@ fn OidcDialog(
             .map_or_else(|| "openid email profile".to_owned(), |o| o.scopes.join(" ")),
     );
     let domains = text(|o| o.allowed_email_domains.join("\n"));
+    let tenants = text(|o| o.allowed_tenants.join("\n"));
+    let multi_tenant = RwSignal::new(e.as_ref().is_some_and(|o| o.multi_tenant));
     let verifies = RwSignal::new(e.as_ref().is_some_and(|o| o.verifies_emails));
     let post = RwSignal::new(
         e.as_ref()
@@ -838,7 +845,13 @@ fn OidcDialog(
                 api::send("POST", &ctx.api("/discovery-check"), &body).await;
             checking.set(false);
             match r {
-                Ok(d) => found.set(Some(d)),
+                Ok(d) => {
+                    multi_tenant.set(d.multi_tenant);
+                    if d.multi_tenant {
+                        verifies.set(false);
+                    }
+                    found.set(Some(d));
+                }
                 Err(f) => failure.set(Some(f)),
             }
         });
@@ -857,6 +870,7 @@ fn OidcDialog(
             scopes: Some(words(&scopes.get_untracked())),
             verifies_emails: verifies.get_untracked(),
             allowed_email_domains: words(&domains.get_untracked()),
+            allowed_tenants: words(&tenants.get_untracked()),
         });
         save(id.clone(), body, busy, failure, on_saved);
     };
@@ -918,8 +932,31 @@ fn OidcDialog(
                     error=field_error(failure, "scopes")
                     hint="Space-separated; openid is always included."
                 />
-                <EmailTrustFields verifies=verifies domains=domains failure=failure/>
+                {move || multi_tenant.get().then(|| view! { <EntraTenants tenants=tenants failure=failure/> })}
+                <EmailTrustFields verifies=verifies domains=domains failure=failure locked=Signal::from(multi_tenant)/>
         </PropertyForm>
+    }
+}
+
+/// Microsoft Entra multi-tenant sign-in: which tenants may sign in, with a warning
+/// while any may.
+#[component]
+fn EntraTenants(tenants: RwSignal<String>, failure: RwSignal<Option<Failure>>) -> impl IntoView {
+    view! {
+        <TextAreaField
+            id="allowedTenants"
+            label="Allowed tenants"
+            value=tenants
+            error=field_error(failure, "allowedTenants")
+            hint="Microsoft Entra multi-tenant sign-in: the tenant ids (GUIDs) whose people may sign in, one per line."
+            rows=2
+            placeholder="72f988bf-86f1-41af-91ab-2d7cd011db47"
+        />
+        {move || tenants.get().trim().is_empty().then(|| view! {
+            <p class="warning" role="note">
+                "No tenant listed: anyone with a Microsoft work or school account, in any organisation, can sign in. List your customers' tenant ids to limit it."
+            </p>
+        })}
     }
 }
 
@@ -1023,14 +1060,23 @@ fn EmailTrustFields(
     verifies: RwSignal<bool>,
     domains: RwSignal<String>,
     failure: RwSignal<Option<Failure>>,
+    /// Microsoft Entra multi-tenant: email verification can never count.
+    #[prop(optional)]
+    locked: Option<Signal<bool>>,
 ) -> impl IntoView {
+    let locked = move || locked.is_some_and(|l| l.get());
     view! {
-        <div class="field check">
-            <input id="verifiesEmails" type="checkbox" bind:checked=verifies/>
+        <div class="field check" class:invalid=move || field_error(failure, "verifiesEmails").get().is_some()>
+            <input id="verifiesEmails" type="checkbox" bind:checked=verifies disabled=locked/>
             <label for="verifiesEmails">"This provider verifies email addresses"</label>
             <p class="hint">
-                "Only then does the provider's email verification count, so a new identity can be linked to the existing user owning that verified email. Leave off unless your provider really checks addresses."
+                {move || if locked() {
+                    "Not for Microsoft Entra multi-tenant sign-in: Entra does not verify the addresses of other tenants (any tenant's administrator can set any address), so they never count as verified."
+                } else {
+                    "Only then does the provider's email verification count, so a new identity can be linked to the existing user owning that verified email. Leave off unless your provider really checks addresses."
+                }}
             </p>
+            {move || field_error(failure, "verifiesEmails").get().map(|e| view! { <p class="field-error">{e}</p> })}
         </div>
         <TextAreaField
             id="allowedEmailDomains"

@@ -96,6 +96,7 @@ fn to_input(req: PropertyRequest) -> PropertyInput {
             scopes: o.scopes,
             verifies_emails: o.verifies_emails,
             allowed_email_domains: o.allowed_email_domains,
+            allowed_tenants: o.allowed_tenants,
         },
         PropertyRequest::Oauth2Provider(o) => {
             PropertyInput::Oauth2Provider(Box::new(Oauth2ProviderInput {
@@ -155,6 +156,7 @@ fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
             })
         }
         PropertySettings::OpenidConnectProvider(o) => {
+            let multi_tenant = o.is_entra_multi_tenant();
             PropertyDto::OpenidConnectProvider(OpenidConnectProviderDto {
                 id: p.id.to_string(),
                 instance_name: p.instance_name.clone(),
@@ -167,6 +169,8 @@ fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
                 scopes: o.scopes,
                 verifies_emails: o.verifies_emails,
                 allowed_email_domains: o.allowed_email_domains,
+                multi_tenant,
+                allowed_tenants: o.allowed_tenants,
                 created_at: p.created_at,
                 updated_at: p.updated_at,
             })
@@ -414,6 +418,7 @@ fn discovery_dto(d: &Discovered) -> DiscoveryDto {
         accepted_algorithms: d.algorithms.iter().map(|a| format!("{a:?}")).collect(),
         iss_parameter_supported: d.iss_parameter_supported,
         token_endpoint_auth_methods: d.token_auth_methods.clone(),
+        multi_tenant: d.tenant_template,
     }
 }
 
