@@ -12,6 +12,8 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
+use fedgate_wire::properties::InstanceDto;
+
 use crate::pages::{account, apps, events, hosted, keys, properties, users};
 
 /// Where the panel is mounted.
@@ -113,9 +115,30 @@ fn Layout() -> impl IntoView {
                 <account::SignOut/>
             </nav>
         </header>
+        <DevNotice/>
         <main id="main">
             <Outlet/>
         </main>
+    }
+}
+
+/// While the built-in development provider is on, every page says so.
+#[component]
+fn DevNotice() -> impl IntoView {
+    let instance = LocalResource::new(|| api::get::<InstanceDto>("/manage/v1/instance"));
+    move || {
+        instance
+            .get()
+            .and_then(Result::ok)
+            .filter(|i| i.dev_provider)
+            .map(|_| {
+                view! {
+                    <p class="warning dev-notice" role="note">
+                        <strong>"Development mode. "</strong>
+                        "The built-in development provider is on: through an application's Development sign-in, anyone who can reach this Fedgate can sign in as anyone. It is on only while Fedgate listens on this machine with its embedded database (setting dev_provider)."
+                    </p>
+                }
+            })
     }
 }
 

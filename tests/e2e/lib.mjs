@@ -35,8 +35,8 @@ export function step(suite, msg) {
 // Fedgate on the embedded default, with Google's endpoints pointed at `issuer`
 // (a test-only override) — or, with `issuer` null, with loopback providers allowed
 // instead (a company's own identity server on this machine). Resolves once /readyz
-// answers.
-export async function startFedgate(port, issuer, cleanups) {
+// answers. The development provider is off unless `extraEnv` says otherwise.
+export async function startFedgate(port, issuer, cleanups, extraEnv = { FEDGATE_DEV_PROVIDER: 'off' }) {
   const google = issuer
     ? {
         FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL: `${issuer}/auth`,
@@ -58,6 +58,7 @@ export async function startFedgate(port, issuer, cleanups) {
       // Provider calls never leave the machine, whatever a suite configures.
       FEDGATE_TESTING__OUTBOUND_LOOPBACK_ONLY: 'true',
       ...google,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -11,6 +11,7 @@ mod account;
 mod app_api;
 mod applications;
 mod bad_input;
+mod dev;
 mod docs_examples;
 mod entra;
 mod hosted_services;

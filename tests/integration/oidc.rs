@@ -538,7 +538,13 @@ async fn a_changed_issuer_stops_using_the_old_discovery_and_keys() {
         .unwrap();
     let acme = props.iter().find(|p| p["slug"] == "acme").unwrap();
     let mut body = acme.clone();
-    for k in ["id", "createdAt", "updatedAt", "clientSecretSet", "multiTenant"] {
+    for k in [
+        "id",
+        "createdAt",
+        "updatedAt",
+        "clientSecretSet",
+        "multiTenant",
+    ] {
         body.as_object_mut().unwrap().remove(k);
     }
     body["issuer"] = json!(replacement.issuer);

@@ -259,6 +259,8 @@ pub async fn spawn_app_with_outbound(
     };
     // Whatever a test configures, provider calls never leave the machine.
     settings.testing.outbound_loopback_only = true;
+    // The development provider only where a test turns it on.
+    settings.dev_provider = fedgate_server::config::DevProvider::Off;
     let backend = backend();
     let mut pg_database = None;
     if backend == Backend::Postgres {

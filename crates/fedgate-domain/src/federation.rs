@@ -14,6 +14,8 @@ pub const GOOGLE_PROVIDER: &str = "google";
 pub fn oidc_provider_key(property: crate::ids::PropertyId) -> String {
     format!("oidc:{property}")
 }
+/// The provider configuration key of the built-in development provider.
+pub const DEVELOPMENT_PROVIDER: &str = "dev";
 /// The provider configuration key of an OAuth2 provider property.
 #[must_use]
 pub fn oauth2_provider_key(property: crate::ids::PropertyId) -> String {

@@ -38,15 +38,18 @@ pub enum PropertyKind {
     OpenidConnectProvider,
     /// OAuth2 › Provider.
     Oauth2Provider,
+    /// Fedgate › Development sign-in: the built-in development provider.
+    DevelopmentProvider,
 }
 
 impl PropertyKind {
     /// Every kind.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::GoogleOauthCredentials,
         Self::OauthIntegration,
         Self::OpenidConnectProvider,
         Self::Oauth2Provider,
+        Self::DevelopmentProvider,
     ];
 
     /// The stored spelling.
@@ -57,6 +60,7 @@ impl PropertyKind {
             Self::OauthIntegration => "oauth_integration",
             Self::OpenidConnectProvider => "openid_connect_provider",
             Self::Oauth2Provider => "oauth2_provider",
+            Self::DevelopmentProvider => "development_provider",
         }
     }
 
@@ -74,6 +78,7 @@ impl PropertyKind {
             Self::OauthIntegration => "Fedgate › OAuth Integration",
             Self::OpenidConnectProvider => "OpenID Connect › Provider",
             Self::Oauth2Provider => "OAuth2 › Provider",
+            Self::DevelopmentProvider => "Fedgate › Development sign-in",
         }
     }
 
@@ -81,7 +86,10 @@ impl PropertyKind {
     /// credentials and the integration are; a hosted service is derived from them.
     #[must_use]
     pub const fn is_singleton(self) -> bool {
-        matches!(self, Self::GoogleOauthCredentials | Self::OauthIntegration)
+        matches!(
+            self,
+            Self::GoogleOauthCredentials | Self::OauthIntegration | Self::DevelopmentProvider
+        )
     }
 
     /// Whether properties of this kind each define a provider with its own slug.
@@ -212,6 +220,8 @@ pub struct Slug(String);
 
 /// Google's slug.
 pub const GOOGLE_SLUG: &str = "google";
+/// The slug of the built-in development provider (reserved).
+pub const DEVELOPMENT_SLUG: &str = "dev";
 
 impl Slug {
     /// Parses a slug chosen by a subscriber (`google` is reserved).
@@ -230,6 +240,12 @@ impl Slug {
             return Err(ValidationError::new(
                 "slug",
                 "\"google\" is reserved for Google",
+            ));
+        }
+        if t == DEVELOPMENT_SLUG {
+            return Err(ValidationError::new(
+                "slug",
+                "\"dev\" is reserved for the development sign-in",
             ));
         }
         Ok(Self(t.to_owned()))
@@ -636,6 +652,8 @@ pub enum PropertySettings {
     OpenidConnectProvider(OpenidConnectProvider),
     /// A plain OAuth2 provider.
     Oauth2Provider(Box<Oauth2Provider>),
+    /// The built-in development provider (no settings).
+    DevelopmentProvider,
 }
 
 impl PropertySettings {
@@ -647,6 +665,7 @@ impl PropertySettings {
             Self::OauthIntegration(_) => PropertyKind::OauthIntegration,
             Self::OpenidConnectProvider(_) => PropertyKind::OpenidConnectProvider,
             Self::Oauth2Provider(_) => PropertyKind::Oauth2Provider,
+            Self::DevelopmentProvider => PropertyKind::DevelopmentProvider,
         }
     }
 
@@ -666,6 +685,7 @@ impl PropertySettings {
             Self::OauthIntegration(s) => serde_json::to_value(s),
             Self::OpenidConnectProvider(s) => serde_json::to_value(s),
             Self::Oauth2Provider(s) => serde_json::to_value(s),
+            Self::DevelopmentProvider => Ok(serde_json::json!({})),
         };
         // Plain structs of strings and bools always serialize.
         value.unwrap_or(serde_json::Value::Null)
@@ -698,6 +718,10 @@ impl PropertySettings {
                 s.check().map_err(|e| e.to_string())?;
                 Self::Oauth2Provider(Box::new(s))
             }
+            PropertyKind::DevelopmentProvider => match json.as_object() {
+                Some(o) if o.is_empty() => Self::DevelopmentProvider,
+                _ => return Err("a development sign-in has no settings".into()),
+            },
         };
         Ok(settings)
     }
@@ -759,6 +783,11 @@ pub enum PropertyInput {
     },
     /// OAuth2 › Provider.
     Oauth2Provider(Box<Oauth2ProviderInput>),
+    /// Fedgate › Development sign-in.
+    DevelopmentProvider {
+        /// Label.
+        instance_name: String,
+    },
 }
 
 /// What a subscriber submits for an OAuth2 › Provider.
@@ -829,6 +858,7 @@ impl PropertyInput {
             Self::OauthIntegration { .. } => PropertyKind::OauthIntegration,
             Self::OpenidConnectProvider { .. } => PropertyKind::OpenidConnectProvider,
             Self::Oauth2Provider(_) => PropertyKind::Oauth2Provider,
+            Self::DevelopmentProvider { .. } => PropertyKind::DevelopmentProvider,
         }
     }
 
@@ -963,6 +993,11 @@ impl PropertyInput {
                 })
             }
             Self::Oauth2Provider(o) => o.validate(secret_required),
+            Self::DevelopmentProvider { instance_name } => Ok(ValidProperty {
+                instance_name: InstanceName::parse(&instance_name)?,
+                settings: PropertySettings::DevelopmentProvider,
+                secret: None,
+            }),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Fedgate's hosted login as a service, for every provider. It owns:
 //! - providers as values ([`ProviderConfig`]: the Google preset, OpenID Connect
-//!   providers found by discovery);
+//!   providers found by discovery, plain OAuth2 providers, the built-in development
+//!   provider — an OpenID Connect provider like any other);
 //! - the [`Registry`], deriving an application's providers *and* its Hosted Services
 //!   tiles from its properties;
 //! - the [`LoginFlow`] (`start` / `complete`) with typed refusals and failures, each
@@ -10,6 +11,7 @@
 //!
 //! It knows nothing of actix-web, sea-orm or Redis.
 
+pub mod development;
 mod flow;
 pub mod outcome;
 pub mod provider;

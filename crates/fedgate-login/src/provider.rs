@@ -2,9 +2,9 @@
 //! application, whatever kind it is.
 
 use fedgate_domain::claims::ClaimMapping;
-use fedgate_domain::federation::{GOOGLE_PROVIDER, ProviderProfile};
+use fedgate_domain::federation::{DEVELOPMENT_PROVIDER, GOOGLE_PROVIDER, ProviderProfile};
 use fedgate_domain::ids::PropertyId;
-use fedgate_domain::property::{ClientSecret, GOOGLE_SLUG, email_vouched};
+use fedgate_domain::property::{ClientSecret, DEVELOPMENT_SLUG, GOOGLE_SLUG, email_vouched};
 use fedgate_provider::{ClientAuth, OfflineAccess, ProviderEndpoints};
 use url::Url;
 
@@ -17,6 +17,8 @@ pub enum ProviderKind {
     OpenIdConnect,
     /// A plain OAuth2 server, read through a claim mapping.
     OAuth2,
+    /// The built-in development provider (an OpenID Connect provider inside Fedgate).
+    Development,
 }
 
 impl ProviderKind {
@@ -25,7 +27,7 @@ impl ProviderKind {
     pub const fn federating_service(self) -> &'static str {
         match self {
             Self::Google => "GoogleFederationService",
-            Self::OpenIdConnect => "OpenIdConnectFederationService",
+            Self::OpenIdConnect | Self::Development => "OpenIdConnectFederationService",
             Self::OAuth2 => "OAuth2FederationService",
         }
     }
@@ -37,6 +39,8 @@ impl ProviderKind {
             Self::OpenIdConnect
         } else if key.starts_with("oauth2:") {
             Self::OAuth2
+        } else if key == DEVELOPMENT_PROVIDER {
+            Self::Development
         } else {
             Self::Google
         }
@@ -49,6 +53,7 @@ impl ProviderKind {
             Self::Google => "google_authentication",
             Self::OpenIdConnect => "openid_connect",
             Self::OAuth2 => "oauth2",
+            Self::Development => "development",
         }
     }
 }
@@ -77,6 +82,19 @@ impl ProviderRef {
             kind: ProviderKind::Google,
             slug: GOOGLE_SLUG.to_owned(),
             display_name: "Google".to_owned(),
+            property_id: property,
+        }
+    }
+
+    /// The development provider's, for an application whose activating property is
+    /// `property` (if any).
+    #[must_use]
+    pub fn development(property: Option<PropertyId>) -> Self {
+        Self {
+            key: DEVELOPMENT_PROVIDER.to_owned(),
+            kind: ProviderKind::Development,
+            slug: DEVELOPMENT_SLUG.to_owned(),
+            display_name: "Development sign-in".to_owned(),
             property_id: property,
         }
     }

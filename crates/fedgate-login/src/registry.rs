@@ -19,6 +19,7 @@ use fedgate_domain::seal::Sealer;
 use fedgate_provider::{ClientAuth, OfflineAccess, ProviderClient, ProviderEndpoints};
 use url::Url;
 
+use crate::development::Development;
 use crate::provider::{
     EmailTrust, Identity, ProfileSource, ProviderConfig, ProviderKind, ProviderRef,
 };
@@ -58,6 +59,7 @@ pub struct Registry {
     base: Url,
     google: ProviderEndpoints,
     client: Arc<ProviderClient>,
+    development: Option<Development>,
     properties: Cached<Arc<Vec<StoredProperty>>>,
     lookups: Cached<HashMap<String, Lookup>>,
 }
@@ -75,15 +77,21 @@ enum Definition<'a> {
     Google(Option<&'a StoredProperty>),
     OpenIdConnect(&'a StoredProperty),
     OAuth2(&'a StoredProperty),
+    Development(Option<&'a StoredProperty>),
 }
 
-/// Google first, then the slugged providers in the order they were created.
-fn definitions(properties: &[StoredProperty]) -> Vec<Definition<'_>> {
-    let mut defs = vec![Definition::Google(
-        properties
-            .iter()
-            .find(|p| p.kind == PropertyKind::GoogleOauthCredentials),
-    )];
+/// Google first, the development sign-in (when the development provider is on), then
+/// the slugged providers in the order they were created.
+fn definitions(properties: &[StoredProperty], development: bool) -> Vec<Definition<'_>> {
+    let of_kind = |kind| properties.iter().find(|p| p.kind == kind);
+    let mut defs = vec![Definition::Google(of_kind(
+        PropertyKind::GoogleOauthCredentials,
+    ))];
+    if development {
+        defs.push(Definition::Development(of_kind(
+            PropertyKind::DevelopmentProvider,
+        )));
+    }
     defs.extend(properties.iter().filter_map(|p| match p.kind {
         PropertyKind::OpenidConnectProvider => Some(Definition::OpenIdConnect(p)),
         PropertyKind::Oauth2Provider => Some(Definition::OAuth2(p)),
@@ -118,6 +126,7 @@ impl Definition<'_> {
             };
         match self {
             Self::Google(p) => ProviderRef::google(p.map(|p| p.id)),
+            Self::Development(p) => ProviderRef::development(p.map(|p| p.id)),
             Self::OpenIdConnect(p) => slugged(
                 p,
                 oidc_provider_key(p.id),
@@ -191,7 +200,8 @@ fn secret(p: &StoredProperty, sealer: &Sealer) -> Result<ClientSecret, InactiveR
 
 impl Registry {
     /// A registry reading `store`, opening secrets with `sealer`, building URLs on
-    /// `base`, with Google at `google` and every provider reached through `client`.
+    /// `base`, with Google at `google`, every provider reached through `client`, and
+    /// the development provider when it is on.
     #[must_use]
     pub fn new(
         store: Arc<dyn Store>,
@@ -199,6 +209,7 @@ impl Registry {
         base: Url,
         google: ProviderEndpoints,
         client: Arc<ProviderClient>,
+        development: Option<Development>,
     ) -> Self {
         Self {
             store,
@@ -206,6 +217,7 @@ impl Registry {
             base,
             google,
             client,
+            development,
             properties: Mutex::default(),
             lookups: Mutex::default(),
         }
@@ -221,6 +233,12 @@ impl Registry {
     #[must_use]
     pub fn client(&self) -> &ProviderClient {
         &self.client
+    }
+
+    /// The development provider, when it is on.
+    #[must_use]
+    pub const fn development(&self) -> Option<&Development> {
+        self.development.as_ref()
     }
 
     /// Forgets what is cached for the application after a change through this instance.
@@ -277,11 +295,11 @@ impl Registry {
         let Some(props) = self.properties(app).await? else {
             return Ok(Lookup::UnknownApplication);
         };
-        let defs = definitions(&props);
+        let defs = definitions(&props, self.development.is_some());
         let Some(def) = defs.iter().find(|d| d.provider().slug == slug) else {
             return Ok(Lookup::UnknownProvider);
         };
-        let (provider, outcome) = self.evaluate(def, &props, false).await;
+        let (provider, outcome) = self.evaluate(app, def, &props, false).await;
         let found = match outcome {
             Ok(active) => Lookup::Active(Arc::new(active)),
             Err(reasons) => Lookup::Inactive(provider, reasons),
@@ -302,7 +320,7 @@ impl Registry {
         let Some(props) = self.properties(app).await? else {
             return Ok(Vec::new());
         };
-        Ok(definitions(&props)
+        Ok(definitions(&props, self.development.is_some())
             .iter()
             .map(Definition::provider)
             .collect())
@@ -315,10 +333,11 @@ impl Registry {
         let Some(props) = self.properties(app).await? else {
             return Ok(Vec::new());
         };
-        let defs = definitions(&props);
-        let evaluated =
-            futures_util::future::join_all(defs.iter().map(|d| self.evaluate(d, &props, false)))
-                .await;
+        let defs = definitions(&props, self.development.is_some());
+        let evaluated = futures_util::future::join_all(
+            defs.iter().map(|d| self.evaluate(app, d, &props, false)),
+        )
+        .await;
         Ok(evaluated
             .into_iter()
             .map(|(provider, outcome)| HostedService {
@@ -336,6 +355,7 @@ impl Registry {
     /// Whether the provider can be used, and its configuration when it can.
     async fn evaluate(
         &self,
+        app: ApplicationId,
         def: &Definition<'_>,
         props: &[StoredProperty],
         force_discovery: bool,
@@ -349,6 +369,10 @@ impl Registry {
                     .await
             }
             Definition::OAuth2(p) => self.oauth2_config(&provider, p, &mut reasons),
+            Definition::Development(p) => {
+                self.development_config(app, &provider, *p, force_discovery, &mut reasons)
+                    .await
+            }
         };
         let integration = integration(props).map_err(|r| reasons.push(r)).ok();
         let outcome = match (config, integration) {
@@ -508,6 +532,62 @@ impl Registry {
             email_trust: EmailTrust::Configured {
                 verifies_emails: settings.verifies_emails,
                 allowed_domains: settings.allowed_email_domains,
+            },
+            identity: Identity::IdToken,
+            pkce: true,
+            scope_aliases: &[],
+        })
+    }
+
+    /// The development provider: an OpenID Connect provider at Fedgate's own
+    /// `{base}/dev-provider`, found by discovery like any other.
+    async fn development_config(
+        &self,
+        app: ApplicationId,
+        provider: &ProviderRef,
+        property: Option<&StoredProperty>,
+        force_discovery: bool,
+        reasons: &mut Vec<InactiveReason>,
+    ) -> Option<ProviderConfig> {
+        let kind = PropertyKind::DevelopmentProvider;
+        let dev = self.development.as_ref()?;
+        if property.is_none() {
+            reasons.push(InactiveReason {
+                code: "missing_development_provider",
+                message: "Not activated yet: activate it to sign in as anyone you type, with no provider account. For trying Fedgate on this machine only.".into(),
+                property_kind: kind,
+                property_id: None,
+                recheck_issuer: None,
+            });
+            return None;
+        }
+        let discovered = match self.client.discover(dev.issuer(), force_discovery).await {
+            Ok(d) => d,
+            Err(e) => {
+                reasons.push(InactiveReason {
+                    code: e.code(),
+                    message: format!("Discovery of the development provider failed: {e}."),
+                    property_kind: kind,
+                    property_id: property.map(|p| p.id),
+                    recheck_issuer: Some(dev.issuer().to_owned()),
+                });
+                return None;
+            }
+        };
+        let secret = secrecy::SecretString::from(dev.client_secret(app));
+        Some(ProviderConfig {
+            provider: provider.clone(),
+            endpoints: ProviderEndpoints::discovered(&discovered),
+            client_id: dev.client_id(app),
+            client_secret: ClientSecret::parse(&secret).ok()?,
+            client_auth: ClientAuth::Basic,
+            scope: "openid email profile".to_owned(),
+            offline: OfflineAccess::No,
+            iss_required: discovered.iss_parameter_supported,
+            // The tester says whether the address is verified; that is the point.
+            email_trust: EmailTrust::Configured {
+                verifies_emails: true,
+                allowed_domains: Vec::new(),
             },
             identity: Identity::IdToken,
             pkce: true,

@@ -20,6 +20,22 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether the built-in development provider (`/dev-provider/`) and result page
+/// (`/dev-app/callback`) are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DevProvider {
+    /// On for the embedded default (SQLite and the in-process store) listening on a
+    /// loopback address only; off otherwise.
+    #[default]
+    Auto,
+    /// On wherever Fedgate runs (never in production: anyone reaching it can sign in
+    /// as anyone).
+    On,
+    /// Off everywhere: its URLs answer 404.
+    Off,
+}
+
 /// Abuse limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -132,6 +148,8 @@ pub struct Settings {
     /// development only: every other private, link-local or metadata address stays
     /// refused whatever this says.
     pub allow_loopback_providers: bool,
+    /// The built-in development provider: `auto` (default), `on` or `off`.
+    pub dev_provider: DevProvider,
     /// Abuse limits.
     pub limits: Limits,
     /// Test-only settings; never set in production.
@@ -159,6 +177,7 @@ impl Default for Settings {
             provider_timeout_seconds: 10,
             provider_jwks_refetch_seconds: 30,
             allow_loopback_providers: false,
+            dev_provider: DevProvider::Auto,
             limits: Limits::default(),
             testing: Testing::default(),
         }
@@ -227,11 +246,54 @@ impl Settings {
     pub fn is_embedded(&self) -> bool {
         self.effective_database_url().starts_with("sqlite:")
     }
+
+    /// Whether the development provider is on, for a Fedgate listening on `listen`.
+    #[must_use]
+    pub fn dev_provider_on(&self, listen: SocketAddr) -> bool {
+        match self.dev_provider {
+            DevProvider::On => true,
+            DevProvider::Off => false,
+            DevProvider::Auto => {
+                listen.ip().is_loopback() && self.is_embedded() && self.redis_url.is_none()
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_development_provider_is_on_only_for_the_embedded_default_on_loopback() {
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let v6: SocketAddr = "[::1]:8080".parse().unwrap();
+        let everywhere: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let embedded = Settings::default();
+        assert!(embedded.dev_provider_on(loopback));
+        assert!(embedded.dev_provider_on(v6));
+        assert!(!embedded.dev_provider_on(everywhere));
+        let postgres = Settings {
+            database_url: Some("postgres://db/fedgate".into()),
+            ..Settings::default()
+        };
+        assert!(!postgres.dev_provider_on(loopback));
+        let redis = Settings {
+            redis_url: Some("redis://cache".into()),
+            ..Settings::default()
+        };
+        assert!(!redis.dev_provider_on(loopback));
+        let forced = Settings {
+            dev_provider: DevProvider::On,
+            ..postgres
+        };
+        assert!(forced.dev_provider_on(everywhere));
+        let off = Settings {
+            dev_provider: DevProvider::Off,
+            ..Settings::default()
+        };
+        assert!(!off.dev_provider_on(loopback));
+    }
 
     #[test]
     #[expect(

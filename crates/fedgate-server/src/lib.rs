@@ -7,9 +7,11 @@
 
 pub mod body;
 pub mod config;
+pub mod dev;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod html;
 pub mod panel;
 pub mod request_context;
 pub mod routes;

@@ -15,6 +15,7 @@ use fedgate_domain::clock::SystemClock;
 use fedgate_domain::password;
 use fedgate_domain::ports::{StateStore, Store};
 use fedgate_domain::seal::{MasterKey, Sealer};
+use fedgate_login::development::Development;
 use fedgate_login::{FlowParts, LoginFlow, Registry};
 use fedgate_provider::{Outbound, ProviderClient, ProviderEndpoints};
 use fedgate_state::{MemoryStateStore, RedisStateStore};
@@ -86,6 +87,16 @@ impl Application {
             );
         }
         outbound.allow_loopback = settings.allow_loopback_providers;
+        let development = settings
+            .dev_provider_on(local)
+            .then(|| Development::new(&public_base_url));
+        if development.is_some() {
+            tracing::warn!(
+                issuer = %format!("{}/dev-provider", public_base_url.as_str().trim_end_matches('/')),
+                "the development provider is on: anyone who can reach this Fedgate can sign in as anyone through an application's Development sign-in; it is off whenever Fedgate listens beyond loopback or uses an external database (setting dev_provider)"
+            );
+            outbound.own_origin = Some(public_base_url.origin());
+        }
         if settings.testing.outbound_loopback_only && outbound.connect_tap.is_none() {
             tracing::warn!(
                 "testing.outbound_loopback_only is on: provider URLs reach loopback addresses only"
@@ -131,7 +142,16 @@ impl Application {
             public_base_url.clone(),
             google,
             provider,
+            development.clone(),
         ));
+        let dev = match development {
+            Some(d) => Some(Arc::new(crate::dev::provider::DevProvider::new(
+                d,
+                public_base_url.clone(),
+                Arc::clone(&state_store),
+            )?)),
+            None => None,
+        };
         let login = LoginFlow::new(FlowParts {
             registry: Arc::clone(&registry),
             store: Arc::clone(&store_handle),
@@ -155,6 +175,7 @@ impl Application {
             tokens,
             registry,
             login,
+            dev,
         });
         let body_limit = settings.limits.body_limit_bytes;
         let data = state.clone();
@@ -176,6 +197,11 @@ impl Application {
                 )
                 .wrap(from_fn(request_context::middleware))
                 .configure(routes::configure)
+                .configure(|cfg| {
+                    if data.dev.is_some() {
+                        crate::dev::configure(cfg);
+                    }
+                })
                 .configure(|cfg| panel.configure(cfg))
                 .default_service(web::to(routes::not_found))
         })

@@ -40,6 +40,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The hosted login.
     pub login: LoginFlow,
+    /// The built-in development provider, when it is on.
+    pub dev: Option<Arc<crate::dev::provider::DevProvider>>,
 }
 
 impl AppState {

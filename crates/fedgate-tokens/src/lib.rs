@@ -162,6 +162,49 @@ impl TokenSigner {
     }
 }
 
+/// A signing key that lives only in memory (the built-in development provider's):
+/// signs any claims as a JWT with its `kid`, and publishes its public JWK.
+pub struct EphemeralSigner {
+    kid: String,
+    key: EncodingKey,
+    public_x: String,
+}
+
+impl std::fmt::Debug for EphemeralSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EphemeralSigner")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EphemeralSigner {
+    /// A fresh Ed25519 key.
+    pub fn generate() -> Result<Self, TokenError> {
+        let pair = generate_key()?;
+        Ok(Self {
+            key: EncodingKey::from_ed_der(pair.private_pkcs8.expose_secret()),
+            kid: pair.kid,
+            public_x: pair.public_x,
+        })
+    }
+
+    /// `claims` signed (EdDSA, with the key's `kid`).
+    pub fn sign(&self, claims: &serde_json::Value) -> Result<String, TokenError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        jsonwebtoken::encode(&header, claims, &self.key)
+            .map_err(|e| TokenError::Sign(e.to_string()))
+    }
+
+    /// The public key as a JWK set.
+    #[must_use]
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [public_jwk(&self.kid, &self.public_x)] })
+    }
+}
+
 /// Why a user token is not accepted, as the verification API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {

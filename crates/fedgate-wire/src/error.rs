@@ -73,6 +73,8 @@ error_codes! {
     KindMismatch => "kind_mismatch",
     /// Another provider of the application has this slug.
     SlugTaken => "slug_taken",
+    /// The built-in development provider is off on this Fedgate.
+    DevProviderOff => "dev_provider_off",
     /// Too many active access keys.
     AccessKeyLimit => "access_key_limit",
     /// A signing header is missing.

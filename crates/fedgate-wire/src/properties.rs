@@ -37,6 +37,48 @@ pub enum PropertyRequest {
     OpenidConnectProvider(OpenidConnectProviderRequest),
     /// New Property › OAuth2 › Provider.
     Oauth2Provider(Oauth2ProviderRequest),
+    /// Fedgate › Development sign-in (only while the development provider is on).
+    DevelopmentProvider(DevelopmentProviderRequest),
+}
+
+/// Turns on an application's Development sign-in: the built-in development provider,
+/// with no credentials. Refused (`409 dev_provider_off`) when it is off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DevelopmentProviderRequest {
+    /// Your label for this property.
+    #[cfg_attr(feature = "openapi", schema(example = "Development sign-in"))]
+    pub instance_name: String,
+}
+
+/// A stored Development sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DevelopmentProviderDto {
+    /// Property id.
+    pub id: String,
+    /// Label.
+    pub instance_name: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the panel needs to know about this Fedgate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceDto {
+    /// The public base URL.
+    pub public_base_url: String,
+    /// The built-in development provider is on: applications can activate a
+    /// Development sign-in, and `devAppCallback` may be registered as a redirect URI.
+    pub dev_provider: bool,
+    /// The development result page, when the development provider is on.
+    pub dev_app_callback: Option<String>,
 }
 
 /// How Fedgate authenticates at a provider's token endpoint.
@@ -361,6 +403,8 @@ pub enum PropertyDto {
     OpenidConnectProvider(OpenidConnectProviderDto),
     /// OAuth2 provider.
     Oauth2Provider(Oauth2ProviderDto),
+    /// Development sign-in.
+    DevelopmentProvider(DevelopmentProviderDto),
 }
 
 /// A stored OpenID Connect provider.

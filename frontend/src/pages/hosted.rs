@@ -2,7 +2,9 @@
 //! with each missing piece linked to where it is fixed, and Try it.
 
 use fedgate_wire::hosted::{HostedServiceDto, ServiceStatusDto};
-use fedgate_wire::properties::{DiscoveryCheckRequest, DiscoveryDto};
+use fedgate_wire::properties::{
+    DevelopmentProviderRequest, DiscoveryCheckRequest, DiscoveryDto, PropertyDto, PropertyRequest,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -82,6 +84,37 @@ fn Recheck(issuer: String, on_done: Callback<()>) -> impl IntoView {
     }
 }
 
+/// "Activate": adds the application's Development sign-in property, then reloads the
+/// tiles.
+#[component]
+fn Activate(on_done: Callback<()>) -> impl IntoView {
+    let ctx = app_ctx();
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let activate = move |_| {
+        let body = PropertyRequest::DevelopmentProvider(DevelopmentProviderRequest {
+            instance_name: "Development sign-in".to_owned(),
+        });
+        busy.set(true);
+        failure.set(None);
+        spawn_local(async move {
+            let r: Result<PropertyDto, Failure> =
+                api::send("POST", &ctx.api("/properties"), &body).await;
+            busy.set(false);
+            match r {
+                Ok(_) => on_done.run(()),
+                Err(f) => failure.set(Some(f)),
+            }
+        });
+    };
+    view! {
+        <button type="button" class="primary" on:click=activate disabled=move || busy.get()>
+            {move || if busy.get() { "Activating…" } else { "Activate" }}
+        </button>
+        {move || failure.get().map(|f| view! { <span class="field-error" role="status">" " {f.message}</span> })}
+    }
+}
+
 #[component]
 fn Tile(service: HostedServiceDto, on_recheck: Callback<()>) -> impl IntoView {
     let ctx = app_ctx();
@@ -104,6 +137,17 @@ fn Tile(service: HostedServiceDto, on_recheck: Callback<()>) -> impl IntoView {
                 .recheck_issuer
                 .clone()
                 .map(|issuer| view! { <Recheck issuer=issuer on_done=on_recheck/> });
+            // The development sign-in needs nothing but the property: one click.
+            if r.code == "missing_development_provider" {
+                return view! {
+                    <li>
+                        <span>{r.message.clone()}</span>
+                        " "
+                        <Activate on_done=on_recheck/>
+                    </li>
+                }
+                .into_any();
+            }
             view! {
                 <li>
                     <span>{r.message.clone()}</span>
@@ -112,6 +156,7 @@ fn Tile(service: HostedServiceDto, on_recheck: Callback<()>) -> impl IntoView {
                     {recheck}
                 </li>
             }
+            .into_any()
         })
         .collect_view();
     let login = service.login_endpoint.clone();

@@ -5,9 +5,10 @@
 //! "set".
 
 use fedgate_wire::properties::{
-    ClaimMapping, ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
-    GoogleCredentialsRequest, MappingPreviewDto, MappingPreviewRequest, Oauth2ProviderDto,
-    Oauth2ProviderRequest, OauthIntegrationDto, OauthIntegrationRequest, OpenidConnectProviderDto,
+    ClaimMapping, ClientAuthentication, DevelopmentProviderDto, DevelopmentProviderRequest,
+    DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto, GoogleCredentialsRequest,
+    MappingPreviewDto, MappingPreviewRequest, Oauth2ProviderDto, Oauth2ProviderRequest,
+    OauthIntegrationDto, OauthIntegrationRequest, OpenidConnectProviderDto,
     OpenidConnectProviderRequest, PropertyDto, PropertyRequest, ResultDelivery,
 };
 use leptos::prelude::*;
@@ -30,6 +31,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "oauth_integration" => "Fedgate › OAuth Integration",
         "openid_connect_provider" => "OpenID Connect › Provider",
         "oauth2_provider" => "OAuth2 › Provider",
+        "development_provider" => "Fedgate › Development sign-in",
         _ => "Property",
     }
 }
@@ -41,6 +43,7 @@ enum Editing {
     Integration(Option<OauthIntegrationDto>),
     Oidc(Option<OpenidConnectProviderDto>),
     OAuth2(Option<Box<Oauth2ProviderDto>>),
+    Development(Option<DevelopmentProviderDto>),
 }
 
 impl Editing {
@@ -51,6 +54,7 @@ impl Editing {
             PropertyDto::OauthIntegration(i) => Self::Integration(Some(i)),
             PropertyDto::OpenidConnectProvider(o) => Self::Oidc(Some(o)),
             PropertyDto::Oauth2Provider(o) => Self::OAuth2(Some(Box::new(o))),
+            PropertyDto::DevelopmentProvider(d) => Self::Development(Some(d)),
         }
     }
 
@@ -61,6 +65,7 @@ impl Editing {
             "oauth_integration" => Some(Self::Integration(None)),
             "openid_connect_provider" => Some(Self::Oidc(None)),
             "oauth2_provider" => Some(Self::OAuth2(None)),
+            "development_provider" => Some(Self::Development(None)),
             _ => None,
         }
     }
@@ -101,6 +106,7 @@ fn property_id(p: &PropertyDto) -> &str {
         PropertyDto::OauthIntegration(i) => &i.id,
         PropertyDto::OpenidConnectProvider(o) => &o.id,
         PropertyDto::Oauth2Provider(o) => &o.id,
+        PropertyDto::DevelopmentProvider(d) => &d.id,
     }
 }
 
@@ -216,6 +222,9 @@ pub fn Properties() -> impl IntoView {
                     Editing::Oidc(existing) => {
                         view! { <OidcDialog existing=existing on_close=close on_saved=saved/> }.into_any()
                     }
+                    Editing::Development(existing) => {
+                        view! { <DevelopmentDialog existing=existing on_close=close on_saved=saved/> }.into_any()
+                    }
                     Editing::OAuth2(existing) => {
                         view! { <OAuth2Dialog existing=existing.map(|b| *b) on_close=close on_saved=saved/> }.into_any()
                     }
@@ -301,6 +310,13 @@ fn PropertyTable(
                         if o.verifies_emails { "trusted" } else { "not trusted" }
                     ),
                     o.updated_at,
+                ),
+                PropertyDto::DevelopmentProvider(d) => (
+                    d.id.clone(),
+                    "development_provider",
+                    d.instance_name.clone(),
+                    "The built-in development provider: sign in as anyone you type, on this machine only".to_owned(),
+                    d.updated_at,
                 ),
                 PropertyDto::Oauth2Provider(o) => (
                     o.id.clone(),
@@ -707,6 +723,7 @@ fn IntegrationDialog(
                     hint="One per line: where Fedgate sends users back after signing in, or after an error. Matched exactly; https (http only for localhost)."
                     placeholder="https://app.example.com/auth/callback"
                 />
+                <DevAppSuggestion uris=uris/>
                 <div class="field check">
                     <input id="requireStateSigning" type="checkbox" bind:checked=signing/>
                     <label for="requireStateSigning">"Require state signing"</label>
@@ -1360,5 +1377,77 @@ fn OAuth2Dialog(
                 <ClaimMappingFields map=map failure=failure/>
                 <EmailTrustFields verifies=verifies domains=domains failure=failure/>
         </PropertyForm>
+    }
+}
+
+#[component]
+fn DevelopmentDialog(
+    existing: Option<DevelopmentProviderDto>,
+    on_close: Callback<()>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
+    let instance_name = RwSignal::new(existing.as_ref().map_or_else(
+        || "Development sign-in".to_owned(),
+        |d| d.instance_name.clone(),
+    ));
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let id = existing.map(|d| d.id);
+    let title = if id.is_some() {
+        "Edit Development sign-in".to_owned()
+    } else {
+        "New Property › Fedgate › Development sign-in".to_owned()
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = PropertyRequest::DevelopmentProvider(DevelopmentProviderRequest {
+            instance_name: instance_name.get_untracked(),
+        });
+        save(id.clone(), body, busy, failure, on_saved);
+    };
+    view! {
+        <PropertyForm
+            title=title
+            fields=&["instanceName"]
+            instance_name=instance_name
+            failure=failure
+            busy=busy
+            on_submit=on_submit
+            on_close=on_close
+        >
+            <p class="hint">
+                "Fedgate's built-in development provider: no credentials, and anyone who reaches this Fedgate can sign in as anyone they type. For trying Fedgate on this machine only; it is off wherever Fedgate listens beyond this machine or uses an external database."
+            </p>
+        </PropertyForm>
+    }
+}
+
+/// In development mode: the development result page, one click away as a redirect URI.
+#[component]
+fn DevAppSuggestion(uris: RwSignal<String>) -> impl IntoView {
+    let instance = LocalResource::new(|| {
+        api::get::<fedgate_wire::properties::InstanceDto>("/manage/v1/instance")
+    });
+    move || {
+        let url = instance.get().and_then(Result::ok)?.dev_app_callback?;
+        let add = {
+            let url = url.clone();
+            move |_| {
+                uris.update(|u| {
+                    if !u.lines().any(|l| l.trim() == url) {
+                        if !u.trim().is_empty() {
+                            u.push('\n');
+                        }
+                        u.push_str(&url);
+                    }
+                });
+            }
+        };
+        Some(view! {
+            <p class="hint dev-suggestion">
+                "No app yet? Use Fedgate's development result page, which shows what your app would receive: "
+                <button type="button" on:click=add>"Add " <code>{url.clone()}</code></button>
+            </p>
+        })
     }
 }

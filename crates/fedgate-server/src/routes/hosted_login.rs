@@ -16,29 +16,16 @@ use crate::throttle::Limit;
 
 /// A page for a person in a browser, when there is nowhere safe to redirect.
 fn error_page(page: &ErrorPage) -> HttpResponse {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head><body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\">\
-         <h1>{t}</h1><p>{d}</p><p><small>Request id: {id}</small></p></body></html>",
-        t = escape(page.title),
-        d = escape(&page.detail),
-        id = crate::request_context::current_id()
+        "<p>{}</p><p><small>Request id: {}</small></p>",
+        crate::html::escape(&page.detail),
+        crate::request_context::current_id()
     );
-    HttpResponse::build(StatusCode::from_u16(page.status).unwrap_or(StatusCode::BAD_REQUEST))
-        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'",
-        ))
-        .body(body)
+    crate::html::page(
+        StatusCode::from_u16(page.status).unwrap_or(StatusCode::BAD_REQUEST),
+        page.title,
+        &body,
+    )
 }
 
 fn redirect(location: &str) -> HttpResponse {

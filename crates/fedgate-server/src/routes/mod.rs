@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod hosted_login;
 pub mod hosted_services;
+pub mod instance;
 pub mod jwks;
 pub mod openapi;
 pub mod properties;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/signin", web::post().to(account::sign_in))
                 .route("/signout", web::post().to(account::sign_out))
                 .route("/me", web::get().to(account::me))
+                .route("/instance", web::get().to(instance::instance))
                 .service(
                     web::resource("/applications")
                         .get(applications::list)

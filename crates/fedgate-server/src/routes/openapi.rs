@@ -6,7 +6,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     access_keys, account, app_api, app_federated, app_tokens, app_users, applications, events,
-    health, hosted_login, hosted_services, jwks, properties, users,
+    health, hosted_login, hosted_services, instance, jwks, properties, users,
 };
 
 /// Where the document is served.
@@ -210,6 +210,7 @@ impl Modify for TaggedShapes {
         account::sign_in,
         account::sign_out,
         account::me,
+        instance::instance,
         applications::list,
         applications::create,
         applications::get,

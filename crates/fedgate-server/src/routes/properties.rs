@@ -7,16 +7,17 @@ use fedgate_domain::claims;
 use fedgate_domain::ids::PropertyId;
 use fedgate_domain::ports::StoreError;
 use fedgate_domain::property::{
-    self as domain, MAX_PROVIDERS_PER_KIND, Oauth2ProviderInput, PropertyInput, PropertySettings,
-    StoredProperty,
+    self as domain, MAX_PROVIDERS_PER_KIND, Oauth2ProviderInput, PropertyInput, PropertyKind,
+    PropertySettings, StoredProperty,
 };
 use fedgate_provider::Discovered;
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::error::ErrorCode;
 use fedgate_wire::properties::{
-    ClaimMapping, ClientAuthentication, DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto,
-    MappingPreviewDto, MappingPreviewRequest, Oauth2ProviderDto, OauthIntegrationDto,
-    OpenidConnectProviderDto, PropertyDto, PropertyRequest, ResultDelivery,
+    ClaimMapping, ClientAuthentication, DevelopmentProviderDto, DiscoveryCheckRequest,
+    DiscoveryDto, GoogleCredentialsDto, MappingPreviewDto, MappingPreviewRequest,
+    Oauth2ProviderDto, OauthIntegrationDto, OpenidConnectProviderDto, PropertyDto, PropertyRequest,
+    ResultDelivery,
 };
 use secrecy::SecretString;
 
@@ -98,6 +99,9 @@ fn to_input(req: PropertyRequest) -> PropertyInput {
             allowed_email_domains: o.allowed_email_domains,
             allowed_tenants: o.allowed_tenants,
         },
+        PropertyRequest::DevelopmentProvider(d) => PropertyInput::DevelopmentProvider {
+            instance_name: d.instance_name,
+        },
         PropertyRequest::Oauth2Provider(o) => {
             PropertyInput::Oauth2Provider(Box::new(Oauth2ProviderInput {
                 instance_name: o.instance_name,
@@ -171,6 +175,14 @@ fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
                 allowed_email_domains: o.allowed_email_domains,
                 multi_tenant,
                 allowed_tenants: o.allowed_tenants,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            })
+        }
+        PropertySettings::DevelopmentProvider => {
+            PropertyDto::DevelopmentProvider(DevelopmentProviderDto {
+                id: p.id.to_string(),
+                instance_name: p.instance_name.clone(),
                 created_at: p.created_at,
                 updated_at: p.updated_at,
             })
@@ -255,7 +267,7 @@ pub async fn list(
     responses(
         (status = 201, body = PropertyDto),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "`property_exists`: at most one Google credentials and one integration per application; `slug_taken`; `limit_reached`: at most 20 OpenID Connect and 20 OAuth2 providers", body = ErrorBody),
+        (status = 409, description = "`property_exists`: at most one Google credentials and one integration per application; `slug_taken`; `limit_reached`: at most 20 OpenID Connect and 20 OAuth2 providers; `dev_provider_off`: a Development sign-in while the development provider is off", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with `field`", body = ErrorBody)
     )
 )]
@@ -268,6 +280,13 @@ pub async fn create(
     let app = owned_application(&state, &session, &path).await?;
     let valid = to_input(body.into_inner()).validate(true)?;
     let kind = valid.settings.kind();
+    if kind == PropertyKind::DevelopmentProvider && state.registry.development().is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::DevProviderOff,
+            "the development provider is off on this Fedgate (it is on only for the embedded default listening on loopback, or with dev_provider = on)",
+        ));
+    }
     if kind.is_slugged_provider() {
         let existing = state.store.list_properties(app.id).await?;
         let providers = existing.iter().filter(|p| p.kind == kind).count();
