@@ -271,6 +271,30 @@ export async function panelPage(browser, outDir, cleanups, { viewport, clipboard
   return { context, page, pageErrors, shoot, nav, hydrated };
 }
 
+// A subscriber signs up in the panel and creates an application; its id.
+export async function signUpWithApp(page, panel, hydrated, owner, appName) {
+  await page.goto(`${panel}/signup`);
+  await hydrated();
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill(owner.password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.waitForURL(`${panel}`);
+  await page.getByLabel('Name').fill(appName);
+  await page.getByRole('button', { name: 'Create application' }).click();
+  await page.waitForURL(/\/panel\/apps\/[^/]+$/);
+  return page.url().split('/').pop();
+}
+
+// Opens New Property › Fedgate › OAuth Integration and names it; the dialog.
+export async function newIntegration(page, name) {
+  await page.getByRole('button', { name: 'New Property' }).click();
+  await page.getByRole('button', { name: 'Fedgate ›', exact: true }).click();
+  await page.getByRole('button', { name: 'OAuth Integration' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Instance name').fill(name);
+  return dialog;
+}
+
 // The provider's two screens: sign in as `login`, then consent.
 export async function signInAtProvider(page, login, shoot) {
   await page.waitForSelector('input[name=login]');

@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { freePort, launchChromium, panelPage, root, runSuite, startFedgate, step as say } from './lib.mjs';
+import { freePort, launchChromium, newIntegration, panelPage, root, runSuite, signUpWithApp, startFedgate, step as say } from './lib.mjs';
 
 const outDir = join(root, 'test-output', 'newcomer');
 rmSync(outDir, { recursive: true, force: true });
@@ -27,16 +27,7 @@ await runSuite('newcomer', async (cleanups, logs) => {
   const dialog = page.getByRole('dialog');
 
   step('sign up and create an application');
-  await page.goto(`${panel}/signup`);
-  await hydrated();
-  await page.getByLabel('Email').fill('newcomer@example.com');
-  await page.getByLabel('Password').fill('a newcomer passphrase');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(`${panel}`);
-  await page.getByLabel('Name').fill('My first app');
-  await page.getByRole('button', { name: 'Create application' }).click();
-  await page.waitForURL(/\/panel\/apps\/[^/]+$/);
-  const appId = page.url().split('/').pop();
+  const appId = await signUpWithApp(page, panel, hydrated, { email: 'newcomer@example.com', password: 'a newcomer passphrase' }, 'My first app');
   await page.locator('.dev-notice').waitFor();
   assert.match(await page.locator('.dev-notice').innerText(), /Development mode/);
 
@@ -52,10 +43,7 @@ await runSuite('newcomer', async (cleanups, logs) => {
 
   step('the OAuth integration with the suggested development result page');
   await nav('Properties');
-  await page.getByRole('button', { name: 'New Property' }).click();
-  await page.getByRole('button', { name: 'Fedgate ›', exact: true }).click();
-  await page.getByRole('button', { name: 'OAuth Integration' }).click();
-  await dialog.getByLabel('Instance name').fill('try-it');
+  await newIntegration(page, 'try-it');
   await dialog.getByRole('button', { name: /^Add .*\/dev-app\/callback/ }).click();
   assert.equal(await dialog.getByLabel('OAuth redirect URIs').inputValue(), `${fg.url}/dev-app/callback`);
   await shoot('integration-suggested-redirect');

@@ -11,7 +11,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { freePort, launchChromium, panelPage, root, runSuite, startApp, startFedgate, startPlatform, step as say } from './lib.mjs';
+import { freePort, launchChromium, newIntegration, panelPage, root, runSuite, signUpWithApp, startApp, startFedgate, startPlatform, step as say } from './lib.mjs';
 
 const outDir = join(root, 'test-output', 'oauth2');
 rmSync(outDir, { recursive: true, force: true });
@@ -33,23 +33,11 @@ await runSuite('oauth2', async (cleanups, logs) => {
   const dialog = page.getByRole('dialog');
 
   step('sign up, create the chat application and its OAuth integration');
-  await page.goto(`${panel}/signup`);
-  await hydrated();
-  await page.getByLabel('Email').fill(owner.email);
-  await page.getByLabel('Password').fill(owner.password);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(`${panel}`);
-  await page.getByLabel('Name').fill('Chat');
-  await page.getByRole('button', { name: 'Create application' }).click();
-  await page.waitForURL(/\/panel\/apps\/[^/]+$/);
-  const appId = page.url().split('/').pop();
+  const appId = await signUpWithApp(page, panel, hydrated, owner, 'Chat');
   const callback = `${fg.url}/hosted/${appId}/platform/callback`;
   const loginEndpoint = `${fg.url}/hosted/${appId}/platform/login`;
   await nav('Properties');
-  await page.getByRole('button', { name: 'New Property' }).click();
-  await page.getByRole('button', { name: 'Fedgate ›' }).click();
-  await page.getByRole('button', { name: 'OAuth Integration' }).click();
-  await dialog.getByLabel('Instance name').fill('web');
+  await newIntegration(page, 'web');
   await dialog.getByLabel('OAuth redirect URIs').fill(appRedirect);
   await dialog.getByRole('button', { name: 'Save' }).click();
   await dialog.waitFor({ state: 'detached' });

@@ -17,6 +17,17 @@ async fn world(mode: DevProvider) -> (TestApp, fedgate_tests::Browser, String) {
     (app, owner, app_id)
 }
 
+/// Activates the application's Development sign-in.
+async fn activate(owner: &fedgate_tests::Browser, app_id: &str) {
+    owner
+        .add_property(
+            app_id,
+            json!({"kind": "development_provider", "instanceName": "Development sign-in"}),
+            json!({}),
+        )
+        .await;
+}
+
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -76,13 +87,7 @@ async fn a_newcomer_signs_in_as_anyone_and_comes_back_silently() {
         )
     );
     assert_eq!(t["reasons"][0]["code"], "missing_development_provider");
-    owner
-        .add_property(
-            &app_id,
-            json!({"kind": "development_provider", "instanceName": "Development sign-in"}),
-            json!({}),
-        )
-        .await;
+    activate(&owner, &app_id).await;
     assert_eq!(tile(owner.services(&app_id).await)["status"], "ACTIVE");
 
     // Login start → the development provider's sign-in page.
@@ -151,13 +156,7 @@ async fn a_newcomer_signs_in_as_anyone_and_comes_back_silently() {
 #[tokio::test]
 async fn an_unverified_development_address_is_only_a_candidate() {
     let (app, owner, app_id) = world(DevProvider::On).await;
-    owner
-        .add_property(
-            &app_id,
-            json!({"kind": "development_provider", "instanceName": "dev"}),
-            json!({}),
-        )
-        .await;
+    activate(&owner, &app_id).await;
     app.seed_user(&app_id, "bo-user", "bo@example.com", true)
         .await;
     let start = hop(&app.provider_login_url(&app_id, "dev", "")).await;
@@ -172,13 +171,7 @@ async fn an_unverified_development_address_is_only_a_candidate() {
 #[tokio::test]
 async fn the_development_provider_refuses_what_it_must() {
     let (app, owner, app_id) = world(DevProvider::On).await;
-    owner
-        .add_property(
-            &app_id,
-            json!({"kind": "development_provider", "instanceName": "dev"}),
-            json!({}),
-        )
-        .await;
+    activate(&owner, &app_id).await;
     let start = hop(&app.provider_login_url(&app_id, "dev", "")).await;
     let authorize = start.location.unwrap();
     // A redirect URI other than the application's development callback: a page, no
@@ -292,13 +285,7 @@ async fn the_result_page_verifies_the_token_and_redeems_a_result_code() {
             json!({}),
         )
         .await;
-    owner
-        .add_property(
-            &app_id,
-            json!({"kind": "development_provider", "instanceName": "dev"}),
-            json!({}),
-        )
-        .await;
+    activate(&owner, &app_id).await;
     let start = hop(&app.provider_login_url(&app_id, "dev", "")).await;
     let signed = sign_in(start.location.as_deref().unwrap(), "di@example.com", true).await;
     let back = back_at_app(signed.headers()[LOCATION].to_str().unwrap()).await;

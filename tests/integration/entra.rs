@@ -37,15 +37,7 @@ impl World {
     }
 
     async fn federated(&self, id: &str) -> Value {
-        self.owner
-            .get(&format!(
-                "/manage/v1/applications/{}/federated-users/{id}",
-                self.app_id
-            ))
-            .await
-            .json()
-            .await
-            .unwrap()
+        self.owner.federated_user(&self.app_id, id).await
     }
 
     async fn last_failure(&self) -> String {
@@ -60,13 +52,7 @@ async fn people_of_any_tenant_sign_in_each_under_their_tenants_issuer() {
     let services = w.owner.services(&w.app_id).await;
     let tile = services.iter().find(|s| s["slug"] == "entra").unwrap();
     assert_eq!(tile["status"], "ACTIVE", "{tile}");
-    let props: Vec<Value> = w
-        .owner
-        .get(&format!("/manage/v1/applications/{}/properties", w.app_id))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let props = w.owner.properties(&w.app_id).await;
     let entra = props.iter().find(|p| p["slug"] == "entra").unwrap();
     assert_eq!(entra["multiTenant"], true);
     let found: Value = w

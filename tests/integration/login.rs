@@ -925,13 +925,7 @@ async fn a_configuration_change_applies_to_the_next_login_at_once() {
         hop(&w.app.login_url(&w.app_id, "")).await.status,
         StatusCode::FOUND
     );
-    let props: Vec<Value> = w
-        .owner
-        .get(&format!("/manage/v1/applications/{}/properties", w.app_id))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let props = w.owner.properties(&w.app_id).await;
     let integration = props
         .iter()
         .find(|p| p["kind"] == "oauth_integration")

@@ -47,15 +47,7 @@ impl World {
     }
 
     async fn federated(&self, id: &str) -> Value {
-        let res = self
-            .owner
-            .get(&format!(
-                "/manage/v1/applications/{}/federated-users/{id}",
-                self.app_id
-            ))
-            .await;
-        assert_eq!(res.status(), StatusCode::OK);
-        res.json().await.unwrap()
+        self.owner.federated_user(&self.app_id, id).await
     }
 
     async fn failures(&self) -> Vec<String> {

@@ -529,13 +529,7 @@ async fn a_changed_issuer_stops_using_the_old_discovery_and_keys() {
     assert!(w.login("").await.params().contains_key("linkedUser"));
     let replacement = FakeGoogle::start_oidc().await;
     replacement.with(|s| s.default_person = Person::at("zed", "globex.example"));
-    let props: Vec<Value> = w
-        .owner
-        .get(&format!("/manage/v1/applications/{}/properties", w.app_id))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let props = w.owner.properties(&w.app_id).await;
     let acme = props.iter().find(|p| p["slug"] == "acme").unwrap();
     let mut body = acme.clone();
     for k in [

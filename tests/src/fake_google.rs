@@ -520,6 +520,35 @@ async fn authorize(
     found(url.as_str())
 }
 
+/// A token request's client credentials: from HTTP Basic (form-encoded id and
+/// secret) or from the form body; and which of the two it was (`basic`, `post`).
+pub(crate) fn client_credentials(
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+) -> (String, String, &'static str) {
+    let basic = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(s.as_bytes())
+            .map(|(k, _)| k.into_owned())
+            .next()
+            .unwrap_or_default()
+    };
+    match basic.as_deref().and_then(|b| b.split_once(':')) {
+        Some((i, s)) => (decode(i), decode(s), "basic"),
+        None => (
+            form.get("client_id").cloned().unwrap_or_default(),
+            form.get("client_secret").cloned().unwrap_or_default(),
+            "post",
+        ),
+    }
+}
+
 fn oauth_error(error: &str) -> HttpResponse {
     HttpResponse::BadRequest()
         .json(json!({ "error": error, "error_description": format!("fake google: {error}") }))
@@ -547,28 +576,7 @@ async fn token(
         TokenMode::Slow(d) => tokio::time::sleep(d).await,
         TokenMode::Normal => {}
     }
-    // Client authentication: HTTP Basic (what the oauth2 crate sends) or form fields.
-    let basic = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(s.as_bytes())
-            .map(|(k, _)| k.into_owned())
-            .next()
-            .unwrap_or_default()
-    };
-    let (id, secret) = match basic.as_deref().and_then(|b| b.split_once(':')) {
-        Some((i, s)) => (decode(i), decode(s)),
-        None => (
-            form.get("client_id").cloned().unwrap_or_default(),
-            form.get("client_secret").cloned().unwrap_or_default(),
-        ),
-    };
-    let how = if basic.is_some() { "basic" } else { "post" };
+    let (id, secret, how) = client_credentials(&req, &form);
     fake.with(|s| s.last_client_auth = how);
     if id != fake.client_id || secret != fake.client_secret {
         return oauth_error("invalid_client");

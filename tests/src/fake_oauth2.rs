@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -308,29 +308,10 @@ async fn token(
         .unwrap_or("")
         .to_owned();
     let as_json = accept.contains("application/json") && !fake.with(|s| s.always_form);
-    let basic = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(s.as_bytes())
-            .map(|(k, _)| k.into_owned())
-            .next()
-            .unwrap_or_default()
-    };
-    let (id, secret) = match basic.as_deref().and_then(|b| b.split_once(':')) {
-        Some((i, s)) => (decode(i), decode(s)),
-        None => (
-            form.get("client_id").cloned().unwrap_or_default(),
-            form.get("client_secret").cloned().unwrap_or_default(),
-        ),
-    };
+    let (id, secret, how) = crate::fake_google::client_credentials(&req, &form);
     fake.with(|s| {
         s.last_token_accept = accept;
-        s.last_client_auth = if basic.is_some() { "basic" } else { "post" };
+        s.last_client_auth = how;
     });
     // GitHub answers errors with 200 and an `error` field.
     let refuse = |error: &str| answer(as_json, &[("error", error)]);

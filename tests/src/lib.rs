@@ -650,6 +650,26 @@ impl Browser {
             .await
     }
 
+    /// The application's properties, as the management API lists them.
+    pub async fn properties(&self, app_id: &str) -> Vec<Value> {
+        let res = self
+            .get(&format!("/manage/v1/applications/{app_id}/properties"))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    /// One federated user of the application, as the management API shows it.
+    pub async fn federated_user(&self, app_id: &str, id: &str) -> Value {
+        let res = self
+            .get(&format!(
+                "/manage/v1/applications/{app_id}/federated-users/{id}"
+            ))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
     /// The application's hosted services.
     pub async fn services(&self, app_id: &str) -> Vec<Value> {
         let res = self

@@ -392,17 +392,6 @@ pub struct Oauth2Provider {
 }
 
 impl Oauth2Provider {
-    /// Whether the provider's email counts as verified for linking.
-    #[must_use]
-    pub fn vouches(&self, email: Option<&str>, email_verified: bool) -> bool {
-        email_vouched(
-            self.verifies_emails,
-            &self.allowed_email_domains,
-            email,
-            email_verified,
-        )
-    }
-
     /// Re-validates stored settings.
     fn check(&self) -> Result<(), ValidationError> {
         parse_endpoint("authorizationUrl", &self.authorization_url)?;

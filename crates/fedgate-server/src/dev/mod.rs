@@ -189,8 +189,12 @@ async fn sign_in(
         prompt: None,
         login_hint: Some(f.email.clone()),
     };
-    if let Authorize::Refused(why) = dev.authorize(&params, None) {
-        return Ok(refused(&why));
+    // The same checks as the form's GET: a request it would not answer with the form
+    // gets no code now either.
+    match dev.authorize(&params, None) {
+        Authorize::Refused(why) => return Ok(refused(&why)),
+        Authorize::Redirect(url) => return Ok(found(url.as_str())),
+        Authorize::SignIn | Authorize::Silent(_) => {}
     }
     let Ok(email) = fedgate_domain::email::Email::parse("email", &f.email) else {
         return Ok(sign_in_page(dev, &params, Some("Type an email address.")));
