@@ -267,6 +267,19 @@ async fn auto_is_on_only_for_the_embedded_default_on_loopback() {
         Backend::Postgres => StatusCode::NOT_FOUND,
     };
     assert_eq!(res.status, expected, "{:?}", backend());
+
+    // Listening beyond loopback (requests still come from this machine): off.
+    let everywhere = spawn_app_with(|s| {
+        s.dev_provider = DevProvider::Auto;
+        s.listen = "0.0.0.0:0".parse().unwrap();
+    })
+    .await;
+    let res = hop(&format!(
+        "{}/dev-provider/.well-known/openid-configuration",
+        everywhere.address
+    ))
+    .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

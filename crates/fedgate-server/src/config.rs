@@ -362,6 +362,7 @@ mod tests {
                     "FEDGATE_LISTEN" => "0.0.0.0:8080",
                     "FEDGATE_PUBLIC_BASE_URL" => "http://localhost:8080",
                     "FEDGATE_LOG_FORMAT" => "json",
+                    "FEDGATE_DEV_PROVIDER" => "off",
                     _ => "x",
                 };
                 jail.set_env(name, value);
