@@ -1,4 +1,4 @@
-use fedgate_tests::{error_code, spawn_app, spawn_app_with};
+use fedgate_tests::{TestApp, error_code, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -124,46 +124,130 @@ async fn sign_in_works_case_insensitively_and_wrong_passwords_get_one_message() 
     );
 }
 
+/// A sign-in from `address` (through a proxy the server trusts).
+async fn sign_in_from(
+    app: &TestApp,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/manage/v1/signin", app.address))
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+const ATTACKER: &str = "198.51.100.7";
+const OWNER: &str = "203.0.113.9";
+
 #[tokio::test]
-async fn repeated_failed_sign_ins_are_throttled_per_account() {
-    let app = spawn_app().await;
+async fn failures_from_one_address_wait_longer_but_never_lock_the_owner_out() {
+    let app = spawn_app_with(|s| s.trust_forwarded_for = true).await;
     app.browser()
         .sign_up("eve-target@example.com", PASSWORD)
         .await;
+    for _ in 0..5 {
+        let res = sign_in_from(
+            &app,
+            ATTACKER,
+            "eve-target@example.com",
+            "guess guess guess",
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The attacker's address now waits, even with the right password…
+    let res = sign_in_from(&app, ATTACKER, "Eve-Target@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers()["retry-after"], "2", "the first wait is short");
+    assert_eq!(error_code(res).await, "too_many_requests");
+    // …the owner, elsewhere, signs in at once.
+    let res = sign_in_from(&app, OWNER, "eve-target@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // After the wait, one more attempt; failing it doubles the wait.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let res = sign_in_from(
+        &app,
+        ATTACKER,
+        "eve-target@example.com",
+        "guess again guess",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = sign_in_from(&app, ATTACKER, "eve-target@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers()["retry-after"], "4");
+}
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_runs_at_most_the_free_attempts() {
+    let app = spawn_app_with(|s| s.trust_forwarded_for = true).await;
+    app.browser().sign_up("burst@example.com", PASSWORD).await;
+    let mut tries = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let url = format!("{}/manage/v1/signin", app.address);
+        tries.spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-forwarded-for", ATTACKER)
+                .json(
+                    &json!({"email": "burst@example.com", "password": format!("guess number {i}")}),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let statuses = tries.join_all().await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(checked <= 5, "{checked} passwords were checked");
+    assert_eq!(checked + refused, 200, "{statuses:?}");
+    // The owner still gets in from elsewhere.
+    let res = sign_in_from(&app, OWNER, "burst@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_daily_ceiling_slows_guessing_spread_over_addresses() {
+    let app = spawn_app_with(|s| {
+        s.trust_forwarded_for = true;
+        s.limits.signin_failures_per_account_per_day = 3;
+    })
+    .await;
+    app.browser().sign_up("spread@example.com", PASSWORD).await;
     app.browser()
         .sign_up("bystander@example.com", PASSWORD)
         .await;
-    for _ in 0..5 {
-        assert_eq!(
-            app.browser()
-                .sign_in("eve-target@example.com", "guess guess guess")
-                .await
-                .0,
-            StatusCode::UNAUTHORIZED
-        );
+    for n in 1..=3 {
+        let res = sign_in_from(
+            &app,
+            &format!("198.51.100.{n}"),
+            "spread@example.com",
+            "guess guess guess",
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let res = app
-        .browser()
-        .client
-        .post(format!("{}/manage/v1/signin", app.address))
-        .json(&json!({"email": "Eve-Target@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::TOO_MANY_REQUESTS,
-        "even the right password waits out the window"
-    );
-    assert_eq!(res.headers()["retry-after"], "900");
-    assert_eq!(error_code(res).await, "too_many_requests");
-    assert_eq!(
-        app.browser()
-            .sign_in("bystander@example.com", PASSWORD)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    // Past the ceiling, an address that failed for this account waits…
+    let res = sign_in_from(&app, "198.51.100.1", "spread@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // …one that has not failed may still sign in with the right password.
+    let res = sign_in_from(&app, OWNER, "spread@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Other accounts are not affected.
+    let res = sign_in_from(&app, "198.51.100.1", "bystander@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 #[tokio::test]

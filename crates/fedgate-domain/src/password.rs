@@ -74,6 +74,20 @@ pub fn verify(candidate: &SecretString, stored: &PasswordHashString) -> bool {
 
 /// A hash of a random password, verified against when the account does not exist so
 /// that sign-in takes the same time either way.
+/// Whether `stored` was made with other Argon2 parameters than today's (it is replaced
+/// at the next successful sign-in).
+#[must_use]
+pub fn needs_rehash(stored: &PasswordHashString) -> bool {
+    !stored.0.starts_with(&format!(
+        "$argon2id$v=19$m={ARGON2_MEMORY_KIB},t={ARGON2_ITERATIONS},p=1$"
+    ))
+}
+
+/// A hash of `candidate` (a password that just verified) with today's parameters.
+pub fn rehash(candidate: &SecretString) -> Result<PasswordHashString, PasswordError> {
+    NewPassword(candidate.clone()).hash()
+}
+
 pub fn dummy_hash() -> Result<PasswordHashString, PasswordError> {
     NewPassword(SecretString::from(crate::random::token())).hash()
 }
@@ -81,6 +95,25 @@ pub fn dummy_hash() -> Result<PasswordHashString, PasswordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_of_older_parameters_is_recognised_and_replaced() {
+        let pw = SecretString::from("correct horse battery");
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        );
+        let old = PasswordHashString(
+            weak.hash_password_with_salt(pw.expose_secret().as_bytes(), &[7u8; 16])
+                .unwrap()
+                .to_string(),
+        );
+        assert!(verify(&pw, &old), "older hashes still verify");
+        assert!(needs_rehash(&old));
+        let new = rehash(&pw).unwrap();
+        assert!(!needs_rehash(&new) && verify(&pw, &new));
+    }
 
     #[test]
     fn hashes_with_argon2id_at_the_required_cost_and_verifies() {

@@ -54,6 +54,12 @@ pub trait SubscriberRepository: Send + Sync {
     ) -> StoreResult<Option<SubscriberCredentials>>;
     /// Reads an account.
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>>;
+    /// Replaces an account's password hash.
+    async fn update_password_hash(
+        &self,
+        id: SubscriberId,
+        hash: &PasswordHashString,
+    ) -> StoreResult<()>;
 }
 
 /// Applications, always scoped to their owning subscriber except [`Self::find_application`].

@@ -40,9 +40,13 @@ pub enum DevProvider {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Failed sign-ins allowed per account within `signin_window_seconds`.
+    /// Sign-in attempts for one account from one client address before each further
+    /// attempt waits (2, 4, 8 … seconds, at most the window).
     pub signin_failures_per_account: u64,
-    /// Failed sign-ins allowed per client address within the window.
+    /// Consecutive failed sign-ins per account per day, across addresses, after which
+    /// only addresses that have not failed for it may still try.
+    pub signin_failures_per_account_per_day: u64,
+    /// Sign-in attempts per client address (any account) within the window.
     pub signin_failures_per_address: u64,
     /// The sign-in throttling window.
     pub signin_window_seconds: u64,
@@ -62,6 +66,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             signin_failures_per_account: 5,
+            signin_failures_per_account_per_day: 100,
             signin_failures_per_address: 50,
             signin_window_seconds: 900,
             signups_per_address_per_hour: 20,

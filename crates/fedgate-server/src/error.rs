@@ -85,6 +85,17 @@ impl ApiError {
         e
     }
 
+    /// 503 `unavailable` with a `Retry-After`: the server is busy, not broken.
+    pub fn busy(message: impl Into<Cow<'static, str>>, retry_after_seconds: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            message,
+        );
+        e.retry_after = Some(retry_after_seconds);
+        e
+    }
+
     /// 500 `internal_error`, keeping the cause for the log only.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(

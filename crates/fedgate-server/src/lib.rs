@@ -16,6 +16,7 @@ pub mod panel;
 pub mod request_context;
 pub mod routes;
 pub mod session;
+pub mod sign_in;
 pub mod signed;
 pub mod startup;
 pub mod state;

@@ -175,6 +175,7 @@ impl Application {
             tokens,
             registry,
             login,
+            hashing: crate::sign_in::Hashing::for_this_machine(),
             dev,
         });
         let body_limit = settings.limits.body_limit_bytes;

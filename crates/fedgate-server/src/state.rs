@@ -40,6 +40,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The hosted login.
     pub login: LoginFlow,
+    /// Password hashing on a bounded number of threads.
+    pub hashing: crate::sign_in::Hashing,
     /// The built-in development provider, when it is on.
     pub dev: Option<Arc<crate::dev::provider::DevProvider>>,
 }

@@ -68,4 +68,21 @@ impl SubscriberRepository for SeaStore {
             .map_err(|e| backend_err(&e))?;
         Ok(m.map(to_domain).transpose()?.map(|c| c.subscriber))
     }
+
+    async fn update_password_hash(
+        &self,
+        id: SubscriberId,
+        hash: &PasswordHashString,
+    ) -> StoreResult<()> {
+        subscriber::Entity::update_many()
+            .col_expr(
+                subscriber::Column::PasswordHash,
+                sea_orm::sea_query::Expr::value(hash.0.clone()),
+            )
+            .filter(subscriber::Column::Id.eq(id.as_uuid()))
+            .exec(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
+        Ok(())
+    }
 }

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use fedgate_domain::email::Email;
 use fedgate_domain::ids::SubscriberId;
-use fedgate_domain::password::{self, NewPassword};
+use fedgate_domain::password::NewPassword;
 use fedgate_domain::ports::StoreError;
 use fedgate_domain::subscriber::Subscriber;
 use fedgate_wire::account::{Credentials, SessionDto, SubscriberDto};
@@ -26,23 +26,6 @@ fn dto(s: &Subscriber) -> SubscriberDto {
         email: s.email.to_string(),
         created_at: s.created_at,
     }
-}
-
-fn limits(state: &AppState) -> (Limit, Limit) {
-    let l = &state.settings.limits;
-    let window = Duration::from_secs(l.signin_window_seconds);
-    (
-        Limit {
-            name: "signin-account",
-            limit: l.signin_failures_per_account,
-            window,
-        },
-        Limit {
-            name: "signin-address",
-            limit: l.signin_failures_per_address,
-            window,
-        },
-    )
 }
 
 async fn signed_in(
@@ -90,9 +73,10 @@ pub async fn sign_up(
     per_address
         .hit(state.state.as_ref(), &state.client_ip(&req))
         .await?;
-    let hash = web::block(move || password.hash())
-        .await
-        .map_err(ApiError::internal)?
+    let hash = state
+        .hashing
+        .run(move || password.hash())
+        .await?
         .map_err(ApiError::internal)?;
     let subscriber = match state
         .store
@@ -132,47 +116,10 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, ApiError> {
     session::require_same_origin(&state, &req)?;
     let Credentials { email, password } = body.into_inner();
-    let invalid = || {
-        ApiError::unauthorized(
-            ErrorCode::InvalidCredentials,
-            "the email or password is wrong",
-        )
-    };
-    let Ok(email) = Email::parse("email", &email) else {
-        return Err(invalid());
-    };
-    let (per_account, per_address) = limits(&state);
-    let account_key = email.normalized();
     let address = state.client_ip(&req);
-    per_account
-        .check(state.state.as_ref(), &account_key)
-        .await?;
-    per_address.check(state.state.as_ref(), &address).await?;
-
-    let found = state.store.find_subscriber_by_email(&email).await?;
-    let stored_hash = found
-        .as_ref()
-        .map_or_else(|| state.dummy_hash.clone(), |c| c.password_hash.clone());
-    let candidate = SecretString::from(password);
-    let matches = web::block(move || password::verify(&candidate, &stored_hash))
-        .await
-        .map_err(ApiError::internal)?;
-    match found {
-        Some(creds) if matches => {
-            per_account
-                .reset(state.state.as_ref(), &account_key)
-                .await?;
-            tracing::info!(subscriber_id = %creds.subscriber.id, "subscriber signed in");
-            signed_in(&state, &creds.subscriber, StatusCode::OK).await
-        }
-        _ => {
-            per_account
-                .record(state.state.as_ref(), &account_key)
-                .await?;
-            per_address.record(state.state.as_ref(), &address).await?;
-            Err(invalid())
-        }
-    }
+    let subscriber = crate::sign_in::sign_in(&state, &email, password, &address).await?;
+    tracing::info!(subscriber_id = %subscriber.id, "subscriber signed in");
+    signed_in(&state, &subscriber, StatusCode::OK).await
 }
 
 /// `POST /manage/v1/signout`: ends the session.
