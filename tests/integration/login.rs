@@ -581,6 +581,31 @@ async fn bad_starts_get_an_error_page_and_no_redirect() {
     assert!(!evil.body.contains("<script>"));
 }
 
+#[tokio::test]
+async fn oversized_starts_are_refused_before_anything_is_stored() {
+    let w = World::start(json!({})).await;
+    let at_limit = hop(&w
+        .app
+        .login_url(&w.app_id, &format!("state={}", "s".repeat(2048))))
+    .await;
+    assert_eq!(at_limit.status, StatusCode::FOUND, "2 KiB of state is fine");
+    for (query, what) in [
+        (format!("state={}", "s".repeat(2049)), "state"),
+        (format!("login_hint={}", "h".repeat(321)), "login_hint"),
+        (format!("state=a&padding={}", "p".repeat(8 * 1024)), "query"),
+    ] {
+        let res = hop(&w.app.login_url(&w.app_id, &query)).await;
+        assert_eq!(
+            (res.status, res.location.is_none()),
+            (StatusCode::BAD_REQUEST, true),
+            "{what}"
+        );
+        assert!(res.body.contains(what), "{what}: {}", res.body);
+    }
+    let starts = w.owner.events(&w.app_id, "?kind=login_started").await;
+    assert_eq!(starts.len(), 1, "only the start at the limit went through");
+}
+
 mod state_signing {
     use fedgate_domain::signing::{self, RequestParts};
     use fedgate_tests::unix_now;

@@ -37,6 +37,12 @@ use crate::services;
 const SIGNATURE_PARAMS: [&str; 4] = ["accessKeyId", "timestamp", "nonce", "signature"];
 /// Longest `state` Fedgate sends to providers (and accepts back).
 const MAX_PROVIDER_STATE: usize = 128;
+/// Longest login-start query accepted.
+const MAX_START_QUERY: usize = 8 * 1024;
+/// Longest app `state` kept in a login record.
+const MAX_APP_STATE: usize = 2 * 1024;
+/// Longest `login_hint` passed on (an email address is at most 320 bytes).
+const MAX_LOGIN_HINT: usize = 320;
 
 /// Where events go that are not written in a login's own transaction.
 pub trait EventPublisher: Send + Sync + std::fmt::Debug {
@@ -289,9 +295,23 @@ impl LoginFlow {
             "nonce",
             "signature",
         ];
+        if req.query.len() > MAX_START_QUERY {
+            return Ok(Started::Refused(StartRefusal::TooLarge("query (8 KiB)")));
+        }
         let Some(params) = parameters(req.query, &known) else {
             return Ok(Started::Refused(StartRefusal::Malformed));
         };
+        if params.get("state").is_some_and(|s| s.len() > MAX_APP_STATE) {
+            return Ok(Started::Refused(StartRefusal::TooLarge("state (2 KiB)")));
+        }
+        if params
+            .get("login_hint")
+            .is_some_and(|h| h.len() > MAX_LOGIN_HINT)
+        {
+            return Ok(Started::Refused(StartRefusal::TooLarge(
+                "login_hint (320 bytes)",
+            )));
+        }
         let Some(app) = ApplicationId::parse(req.app) else {
             return Ok(Started::Refused(StartRefusal::UnknownApplication));
         };

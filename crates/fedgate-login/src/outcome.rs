@@ -29,6 +29,8 @@ impl ErrorPage {
 pub enum StartRefusal {
     /// The query could not be read (or names a parameter twice).
     Malformed,
+    /// The query, the app's `state` or `login_hint` is longer than Fedgate keeps.
+    TooLarge(&'static str),
     /// No such application.
     UnknownApplication,
     /// The application has no provider with this slug.
@@ -56,7 +58,10 @@ impl StartRefusal {
     pub fn event(&self) -> Option<(String, String)> {
         let signature = "state signing is required and the request's signature was refused";
         Some(match self {
-            Self::Malformed | Self::UnknownApplication | Self::UnknownProvider => return None,
+            Self::Malformed
+            | Self::TooLarge(_)
+            | Self::UnknownApplication
+            | Self::UnknownProvider => return None,
             Self::Inactive { provider, codes } => (
                 "service_inactive".into(),
                 format!("{provider} Authentication Service is INACTIVE: {codes}"),
@@ -83,6 +88,11 @@ impl StartRefusal {
                 400,
                 "Sign-in request not understood",
                 "The request's parameters are malformed.",
+            ),
+            Self::TooLarge(what) => ErrorPage::new(
+                400,
+                "Sign-in request too large",
+                format!("The request's {what} is longer than Fedgate accepts."),
             ),
             Self::UnknownApplication => ErrorPage::new(
                 404,
