@@ -395,3 +395,38 @@ async fn management_endpoints_need_a_session() {
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn over_https_the_session_cookie_carries_the_host_prefix() {
+    let app =
+        spawn_app_with(|s| s.public_base_url = Some("https://fedgate.example".parse().unwrap()))
+            .await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/manage/v1/signup", app.address))
+        .header("origin", "https://fedgate.example")
+        .json(&json!({"email": "host@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-fedgate_session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+    // Over plain http (local development) the plain name.
+    let local = spawn_app().await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/manage/v1/signup", local.address))
+        .json(&json!({"email": "plain@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("fedgate_session=")
+    );
+}

@@ -386,7 +386,14 @@ async fn provider_failure(mode: TokenMode, error: &str, reason: &str) {
         "{p:?}"
     );
     assert_eq!(w.app.count_people().await, (0, 0));
-    assert_eq!(last_event(&w).await["reason"], reason);
+    let event = last_event(&w).await;
+    assert_eq!(event["reason"], reason);
+    if mode == TokenMode::ServerError {
+        assert!(
+            event["detail"].as_str().unwrap().contains("HTTP 500"),
+            "the status is named: {event}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -404,7 +411,7 @@ async fn a_provider_timeout_is_an_error_redirect() {
     provider_failure(
         TokenMode::Slow(std::time::Duration::from_secs(4)),
         "temporarily_unavailable",
-        "provider_unreachable",
+        "provider_timeout",
     )
     .await;
 }
@@ -579,6 +586,14 @@ async fn bad_starts_get_an_error_page_and_no_redirect() {
     assert!(res.body.contains("INACTIVE"));
     let evil = hop(&w.app.login_url(&w.app_id, "redirect_uri=%3Cscript%3E")).await;
     assert!(!evil.body.contains("<script>"));
+}
+
+#[tokio::test]
+async fn both_spellings_of_googles_issuer_are_accepted() {
+    let w = World::start(json!({})).await;
+    w.google.with(|s| s.short_issuer = true);
+    let p = w.app.google_login(&w.app_id, "").await.params();
+    assert!(p.contains_key("linkedUser"), "accounts.google.com: {p:?}");
 }
 
 #[tokio::test]

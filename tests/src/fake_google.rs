@@ -186,6 +186,9 @@ pub struct FakeState {
     pub refresh_only_on_consent: bool,
     /// Authorization requests received.
     pub authorize_calls: u32,
+    /// ID tokens spell Google's issuer without the scheme (`accounts.google.com`), as
+    /// Google sometimes does.
+    pub short_issuer: bool,
     /// Entra: the `tid` of the next ID tokens (none: left out).
     pub tid: Option<String>,
     /// Entra: the tenant the `iss` names, when it should differ from `tid`.
@@ -258,6 +261,7 @@ impl FakeGoogle {
             email_in_userinfo_only: false,
             refresh_only_on_consent: false,
             authorize_calls: 0,
+            short_issuer: false,
             tid: Some(TENANT_A.to_owned()),
             iss_tenant: None,
             grants: HashMap::new(),
@@ -347,7 +351,9 @@ impl FakeGoogle {
         let p = &grant.person;
         let userinfo_only = self.with(|s| s.email_in_userinfo_only);
         let (tid, iss_tenant) = self.with(|s| (s.tid.clone(), s.iss_tenant.clone()));
-        let issuer = if self.entra {
+        let issuer = if self.with(|s| s.short_issuer) {
+            self.issuer.trim_start_matches("https://").to_owned()
+        } else if self.entra {
             let tenant = iss_tenant
                 .or_else(|| tid.clone())
                 .unwrap_or_else(|| TENANT_A.into());

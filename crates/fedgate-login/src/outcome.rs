@@ -252,7 +252,9 @@ impl LoginFailure {
     pub fn oauth_error(&self) -> &str {
         match self {
             Self::ProviderError { error, .. } if PASSED_THROUGH.contains(&error.as_str()) => error,
-            Self::Provider(ProviderError::Unreachable(_)) => "temporarily_unavailable",
+            Self::Provider(ProviderError::Unreachable(_) | ProviderError::Timeout) => {
+                "temporarily_unavailable"
+            }
             _ => "server_error",
         }
     }

@@ -30,9 +30,12 @@ pub enum ProviderError {
         /// Its description.
         description: Option<String>,
     },
-    /// Network failure or timeout.
+    /// Network failure.
     #[error("the provider is unreachable: {0}")]
     Unreachable(String),
+    /// The provider did not answer in time.
+    #[error("the provider did not answer in time")]
+    Timeout,
     /// The URL is not https, or resolves to an address Fedgate does not call.
     #[error("the provider's address is refused: {0}")]
     AddressRefused(String),
@@ -57,6 +60,7 @@ impl ProviderError {
         match self {
             Self::Refused { error, .. } => format!("provider_refused:{error}"),
             Self::Unreachable(_) => "provider_unreachable".into(),
+            Self::Timeout => "provider_timeout".into(),
             Self::AddressRefused(_) => "provider_address_refused".into(),
             Self::BadResponse(_) => "provider_bad_response".into(),
             Self::NoIdToken => "id_token_missing".into(),
@@ -93,6 +97,7 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
 fn request_error(e: &reqwest::Error) -> ProviderError {
     match net::refusal_in(e) {
         Some(r) => ProviderError::AddressRefused(r.to_string()),
+        None if e.is_timeout() => ProviderError::Timeout,
         None => ProviderError::Unreachable(describe(e)),
     }
 }

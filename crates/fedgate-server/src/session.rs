@@ -20,8 +20,21 @@ use subtle::ConstantTimeEq;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The session cookie's name.
+/// The session cookie's name over plain http (local development).
 pub const COOKIE_NAME: &str = "fedgate_session";
+/// Its name over https: the `__Host-` prefix makes browsers insist on `Secure`,
+/// `Path=/` and no `Domain`, so no sibling host can set or shadow it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-fedgate_session";
+
+/// The session cookie's name for this deployment.
+#[must_use]
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.secure_cookies() {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
 /// The header carrying the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -67,7 +80,7 @@ pub async fn start(state: &AppState, subscriber_id: SubscriberId) -> Result<NewS
 /// The cookie carrying a session.
 #[must_use]
 pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
-    Cookie::build(COOKIE_NAME, token)
+    Cookie::build(cookie_name(state), token)
         .path("/")
         .http_only(true)
         .secure(state.secure_cookies())
@@ -114,7 +127,10 @@ impl FromRequest for SubscriberSession {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req.cookie(COOKIE_NAME).map(|c| c.value().to_owned());
+        let token = state
+            .as_ref()
+            .and_then(|st| req.cookie(cookie_name(st)))
+            .map(|c| c.value().to_owned());
         let needs_csrf = !is_safe(req.method());
         let sent_csrf = req
             .headers()

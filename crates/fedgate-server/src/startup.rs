@@ -118,7 +118,12 @@ impl Application {
                     userinfo: o.userinfo_url.clone(),
                     jwks: Some(o.jwks_url.clone()),
                     tenants: None,
-                    issuers: vec![o.issuer.clone()],
+                    // Google's own issuer keeps both of Google's spellings.
+                    issuers: if o.issuer == ProviderEndpoints::google().canonical_issuer {
+                        ProviderEndpoints::google().issuers
+                    } else {
+                        vec![o.issuer.clone()]
+                    },
                     canonical_issuer: o.issuer.clone(),
                     ..ProviderEndpoints::google()
                 }
