@@ -145,7 +145,7 @@ const OWNER: &str = "203.0.113.9";
 
 #[tokio::test]
 async fn failures_from_one_address_wait_longer_but_never_lock_the_owner_out() {
-    let app = spawn_app_with(|s| s.trust_forwarded_for = true).await;
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
     app.browser()
         .sign_up("eve-target@example.com", PASSWORD)
         .await;
@@ -184,7 +184,7 @@ async fn failures_from_one_address_wait_longer_but_never_lock_the_owner_out() {
 
 #[tokio::test]
 async fn a_burst_of_parallel_guesses_runs_at_most_the_free_attempts() {
-    let app = spawn_app_with(|s| s.trust_forwarded_for = true).await;
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
     app.browser().sign_up("burst@example.com", PASSWORD).await;
     let mut tries = tokio::task::JoinSet::new();
     for i in 0..200 {
@@ -221,7 +221,7 @@ async fn a_burst_of_parallel_guesses_runs_at_most_the_free_attempts() {
 #[tokio::test]
 async fn a_daily_ceiling_slows_guessing_spread_over_addresses() {
     let app = spawn_app_with(|s| {
-        s.trust_forwarded_for = true;
+        s.trusted_proxies = vec!["127.0.0.1".into()];
         s.limits.signin_failures_per_account_per_day = 3;
     })
     .await;
@@ -429,4 +429,56 @@ async fn over_https_the_session_cookie_carries_the_host_prefix() {
             .unwrap()
             .starts_with("fedgate_session=")
     );
+}
+
+#[tokio::test]
+async fn a_spoofed_forwarded_for_does_not_change_the_bucket() {
+    // No trusted proxy: the peer is the client, whatever X-Forwarded-For says.
+    let app = spawn_app().await;
+    app.browser().sign_up("spoof@example.com", PASSWORD).await;
+    for n in 1..=5 {
+        let res = sign_in_from(
+            &app,
+            &format!("198.51.100.{n}"),
+            "spoof@example.com",
+            "guess guess guess",
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = sign_in_from(&app, OWNER, "spoof@example.com", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "one bucket: the peer's"
+    );
+
+    // Behind a trusted proxy, the left-most value is the client's own writing: the
+    // right-most untrusted address counts.
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    app.browser().sign_up("spoof@example.com", PASSWORD).await;
+    for _ in 0..5 {
+        let res = sign_in_from(
+            &app,
+            &format!("{OWNER}, {ATTACKER}"),
+            "spoof@example.com",
+            "guess guess guess",
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = sign_in_from(
+        &app,
+        &format!("{OWNER}, {ATTACKER}"),
+        "spoof@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "still the attacker's bucket"
+    );
+    let res = sign_in_from(&app, OWNER, "spoof@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
 }

@@ -139,8 +139,10 @@ pub struct Settings {
     pub shutdown_timeout_seconds: u64,
     /// Worker threads (0 = one per core).
     pub workers: usize,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies in front of Fedgate (addresses or CIDR blocks, e.g.
+    /// `["10.0.0.0/8"]`): when the peer is one of them, the client address is the
+    /// right-most `X-Forwarded-For` address that is not. Empty (default): the peer.
+    pub trusted_proxies: Vec<String>,
     /// Lifetime of user tokens (`autoLoginToken`).
     pub user_token_ttl_seconds: i64,
     /// Timeout of each call to a provider.
@@ -177,7 +179,7 @@ impl Default for Settings {
             session_ttl_seconds: 12 * 3600,
             shutdown_timeout_seconds: 30,
             workers: 0,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             user_token_ttl_seconds: 3600,
             provider_timeout_seconds: 10,
             provider_jwks_refetch_seconds: 30,
@@ -226,6 +228,10 @@ impl Settings {
             return Err(ConfigError(
                 "user_token_ttl_seconds must be at least 60".into(),
             ));
+        }
+        for p in &self.trusted_proxies {
+            crate::client_address::Cidr::parse(p)
+                .map_err(|e| ConfigError(format!("trusted_proxies: {e}")))?;
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError(

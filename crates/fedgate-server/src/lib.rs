@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod body;
+pub mod client_address;
 pub mod config;
 pub mod dev;
 pub mod directory;

@@ -181,6 +181,11 @@ impl Application {
             registry,
             login,
             hashing: crate::sign_in::Hashing::for_this_machine(),
+            trusted_proxies: settings
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| crate::client_address::Cidr::parse(p).ok())
+                .collect(),
             dev,
         });
         let body_limit = settings.limits.body_limit_bytes;

@@ -1,6 +1,5 @@
 //! What every handler shares.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
@@ -40,6 +39,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The hosted login.
     pub login: LoginFlow,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::client_address::Cidr>,
     /// Password hashing on a bounded number of threads.
     pub hashing: crate::sign_in::Hashing,
     /// The built-in development provider, when it is on.
@@ -53,20 +54,22 @@ impl AppState {
         self.public_base_url.scheme() == "https"
     }
 
-    /// The client's address: the peer, or the first `X-Forwarded-For` hop when the
-    /// deployment says a trusted proxy sets it.
+    /// The client's address: the peer, or behind a trusted proxy the right-most
+    /// `X-Forwarded-For` address that is not a trusted proxy.
     #[must_use]
     pub fn client_ip(&self, req: &HttpRequest) -> String {
-        if self.settings.trust_forwarded_for
-            && let Some(ip) = req
-                .connection_info()
-                .realip_remote_addr()
-                .and_then(|a| a.parse::<IpAddr>().ok())
-        {
-            return ip.to_string();
+        let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+            return "unknown".to_owned();
+        };
+        if self.trusted_proxies.is_empty() {
+            return peer.to_string();
         }
-        req.peer_addr()
-            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        crate::client_address::client_address(peer, &forwarded, &self.trusted_proxies).to_string()
     }
 
     /// The origin (`scheme://host[:port]`) of the public URL.
