@@ -1041,3 +1041,57 @@ async fn a_very_long_provider_name_still_creates_the_user() {
         .params();
     assert!(p.contains_key("linkedUser"), "{p:?}");
 }
+
+#[tokio::test]
+async fn login_starts_and_callbacks_are_limited_per_address_and_per_application() {
+    let w = World::start_with(
+        |s| {
+            s.trusted_proxies = vec!["127.0.0.1".into()];
+            s.limits.login_starts_per_address_per_minute = 3;
+            s.limits.login_starts_per_application_per_minute = 5;
+            s.limits.callbacks_per_address_per_minute = 2;
+        },
+        json!({}),
+    )
+    .await;
+    let start = |address: &'static str| {
+        let url = w.app.login_url(&w.app_id, "");
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .get(url)
+                .header("x-forwarded-for", address)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(start("198.51.100.1").await.status(), StatusCode::FOUND);
+    }
+    let refused = start("198.51.100.1").await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "per address"
+    );
+    assert!(refused.headers().contains_key("retry-after"));
+    // Another address still starts, until the application's own limit.
+    assert_eq!(start("198.51.100.2").await.status(), StatusCode::FOUND);
+    assert_eq!(start("198.51.100.3").await.status(), StatusCode::FOUND);
+    assert_eq!(
+        start("198.51.100.4").await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "per application"
+    );
+    // Callbacks, per address.
+    let callback = format!(
+        "{}/hosted/{}/google/callback?state=made-up",
+        w.app.address, w.app_id
+    );
+    assert_eq!(hop(&callback).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(hop(&callback).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(hop(&callback).await.status, StatusCode::TOO_MANY_REQUESTS);
+}

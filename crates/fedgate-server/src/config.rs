@@ -60,6 +60,10 @@ pub struct Limits {
     pub login_starts_per_address_per_minute: u64,
     /// Hosted callbacks per client address per minute.
     pub callbacks_per_address_per_minute: u64,
+    /// Hosted login starts per application per minute (all addresses together).
+    pub login_starts_per_application_per_minute: u64,
+    /// Hosted callbacks per application per minute (all addresses together).
+    pub callbacks_per_application_per_minute: u64,
 }
 
 impl Default for Limits {
@@ -74,6 +78,8 @@ impl Default for Limits {
             body_limit_bytes: 64 * 1024,
             login_starts_per_address_per_minute: 600,
             callbacks_per_address_per_minute: 600,
+            login_starts_per_application_per_minute: 60_000,
+            callbacks_per_application_per_minute: 60_000,
         }
     }
 }

@@ -6,6 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::property::GOOGLE_SLUG;
 use fedgate_login::outcome::ErrorPage;
 use fedgate_login::{CallbackRequest, Completed, StartRequest, Started};
@@ -48,6 +49,26 @@ fn per_minute(name: &'static str, limit: u64) -> Limit {
         limit,
         window: std::time::Duration::from_secs(60),
     }
+}
+
+/// Counts a request per client address and per application (when the path names
+/// one), refusing with 429 past either limit.
+async fn throttle(
+    state: &AppState,
+    req: &HttpRequest,
+    app: &str,
+    per_address: Limit,
+    per_application: Limit,
+) -> Result<(), ApiError> {
+    per_address
+        .hit(state.state.as_ref(), &state.client_ip(req))
+        .await?;
+    if let Some(app) = ApplicationId::parse(app) {
+        per_application
+            .hit(state.state.as_ref(), &app.to_string())
+            .await?;
+    }
+    Ok(())
 }
 
 /// `GET /hosted/{appId}/{slug}/login` — a provider's OAuth endpoint.
@@ -119,11 +140,14 @@ async fn begin(
     app: &str,
     slug: &str,
 ) -> Result<HttpResponse, ApiError> {
-    per_minute(
-        "login-start",
-        state.settings.limits.login_starts_per_address_per_minute,
+    let l = &state.settings.limits;
+    throttle(
+        state,
+        req,
+        app,
+        per_minute("login-start", l.login_starts_per_address_per_minute),
+        per_minute("login-start-app", l.login_starts_per_application_per_minute),
     )
-    .hit(state.state.as_ref(), &state.client_ip(req))
     .await?;
     let started = state
         .login
@@ -189,11 +213,14 @@ async fn finish(
     app: &str,
     slug: &str,
 ) -> Result<HttpResponse, ApiError> {
-    per_minute(
-        "callback",
-        state.settings.limits.callbacks_per_address_per_minute,
+    let l = &state.settings.limits;
+    throttle(
+        state,
+        req,
+        app,
+        per_minute("callback", l.callbacks_per_address_per_minute),
+        per_minute("callback-app", l.callbacks_per_application_per_minute),
     )
-    .hit(state.state.as_ref(), &state.client_ip(req))
     .await?;
     let completed = state
         .login
