@@ -10,6 +10,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_federation;
 mod m20261122_000003_user_tokens;
 mod m20261202_000004_provider_slugs;
+mod m20261202_000005_instance_meta;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_federation::Migration),
             Box::new(m20261122_000003_user_tokens::Migration),
             Box::new(m20261202_000004_provider_slugs::Migration),
+            Box::new(m20261202_000005_instance_meta::Migration),
         ]
     }
 }

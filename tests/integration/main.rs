@@ -17,6 +17,7 @@ mod entra;
 mod hosted_services;
 mod isolation;
 mod login;
+mod master_key;
 mod oauth2;
 mod oidc;
 mod operations;

@@ -63,6 +63,31 @@ pub struct SealContext<'a> {
     pub row_id: &'a str,
 }
 
+/// The check value's context: no application owns it.
+const CHECK: SealContext<'static> = SealContext {
+    purpose: "master_key.check",
+    application_id: ApplicationId::from_uuid(uuid::Uuid::nil()),
+    row_id: "master-key-check",
+};
+/// What the check value seals.
+const CHECK_PLAINTEXT: &[u8] = b"fedgate master key check";
+
+impl Sealer {
+    /// A check value: a known plaintext sealed with this key. Stored once, it tells at
+    /// every start whether the configured key is the one the data was sealed with.
+    #[must_use]
+    pub fn check_value(&self) -> Vec<u8> {
+        self.seal(&CHECK, CHECK_PLAINTEXT)
+    }
+
+    /// Whether `check` was made by [`Sealer::check_value`] with this very key.
+    #[must_use]
+    pub fn opens_check(&self, check: &[u8]) -> bool {
+        self.open(&CHECK, check)
+            .is_ok_and(|p| p.expose_secret() == CHECK_PLAINTEXT)
+    }
+}
+
 impl SealContext<'_> {
     fn aad(&self) -> String {
         format!(

@@ -72,7 +72,11 @@ impl Application {
             ),
             None => Arc::new(MemoryStateStore::new()),
         };
-        let master_key = resolve_master_key(&settings)?;
+        let check = store
+            .instance_fact(MASTER_KEY_CHECK)
+            .await
+            .context("cannot read the master-key check value")?;
+        let master_key = resolve_master_key(&settings, check.is_some())?;
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -132,6 +136,7 @@ impl Application {
         let store_handle: Arc<dyn Store> = Arc::new(store.clone());
         let events = EventSink::start(Arc::clone(&store_handle));
         let sealer = Sealer::new(&master_key);
+        verify_master_key(&store, &sealer, check).await?;
         let clock: Arc<dyn fedgate_domain::clock::Clock> = Arc::new(SystemClock);
         // The `iss` of user tokens: the public base URL without its trailing slash.
         let token_issuer = public_base_url.as_str().trim_end_matches('/').to_owned();
@@ -291,7 +296,32 @@ fn default_public_url(local: std::net::SocketAddr) -> anyhow::Result<Url> {
 
 /// The master key: configured, or (embedded only) read from or generated into
 /// `data_dir/master.key` with mode 0600.
-fn resolve_master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
+/// The name of the master-key check value in `instance_meta`.
+const MASTER_KEY_CHECK: &str = "master_key_check";
+
+/// Stops the start when the master key is not the one this database's secrets were
+/// sealed with; records the check value at the first start.
+async fn verify_master_key(
+    store: &SeaStore,
+    sealer: &Sealer,
+    check: Option<Vec<u8>>,
+) -> anyhow::Result<()> {
+    let check = match check {
+        Some(c) => c,
+        None => store
+            .record_instance_fact(MASTER_KEY_CHECK, &sealer.check_value())
+            .await
+            .context("cannot record the master-key check value")?,
+    };
+    if !sealer.opens_check(&check) {
+        bail!(
+            "the master key is not the one this database's secrets were sealed with:              start with the original key (FEDGATE_MASTER_KEY, or master.key in the data              directory) restored from backup; a different key cannot read stored client              secrets, access keys or signing keys"
+        );
+    }
+    Ok(())
+}
+
+fn resolve_master_key(settings: &Settings, sealed_data: bool) -> anyhow::Result<MasterKey> {
     if let Some(text) = &settings.master_key {
         return MasterKey::parse(text)
             .context("FEDGATE_MASTER_KEY must be base64 of 32 bytes (openssl rand -base64 32)");
@@ -311,6 +341,12 @@ fn resolve_master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
                 });
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
+                if sealed_data {
+                    bail!(
+                        "{} is missing, and this database holds secrets sealed with a master key:                          restore master.key from backup (a new key could not read them, so none is generated)",
+                        path.display()
+                    );
+                }
                 let key = MasterKey::generate();
                 match write_private_new(&path, key.to_base64().expose_secret().as_bytes()) {
                     Ok(()) => {

@@ -139,6 +139,33 @@ impl SeaStore {
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
+
+    /// A fact about the installation (e.g. the master-key check value), if recorded.
+    pub async fn instance_fact(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        use sea_orm::EntityTrait;
+        Ok(entity::instance_meta::Entity::find_by_id(name.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?
+            .map(|m| m.value))
+    }
+
+    /// Records a fact unless one is recorded already (of concurrent first starts, one
+    /// wins); the fact now recorded.
+    pub async fn record_instance_fact(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        use sea_orm::EntityTrait;
+        entity::instance_meta::Entity::insert(entity::instance_meta::ActiveModel {
+            name: sea_orm::Set(name.to_owned()),
+            value: sea_orm::Set(value.to_vec()),
+        })
+        .on_conflict_do_nothing_on([entity::instance_meta::Column::Name])
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(|e| backend_err(&e))?;
+        self.instance_fact(name)
+            .await?
+            .ok_or(StoreError::Conflict("the instance fact vanished"))
+    }
 }
 
 #[async_trait]

@@ -4,6 +4,7 @@ pub mod access_key;
 pub mod application;
 pub mod event;
 pub mod federated_user;
+pub mod instance_meta;
 pub mod property;
 pub mod signing_key;
 pub mod subscriber;
