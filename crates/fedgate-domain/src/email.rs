@@ -34,7 +34,7 @@ impl Email {
         let labels_ok = domain
             .split('.')
             .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
-        if !domain.contains('.') || !labels_ok {
+        if !domain.contains('.') || !labels_ok || ascii_domain(domain).is_none() {
             return bad("must be an email address with a domain like example.com");
         }
         Ok(Self(text.to_owned()))
@@ -49,7 +49,18 @@ impl Email {
     /// The lower-cased form used for lookups and uniqueness.
     #[must_use]
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or(("", &self.0));
+        let domain = ascii_domain(domain).unwrap_or_else(|| domain.to_ascii_lowercase());
+        format!("{}@{domain}", local.to_ascii_lowercase())
+    }
+}
+
+/// The domain in its ASCII (IDNA) form, lower-case: `BÜCHER.example` and
+/// `xn--bcher-kva.example` are one domain.
+fn ascii_domain(domain: &str) -> Option<String> {
+    match url::Host::parse(domain).ok()? {
+        url::Host::Domain(d) => Some(d),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
     }
 }
 
@@ -68,6 +79,18 @@ impl fmt::Debug for Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_ascii_case_folds_and_domains_compare_in_their_idna_form() {
+        let n = |t: &str| Email::parse("email", t).unwrap().normalized();
+        // U+212A KELVIN SIGN lower-cases to "k" in Unicode: two addresses would merge.
+        assert_ne!(n("\u{212A}im@example.com"), n("kim@example.com"));
+        assert_eq!(n("Kim@Example.com"), n("kim@example.com"));
+        assert_eq!(n("ann@BÜCHER.example"), "ann@xn--bcher-kva.example");
+        assert_eq!(n("ann@xn--bcher-kva.example"), n("ann@bücher.example"));
+        assert!(Email::parse("email", "ann@exa mple.com").is_err());
+        assert!(Email::parse("email", "ann@1.2.3.4").is_err());
+    }
 
     #[test]
     fn accepts_ordinary_addresses_and_normalizes_case() {

@@ -40,7 +40,7 @@ impl Person {
     /// The subject: the same address is the same person.
     #[must_use]
     pub fn subject(&self) -> String {
-        let digest = Sha256::digest(format!("dev:{}", self.email.to_lowercase()).as_bytes());
+        let digest = Sha256::digest(format!("dev:{}", self.email.to_ascii_lowercase()).as_bytes());
         format!("dev-{}", hex::encode(&digest[..12]))
     }
 }
