@@ -1009,13 +1009,23 @@ async fn an_oversized_provider_error_is_still_logged_and_returned() {
     let start = hop(&w.app.login_url(&w.app_id, "state=s")).await;
     let provider_state = start.params()["state"].clone();
     let long = "x".repeat(300);
+    // A description with a line break and a terminal escape, and far too long.
+    let description = format!("forged%0D%0AERROR%1B[31m{}", "y".repeat(2000));
     let callback = format!(
-        "{}/hosted/{}/google/callback?state={provider_state}&error={long}&error_description={long}",
-        w.app.address, w.app_id
+        "{}/hosted/{}/google/callback?state={provider_state}&error={long}&error_description={description}",
+        w.app.public_address(),
+        w.app_id
     );
     let back = hop(&callback).await;
     assert_eq!(back.target(), APP_REDIRECT);
     assert_eq!(back.params()["error"], "server_error");
+    let told = back.params()["error_description"].clone();
+    assert!(
+        told.contains("forgedERROR[31myyy")
+            && !told.chars().any(char::is_control)
+            && told.chars().count() < 400,
+        "{told}"
+    );
     let event = last_event(&w).await;
     assert_eq!(
         event["kind"], "login_failed",
@@ -1025,6 +1035,11 @@ async fn an_oversized_provider_error_is_still_logged_and_returned() {
     assert!(
         reason.starts_with("provider_error:xxx") && reason.chars().count() <= 100,
         "{reason}"
+    );
+    let detail = event["detail"].as_str().unwrap();
+    assert!(
+        !detail.chars().any(char::is_control) && detail.chars().count() <= 300,
+        "{detail}"
     );
 }
 
@@ -1094,4 +1109,70 @@ async fn login_starts_and_callbacks_are_limited_per_address_and_per_application(
     assert_eq!(hop(&callback).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(hop(&callback).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(hop(&callback).await.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_callback_reaching_another_browser_is_refused_and_its_code_never_redeemed() {
+    let w = World::start(json!({})).await;
+    w.google.add("mallory", Person::gmail("mallory"));
+    // The attacker signs in to the provider in their own browser and stops before
+    // the callback; then hands its URL to a victim.
+    let attacker = fedgate_tests::other_browser();
+    let start = fedgate_tests::hop_in(
+        &attacker,
+        &w.app.login_url(&w.app_id, "state=s&login_hint=mallory"),
+    )
+    .await;
+    assert_eq!(start.status, StatusCode::FOUND);
+    let cookie = start.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("fedgate_login=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && cookie.contains(&format!("Path=/hosted/{}/", w.app_id))
+            && cookie.contains("Max-Age=600"),
+        "{cookie}"
+    );
+    let at_google = hop(start.location.as_deref().unwrap()).await;
+    let callback = at_google.location.unwrap();
+
+    let victim = hop(&callback).await;
+    assert_eq!(victim.status, StatusCode::BAD_REQUEST, "{}", victim.body);
+    assert!(victim.body.contains("started in another browser"));
+    assert_eq!(w.google.with(|s| s.token_calls), 0, "code never redeemed");
+    let event = last_event(&w).await;
+    assert_eq!(event["reason"], "browser_mismatch");
+    // The login is spent: not even the attacker's browser can finish it now.
+    let late = fedgate_tests::hop_in(&attacker, &callback).await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    assert_eq!(w.google.with(|s| s.token_calls), 0);
+    let federated = {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        fedgate_storage::entity::federated_user::Entity::find()
+            .count(&w.app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(federated, 0, "nobody signed in");
+}
+
+#[tokio::test]
+async fn logins_in_two_tabs_of_one_browser_both_complete() {
+    let w = World::start(json!({})).await;
+    w.google.add("ann", Person::gmail("ann"));
+    w.google.add("bob", Person::gmail("bob"));
+    let tab = |hint: &'static str| {
+        let url = w.app.login_url(&w.app_id, &format!("login_hint={hint}"));
+        async move {
+            let start = hop(&url).await;
+            hop(start.location.as_deref().unwrap()).await
+        }
+    };
+    // Both started before either comes back: the second start keeps the cookie.
+    let (ann, bob) = (tab("ann").await, tab("bob").await);
+    for at_google in [bob, ann] {
+        let back = hop(at_google.location.as_deref().unwrap()).await;
+        assert_eq!(back.target(), APP_REDIRECT);
+        assert!(back.params().contains_key("autoLoginToken"), "{back:?}");
+    }
 }

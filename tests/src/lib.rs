@@ -218,10 +218,29 @@ impl Hop {
     }
 }
 
-/// GETs `url` without following redirects.
+/// The cookies of the person whose browser [`hop`] plays: one jar for the test
+/// process, as a browser has one. Hosted logins bind themselves to it with a cookie
+/// scoped to the application's path, and every test's applications are its own.
+static PERSON: std::sync::LazyLock<std::sync::Arc<reqwest::cookie::Jar>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// GETs `url` as the person's browser (keeping cookies) without following redirects.
 pub async fn hop(url: &str) -> Hop {
+    hop_in(&PERSON, url).await
+}
+
+/// A browser of somebody else: its own, empty cookie jar.
+#[must_use]
+pub fn other_browser() -> std::sync::Arc<reqwest::cookie::Jar> {
+    std::sync::Arc::default()
+}
+
+/// GETs `url` with the cookies of `browser`, without following redirects.
+pub async fn hop_in(browser: &std::sync::Arc<reqwest::cookie::Jar>, url: &str) -> Hop {
+    // A client per request: a client outlives no test's runtime.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(browser.clone())
         .build()
         .unwrap();
     let res = client.get(url).send().await.unwrap();
@@ -414,18 +433,35 @@ impl TestApp {
         dst.update(&self.db).await.unwrap();
     }
 
+    /// The address apps and providers know the server by: its public base URL
+    /// (`http://localhost:<port>` unless set) without the trailing slash. Hosted
+    /// logins start there, so their browser-binding cookie is the callback's.
+    #[must_use]
+    pub fn public_address(&self) -> String {
+        self.settings.public_base_url.as_ref().map_or_else(
+            || self.address.replace("127.0.0.1", "localhost"),
+            |u| u.as_str().trim_end_matches('/').to_owned(),
+        )
+    }
+
     /// The hosted login endpoint of an application with `query` appended.
     #[must_use]
     pub fn login_url(&self, app_id: &str, query: &str) -> String {
         let sep = if query.is_empty() { "" } else { "?" };
-        format!("{}/hosted/{app_id}/google/login{sep}{query}", self.address)
+        format!(
+            "{}/hosted/{app_id}/google/login{sep}{query}",
+            self.public_address()
+        )
     }
 
     /// The login endpoint of the provider `slug` with `query` appended.
     #[must_use]
     pub fn provider_login_url(&self, app_id: &str, slug: &str, query: &str) -> String {
         let sep = if query.is_empty() { "" } else { "?" };
-        format!("{}/hosted/{app_id}/{slug}/login{sep}{query}", self.address)
+        format!(
+            "{}/hosted/{app_id}/{slug}/login{sep}{query}",
+            self.public_address()
+        )
     }
 
     /// A whole sign-in at the provider `slug`: login endpoint, the fake's authorization

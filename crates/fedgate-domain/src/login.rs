@@ -52,6 +52,11 @@ pub struct LoginRecord {
     /// offline access: no third.
     #[serde(default)]
     pub consent_asked: bool,
+    /// SHA-256 (hex) of the browser-binding cookie set at start: the callback must
+    /// come from the browser holding it (login CSRF). `None` only in records written
+    /// by a version before the binding, still honoured during a rolling upgrade.
+    #[serde(default)]
+    pub browser_binding: Option<String>,
 }
 
 /// The result of a completed login, in the reference manual's terms.

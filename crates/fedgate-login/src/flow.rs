@@ -44,6 +44,20 @@ const MAX_APP_STATE: usize = 2 * 1024;
 /// Longest `login_hint` passed on (an email address is at most 320 bytes).
 const MAX_LOGIN_HINT: usize = 320;
 
+/// A browser-binding cookie value as issued: a random token (43 characters).
+fn is_binding(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// What a login record keeps of a browser-binding cookie.
+fn binding_hash(value: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(value.as_bytes()))
+}
+
 /// Where events go that are not written in a login's own transaction.
 pub trait EventPublisher: Send + Sync + std::fmt::Debug {
     /// Records an event (written soon, in a batch).
@@ -53,8 +67,15 @@ pub trait EventPublisher: Send + Sync + std::fmt::Debug {
 /// What a login start ends in.
 #[derive(Debug)]
 pub enum Started {
-    /// Send the browser to the provider.
-    Redirect(Url),
+    /// Send the browser to the provider, holding the browser-binding cookie `browser`
+    /// (scoped to the application's hosted path) that its callback must carry.
+    Redirect {
+        /// The provider's authorization URL.
+        url: Url,
+        /// The cookie value: the one the browser sent if well-formed, else a new one,
+        /// so logins in several tabs of one browser all stay valid.
+        browser: String,
+    },
     /// Show an error page.
     Refused(StartRefusal),
 }
@@ -79,6 +100,8 @@ pub struct StartRequest<'a> {
     pub path: &'a str,
     /// The raw query.
     pub query: &'a str,
+    /// The browser-binding cookie the browser sent, if any.
+    pub browser: Option<&'a str>,
 }
 
 /// A provider's callback as received.
@@ -90,6 +113,8 @@ pub struct CallbackRequest<'a> {
     pub slug: &'a str,
     /// The raw query.
     pub query: &'a str,
+    /// The browser-binding cookie the browser sent, if any.
+    pub browser: Option<&'a str>,
 }
 
 /// The query parameters of a request, refusing any named twice (an app and a
@@ -349,6 +374,10 @@ impl LoginFlow {
             return Ok(self.refuse(app, &provider_key, refusal));
         }
 
+        let browser = req
+            .browser
+            .filter(|b| is_binding(b))
+            .map_or_else(fedgate_domain::random::token, str::to_owned);
         let config = &active.config;
         let record = LoginRecord {
             application_id: app,
@@ -366,12 +395,13 @@ impl LoginFlow {
             login_hint: params.get("login_hint").cloned(),
             prompt: params.get("prompt").cloned(),
             consent_asked: false,
+            browser_binding: Some(binding_hash(&browser)),
         };
         let prompt = record.prompt.clone();
         let url = self.to_provider(config, record, prompt.as_deref()).await?;
         self.events
             .publish(self.record(app, EventKind::LoginStarted, &provider_key));
-        Ok(Started::Redirect(url))
+        Ok(Started::Redirect { url, browser })
     }
 
     /// Stores the login record of a round at the provider — with its own state, nonce
@@ -562,6 +592,19 @@ impl LoginFlow {
             }
             return Ok(Completed::Refused(refusal.page()));
         };
+        // Login CSRF: the response must reach the browser that started the login, or
+        // someone could hand a victim the callback of their own finished sign-in. The
+        // record is spent and the code is never redeemed. (Hashes of 256-bit random
+        // values: comparing them needs no constant time.)
+        if let Some(expected) = &record.browser_binding
+            && req.browser.map(binding_hash).as_ref() != Some(expected)
+        {
+            let refusal = CallbackRefusal::OtherBrowser;
+            if let Some((reason, detail)) = refusal.event() {
+                self.fail(app, &provider.key, reason.into(), detail.into());
+            }
+            return Ok(Completed::Refused(refusal.page()));
+        }
 
         let active = match lookup {
             Some(Lookup::Active(a)) => Some(a),

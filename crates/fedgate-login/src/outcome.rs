@@ -142,6 +142,9 @@ pub enum CallbackRefusal {
     Unknown,
     /// The login belongs to another application or provider (mix-up).
     Mismatch,
+    /// The callback came from a browser without the login's binding cookie (login
+    /// CSRF: a finished sign-in's callback handed to somebody else).
+    OtherBrowser,
 }
 
 impl CallbackRefusal {
@@ -161,6 +164,10 @@ impl CallbackRefusal {
             Self::Mismatch => Some((
                 "callback_mismatch",
                 "the login came back to another application's or provider's callback",
+            )),
+            Self::OtherBrowser => Some((
+                "browser_mismatch",
+                "the callback came from a browser that did not start this login",
             )),
         }
     }
@@ -183,6 +190,12 @@ impl CallbackRefusal {
             Self::Mismatch => {
                 ErrorPage::new(400, failed, "This sign-in response does not belong here.")
             }
+            Self::OtherBrowser => ErrorPage::new(
+                400,
+                failed,
+                "This sign-in was started in another browser (or this browser's cookies \
+                 were cleared). Start again from the app, in the browser you sign in with.",
+            ),
         }
     }
 }

@@ -77,6 +77,13 @@ pub fn hosted_url(base: &Url, app: ApplicationId, slug: &str, leaf: &str) -> Url
     url
 }
 
+/// The path under which every hosted endpoint of an application lives,
+/// `{base path}/hosted/{application}/` — the scope of its browser-binding cookie.
+#[must_use]
+pub fn hosted_path(base: &Url, app: ApplicationId) -> String {
+    format!("{}/hosted/{app}/", base.path().trim_end_matches('/'))
+}
+
 /// Fedgate's callback for a provider of an application.
 #[must_use]
 pub fn callback_url(base: &Url, app: ApplicationId, slug: &str) -> Url {

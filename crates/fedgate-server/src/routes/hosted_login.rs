@@ -3,6 +3,7 @@
 //! (`google` for Google). Parse → call `fedgate-login` → render a redirect or an error
 //! page.
 
+use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -41,6 +42,35 @@ fn redirect(location: &str) -> HttpResponse {
             detail: "The redirect address is invalid.".into(),
         }),
     }
+}
+
+/// The browser-binding cookie of hosted logins (`__Secure-` over https; not `__Host-`,
+/// which would demand the path `/`).
+fn binding_cookie_name(state: &AppState) -> &'static str {
+    if state.secure_cookies() {
+        "__Secure-fedgate_login"
+    } else {
+        "fedgate_login"
+    }
+}
+
+/// The binding cookie: only the application's hosted endpoints see it, it outlives
+/// no login record, and a cross-site top-level redirect back from the provider
+/// still carries it (`SameSite=Lax`).
+fn binding_cookie(state: &AppState, app: &str, value: String) -> Cookie<'static> {
+    let path = ApplicationId::parse(app).map_or_else(
+        || "/hosted/".to_owned(),
+        |app| fedgate_login::services::hosted_path(&state.public_base_url, app),
+    );
+    Cookie::build(binding_cookie_name(state), value)
+        .path(path)
+        .http_only(true)
+        .secure(state.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::seconds(
+            i64::try_from(fedgate_domain::login::LOGIN_RECORD_TTL_SECONDS).unwrap_or(600),
+        ))
+        .finish()
 }
 
 fn per_minute(name: &'static str, limit: u64) -> Limit {
@@ -89,7 +119,7 @@ async fn throttle(
         ("signature" = Option<String>, Query, description = "State signing: HMAC-SHA256, see docs/hosted-login.md")
     ),
     responses(
-        (status = 302, description = "To the provider"),
+        (status = 302, description = "To the provider, setting the browser-binding cookie `fedgate_login` its callback needs"),
         (status = 400, description = "Error page: bad or unsigned request, unregistered redirect URI, inactive service"),
         (status = 404, description = "Error page: unknown application or provider")
     )
@@ -121,7 +151,7 @@ pub async fn start(
         ("signature" = Option<String>, Query, description = "State signing: HMAC-SHA256, see docs/hosted-login.md")
     ),
     responses(
-        (status = 302, description = "To Google"),
+        (status = 302, description = "To Google, setting the browser-binding cookie `fedgate_login` its callback needs"),
         (status = 400, description = "Error page: bad or unsigned request, unregistered redirect URI, inactive service"),
         (status = 404, description = "Error page: unknown application")
     )
@@ -132,6 +162,11 @@ pub async fn google_start(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     begin(&state, &req, &path, GOOGLE_SLUG).await
+}
+
+fn browser_cookie(state: &AppState, req: &HttpRequest) -> Option<String> {
+    req.cookie(binding_cookie_name(state))
+        .map(|c| c.value().to_owned())
 }
 
 async fn begin(
@@ -156,10 +191,16 @@ async fn begin(
             slug,
             path: req.uri().path(),
             query: req.uri().query().unwrap_or(""),
+            browser: browser_cookie(state, req).as_deref(),
         })
         .await?;
     Ok(match started {
-        Started::Redirect(url) => redirect(url.as_str()),
+        Started::Redirect { url, browser } => {
+            let mut res = redirect(url.as_str());
+            res.add_cookie(&binding_cookie(state, app, browser))
+                .map_err(ApiError::internal)?;
+            res
+        }
         Started::Refused(refusal) => error_page(&refusal.page()),
     })
 }
@@ -175,7 +216,7 @@ async fn begin(
     ),
     responses(
         (status = 302, description = "To the app's redirect URI with the result (or `error`, `error_description`, `state`)"),
-        (status = 400, description = "Error page: unknown, expired or replayed state, or a response for another application or provider")
+        (status = 400, description = "Error page: unknown, expired or replayed state, a response for another application or provider, or a browser without the login's `fedgate_login` cookie")
     )
 )]
 pub async fn callback(
@@ -196,7 +237,7 @@ pub async fn callback(
     params(("appId" = String, Path, description = "Application id")),
     responses(
         (status = 302, description = "To the app's redirect URI with the result (or `error`, `error_description`, `state`)"),
-        (status = 400, description = "Error page: unknown, expired or replayed state")
+        (status = 400, description = "Error page: unknown, expired or replayed state, or a browser without the login's `fedgate_login` cookie")
     )
 )]
 pub async fn google_callback(
@@ -228,6 +269,7 @@ async fn finish(
             app,
             slug,
             query: req.uri().query().unwrap_or(""),
+            browser: browser_cookie(state, req).as_deref(),
         })
         .await?;
     Ok(match completed {
