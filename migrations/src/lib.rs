@@ -11,6 +11,7 @@ mod m20261122_000002_federation;
 mod m20261122_000003_user_tokens;
 mod m20261202_000004_provider_slugs;
 mod m20261202_000005_instance_meta;
+mod m20261202_000006_token_key_rotation;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_user_tokens::Migration),
             Box::new(m20261202_000004_provider_slugs::Migration),
             Box::new(m20261202_000005_instance_meta::Migration),
+            Box::new(m20261202_000006_token_key_rotation::Migration),
         ]
     }
 }

@@ -274,6 +274,25 @@ await runSuite('panel', async (cleanups, logs) => {
   await page.getByRole('row').filter({ hasText: keyId }).getByText(/^Revoked /).waitFor();
   await shoot('access-keys');
 
+  step('user-token signing key rotation');
+  const signingRows = page.locator('section.signing-keys tbody tr');
+  await signingRows.filter({ hasText: 'signing' }).waitFor();
+  assert.equal(await signingRows.count(), 1, 'one key, made with the application');
+  const jwksBefore = await (await fetch(`${fg.url}/hosted/${appId}/jwks.json`)).json();
+  await page.getByRole('button', { name: 'Rotate signing key' }).click();
+  await page.getByRole('dialog').getByText('published in the JWKS at once').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+  await signingRows.filter({ hasText: 'next' }).waitFor();
+  assert.equal(await signingRows.count(), 2);
+  const jwksAfter = await (await fetch(`${fg.url}/hosted/${appId}/jwks.json`)).json();
+  assert.equal(jwksAfter.keys.length, jwksBefore.keys.length + 1, 'the next key is published at once');
+  await shoot('signing-keys-rotated');
+  // A second rotation waits for the first, and says so.
+  await page.getByRole('button', { name: 'Rotate signing key' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+  await page.getByRole('dialog').getByText(/a rotation is under way/).waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
   // 11. A lapsed session: to sign in, and back to the same page.
   step('session expiry');
   await context.addCookies([{ name: 'fedgate_session', value: 'lapsed', url: fg.url }]);

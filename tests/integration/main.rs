@@ -25,3 +25,4 @@ mod panel_pages;
 mod panel_users;
 mod properties;
 mod signing;
+mod signing_keys;

@@ -18,6 +18,7 @@ pub mod fake_google;
 pub mod fake_oauth2;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use fake_google::{FakeGoogle, IssParam, Person, TENANT_A, TENANT_B, TokenMode};
@@ -75,7 +76,35 @@ pub struct TestApp {
     pub pg_database: Option<String>,
     /// The settings the server was built with.
     pub settings: Settings,
+    /// The server's clock: the real time plus whatever a test moved it forward.
+    pub clock: Arc<TestClock>,
     _data_dir: tempfile::TempDir,
+}
+
+/// The real time, moved forward on request.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    ahead_seconds: std::sync::atomic::AtomicI64,
+}
+
+impl TestClock {
+    /// Moves the clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.ahead_seconds
+            .fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How far ahead of the real time it is.
+    #[must_use]
+    pub fn ahead(&self) -> i64 {
+        self.ahead_seconds.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl fedgate_domain::clock::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        fedgate_domain::clock::SystemClock.now() + chrono::Duration::seconds(self.ahead())
+    }
 }
 
 /// Starts a server with the default test settings.
@@ -257,6 +286,28 @@ pub async fn hop_in(browser: &std::sync::Arc<reqwest::cookie::Jar>, url: &str) -
     }
 }
 
+/// Creates an empty PostgreSQL database for one test and returns its name.
+pub async fn postgres_database() -> String {
+    let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(format!("{}/postgres", postgres_base()))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for FG_TEST_BACKEND=postgres and is not reachable: {e}", postgres_base()));
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    name
+}
+
+/// An empty database of the backend under test (SQLite: a file in `dir`), as a URL.
+pub async fn empty_database_url(dir: &std::path::Path) -> String {
+    match backend() {
+        Backend::Postgres => format!("{}/{}", postgres_base(), postgres_database().await),
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("fedgate.db").display()),
+    }
+}
+
 /// Starts a server after `adjust` has changed the test settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_outbound(adjust, fedgate_provider::Outbound::default()).await
@@ -283,15 +334,7 @@ pub async fn spawn_app_with_outbound(
     let backend = backend();
     let mut pg_database = None;
     if backend == Backend::Postgres {
-        let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(format!("{}/postgres", postgres_base()))
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for FG_TEST_BACKEND=postgres and is not reachable: {e}", postgres_base()));
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
+        let name = postgres_database().await;
         settings.database_url = Some(format!("{}/{name}", postgres_base()));
         settings.database_max_connections = 5;
         settings.redis_url = Some(redis_url());
@@ -301,7 +344,8 @@ pub async fn spawn_app_with_outbound(
     }
     adjust(&mut settings);
     fedgate_server::telemetry::init(&settings);
-    let app = Application::build_with(settings.clone(), outbound).await.unwrap_or_else(|e| {
+    let clock = Arc::new(TestClock::default());
+    let app = Application::build_with_clock(settings.clone(), outbound, clock.clone()).await.unwrap_or_else(|e| {
         panic!("the server did not start on backend {backend:?} (are PostgreSQL and Redis running?): {e:#}")
     });
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -313,6 +357,7 @@ pub async fn spawn_app_with_outbound(
         backend,
         pg_database,
         settings,
+        clock,
         _data_dir: data_dir,
     }
 }
@@ -534,6 +579,7 @@ impl TestApp {
         Signer {
             client: reqwest::Client::new(),
             base: self.address.clone(),
+            clock: Arc::clone(&self.clock),
             key_id: key_id.into(),
             secret: secret.into(),
         }
@@ -744,6 +790,8 @@ impl Browser {
 pub struct Signer {
     client: reqwest::Client,
     base: String,
+    /// The server's clock, whose time signatures carry.
+    clock: Arc<TestClock>,
     /// Key id.
     pub key_id: String,
     /// Secret.
@@ -804,7 +852,7 @@ impl Signer {
             .nonce
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let timestamp = unix_now() + t.clock_offset;
+        let timestamp = unix_now() + self.clock.ahead() + t.clock_offset;
         let signed_target = t
             .signed_path_and_query
             .clone()

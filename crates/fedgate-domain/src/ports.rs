@@ -407,15 +407,19 @@ pub struct StoredSigningKey {
     pub public_key: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When it becomes the signing key (it is published from its creation).
+    pub activates_at: DateTime<Utc>,
 }
 
-/// Signing keys for user tokens.
+/// Signing keys for user tokens: several per application over time.
 #[async_trait]
 pub trait SigningKeyRepository: Send + Sync {
-    /// The application's key, if it has one.
-    async fn get_signing_key(&self, app: ApplicationId) -> StoreResult<Option<StoredSigningKey>>;
-    /// Stores a key; `Conflict` when the application already has one.
+    /// The application's keys, earliest activation first.
+    async fn list_signing_keys(&self, app: ApplicationId) -> StoreResult<Vec<StoredSigningKey>>;
+    /// Stores a key.
     async fn insert_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+    /// Deletes the application's keys named in `kids` (keys past their removal).
+    async fn delete_signing_keys(&self, app: ApplicationId, kids: &[String]) -> StoreResult<()>;
 }
 
 /// The event log.

@@ -62,7 +62,17 @@ impl Application {
     /// Like [`Application::build`], with outbound calls to subscriber-given URLs made
     /// as `outbound` says (tests inject a resolver and count connection attempts;
     /// `allow_loopback` comes from the settings).
-    pub async fn build_with(settings: Settings, mut outbound: Outbound) -> anyhow::Result<Self> {
+    pub async fn build_with(settings: Settings, outbound: Outbound) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, outbound, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Application::build_with`], reading the time from `clock` (tests move
+    /// it forward to see keys rotate and records expire).
+    pub async fn build_with_clock(
+        settings: Settings,
+        mut outbound: Outbound,
+        clock: Arc<dyn fedgate_domain::clock::Clock>,
+    ) -> anyhow::Result<Self> {
         let store = open_database(&settings).await?;
         let state_store: Arc<dyn StateStore> = match &settings.redis_url {
             Some(url) => Arc::new(
@@ -137,7 +147,6 @@ impl Application {
         let events = EventSink::start(Arc::clone(&store_handle));
         let sealer = Sealer::new(&master_key);
         verify_master_key(&store, &sealer, check).await?;
-        let clock: Arc<dyn fedgate_domain::clock::Clock> = Arc::new(SystemClock);
         // The `iss` of user tokens: the public base URL without its trailing slash.
         let token_issuer = public_base_url.as_str().trim_end_matches('/').to_owned();
         let tokens = Arc::new(TokenKeys::new(
@@ -315,7 +324,10 @@ async fn verify_master_key(
     };
     if !sealer.opens_check(&check) {
         bail!(
-            "the master key is not the one this database's secrets were sealed with:              start with the original key (FEDGATE_MASTER_KEY, or master.key in the data              directory) restored from backup; a different key cannot read stored client              secrets, access keys or signing keys"
+            "the master key is not the one this database's secrets were sealed with: \
+             start with the original key (FEDGATE_MASTER_KEY, or master.key in the data \
+             directory) restored from backup; a different key cannot read stored client \
+             secrets, access keys or signing keys"
         );
     }
     Ok(())

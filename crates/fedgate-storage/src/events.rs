@@ -90,20 +90,26 @@ impl EventRepository for SeaStore {
 
 #[async_trait]
 impl SigningKeyRepository for SeaStore {
-    async fn get_signing_key(&self, app: ApplicationId) -> StoreResult<Option<StoredSigningKey>> {
-        let m = signing_key::Entity::find()
+    async fn list_signing_keys(&self, app: ApplicationId) -> StoreResult<Vec<StoredSigningKey>> {
+        let rows = signing_key::Entity::find()
             .filter(signing_key::Column::ApplicationId.eq(app.as_uuid()))
-            .one(&self.db)
+            .order_by_asc(signing_key::Column::ActivatesAt)
+            .order_by_asc(signing_key::Column::Kid)
+            .all(&self.db)
             .await
             .map_err(|e| backend_err(&e))?;
-        Ok(m.map(|m| StoredSigningKey {
-            kid: m.kid,
-            application_id: ApplicationId::from_uuid(m.application_id),
-            algorithm: m.algorithm,
-            sealed_private: m.sealed_private,
-            public_key: m.public_key,
-            created_at: m.created_at,
-        }))
+        Ok(rows
+            .into_iter()
+            .map(|m| StoredSigningKey {
+                kid: m.kid,
+                application_id: ApplicationId::from_uuid(m.application_id),
+                algorithm: m.algorithm,
+                sealed_private: m.sealed_private,
+                public_key: m.public_key,
+                created_at: m.created_at,
+                activates_at: m.activates_at,
+            })
+            .collect())
     }
 
     async fn insert_signing_key(&self, k: &StoredSigningKey) -> StoreResult<()> {
@@ -114,10 +120,24 @@ impl SigningKeyRepository for SeaStore {
             sealed_private: Set(k.sealed_private.clone()),
             public_key: Set(k.public_key.clone()),
             created_at: Set(k.created_at),
+            activates_at: Set(k.activates_at),
         }
         .insert(&self.db)
         .await
-        .map_err(|e| conflict_or_backend(&e, "a signing key for this application"))?;
+        .map_err(|e| conflict_or_backend(&e, "a signing key with this id"))?;
+        Ok(())
+    }
+
+    async fn delete_signing_keys(&self, app: ApplicationId, kids: &[String]) -> StoreResult<()> {
+        if kids.is_empty() {
+            return Ok(());
+        }
+        signing_key::Entity::delete_many()
+            .filter(signing_key::Column::ApplicationId.eq(app.as_uuid()))
+            .filter(signing_key::Column::Kid.is_in(kids.iter().cloned()))
+            .exec(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
         Ok(())
     }
 }

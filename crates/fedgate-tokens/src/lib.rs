@@ -1,10 +1,14 @@
-//! Fedgate's user tokens: each application gets its own Ed25519 signing key (created on
-//! first need, private half sealed at rest by the caller); tokens are JWTs an app can
-//! verify offline against the application's public JWKS. [`TokenKeys`] keeps the keys
+//! Fedgate's user tokens: each application has its own Ed25519 signing keys (the first
+//! created with the application, the next ones by rotation; private halves sealed at
+//! rest); tokens are JWTs an app can verify offline against the application's public
+//! JWKS. [`TokenKeys`] keeps the keys
 //! and issues tokens for the login service and both APIs.
 
 mod keys;
-pub use keys::{KeyError, TokenKeys, mint, record};
+pub use keys::{
+    JWKS_MAX_AGE_SECONDS, KeyError, KeyRing, KeyStatus, MAX_TOKEN_TTL_SECONDS,
+    NEXT_KEY_DELAY_SECONDS, ScheduledKey, TokenKeys, mint, record, schedule,
+};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -279,6 +283,12 @@ impl TokenVerifier {
             audience: audience.to_owned(),
             validation,
         })
+    }
+
+    /// The key id.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     /// Checks audience, `kid`, signature, issuer and expiry at `now` (Unix seconds).

@@ -77,6 +77,8 @@ error_codes! {
     DevProviderOff => "dev_provider_off",
     /// Too many active access keys.
     AccessKeyLimit => "access_key_limit",
+    /// A signing-key rotation is under way: its next key does not sign yet.
+    RotationPending => "rotation_pending",
     /// A signing header is missing.
     SignatureMissing => "signature_missing",
     /// A signing header is malformed.

@@ -1,5 +1,7 @@
-//! Access keys: create (the secret shown once), list, revoke.
+//! Access keys: create (the secret shown once), list, revoke. And the user-token
+//! signing keys: their life, and rotation.
 
+use fedgate_wire::applications::{SigningKeyDto, SigningKeysDto};
 use fedgate_wire::keys::{AccessKeyDto, CreatedAccessKeyDto};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -101,6 +103,113 @@ pub fn AccessKeys() -> impl IntoView {
                     }
                 })
         }}
+        <SigningKeys/>
+    }
+}
+
+/// The application's user-token signing keys, with the rotate button.
+#[component]
+fn SigningKeys() -> impl IntoView {
+    let ctx = app_ctx();
+    let keys = LocalResource::new(move || {
+        let path = ctx.api("/signing-keys");
+        let _ = ctx.id.get();
+        async move { api::get::<SigningKeysDto>(&path).await }
+    });
+    let confirming = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Failure>);
+    let on_rotate = Callback::new(move |()| {
+        busy.set(true);
+        failure.set(None);
+        spawn_local(async move {
+            let r: Result<SigningKeysDto, Failure> =
+                api::act_for("POST", &ctx.api("/signing-keys/rotate")).await;
+            busy.set(false);
+            match r {
+                Ok(_) => {
+                    confirming.set(false);
+                    keys.refetch();
+                }
+                Err(f) => failure.set(Some(f)),
+            }
+        });
+    });
+    view! {
+        <section class="signing-keys" aria-labelledby="signing-keys">
+            <div class="page-head">
+                <h2 id="signing-keys">"User-token signing keys"</h2>
+                <button type="button" on:click=move |_| confirming.set(true)>
+                    "Rotate signing key"
+                </button>
+            </div>
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || {
+                    keys.get()
+                        .map(|r| match r {
+                            Ok(k) => view! { <SigningKeyTable keys=k/> }.into_any(),
+                            Err(f) => view! { <ErrorNote failure=f/> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </section>
+        {move || {
+            confirming
+                .get()
+                .then(|| {
+                    view! {
+                        <Confirm
+                            title="Rotate the signing key?".to_owned()
+                            message="A new key is published in the JWKS at once and signs new tokens about five minutes later, once every verifier has seen it. The current key then stops signing but stays published until the tokens it signed have expired (up to 30 days)."
+                                .to_owned()
+                            confirm_label="Rotate".to_owned()
+                            on_cancel=Callback::new(move |()| {
+                                failure.set(None);
+                                confirming.set(false);
+                            })
+                            on_confirm=on_rotate
+                            busy=busy.into()
+                            failure=failure
+                        />
+                    }
+                })
+        }}
+    }
+}
+
+#[component]
+fn SigningKeyTable(keys: SigningKeysDto) -> impl IntoView {
+    let rows = keys
+        .keys
+        .into_iter()
+        .map(|k: SigningKeyDto| {
+            let badge = match k.status.as_str() {
+                "signing" => "badge on",
+                "removed" => "badge off",
+                _ => "badge",
+            };
+            view! {
+                <tr>
+                    <td>
+                        <code>{k.kid}</code>
+                    </td>
+                    <td>
+                        <span class=badge>{k.status}</span>
+                    </td>
+                    <td>{when(k.created_at)}</td>
+                    <td>{when(k.activates_at)}</td>
+                    <td>{when_or(k.removed_at, "—")}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="lead">
+            "User tokens (autoLoginToken) are signed with the key marked signing. Apps verify them against "
+            <code>{keys.jwks_uri.clone()}</code>
+            <CopyButton text=keys.jwks_uri label="JWKS URL"/>
+        </p>
+        <Table headers=&["Key id", "Status", "Published", "Signs from", "Leaves the JWKS"]>{rows}</Table>
     }
 }
 

@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// Token lifetimes the API accepts: one minute to 30 days.
 const MIN_TTL: i64 = 60;
-const MAX_TTL: i64 = 30 * 24 * 3600;
+const MAX_TTL: i64 = fedgate_tokens::MAX_TOKEN_TTL_SECONDS;
 /// Longer strings are not tokens Fedgate issued.
 const MAX_TOKEN_LEN: usize = 4096;
 /// `lastSeenAt` is refreshed at most this often.

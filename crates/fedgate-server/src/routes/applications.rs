@@ -62,6 +62,8 @@ pub async fn create(
         updated_at: now,
     };
     state.store.create_application(&app).await?;
+    // Its user-token signing key comes with it: in the JWKS before any token needs it.
+    state.tokens.create_first_key(app.id).await?;
     tracing::info!(app_id = %app.id, "application created");
     Ok(HttpResponse::Created().json(dto(&app)))
 }

@@ -7,9 +7,6 @@ use fedgate_wire::error::ErrorBody;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How long verifiers may cache the key set.
-const MAX_AGE_SECONDS: u32 = 300;
-
 /// `GET /hosted/{appId}/jwks.json`: public, cacheable.
 #[utoipa::path(
     get,
@@ -31,13 +28,13 @@ pub async fn jwks(
         .find_application(app)
         .await?
         .ok_or_else(|| ApiError::not_found("application"))?;
-    let key = state.tokens.signing_key(app).await?;
+    // The next key of a rotation, the signing key, and retired keys until the tokens
+    // they signed have expired.
+    let keys = state.tokens.jwks(app).await?;
     Ok(HttpResponse::Ok()
         .insert_header((
             actix_web::http::header::CACHE_CONTROL,
-            format!("public, max-age={MAX_AGE_SECONDS}"),
+            format!("public, max-age={}", fedgate_tokens::JWKS_MAX_AGE_SECONDS),
         ))
-        .json(
-            serde_json::json!({ "keys": [fedgate_tokens::public_jwk(&key.kid, &key.public_key)] }),
-        ))
+        .json(serde_json::json!({ "keys": keys })))
 }

@@ -15,6 +15,7 @@ pub mod instance;
 pub mod jwks;
 pub mod openapi;
 pub mod properties;
+pub mod signing_keys;
 pub mod users;
 
 use actix_web::web;
@@ -95,6 +96,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/applications/{app_id}/hosted-services",
                     web::get().to(hosted_services::list),
+                )
+                .route(
+                    "/applications/{app_id}/signing-keys",
+                    web::get().to(signing_keys::list),
+                )
+                .route(
+                    "/applications/{app_id}/signing-keys/rotate",
+                    web::post().to(signing_keys::rotate),
                 )
                 .route("/applications/{app_id}/events", web::get().to(events::list))
                 .route("/applications/{app_id}/users", web::get().to(users::list))

@@ -6,7 +6,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     access_keys, account, app_api, app_federated, app_tokens, app_users, applications, events,
-    health, hosted_login, hosted_services, instance, jwks, properties, users,
+    health, hosted_login, hosted_services, instance, jwks, properties, signing_keys, users,
 };
 
 /// Where the document is served.
@@ -227,6 +227,8 @@ impl Modify for TaggedShapes {
         access_keys::create,
         access_keys::revoke,
         hosted_services::list,
+        signing_keys::list,
+        signing_keys::rotate,
         events::list,
         users::list,
         users::get,
