@@ -1176,3 +1176,58 @@ async fn logins_in_two_tabs_of_one_browser_both_complete() {
         assert!(back.params().contains_key("autoLoginToken"), "{back:?}");
     }
 }
+
+#[tokio::test]
+async fn a_full_state_store_refuses_new_logins_and_lets_started_ones_finish() {
+    let w = World::start_with(
+        |s| {
+            // The in-process store, whatever the backend, at its smallest capacity.
+            s.redis_url = None;
+            s.memory_state_capacity_mib = 1;
+            s.limits.login_starts_per_address_per_minute = 100_000;
+            s.limits.login_starts_per_application_per_minute = 100_000;
+        },
+        json!({}),
+    )
+    .await;
+    w.google.add("ann", Person::gmail("ann"));
+    let start = hop(&w.app.login_url(&w.app_id, "login_hint=ann")).await;
+    let at_google = hop(start.location.as_deref().unwrap()).await;
+
+    // Someone starts logins and never finishes them.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = w.app.login_url(&w.app_id, "state=abandoned");
+    let mut started = 0;
+    let refused = loop {
+        let res = client.get(&url).send().await.unwrap();
+        if res.status() != StatusCode::FOUND {
+            break res;
+        }
+        started += 1;
+        assert!(started < 5000, "a 1 MiB store never filled up");
+    };
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "30");
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many sign-ins are under way")
+    );
+    assert!(started > 500, "only {started} logins fitted in 1 MiB");
+    eprintln!("{started} pending logins filled 90 % of a 1 MiB in-process store");
+
+    // The login started before is not evicted and finishes.
+    let back = hop(at_google.location.as_deref().unwrap()).await;
+    assert_eq!(back.target(), APP_REDIRECT);
+    assert!(back.params().contains_key("autoLoginToken"), "{back:?}");
+    // Still full for new ones.
+    assert_eq!(
+        client.get(&url).send().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}

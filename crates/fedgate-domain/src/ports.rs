@@ -31,6 +31,10 @@ pub enum StoreError {
     /// The backing service failed or is unreachable.
     #[error("storage backend failure: {0}")]
     Backend(String),
+    /// The state store is at its capacity: nothing new fits until records expire or
+    /// are used.
+    #[error("the state store is full")]
+    Full,
 }
 
 /// Result of storage calls.
@@ -456,6 +460,12 @@ pub trait Store:
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Stores `value` under `key` for `ttl`, replacing any value.
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()>;
+    /// Stores a value that begins new work (a login start): refused with
+    /// [`StoreError::Full`] before the store is full, so that work already under way
+    /// (callbacks, nonces, sessions, counters) keeps room to finish.
+    async fn put_new(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
+        self.put(key, value, ttl).await
+    }
     /// Reads a live value.
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Reads and deletes in one step: of many concurrent callers, one gets the value.

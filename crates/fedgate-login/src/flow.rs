@@ -406,6 +406,8 @@ impl LoginFlow {
 
     /// Stores the login record of a round at the provider — with its own state, nonce
     /// and PKCE verifier — and returns where to send the browser.
+    /// A first round is new work: refused first when the state store is nearly full
+    /// ([`StoreError::Full`]); a consent round finishes a login already under way.
     async fn to_provider(
         &self,
         config: &ProviderConfig,
@@ -418,13 +420,13 @@ impl LoginFlow {
         let provider_state = fedgate_domain::random::token();
         let bytes = serde_json::to_vec(&record)
             .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
-        self.state
-            .put(
-                &format!("login:{provider_state}"),
-                &bytes,
-                Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
-            )
-            .await?;
+        let key = format!("login:{provider_state}");
+        let ttl = Duration::from_secs(LOGIN_RECORD_TTL_SECONDS);
+        if record.consent_asked {
+            self.state.put(&key, &bytes, ttl).await?;
+        } else {
+            self.state.put_new(&key, &bytes, ttl).await?;
+        }
         let callback = services::callback_url(
             self.registry.base(),
             record.application_id,

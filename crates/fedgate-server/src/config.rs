@@ -132,6 +132,9 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, to share a Redis between deployments.
     pub redis_prefix: String,
+    /// Capacity of the in-process state store (without Redis), in MiB: past 90 % new
+    /// logins get 503, past 100 % nothing new is stored; nothing is evicted early.
+    pub memory_state_capacity_mib: u64,
     /// Base64 of 32 random bytes. Required with PostgreSQL; generated into
     /// `data_dir/master.key` on the embedded default.
     pub master_key: Option<SecretString>,
@@ -179,6 +182,7 @@ impl Default for Settings {
             database_max_connections: 10,
             redis_url: None,
             redis_prefix: "fedgate:".into(),
+            memory_state_capacity_mib: 256,
             master_key: None,
             log_format: LogFormat::Text,
             log_level: "info".into(),
@@ -238,6 +242,11 @@ impl Settings {
         for p in &self.trusted_proxies {
             crate::client_address::Cidr::parse(p)
                 .map_err(|e| ConfigError(format!("trusted_proxies: {e}")))?;
+        }
+        if self.memory_state_capacity_mib == 0 {
+            return Err(ConfigError(
+                "memory_state_capacity_mib must be at least 1".into(),
+            ));
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError(

@@ -148,6 +148,10 @@ impl From<StoreError> for ApiError {
                 ErrorCode::LimitReached,
                 format!("limit reached: {what}"),
             ),
+            StoreError::Full => Self::busy(
+                "Fedgate is at its capacity for pending requests; try again shortly",
+                30,
+            ),
             StoreError::Backend(_) => {
                 let mut err = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

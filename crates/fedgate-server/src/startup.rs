@@ -80,7 +80,14 @@ impl Application {
                     .await
                     .with_context(|| format!("cannot reach Redis ({})", redact_url(url)))?,
             ),
-            None => Arc::new(MemoryStateStore::new()),
+            None => Arc::new(MemoryStateStore::with_capacity(
+                usize::try_from(
+                    settings
+                        .memory_state_capacity_mib
+                        .saturating_mul(1024 * 1024),
+                )
+                .unwrap_or(usize::MAX),
+            )),
         };
         let check = store
             .instance_fact(MASTER_KEY_CHECK)

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use fedgate_domain::ids::ApplicationId;
+use fedgate_domain::ports::StoreError;
 use fedgate_domain::property::GOOGLE_SLUG;
 use fedgate_login::outcome::ErrorPage;
 use fedgate_login::{CallbackRequest, Completed, StartRequest, Started};
@@ -121,7 +122,8 @@ async fn throttle(
     responses(
         (status = 302, description = "To the provider, setting the browser-binding cookie `fedgate_login` its callback needs"),
         (status = 400, description = "Error page: bad or unsigned request, unregistered redirect URI, inactive service"),
-        (status = 404, description = "Error page: unknown application or provider")
+        (status = 404, description = "Error page: unknown application or provider"),
+        (status = 503, description = "Error page with `Retry-After`: the in-process state store is nearly full")
     )
 )]
 pub async fn start(
@@ -153,7 +155,8 @@ pub async fn start(
     responses(
         (status = 302, description = "To Google, setting the browser-binding cookie `fedgate_login` its callback needs"),
         (status = 400, description = "Error page: bad or unsigned request, unregistered redirect URI, inactive service"),
-        (status = 404, description = "Error page: unknown application")
+        (status = 404, description = "Error page: unknown application"),
+        (status = 503, description = "Error page with `Retry-After`: the in-process state store is nearly full")
     )
 )]
 pub async fn google_start(
@@ -193,7 +196,21 @@ async fn begin(
             query: req.uri().query().unwrap_or(""),
             browser: browser_cookie(state, req).as_deref(),
         })
-        .await?;
+        .await;
+    let started = match started {
+        Err(StoreError::Full) => {
+            let mut page = error_page(&ErrorPage {
+                status: 503,
+                title: "Sign-in is busy",
+                detail: "Too many sign-ins are under way right now. Please try again in a minute."
+                    .into(),
+            });
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            return Ok(page);
+        }
+        other => other?,
+    };
     Ok(match started {
         Started::Redirect { url, browser } => {
             let mut res = redirect(url.as_str());
