@@ -1,4 +1,4 @@
-use fedgate_tests::{Tamper, error_code, spawn_app, spawn_app_with};
+use fedgate_tests::{Signer, Tamper, error_code, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -216,22 +216,109 @@ async fn a_key_secret_moved_to_another_row_is_unusable() {
 }
 
 #[tokio::test]
-async fn repeated_authentication_failures_are_rate_limited() {
+async fn failures_naming_no_key_are_limited_per_address() {
     let app = spawn_app_with(|s| s.limits.api_auth_failures_per_minute = 3).await;
     let b = app.subscriber().await;
     let a = b.create_app("Chat").await;
     let k = b.create_key(&a.id).await;
-    let wrong = app.signer(&k.key.id, "fgs_wrong");
+    let unknown = app.signer("fgk_00000000000000000000000000000000", "fgs_wrong");
     for _ in 0..3 {
         assert_eq!(
-            wrong.send(Method::GET, PATH, None).await.status(),
+            unknown.send(Method::GET, PATH, None).await.status(),
             StatusCode::UNAUTHORIZED
         );
     }
+    // Past the limit this address is refused before anything is checked.
     let res = app
         .signer(&k.key.id, &k.secret)
         .send(Method::GET, PATH, None)
         .await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.headers()["retry-after"], "60");
+}
+
+/// Two clients behind a trusted proxy at 127.0.0.1.
+fn from(address: &str) -> Tamper {
+    Tamper {
+        forwarded_for: Some(address.to_owned()),
+        ..Tamper::default()
+    }
+}
+
+#[tokio::test]
+async fn a_keys_failures_lock_out_that_key_from_that_address_only() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = vec!["127.0.0.1".into()];
+        s.limits.api_auth_failures_per_key_per_minute = 3;
+        s.limits.api_auth_failures_per_minute = 3;
+    })
+    .await;
+    let b = app.subscriber().await;
+    let (chat, shop) = (b.create_app("Chat").await, b.create_app("Shop").await);
+    let (k_chat, k_shop) = (b.create_key(&chat.id).await, b.create_key(&shop.id).await);
+    let broken = app.signer(&k_chat.key.id, "fgs_wrong");
+    let shared = from("198.51.100.1");
+    for _ in 0..3 {
+        let res = broken.send_tampered(Method::GET, PATH, None, &shared).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let chat_ok = app.signer(&k_chat.key.id, &k_chat.secret);
+    let status = |signer: &Signer, t: Tamper| {
+        let signer = signer.clone();
+        async move {
+            signer
+                .send_tampered(Method::GET, PATH, None, &t)
+                .await
+                .status()
+        }
+    };
+    // That key, from that address: refused, even correctly signed.
+    assert_eq!(
+        status(&chat_ok, from("198.51.100.1")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another tenant behind the same address is not touched (the failures named a
+    // key, so they did not count against the address) ...
+    let shop_ok = app.signer(&k_shop.key.id, &k_shop.secret);
+    assert_eq!(status(&shop_ok, from("198.51.100.1")).await, StatusCode::OK);
+    // ... nor is the key's owner at another address.
+    assert_eq!(status(&chat_ok, from("203.0.113.9")).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_applications_keys_share_a_failure_limit_per_address() {
+    let app = spawn_app_with(|s| {
+        s.limits.api_auth_failures_per_key_per_minute = 3;
+        s.limits.api_auth_failures_per_application_per_minute = 4;
+    })
+    .await;
+    let b = app.subscriber().await;
+    let a = b.create_app("Chat").await;
+    let (k1, k2, k3) = (
+        b.create_key(&a.id).await,
+        b.create_key(&a.id).await,
+        b.create_key(&a.id).await,
+    );
+    let wrong = |k: &fedgate_wire::keys::CreatedAccessKeyDto| app.signer(&k.key.id, "fgs_wrong");
+    for _ in 0..3 {
+        assert_eq!(
+            wrong(&k1).send(Method::GET, PATH, None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The fourth failure, with another key, reaches the application's limit.
+    assert_eq!(
+        wrong(&k2).send(Method::GET, PATH, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        wrong(&k2).send(Method::GET, PATH, None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Now every key of the application is refused from this address.
+    let res = app
+        .signer(&k3.key.id, &k3.secret)
+        .send(Method::GET, PATH, None)
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }

@@ -811,6 +811,8 @@ pub struct Tamper {
     pub signed_path_and_query: Option<String>,
     /// Sign with this secret.
     pub secret: Option<String>,
+    /// Send this `X-Forwarded-For` (a client behind a trusted proxy).
+    pub forwarded_for: Option<String>,
 }
 
 /// Current Unix time in seconds.
@@ -879,6 +881,9 @@ impl Signer {
             .header(signing::HEADER_TIMESTAMP, timestamp.to_string())
             .header(signing::HEADER_NONCE, &nonce)
             .header(signing::HEADER_SIGNATURE, signature);
+        if let Some(xff) = &t.forwarded_for {
+            rb = rb.header("x-forwarded-for", xff);
+        }
         if body.is_some() {
             rb = rb
                 .header("content-type", "application/json")

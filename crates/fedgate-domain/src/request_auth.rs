@@ -42,6 +42,20 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The request named an existing access key (and failed for another reason): the
+    /// failure is that key's and its application's, not only its address's.
+    #[must_use]
+    pub const fn names_existing_key(&self) -> bool {
+        matches!(
+            self,
+            Self::RevokedKey
+                | Self::StaleTimestamp
+                | Self::BadSignature
+                | Self::ReplayedNonce
+                | Self::UnreadableSecret
+        )
+    }
+
     /// The stable error code clients see (and signed login starts log).
     #[must_use]
     pub const fn code(&self) -> &'static str {

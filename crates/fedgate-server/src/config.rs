@@ -52,8 +52,15 @@ pub struct Limits {
     pub signin_window_seconds: u64,
     /// Sign-ups allowed per client address per hour.
     pub signups_per_address_per_hour: u64,
-    /// Failed API authentications allowed per client address per minute.
+    /// Failed API authentications naming no existing access key (missing or malformed
+    /// headers, unknown key) per client address per minute.
     pub api_auth_failures_per_minute: u64,
+    /// Failed API authentications naming an existing access key, per key and client
+    /// address per minute; past it that key is refused from that address.
+    pub api_auth_failures_per_key_per_minute: u64,
+    /// The same failures summed over an application's keys, per client address per
+    /// minute; past it the application's keys are refused from that address.
+    pub api_auth_failures_per_application_per_minute: u64,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
     /// Hosted login starts per client address per minute.
@@ -75,6 +82,8 @@ impl Default for Limits {
             signin_window_seconds: 900,
             signups_per_address_per_hour: 20,
             api_auth_failures_per_minute: 30,
+            api_auth_failures_per_key_per_minute: 30,
+            api_auth_failures_per_application_per_minute: 100,
             body_limit_bytes: 64 * 1024,
             login_starts_per_address_per_minute: 600,
             callbacks_per_address_per_minute: 600,

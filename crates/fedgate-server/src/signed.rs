@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::dev::Payload;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, web};
-use fedgate_domain::access_key::AccessKey;
+use fedgate_domain::access_key::{AccessKey, AccessKeyId};
 use fedgate_domain::application::Application;
 use fedgate_domain::request_auth::{self, ReceivedRequest, SignatureHeaders};
 use fedgate_domain::signing;
@@ -53,11 +53,66 @@ pub async fn authenticate(
     .await
 }
 
-fn auth_failure_limit(state: &AppState) -> Limit {
+fn per_minute(name: &'static str, limit: u64) -> Limit {
     Limit {
-        name: "api-auth-failures",
-        limit: state.settings.limits.api_auth_failures_per_minute,
+        name,
+        limit,
         window: Duration::from_secs(60),
+    }
+}
+
+/// The failure limits of signed requests. Every bucket is per client address, so
+/// nobody elsewhere can use up the owner's; failures naming an existing key count
+/// against that key and its application only, so one tenant's broken backend behind
+/// a shared address does not lock out the others.
+struct FailureLimits {
+    /// Failures naming no existing key.
+    address: Limit,
+    /// Failures of one key.
+    key: Limit,
+    /// Failures of one application's keys.
+    application: Limit,
+}
+
+impl FailureLimits {
+    fn of(state: &AppState) -> Self {
+        let l = &state.settings.limits;
+        Self {
+            address: per_minute("api-auth-failures", l.api_auth_failures_per_minute),
+            key: per_minute(
+                "api-auth-failures-key",
+                l.api_auth_failures_per_key_per_minute,
+            ),
+            application: per_minute(
+                "api-auth-failures-app",
+                l.api_auth_failures_per_application_per_minute,
+            ),
+        }
+    }
+
+    /// Counts a failure where it belongs; past the application's limit the answer is
+    /// 429 rather than the failure itself.
+    async fn record(
+        &self,
+        state: &AppState,
+        client: &str,
+        key_id: Option<&AccessKeyId>,
+        error: &request_auth::AuthError,
+    ) -> Result<(), ApiError> {
+        let store = state.state.as_ref();
+        match key_id {
+            Some(id) if error.names_existing_key() => {
+                self.key.record(store, &format!("{id}@{client}")).await?;
+                if let Some(stored) = state.store.find_access_key(id).await? {
+                    let app = format!("{}@{client}", stored.key.application_id);
+                    self.application.hit(store, &app).await?;
+                }
+            }
+            _ => {
+                self.address.record(store, client).await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -73,9 +128,20 @@ impl FromRequest for SignedRequest {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-            let limiter = auth_failure_limit(&state);
+            let limits = FailureLimits::of(&state);
             let client = state.client_ip(&req);
-            limiter.check(state.state.as_ref(), &client).await?;
+            let key_id = req
+                .headers()
+                .get(signing::HEADER_KEY_ID)
+                .and_then(|v| v.to_str().ok())
+                .and_then(AccessKeyId::parse);
+            limits.address.check(state.state.as_ref(), &client).await?;
+            if let Some(id) = &key_id {
+                limits
+                    .key
+                    .check(state.state.as_ref(), &format!("{id}@{client}"))
+                    .await?;
+            }
             let body =
                 crate::body::read(&mut payload, state.settings.limits.body_limit_bytes).await?;
             let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
@@ -95,10 +161,18 @@ impl FromRequest for SignedRequest {
             let key = match outcome {
                 Ok(key) => key,
                 Err(e) => {
-                    limiter.record(state.state.as_ref(), &client).await?;
+                    limits.record(&state, &client, key_id.as_ref(), &e).await?;
                     return Err(e.into());
                 }
             };
+            // The application's other keys may have failed from here too often.
+            limits
+                .application
+                .check(
+                    state.state.as_ref(),
+                    &format!("{}@{client}", key.application_id),
+                )
+                .await?;
             let application = state
                 .store
                 .find_application(key.application_id)
