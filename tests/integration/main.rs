@@ -14,6 +14,7 @@ mod bad_input;
 mod dev;
 mod docs_examples;
 mod entra;
+mod event_log;
 mod hosted_services;
 mod isolation;
 mod login;

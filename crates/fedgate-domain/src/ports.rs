@@ -433,6 +433,8 @@ pub trait EventRepository: Send + Sync {
     async fn append_events(&self, events: &[Event]) -> StoreResult<()>;
     /// The application's events, newest first.
     async fn list_events(&self, app: ApplicationId, query: &EventQuery) -> StoreResult<Vec<Event>>;
+    /// Deletes every event from before `before` (retention); returns how many.
+    async fn delete_events_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// Everything durable, in one handle.

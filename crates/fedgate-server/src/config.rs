@@ -71,6 +71,9 @@ pub struct Limits {
     pub login_starts_per_application_per_minute: u64,
     /// Hosted callbacks per application per minute (all addresses together).
     pub callbacks_per_application_per_minute: u64,
+    /// Failed logins stored one by one per application and minute (per instance);
+    /// the rest are counted in one summary event.
+    pub failure_events_per_application_per_minute: u64,
 }
 
 impl Default for Limits {
@@ -89,6 +92,7 @@ impl Default for Limits {
             callbacks_per_address_per_minute: 600,
             login_starts_per_application_per_minute: 60_000,
             callbacks_per_application_per_minute: 60_000,
+            failure_events_per_application_per_minute: 120,
         }
     }
 }
@@ -163,6 +167,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// Lifetime of user tokens (`autoLoginToken`).
     pub user_token_ttl_seconds: i64,
+    /// Events older than this many days are deleted.
+    pub event_retention_days: u32,
     /// Timeout of each call to a provider.
     pub provider_timeout_seconds: u64,
     /// A provider's keys are refetched for an ID token with an unknown `kid` (a key
@@ -200,6 +206,7 @@ impl Default for Settings {
             workers: 0,
             trusted_proxies: Vec::new(),
             user_token_ttl_seconds: 3600,
+            event_retention_days: 90,
             provider_timeout_seconds: 10,
             provider_jwks_refetch_seconds: 30,
             allow_loopback_providers: false,
@@ -251,6 +258,11 @@ impl Settings {
         for p in &self.trusted_proxies {
             crate::client_address::Cidr::parse(p)
                 .map_err(|e| ConfigError(format!("trusted_proxies: {e}")))?;
+        }
+        if self.event_retention_days == 0 {
+            return Err(ConfigError(
+                "event_retention_days must be at least 1".into(),
+            ));
         }
         if self.memory_state_capacity_mib == 0 {
             return Err(ConfigError(

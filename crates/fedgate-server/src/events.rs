@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use fedgate_domain::events::Event;
+use fedgate_domain::clock::Clock;
+use fedgate_domain::events::{Event, FailureBudget};
 use fedgate_domain::ports::Store;
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,24 +29,46 @@ impl std::fmt::Debug for Message {
 /// Largest batch written in one statement group.
 const BATCH: usize = 500;
 
+/// How often minutes that ended are summarised when no event comes to do it.
+const CLOSE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl EventSink {
-    /// Starts the writer on the current runtime.
-    pub fn start(store: Arc<dyn Store>) -> Self {
+    /// Starts the writer on the current runtime. Failed logins past
+    /// `failures_per_minute` per application and minute are summarised
+    /// ([`FailureBudget`]); `clock` says when a minute is over.
+    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, failures_per_minute: u64) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         tokio::spawn(async move {
+            let mut budget = FailureBudget::new(failures_per_minute);
             let mut batch = Vec::with_capacity(BATCH);
             let mut waiting = Vec::new();
-            while let Some(first) = rx.recv().await {
-                let mut next = Some(first);
+            let mut close = tokio::time::interval(CLOSE_EVERY);
+            loop {
+                let first = tokio::select! {
+                    m = rx.recv() => match m {
+                        Some(m) => Some(m),
+                        None => break,
+                    },
+                    _ = close.tick() => None,
+                };
+                let mut next = first;
                 while let Some(msg) = next.take() {
                     match msg {
-                        Message::Event(e) => batch.push(*e),
+                        Message::Event(e) => {
+                            let mut summaries = Vec::new();
+                            let keep = budget.admit(&e, &mut summaries);
+                            batch.extend(summaries);
+                            if keep {
+                                batch.push(*e);
+                            }
+                        }
                         Message::Flush(done) => waiting.push(done),
                     }
                     if batch.len() < BATCH {
                         next = rx.try_recv().ok();
                     }
                 }
+                batch.extend(budget.close_finished(clock.now()));
                 if !batch.is_empty() {
                     if let Err(e) = store.append_events(&batch).await {
                         tracing::error!(error = %e, lost = batch.len(), "could not store events");

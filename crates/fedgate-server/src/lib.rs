@@ -13,6 +13,7 @@ pub mod directory;
 pub mod error;
 pub mod events;
 pub mod html;
+pub mod maintenance;
 pub mod panel;
 pub mod request_context;
 pub mod routes;

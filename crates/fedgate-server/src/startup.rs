@@ -35,6 +35,8 @@ pub struct Application {
     server: Server,
     store: SeaStore,
     events: EventSink,
+    clock: Arc<dyn fedgate_domain::clock::Clock>,
+    event_retention_days: u32,
 }
 
 /// Opens the database and applies pending migrations.
@@ -151,7 +153,11 @@ impl Application {
             }
         };
         let store_handle: Arc<dyn Store> = Arc::new(store.clone());
-        let events = EventSink::start(Arc::clone(&store_handle));
+        let events = EventSink::start(
+            Arc::clone(&store_handle),
+            Arc::clone(&clock),
+            settings.limits.failure_events_per_application_per_minute,
+        );
         let sealer = Sealer::new(&master_key);
         verify_master_key(&store, &sealer, check).await?;
         // The `iss` of user tokens: the public base URL without its trailing slash.
@@ -193,7 +199,7 @@ impl Application {
             store: store_handle,
             state: state_store,
             sealer,
-            clock,
+            clock: Arc::clone(&clock),
             public_base_url,
             dummy_hash,
             settings: settings.clone(),
@@ -248,6 +254,8 @@ impl Application {
             server: server.run(),
             store,
             events,
+            clock,
+            event_retention_days: settings.event_retention_days,
         })
     }
 
@@ -266,28 +274,16 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to the
     /// shutdown timeout) and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_expired_tokens(self.store.clone()));
+        let sweeper = tokio::spawn(crate::maintenance::run(
+            Arc::new(self.store.clone()),
+            Arc::clone(&self.clock),
+            self.event_retention_days,
+        ));
         let result = self.server.await;
         sweeper.abort();
         self.events.flush().await;
         tracing::info!("fedgate stopped");
         result
-    }
-}
-
-/// Every ten minutes, deletes the records of user tokens that have expired: they can
-/// no longer verify, and listings already leave them out.
-async fn sweep_expired_tokens(store: SeaStore) {
-    use fedgate_domain::clock::{Clock, SystemClock};
-    use fedgate_domain::ports::UserTokenRepository;
-    let mut every = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        every.tick().await;
-        match store.delete_expired_user_tokens(SystemClock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(deleted = n, "swept expired user tokens"),
-            Err(e) => tracing::warn!(error = %e, "could not sweep expired user tokens"),
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The event log and the signing keys.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use fedgate_domain::events::{Event, EventKind, EventQuery, LoginOutcome};
 use fedgate_domain::ids::{ApplicationId, EventId, FederatedUserId, UserId};
 use fedgate_domain::ports::{EventRepository, SigningKeyRepository, StoreResult, StoredSigningKey};
@@ -49,6 +50,15 @@ impl EventRepository for SeaStore {
             .await
             .map_err(|e| backend_err(&e))?;
         write.commit().await.map_err(|e| backend_err(&e))
+    }
+
+    async fn delete_events_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = event::Entity::delete_many()
+            .filter(event::Column::At.lt(before))
+            .exec(&self.db)
+            .await
+            .map_err(|e| backend_err(&e))?;
+        Ok(done.rows_affected)
     }
 
     async fn list_events(&self, app: ApplicationId, q: &EventQuery) -> StoreResult<Vec<Event>> {
