@@ -573,6 +573,39 @@ impl TestApp {
         address
     }
 
+    /// Starts another instance on the same database and state store with `adjust`
+    /// applied to this one's settings (its own public URL, `http://localhost:<port>`),
+    /// and returns its public URL — or why it did not start.
+    pub async fn instance_with(
+        &self,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Result<String, String> {
+        let mut settings = self.settings.clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.public_base_url = None;
+        adjust(&mut settings);
+        let app = Application::build(settings)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let address = format!("http://localhost:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        Ok(address)
+    }
+
+    /// The master key the server runs with: configured, or the embedded default's
+    /// `master.key`.
+    #[must_use]
+    pub fn master_key(&self) -> MasterKey {
+        let text = self.settings.master_key.clone().unwrap_or_else(|| {
+            std::fs::read_to_string(self.settings.data_dir.join("master.key"))
+                .unwrap()
+                .trim()
+                .to_owned()
+                .into()
+        });
+        MasterKey::parse(&text).unwrap()
+    }
+
     /// A signer for the application API with the given key.
     #[must_use]
     pub fn signer(&self, key_id: &str, secret: &str) -> Signer {

@@ -3,6 +3,12 @@
 //! Every sealed value's associated data names its purpose, its application and its
 //! row, so a ciphertext copied into another row (or another application) fails to
 //! open instead of silently becoming that row's secret.
+//!
+//! Every sealed value also names the key that sealed it (its *key version*: the first
+//! 8 bytes of a hash of the key), so that during a master-key rotation values sealed
+//! with the previous key and with the new one open side by side, and the rotation can
+//! tell which ones still need re-sealing. Values of the first format (no key version,
+//! written before rotation existed) open with any accepted key.
 
 use std::fmt;
 
@@ -14,9 +20,15 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::ids::ApplicationId;
 
-/// Format version written as the first byte of every sealed value.
-const VERSION: u8 = 1;
+/// The first format: version byte, nonce, ciphertext (no key version).
+const FORMAT_V1: u8 = 1;
+/// The current format: version byte, key version, nonce, ciphertext.
+const FORMAT_V2: u8 = 2;
+/// The associated data's own format (unchanged by the envelope's).
+const AAD_VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
+const KEY_VERSION_LEN: usize = 8;
+const TAG_LEN: usize = 16;
 
 /// The 256-bit master key from which all sealing is done. Never printed.
 pub struct MasterKey(SecretBox<[u8; 32]>);
@@ -43,6 +55,20 @@ impl MasterKey {
     #[must_use]
     pub fn to_base64(&self) -> SecretString {
         SecretString::from(STANDARD.encode(self.0.expose_secret()))
+    }
+
+    /// The key's version: the first 8 bytes of SHA-256 over a label and the key. It
+    /// names the key in sealed values and logs without revealing it.
+    #[must_use]
+    pub fn version(&self) -> [u8; KEY_VERSION_LEN] {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(b"fedgate master key version\0")
+            .chain_update(self.0.expose_secret())
+            .finalize();
+        let mut v = [0u8; KEY_VERSION_LEN];
+        v.copy_from_slice(&digest[..KEY_VERSION_LEN]);
+        v
     }
 }
 
@@ -80,33 +106,46 @@ impl Sealer {
         self.seal(&CHECK, CHECK_PLAINTEXT)
     }
 
-    /// Whether `check` was made by [`Sealer::check_value`] with this very key.
+    /// Whether `check` was made by [`Sealer::check_value`] with one of this sealer's
+    /// keys (the current one or, during a rotation, a previous one).
     #[must_use]
     pub fn opens_check(&self, check: &[u8]) -> bool {
         self.open(&CHECK, check)
             .is_ok_and(|p| p.expose_secret() == CHECK_PLAINTEXT)
+    }
+
+    /// The check value sealed anew with the current key, or `None` when it already is.
+    pub fn reseal_check(&self, check: &[u8]) -> Result<Option<Vec<u8>>, SealError> {
+        self.reseal(&CHECK, check)
     }
 }
 
 impl SealContext<'_> {
     fn aad(&self) -> String {
         format!(
-            "fedgate/v{VERSION}/{}/{}/{}",
+            "fedgate/v{AAD_VERSION}/{}/{}/{}",
             self.purpose, self.application_id, self.row_id
         )
     }
 }
 
-/// Seals and opens secrets with the master key.
+/// Seals with the current master key; opens with it or, during a rotation, with a
+/// previous one.
 #[derive(Clone)]
 pub struct Sealer {
-    cipher: Aes256Gcm,
+    current: ([u8; KEY_VERSION_LEN], Aes256Gcm),
+    previous: Vec<([u8; KEY_VERSION_LEN], Aes256Gcm)>,
 }
 
 impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Sealer([redacted])")
     }
+}
+
+fn cipher(key: &MasterKey) -> ([u8; KEY_VERSION_LEN], Aes256Gcm) {
+    let k = aes_gcm::Key::<Aes256Gcm>::from(*key.0.expose_secret());
+    (key.version(), Aes256Gcm::new(&k))
 }
 
 /// Sealing failures. Opening reports one kind of failure only, on purpose.
@@ -124,21 +163,39 @@ impl Sealer {
     /// A sealer using `key`.
     #[must_use]
     pub fn new(key: &MasterKey) -> Self {
-        let key = aes_gcm::Key::<Aes256Gcm>::from(*key.0.expose_secret());
+        Self::rotating(key, &[])
+    }
+
+    /// A sealer sealing with `current` and also opening what `previous` keys sealed
+    /// (while a master-key rotation re-seals everything under `current`).
+    #[must_use]
+    pub fn rotating(current: &MasterKey, previous: &[MasterKey]) -> Self {
         Self {
-            cipher: Aes256Gcm::new(&key),
+            current: cipher(current),
+            previous: previous
+                .iter()
+                .filter(|k| k.version() != current.version())
+                .map(cipher)
+                .collect(),
         }
     }
 
-    /// Seals `plaintext` for `ctx`: version byte, random 96-bit nonce, ciphertext+tag.
+    /// The current key's version, as hex.
+    #[must_use]
+    pub fn key_version(&self) -> String {
+        hex::encode(self.current.0)
+    }
+
+    /// Seals `plaintext` for `ctx` with the current key: format byte, key version,
+    /// random 96-bit nonce, ciphertext+tag.
     #[must_use]
     pub fn seal(&self, ctx: &SealContext<'_>, plaintext: &[u8]) -> Vec<u8> {
         let nonce_bytes = crate::random::bytes::<NONCE_LEN>();
         let nonce = Nonce::from(nonce_bytes);
         let aad = ctx.aad();
+        let (version, cipher) = &self.current;
         // Encryption with a valid key and in-memory buffers cannot fail.
-        let ct = self
-            .cipher
+        let ct = cipher
             .encrypt(
                 &nonce,
                 Payload {
@@ -147,34 +204,74 @@ impl Sealer {
                 },
             )
             .unwrap_or_default();
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
-        out.push(VERSION);
+        let mut out = Vec::with_capacity(1 + KEY_VERSION_LEN + NONCE_LEN + ct.len());
+        out.push(FORMAT_V2);
+        out.extend_from_slice(version);
         out.extend_from_slice(&nonce_bytes);
         out.extend_from_slice(&ct);
         out
     }
 
-    /// Opens a value sealed for exactly `ctx`.
+    fn keys(&self) -> impl Iterator<Item = &([u8; KEY_VERSION_LEN], Aes256Gcm)> {
+        std::iter::once(&self.current).chain(&self.previous)
+    }
+
+    /// Opens a value sealed for exactly `ctx` with any accepted key.
     pub fn open(&self, ctx: &SealContext<'_>, sealed: &[u8]) -> Result<SecretBox<[u8]>, SealError> {
-        if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != VERSION {
-            return Err(SealError::CannotOpen);
-        }
-        let nonce_bytes: [u8; NONCE_LEN] = sealed[1..=NONCE_LEN]
-            .try_into()
-            .map_err(|_| SealError::CannotOpen)?;
-        let nonce = Nonce::from(nonce_bytes);
         let aad = ctx.aad();
-        let pt = self
-            .cipher
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: &sealed[1 + NONCE_LEN..],
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| SealError::CannotOpen)?;
-        Ok(SecretBox::from(pt.into_boxed_slice()))
+        let attempt = |cipher: &Aes256Gcm, rest: &[u8]| {
+            if rest.len() < NONCE_LEN + TAG_LEN {
+                return Err(SealError::CannotOpen);
+            }
+            let (nonce, ct) = rest.split_at(NONCE_LEN);
+            let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::CannotOpen)?;
+            cipher
+                .decrypt(
+                    &Nonce::from(nonce),
+                    Payload {
+                        msg: ct,
+                        aad: aad.as_bytes(),
+                    },
+                )
+                .map_err(|_| SealError::CannotOpen)
+        };
+        let plaintext = match sealed.split_first() {
+            Some((&FORMAT_V2, rest)) if rest.len() > KEY_VERSION_LEN => {
+                let (version, rest) = rest.split_at(KEY_VERSION_LEN);
+                let (_, cipher) = self
+                    .keys()
+                    .find(|(v, _)| v.as_slice() == version)
+                    .ok_or(SealError::CannotOpen)?;
+                attempt(cipher, rest)?
+            }
+            Some((&FORMAT_V1, rest)) => self
+                .keys()
+                .find_map(|(_, cipher)| attempt(cipher, rest).ok())
+                .ok_or(SealError::CannotOpen)?,
+            _ => return Err(SealError::CannotOpen),
+        };
+        Ok(SecretBox::from(plaintext.into_boxed_slice()))
+    }
+
+    /// Whether `sealed` is sealed with the current key in the current format.
+    #[must_use]
+    pub fn is_current(&self, sealed: &[u8]) -> bool {
+        sealed.first() == Some(&FORMAT_V2)
+            && sealed.get(1..=KEY_VERSION_LEN) == Some(self.current.0.as_slice())
+    }
+
+    /// `sealed` sealed anew for the same `ctx` with the current key, or `None` when it
+    /// already is. Fails when no accepted key opens it.
+    pub fn reseal(
+        &self,
+        ctx: &SealContext<'_>,
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>, SealError> {
+        if self.is_current(sealed) {
+            return Ok(None);
+        }
+        let plaintext = self.open(ctx, sealed)?;
+        Ok(Some(self.seal(ctx, plaintext.expose_secret())))
     }
 
     /// Opens a value that must be UTF-8 text.
@@ -246,6 +343,61 @@ mod tests {
             sealer.seal(&ctx(app, "r"), b"x"),
             sealer.seal(&ctx(app, "r"), b"x")
         );
+    }
+
+    /// A value in the first format, as versions before key versions wrote it.
+    fn seal_v1(key: &MasterKey, ctx: &SealContext<'_>, plaintext: &[u8]) -> Vec<u8> {
+        let (_, cipher) = cipher(key);
+        let nonce = [7u8; NONCE_LEN];
+        let aad = ctx.aad();
+        let ct = cipher
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .unwrap();
+        [&[FORMAT_V1][..], &nonce, &ct].concat()
+    }
+
+    #[test]
+    fn during_a_rotation_both_keys_open_and_resealing_moves_values_to_the_new_one() {
+        let (old, new) = (MasterKey::generate(), MasterKey::generate());
+        let app = ApplicationId::generate();
+        let c = ctx(app, "row");
+        let by_old = Sealer::new(&old).seal(&c, b"one");
+        let first_format = seal_v1(&old, &c, b"two");
+        assert_eq!(by_old[0], FORMAT_V2);
+        assert_eq!(by_old[1..=KEY_VERSION_LEN], old.version());
+
+        let rotating = Sealer::rotating(&new, &[MasterKey::parse(&old.to_base64()).unwrap()]);
+        for (sealed, text) in [(&by_old, b"one"), (&first_format, b"two")] {
+            assert_eq!(rotating.open(&c, sealed).unwrap().expose_secret(), text);
+            assert!(!rotating.is_current(sealed));
+            let moved = rotating.reseal(&c, sealed).unwrap().unwrap();
+            assert!(rotating.is_current(&moved));
+            assert_eq!(rotating.reseal(&c, &moved).unwrap(), None, "done once");
+            // The new key alone opens the re-sealed value; the old key alone does not.
+            assert_eq!(
+                Sealer::new(&new).open(&c, &moved).unwrap().expose_secret(),
+                text
+            );
+            assert!(Sealer::new(&old).open(&c, &moved).is_err());
+        }
+        // The row binding still holds through a re-seal.
+        assert!(rotating.reseal(&ctx(app, "other-row"), &by_old).is_err());
+        // A key that is neither opens nothing.
+        let stranger = Sealer::new(&MasterKey::generate());
+        assert!(stranger.open(&c, &by_old).is_err());
+        assert!(stranger.open(&c, &first_format).is_err());
+        // The check value follows the same path.
+        let check = Sealer::new(&old).check_value();
+        assert!(rotating.opens_check(&check) && !stranger.opens_check(&check));
+        let moved = rotating.reseal_check(&check).unwrap().unwrap();
+        assert!(Sealer::new(&new).opens_check(&moved));
+        assert_ne!(old.version(), new.version());
     }
 
     #[test]

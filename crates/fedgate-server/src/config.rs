@@ -151,6 +151,9 @@ pub struct Settings {
     /// Base64 of 32 random bytes. Required with PostgreSQL; generated into
     /// `data_dir/master.key` on the embedded default.
     pub master_key: Option<SecretString>,
+    /// Keys of earlier master keys, still accepted for opening while
+    /// `fedgate rotate-master-key` re-seals everything under `master_key`.
+    pub previous_master_keys: Vec<SecretString>,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `fedgate_server=debug,info`.
@@ -199,6 +202,7 @@ impl Default for Settings {
             redis_prefix: "fedgate:".into(),
             memory_state_capacity_mib: 256,
             master_key: None,
+            previous_master_keys: Vec::new(),
             log_format: LogFormat::Text,
             log_level: "info".into(),
             session_ttl_seconds: 12 * 3600,

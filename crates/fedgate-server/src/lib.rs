@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod html;
 pub mod maintenance;
+pub mod master_key;
 pub mod panel;
 pub mod request_context;
 pub mod routes;

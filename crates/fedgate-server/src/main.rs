@@ -1,14 +1,18 @@
-//! `fedgate [serve] | fedgate migrate`, with `--config FILE` (or `FEDGATE_CONFIG`).
+//! `fedgate [serve] | migrate | rotate-master-key`, with `--config FILE` (or
+//! `FEDGATE_CONFIG`).
 
 use std::path::PathBuf;
 
 use anyhow::bail;
 use fedgate_server::{Application, Settings, startup, telemetry};
 
-const USAGE: &str = "usage: fedgate [serve | migrate] [--config FILE]
+const USAGE: &str = "usage: fedgate [serve | migrate | rotate-master-key] [--config FILE]
 
-  serve     run the service (default)
-  migrate   apply database migrations and exit
+  serve               run the service (default)
+  migrate             apply database migrations and exit
+  rotate-master-key   re-seal every secret under master_key, accepting
+                      previous_master_keys meanwhile; the service may keep
+                      running (docs/operations.md, Rotating the master key)
 
 Configuration: defaults, then FILE (or $FEDGATE_CONFIG), then FEDGATE_* variables.
 See docs/configuration.md.";
@@ -20,7 +24,9 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "serve" | "migrate" if command.is_none() => command = Some(arg),
+            "serve" | "migrate" | "rotate-master-key" if command.is_none() => {
+                command = Some(arg);
+            }
             "--config" => match args.next() {
                 Some(path) => config = Some(PathBuf::from(path)),
                 None => bail!("--config needs a file\n\n{USAGE}"),
@@ -38,10 +44,28 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = Settings::load(config.as_deref())?;
     telemetry::init(&settings);
-    if command.as_deref() == Some("migrate") {
-        startup::open_database(&settings).await?;
-        tracing::info!("migrations applied");
-        return Ok(());
+    match command.as_deref() {
+        Some("migrate") => {
+            startup::open_database(&settings).await?;
+            tracing::info!("migrations applied");
+            return Ok(());
+        }
+        Some("rotate-master-key") => {
+            let r = fedgate_server::master_key::rotate(&settings).await?;
+            for (column, n) in &r.resealed {
+                println!("re-sealed {n:>7}  {column:?}");
+            }
+            println!(
+                "{} secrets re-sealed, {} were already current: everything is sealed with the \
+                 master key of version {}.\nRemove previous_master_keys from every instance's \
+                 configuration; keep a backup of the old key until backups made before now expire.",
+                r.total_resealed(),
+                r.already_current,
+                r.key_version
+            );
+            return Ok(());
+        }
+        _ => {}
     }
     Application::build(settings)
         .await?

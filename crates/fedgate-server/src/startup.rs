@@ -95,7 +95,7 @@ impl Application {
             .instance_fact(MASTER_KEY_CHECK)
             .await
             .context("cannot read the master-key check value")?;
-        let master_key = resolve_master_key(&settings, check.is_some())?;
+        let (master_key, previous_keys) = master_keys(&settings, check.is_some())?;
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let local = listener.local_addr()?;
@@ -158,7 +158,7 @@ impl Application {
             Arc::clone(&clock),
             settings.limits.failure_events_per_application_per_minute,
         );
-        let sealer = Sealer::new(&master_key);
+        let sealer = Sealer::rotating(&master_key, &previous_keys);
         verify_master_key(&store, &sealer, check).await?;
         // The `iss` of user tokens: the public base URL without its trailing slash.
         let token_issuer = public_base_url.as_str().trim_end_matches('/').to_owned();
@@ -309,11 +309,11 @@ fn default_public_url(local: std::net::SocketAddr) -> anyhow::Result<Url> {
 /// The master key: configured, or (embedded only) read from or generated into
 /// `data_dir/master.key` with mode 0600.
 /// The name of the master-key check value in `instance_meta`.
-const MASTER_KEY_CHECK: &str = "master_key_check";
+pub(crate) const MASTER_KEY_CHECK: &str = "master_key_check";
 
 /// Stops the start when the master key is not the one this database's secrets were
 /// sealed with; records the check value at the first start.
-async fn verify_master_key(
+pub(crate) async fn verify_master_key(
     store: &SeaStore,
     sealer: &Sealer,
     check: Option<Vec<u8>>,
@@ -328,12 +328,31 @@ async fn verify_master_key(
     if !sealer.opens_check(&check) {
         bail!(
             "the master key is not the one this database's secrets were sealed with: \
-             start with the original key (FEDGATE_MASTER_KEY, or master.key in the data \
-             directory) restored from backup; a different key cannot read stored client \
-             secrets, access keys or signing keys"
+             start with that key (FEDGATE_MASTER_KEY, or master.key in the data directory) \
+             restored from backup — or, after `fedgate rotate-master-key`, with the key it \
+             rotated to; a different key cannot read stored client secrets, access keys or \
+             signing keys"
         );
     }
     Ok(())
+}
+
+/// The current master key and the previous ones still accepted during a rotation.
+pub(crate) fn master_keys(
+    settings: &Settings,
+    sealed_data: bool,
+) -> anyhow::Result<(MasterKey, Vec<MasterKey>)> {
+    let current = resolve_master_key(settings, sealed_data)?;
+    let previous = settings
+        .previous_master_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            MasterKey::parse(k)
+                .with_context(|| format!("previous_master_keys[{i}] must be base64 of 32 bytes"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((current, previous))
 }
 
 fn resolve_master_key(settings: &Settings, sealed_data: bool) -> anyhow::Result<MasterKey> {
@@ -358,7 +377,8 @@ fn resolve_master_key(settings: &Settings, sealed_data: bool) -> anyhow::Result<
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 if sealed_data {
                     bail!(
-                        "{} is missing, and this database holds secrets sealed with a master key:                          restore master.key from backup (a new key could not read them, so none is generated)",
+                        "{} is missing, and this database holds secrets sealed with a master key: \
+                         restore master.key from backup (a new key could not read them, so none is generated)",
                         path.display()
                     );
                 }

@@ -12,6 +12,7 @@ mod events;
 mod federation;
 mod login;
 mod properties;
+pub mod sealed;
 mod subscribers;
 mod tokens;
 mod users;
