@@ -30,10 +30,19 @@ fn cpu_of(pid: u32) -> Duration {
 }
 
 fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The highest resident set size the process has had.
+fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
@@ -47,6 +56,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 struct Server {
     child: Child,
     base: String,
+    /// The public base URL (`localhost`): hosted logins start there, so the browser
+    /// binding cookie set at the start comes back with the callback.
+    public: String,
     _data: tempfile::TempDir,
 }
 
@@ -83,6 +95,14 @@ fn start_fedgate(google: &FakeGoogle) -> Server {
             "FEDGATE_LIMITS__CALLBACKS_PER_ADDRESS_PER_MINUTE",
             "100000000",
         )
+        // Every sign-in of the burst reaches the password check: what bounds memory
+        // then is the hashing pool, not the throttles.
+        .env("FEDGATE_LIMITS__SIGNIN_FAILURES_PER_ACCOUNT", "100000000")
+        .env("FEDGATE_LIMITS__SIGNIN_FAILURES_PER_ADDRESS", "100000000")
+        .env(
+            "FEDGATE_LIMITS__SIGNIN_FAILURES_PER_ACCOUNT_PER_DAY",
+            "100000000",
+        )
         .env(
             "FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL",
             o.authorization_url.as_str(),
@@ -101,6 +121,7 @@ fn start_fedgate(google: &FakeGoogle) -> Server {
     Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        public: format!("http://localhost:{port}"),
         _data: data,
     }
 }
@@ -251,6 +272,40 @@ async fn verification(
     );
 }
 
+/// 1 000 sign-ins at once, all with the right password and all past the throttles:
+/// Argon2 (19 MiB each) runs on a pool of one per core with a short queue, the rest
+/// are told 503 — so the peak memory stays near idle + cores × 19 MiB.
+async fn sign_in_burst(base: &str, pid: u32, n: usize) {
+    let client = reqwest::Client::new();
+    let before = peak_rss_kib(pid);
+    let t = Instant::now();
+    let attempts: Vec<_> = (0..n)
+        .map(|_| {
+            let client = client.clone();
+            let url = format!("{base}/manage/v1/signin");
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&json!({"email": "bench@example.com", "password": "benchmark password"}))
+                    .send()
+                    .await
+                    .map_or(0, |r| r.status().as_u16())
+            })
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for a in attempts {
+        *statuses.entry(a.await.unwrap()).or_default() += 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    println!(
+        "sign-in burst          n={n:<6} in {:.1} s: {statuses:?} (status: count)   peak RSS {} KiB (before {} KiB; bound idle + {cores} cores x 19 MiB Argon2)",
+        t.elapsed().as_secs_f64(),
+        peak_rss_kib(pid),
+        before
+    );
+}
+
 async fn one_login(client: &reqwest::Client, start_url: &str) -> Duration {
     let t = Instant::now();
     let mut url = start_url.to_owned();
@@ -266,17 +321,20 @@ async fn one_login(client: &reqwest::Client, start_url: &str) -> Duration {
     t.elapsed()
 }
 
-async fn run_logins(
-    client: &reqwest::Client,
-    urls: Vec<String>,
-    concurrency: usize,
-) -> (Duration, Vec<Duration>) {
+async fn run_logins(urls: Vec<String>, concurrency: usize) -> (Duration, Vec<Duration>) {
     let urls = Arc::new(urls);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (client, urls, next) = (client.clone(), Arc::clone(&urls), Arc::clone(&next));
+            // Each worker is one browser (its own cookies: a hosted login is bound to
+            // the browser that started it), signing people in one after another.
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap();
+            let (urls, next) = (Arc::clone(&urls), Arc::clone(&next));
             tokio::spawn(async move {
                 let mut lat = Vec::new();
                 loop {
@@ -325,6 +383,7 @@ async fn main() {
         "fedgate-bench: N={n} logins, concurrency C={concurrency}, SQLite + in-process store, release build"
     );
     println!("idle RSS after start-up: {} KiB", rss_kib(pid));
+    sign_in_burst(&server.base, pid, 1000).await;
 
     let hints: Vec<String> = (0..n).map(|i| format!("bench-{i}")).collect();
     for h in &hints {
@@ -335,21 +394,21 @@ async fn main() {
         .map(|h| {
             format!(
                 "{}/hosted/{app}/google/login?login_hint={h}&state=s",
-                server.base
+                server.public
             )
         })
         .collect();
 
     let cpu0 = cpu_of(pid);
-    let (wall, lat) = run_logins(&client, urls.clone(), concurrency).await;
+    let (wall, lat) = run_logins(urls.clone(), concurrency).await;
     report("new users", n, wall, &lat, cpu_of(pid) - cpu0);
 
     let cpu0 = cpu_of(pid);
-    let (wall, lat) = run_logins(&client, urls, concurrency).await;
+    let (wall, lat) = run_logins(urls, concurrency).await;
     report("returning users", n, wall, &lat, cpu_of(pid) - cpu0);
 
     // Login start alone: the redirect to the provider.
-    let start_url = format!("{}/hosted/{app}/google/login?state=s", server.base);
+    let start_url = format!("{}/hosted/{app}/google/login?state=s", server.public);
     let starts = n * 10;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let cpu0 = cpu_of(pid);

@@ -406,6 +406,7 @@ impl LoginFlow {
 
     /// Stores the login record of a round at the provider — with its own state, nonce
     /// and PKCE verifier — and returns where to send the browser.
+    ///
     /// A first round is new work: refused first when the state store is nearly full
     /// ([`StoreError::Full`]); a consent round finishes a login already under way.
     async fn to_provider(

@@ -17,23 +17,27 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use actix_web::web;
 use fedgate_domain::email::Email;
 use fedgate_domain::password::{self, PasswordHashString};
 use fedgate_domain::ports::StateStore;
 use fedgate_domain::subscriber::Subscriber;
 use fedgate_wire::error::ErrorCode;
 use secrecy::SecretString;
-use tokio::sync::Semaphore;
 
 use crate::config::Limits;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Password hashing on a bounded number of threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Password hashing on a fixed set of threads of its own, with a short queue.
+///
+/// Its own threads, not a blocking pool: Argon2 takes 19 MiB per hash, and the
+/// allocator keeps what a thread freed for that thread — on a pool of hundreds of
+/// threads the process would keep 19 MiB per thread that ever hashed.
 #[derive(Debug)]
 pub struct Hashing {
-    permits: Semaphore,
+    jobs: std::sync::mpsc::Sender<Job>,
     /// Hashes running or waiting.
     in_flight: AtomicUsize,
     /// Most running plus waiting.
@@ -41,26 +45,54 @@ pub struct Hashing {
 }
 
 impl Hashing {
-    /// `parallel` hashes at a time, `queue` more waiting.
+    /// `parallel` threads hashing, `queue` more hashes waiting.
     #[must_use]
     pub fn new(parallel: usize, queue: usize) -> Self {
         let parallel = parallel.max(1);
+        let (jobs, receiver) = std::sync::mpsc::channel::<Job>();
+        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+        for i in 0..parallel {
+            let receiver = std::sync::Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("fedgate-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only to take a job; the sender's drop ends
+                        // every thread.
+                        let job = match receiver.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panicking job fails its own request, not the thread.
+                            Ok(job) => {
+                                let _ignored =
+                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password-hashing thread");
+            }
+        }
         Self {
-            permits: Semaphore::new(parallel),
+            jobs,
             in_flight: AtomicUsize::new(0),
             capacity: parallel + queue,
         }
     }
 
-    /// Sized from the machine: one hash per core (each needs 19 MiB), twice as many
-    /// waiting.
+    /// Sized from the machine: one hashing thread per core (each hash needs 19 MiB),
+    /// twice as many waiting.
     #[must_use]
     pub fn for_this_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self::new(cores, 2 * cores)
     }
 
-    /// Runs `work` (a password hash or check) when a thread is free; 503 when too many
+    /// Runs `work` (a password hash or check) on a hashing thread; 503 when too many
     /// are running and waiting already.
     pub async fn run<T: Send + 'static>(
         &self,
@@ -80,12 +112,15 @@ impl Hashing {
             ));
         }
         let _slot = Slot(&self.in_flight);
-        let _permit = self
-            .permits
-            .acquire()
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ignored = done.send(work());
+            }))
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("the hashing threads stopped")))?;
+        result
             .await
-            .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-        web::block(work).await.map_err(ApiError::internal)
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("a hashing thread failed")))
     }
 }
 

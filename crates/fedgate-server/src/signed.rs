@@ -1,7 +1,6 @@
 //! The application API's authentication: requests signed with an access key.
 
 use fedgate_wire::error::ErrorCode;
-use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::web::Bytes;
@@ -53,14 +52,6 @@ pub async fn authenticate(
     .await
 }
 
-fn per_minute(name: &'static str, limit: u64) -> Limit {
-    Limit {
-        name,
-        limit,
-        window: Duration::from_secs(60),
-    }
-}
-
 /// The failure limits of signed requests. Every bucket is per client address, so
 /// nobody elsewhere can use up the owner's; failures naming an existing key count
 /// against that key and its application only, so one tenant's broken backend behind
@@ -78,12 +69,12 @@ impl FailureLimits {
     fn of(state: &AppState) -> Self {
         let l = &state.settings.limits;
         Self {
-            address: per_minute("api-auth-failures", l.api_auth_failures_per_minute),
-            key: per_minute(
+            address: Limit::per_minute("api-auth-failures", l.api_auth_failures_per_minute),
+            key: Limit::per_minute(
                 "api-auth-failures-key",
                 l.api_auth_failures_per_key_per_minute,
             ),
-            application: per_minute(
+            application: Limit::per_minute(
                 "api-auth-failures-app",
                 l.api_auth_failures_per_application_per_minute,
             ),

@@ -18,6 +18,16 @@ pub struct Limit {
 }
 
 impl Limit {
+    /// At most `limit` events a minute per key.
+    #[must_use]
+    pub const fn per_minute(name: &'static str, limit: u64) -> Self {
+        Self {
+            name,
+            limit,
+            window: Duration::from_secs(60),
+        }
+    }
+
     fn key(&self, subject: &str) -> String {
         format!("throttle:{}:{subject}", self.name)
     }

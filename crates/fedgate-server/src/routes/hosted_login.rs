@@ -74,14 +74,6 @@ fn binding_cookie(state: &AppState, app: &str, value: String) -> Cookie<'static>
         .finish()
 }
 
-fn per_minute(name: &'static str, limit: u64) -> Limit {
-    Limit {
-        name,
-        limit,
-        window: std::time::Duration::from_secs(60),
-    }
-}
-
 /// Counts a request per client address and per application (when the path names
 /// one), refusing with 429 past either limit.
 async fn throttle(
@@ -183,8 +175,8 @@ async fn begin(
         state,
         req,
         app,
-        per_minute("login-start", l.login_starts_per_address_per_minute),
-        per_minute("login-start-app", l.login_starts_per_application_per_minute),
+        Limit::per_minute("login-start", l.login_starts_per_address_per_minute),
+        Limit::per_minute("login-start-app", l.login_starts_per_application_per_minute),
     )
     .await?;
     let started = state
@@ -276,8 +268,8 @@ async fn finish(
         state,
         req,
         app,
-        per_minute("callback", l.callbacks_per_address_per_minute),
-        per_minute("callback-app", l.callbacks_per_application_per_minute),
+        Limit::per_minute("callback", l.callbacks_per_address_per_minute),
+        Limit::per_minute("callback-app", l.callbacks_per_application_per_minute),
     )
     .await?;
     let completed = state
