@@ -77,18 +77,38 @@ pub async fn start(state: &AppState, subscriber_id: SubscriberId) -> Result<NewS
     Ok(NewSession { token, csrf_token })
 }
 
-/// The cookie carrying a session.
+/// A cookie scripts cannot read (`HttpOnly`), sent on top-level navigations from
+/// other sites but not on their subrequests (`SameSite=Lax`), `Secure` when Fedgate is
+/// served over https: the shape of every cookie Fedgate sets.
 #[must_use]
-pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
-    Cookie::build(cookie_name(state), token)
-        .path("/")
+pub fn private_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    path: String,
+    lifetime: Duration,
+) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path(path)
         .http_only(true)
         .secure(state.secure_cookies())
         .same_site(SameSite::Lax)
         .max_age(time::Duration::seconds(
-            i64::try_from(state.settings.session_ttl_seconds).unwrap_or(i64::MAX),
+            i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX),
         ))
         .finish()
+}
+
+/// The cookie carrying a session.
+#[must_use]
+pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
+    private_cookie(
+        state,
+        cookie_name(state),
+        token,
+        "/".to_owned(),
+        Duration::from_secs(state.settings.session_ttl_seconds),
+    )
 }
 
 /// A cookie that makes the browser forget the session.

@@ -137,7 +137,7 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 
 impl Attempt<'_> {
     fn key(kind: &str, subject: &str) -> String {
-        format!("throttle:{kind}:{subject}")
+        crate::throttle::key(kind, subject)
     }
 
     /// Counts the attempt, then refuses it when a limit is passed.
@@ -192,12 +192,9 @@ impl Attempt<'_> {
 
     /// How many attempts this pair may have made by now.
     async fn allowed(&self) -> Result<u64, ApiError> {
-        Ok(self
-            .state
-            .get(&Self::key("signin-pair-allowed", &self.pair))
+        let key = Self::key("signin-pair-allowed", &self.pair);
+        Ok(crate::throttle::count(self.state, &key)
             .await?
-            .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(self.limits.signin_failures_per_account))
     }
 
@@ -205,12 +202,8 @@ impl Attempt<'_> {
     /// (at most the window), after which exactly one more attempt is allowed.
     async fn failed(&self) -> Result<(), ApiError> {
         let window = Duration::from_secs(self.limits.signin_window_seconds.max(1));
-        let made = self
-            .state
-            .get(&Self::key("signin-pair", &self.pair))
+        let made = crate::throttle::count(self.state, &Self::key("signin-pair", &self.pair))
             .await?
-            .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
         let allowed = self.allowed().await?;
         if made >= allowed {

@@ -6,6 +6,21 @@ use fedgate_domain::ports::StateStore;
 
 use crate::error::ApiError;
 
+/// The state-store key of the counter `name` for `subject`.
+#[must_use]
+pub fn key(name: &str, subject: &str) -> String {
+    format!("throttle:{name}:{subject}")
+}
+
+/// The number stored under `key`, if any.
+pub async fn count(state: &dyn StateStore, key: &str) -> Result<Option<u64>, ApiError> {
+    Ok(state
+        .get(key)
+        .await?
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|s| s.parse::<u64>().ok()))
+}
+
 /// A named limit: at most `limit` events per `window` per key.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
@@ -29,17 +44,12 @@ impl Limit {
     }
 
     fn key(&self, subject: &str) -> String {
-        format!("throttle:{}:{subject}", self.name)
+        key(self.name, subject)
     }
 
     /// Refuses with 429 when `subject` has used up the limit (does not count).
     pub async fn check(&self, state: &dyn StateStore, subject: &str) -> Result<(), ApiError> {
-        let used = state
-            .get(&self.key(subject))
-            .await?
-            .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0);
+        let used = count(state, &self.key(subject)).await?.unwrap_or(0);
         if used >= self.limit {
             return Err(ApiError::too_many(
                 "too many attempts; wait and try again",

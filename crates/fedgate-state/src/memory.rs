@@ -11,9 +11,6 @@ use fedgate_domain::ports::{StateStore, StoreError, StoreResult};
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// What an entry costs beyond its key and value (map slot, allocations, expiry).
 const ENTRY_OVERHEAD: usize = 96;
-/// New work ([`StateStore::put_new`]) is refused above this share of the capacity;
-/// the rest is kept for work under way.
-const NEW_WORK_SHARE: f64 = 0.9;
 
 #[derive(Debug)]
 struct Entry {
@@ -38,7 +35,8 @@ struct Inner {
 ///
 /// It holds at most `capacity` bytes (keys, values and a fixed overhead per entry):
 /// past that, writes of new keys fail with [`StoreError::Full`] — nothing is ever
-/// evicted before it expires — and new work is refused a little earlier.
+/// evicted before it expires — and new work ([`StateStore::put_new`]) is refused
+/// above 90 %, keeping the rest for work under way.
 #[derive(Debug)]
 pub struct MemoryStateStore {
     inner: Mutex<Inner>,
@@ -102,14 +100,7 @@ impl MemoryStateStore {
     }
 
     fn new_work_limit(&self) -> usize {
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss,
-            reason = "a share of a byte count; rounding is irrelevant"
-        )]
-        let limit = (self.capacity as f64 * NEW_WORK_SHARE) as usize;
-        limit
+        self.capacity - self.capacity / 10
     }
 }
 

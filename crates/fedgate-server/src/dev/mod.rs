@@ -207,15 +207,13 @@ async fn sign_in(
     };
     let session = dev.remember(&person).await?;
     let location = dev.grant(&params, &person).await?;
-    let cookie = actix_web::cookie::Cookie::build(SESSION_COOKIE, session)
-        .path("/dev-provider")
-        .http_only(true)
-        .secure(state.secure_cookies())
-        .same_site(actix_web::cookie::SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(
-            i64::try_from(provider::SESSION_TTL.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .finish();
+    let cookie = crate::session::private_cookie(
+        &state,
+        SESSION_COOKIE,
+        session,
+        "/dev-provider".to_owned(),
+        provider::SESSION_TTL,
+    );
     let mut res = found(location.as_str());
     res.add_cookie(&cookie)
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;

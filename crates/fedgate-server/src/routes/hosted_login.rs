@@ -3,7 +3,7 @@
 //! (`google` for Google). Parse → call `fedgate-login` → render a redirect or an error
 //! page.
 
-use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -63,15 +63,13 @@ fn binding_cookie(state: &AppState, app: &str, value: String) -> Cookie<'static>
         || "/hosted/".to_owned(),
         |app| fedgate_login::services::hosted_path(&state.public_base_url, app),
     );
-    Cookie::build(binding_cookie_name(state), value)
-        .path(path)
-        .http_only(true)
-        .secure(state.secure_cookies())
-        .same_site(SameSite::Lax)
-        .max_age(time::Duration::seconds(
-            i64::try_from(fedgate_domain::login::LOGIN_RECORD_TTL_SECONDS).unwrap_or(600),
-        ))
-        .finish()
+    crate::session::private_cookie(
+        state,
+        binding_cookie_name(state),
+        value,
+        path,
+        std::time::Duration::from_secs(fedgate_domain::login::LOGIN_RECORD_TTL_SECONDS),
+    )
 }
 
 /// Counts a request per client address and per application (when the path names
