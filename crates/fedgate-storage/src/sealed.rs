@@ -143,50 +143,31 @@ impl SeaStore {
     /// Replaces the value `row` was read with by `sealed` — only if the row still holds
     /// exactly what was read (a concurrent change wins). True when replaced.
     pub async fn replace_sealed(&self, row: &SealedRow, sealed: &[u8]) -> StoreResult<bool> {
-        let err = |e: sea_orm::DbErr| backend_err(&e);
-        let id = || Uuid::parse_str(&row.row_id).unwrap_or_default();
+        // UPDATE … SET column = new WHERE id = row AND column = old.
+        macro_rules! swap {
+            ($entity:ident, $id:ident, $column:ident, $row_id:expr) => {
+                $entity::Entity::update_many()
+                    .col_expr($entity::Column::$column, sealed.to_vec().into())
+                    .filter(
+                        Condition::all()
+                            .add($entity::Column::$id.eq($row_id))
+                            .add($entity::Column::$column.eq(row.sealed.clone())),
+                    )
+                    .exec(&self.db)
+                    .await
+            };
+        }
+        let uuid = || Uuid::parse_str(&row.row_id).unwrap_or_default();
+        let id = row.row_id.as_str();
         let done = match row.column {
-            SealedColumn::PropertySecrets => property::Entity::update_many()
-                .col_expr(property::Column::SealedSecret, sealed.to_vec().into())
-                .filter(
-                    Condition::all()
-                        .add(property::Column::Id.eq(id()))
-                        .add(property::Column::SealedSecret.eq(row.sealed.clone())),
-                )
-                .exec(&self.db)
-                .await
-                .map_err(err)?,
-            SealedColumn::FederatedUserTokens => federated_user::Entity::update_many()
-                .col_expr(federated_user::Column::SealedTokens, sealed.to_vec().into())
-                .filter(
-                    Condition::all()
-                        .add(federated_user::Column::Id.eq(id()))
-                        .add(federated_user::Column::SealedTokens.eq(row.sealed.clone())),
-                )
-                .exec(&self.db)
-                .await
-                .map_err(err)?,
-            SealedColumn::AccessKeySecrets => access_key::Entity::update_many()
-                .col_expr(access_key::Column::SealedSecret, sealed.to_vec().into())
-                .filter(
-                    Condition::all()
-                        .add(access_key::Column::Id.eq(row.row_id.as_str()))
-                        .add(access_key::Column::SealedSecret.eq(row.sealed.clone())),
-                )
-                .exec(&self.db)
-                .await
-                .map_err(err)?,
-            SealedColumn::SigningKeys => signing_key::Entity::update_many()
-                .col_expr(signing_key::Column::SealedPrivate, sealed.to_vec().into())
-                .filter(
-                    Condition::all()
-                        .add(signing_key::Column::Kid.eq(row.row_id.as_str()))
-                        .add(signing_key::Column::SealedPrivate.eq(row.sealed.clone())),
-                )
-                .exec(&self.db)
-                .await
-                .map_err(err)?,
-        };
+            SealedColumn::PropertySecrets => swap!(property, Id, SealedSecret, uuid()),
+            SealedColumn::FederatedUserTokens => {
+                swap!(federated_user, Id, SealedTokens, uuid())
+            }
+            SealedColumn::AccessKeySecrets => swap!(access_key, Id, SealedSecret, id),
+            SealedColumn::SigningKeys => swap!(signing_key, Kid, SealedPrivate, id),
+        }
+        .map_err(|e| backend_err(&e))?;
         Ok(done.rows_affected == 1)
     }
 

@@ -47,6 +47,9 @@ pub enum KeyError {
     /// The stored key could not be opened (master key changed?).
     #[error("the signing key cannot be opened: {0}")]
     Sealed(String),
+    /// No key signs now (cannot happen while the first key activates at creation).
+    #[error("the application has no signing key in effect")]
+    NoSigningKey,
     /// A rotation is under way: its next key is not the signing key yet.
     #[error("a rotation is under way: the next key becomes the signing key at {0}")]
     RotationPending(DateTime<Utc>),
@@ -336,7 +339,7 @@ impl TokenKeys {
             .iter()
             .find(|k| k.status == KeyStatus::Signing)
             .map(|k| k.kid.clone())
-            .ok_or_else(|| KeyError::Sealed("no key is signing".into()))?;
+            .ok_or(KeyError::NoSigningKey)?;
         if let Some(s) = set
             .signers
             .lock()
@@ -349,7 +352,7 @@ impl TokenKeys {
             .keys
             .iter()
             .find(|k| k.kid == kid)
-            .ok_or_else(|| KeyError::Sealed("no key is signing".into()))?;
+            .ok_or(KeyError::NoSigningKey)?;
         let private = self
             .sealer
             .open(&seal_context(key), &key.sealed_private)
