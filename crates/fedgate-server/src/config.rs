@@ -424,6 +424,31 @@ mod tests {
     }
 
     #[test]
+    fn the_image_build_context_leaves_out_keys_data_and_build_output() {
+        let ignored: Vec<&str> = include_str!("../../../.dockerignore")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        for needed in ["target", "data", "*.key", "node_modules", ".git"] {
+            assert!(ignored.contains(&needed), ".dockerignore lacks {needed}");
+        }
+        let compose = include_str!("../../../docker-compose.yml");
+        let fedgate = compose
+            .split("\n  fedgate:")
+            .nth(1)
+            .expect("docker-compose.yml has a fedgate service");
+        assert!(
+            fedgate.contains("healthcheck:") && fedgate.contains("/readyz"),
+            "the fedgate service has a readiness health check"
+        );
+        assert!(
+            compose.contains("--maxmemory-policy\", \"noeviction\""),
+            "Redis never evicts login records"
+        );
+    }
+
+    #[test]
     fn embedded_default_is_sqlite_in_the_data_dir() {
         let s = Settings::default();
         assert!(s.is_embedded());
