@@ -19,6 +19,7 @@ mod hosted_services;
 mod isolation;
 mod login;
 mod master_key;
+mod metrics;
 mod oauth2;
 mod oidc;
 mod operations;

@@ -78,6 +78,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The server's clock: the real time plus whatever a test moved it forward.
     pub clock: Arc<TestClock>,
+    /// `http://127.0.0.1:<port>` of the metrics listener, when `metrics_listen` is set.
+    pub metrics_address: Option<String>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -349,6 +351,9 @@ pub async fn spawn_app_with_outbound(
         panic!("the server did not start on backend {backend:?} (are PostgreSQL and Redis running?): {e:#}")
     });
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let db = app.database().connection().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -358,6 +363,7 @@ pub async fn spawn_app_with_outbound(
         pg_database,
         settings,
         clock,
+        metrics_address,
         _data_dir: data_dir,
     }
 }

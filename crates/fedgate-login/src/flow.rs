@@ -62,6 +62,9 @@ fn binding_hash(value: &str) -> String {
 pub trait EventPublisher: Send + Sync + std::fmt::Debug {
     /// Records an event (written soon, in a batch).
     fn publish(&self, event: Event);
+    /// Sees an event that a login's own transaction has stored (counted, not stored
+    /// again).
+    fn committed(&self, event: &Event);
 }
 
 /// What a login start ends in.
@@ -1000,6 +1003,7 @@ impl LoginFlow {
         }
         txn.append_events(std::slice::from_ref(&event)).await?;
         txn.commit().await?;
+        self.events.committed(&event);
         Ok(Resolved {
             federated_user_id: claimed.id,
             user_id: signed_in,

@@ -577,7 +577,10 @@ impl Registry {
         let secret = secrecy::SecretString::from(dev.client_secret(app));
         Some(ProviderConfig {
             provider: provider.clone(),
-            endpoints: ProviderEndpoints::discovered(&discovered),
+            endpoints: ProviderEndpoints {
+                kind: "development",
+                ..ProviderEndpoints::discovered(&discovered)
+            },
             client_id: dev.client_id(app),
             client_secret: ClientSecret::parse(&secret).ok()?,
             client_auth: ClientAuth::Basic,

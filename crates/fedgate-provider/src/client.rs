@@ -12,6 +12,7 @@ use crate::discovery::{self, Discovered, DiscoveryCache, DiscoveryError};
 use crate::id_token::{self, IdTokenClaims, IdTokenError};
 use crate::jwks::{JwksCache, JwksError};
 use crate::net::{self, ConnectTap, GuardedResolver, Refusal, SystemResolver};
+use crate::observe::{CallObserver, CallResult, Endpoint, Timer};
 use crate::token::{self, CodeRedemption, TokenSet};
 
 /// Largest token response read.
@@ -29,6 +30,8 @@ pub enum ProviderError {
         error: String,
         /// Its description.
         description: Option<String>,
+        /// The HTTP status it came with.
+        status: u16,
     },
     /// Network failure.
     #[error("the provider is unreachable: {0}")]
@@ -42,6 +45,14 @@ pub enum ProviderError {
     /// The provider answered with something that is not a valid response.
     #[error("the provider sent an invalid response: {0}")]
     BadResponse(String),
+    /// An endpoint answered with an HTTP status that is not an answer.
+    #[error("the provider sent an invalid response: the {what} endpoint answered HTTP {status}")]
+    HttpStatus {
+        /// The endpoint (`token`, `userinfo`, `profile`).
+        what: String,
+        /// The status.
+        status: u16,
+    },
     /// The token response had no ID token.
     #[error("the provider sent no ID token")]
     NoIdToken,
@@ -62,10 +73,19 @@ impl ProviderError {
             Self::Unreachable(_) => "provider_unreachable".into(),
             Self::Timeout => "provider_timeout".into(),
             Self::AddressRefused(_) => "provider_address_refused".into(),
-            Self::BadResponse(_) => "provider_bad_response".into(),
+            Self::BadResponse(_) | Self::HttpStatus { .. } => "provider_bad_response".into(),
             Self::NoIdToken => "id_token_missing".into(),
             Self::IdToken(e) => format!("id_token_invalid:{}", e.check()),
             Self::UserinfoSubject => "userinfo_subject_mismatch".into(),
+        }
+    }
+
+    /// The HTTP status the provider answered with, when that is what went wrong.
+    #[must_use]
+    pub const fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Refused { status, .. } | Self::HttpStatus { status, .. } => Some(*status),
+            _ => None,
         }
     }
 }
@@ -118,6 +138,8 @@ pub struct Outbound {
     /// (that provider's discovery, token, userinfo and keys) are Fedgate calling
     /// itself, not a subscriber-given address, and skip the guard.
     pub own_origin: Option<url::Origin>,
+    /// Told about every call made to a provider (metrics).
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl std::fmt::Debug for Outbound {
@@ -140,6 +162,7 @@ pub struct ProviderClient {
     /// A test's tap is installed: only loopback addresses may be reached.
     loopback_only: bool,
     own_origin: Option<url::Origin>,
+    observer: Option<Arc<dyn CallObserver>>,
     jwks: JwksCache,
     discovery: DiscoveryCache,
 }
@@ -184,6 +207,7 @@ impl ProviderClient {
             allow_loopback: outbound.allow_loopback,
             loopback_only: outbound.connect_tap.is_some(),
             own_origin: outbound.own_origin,
+            observer: outbound.observer,
             jwks: JwksCache::new(jwks_refetch_interval),
             discovery: DiscoveryCache::default(),
         })
@@ -201,6 +225,11 @@ impl ProviderClient {
         self.check(url)
             .map_err(|r| ProviderError::AddressRefused(r.to_string()))?;
         Ok(&self.guarded)
+    }
+
+    /// Starts timing a call of `kind` to `endpoint`.
+    fn timer(&self, kind: &'static str, endpoint: Endpoint) -> Timer<'_> {
+        Timer::start(self.observer.as_deref(), kind, endpoint)
     }
 
     /// Whether `url` is Fedgate's own (its development provider).
@@ -282,23 +311,40 @@ impl ProviderClient {
         })?;
         let own = self.is_own(&url);
         let client = if own { &self.http } else { &self.guarded };
-        let res = client
+        let timer = self.timer(
+            if own { "development" } else { "openid_connect" },
+            Endpoint::Discovery,
+        );
+        let res = match client
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| match net::refusal_in(&e) {
-                Some(r) => DiscoveryError::AddressRefused(r.to_string()),
-                None => DiscoveryError::Unreachable {
-                    url: text.clone(),
-                    detail: describe(&e),
-                },
-            })?;
+        {
+            Ok(res) => res,
+            Err(e) => {
+                timer.end(CallResult::of(&e));
+                return Err(match net::refusal_in(&e) {
+                    Some(r) => DiscoveryError::AddressRefused(r.to_string()),
+                    None => DiscoveryError::Unreachable {
+                        url: text.clone(),
+                        detail: describe(&e),
+                    },
+                });
+            }
+        };
         if res.status() != reqwest::StatusCode::OK {
+            timer.end(CallResult::HttpStatus);
             return Err(DiscoveryError::HttpStatus(res.status().as_u16()));
         }
         let age = crate::jwks::max_age(res.headers());
-        let body = discovery::read_document(res).await?;
+        let body = discovery::read_document(res).await;
+        timer.end(if body.is_ok() {
+            CallResult::Ok
+        } else {
+            CallResult::BadResponse
+        });
+        let body = body?;
         Ok((
             discovery::validate_with(
                 issuer,
@@ -326,7 +372,14 @@ impl ProviderClient {
         if let Some(value) = authorization {
             req = req.header(reqwest::header::AUTHORIZATION, value);
         }
-        let res = req.send().await.map_err(|e| request_error(&e))?;
+        let timer = self.timer(endpoints.kind, Endpoint::Token);
+        let res = match req.send().await {
+            Ok(res) => res,
+            Err(e) => {
+                timer.end(CallResult::of(&e));
+                return Err(request_error(&e));
+            }
+        };
         let status = res.status().as_u16();
         let content_type = res
             .headers()
@@ -334,10 +387,17 @@ impl ProviderClient {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        let body = net::read_capped(res, MAX_TOKEN_RESPONSE_BYTES)
-            .await
-            .map_err(ProviderError::BadResponse)?;
-        token::interpret(status, &content_type, &body)
+        let result = match net::read_capped(res, MAX_TOKEN_RESPONSE_BYTES).await {
+            Ok(body) => token::interpret(status, &content_type, &body),
+            Err(e) => Err(ProviderError::BadResponse(e)),
+        };
+        timer.end(match &result {
+            Ok(_) => CallResult::Ok,
+            Err(ProviderError::Refused { .. }) => CallResult::Refused,
+            Err(ProviderError::HttpStatus { .. }) => CallResult::HttpStatus,
+            Err(_) => CallResult::BadResponse,
+        });
+        result
     }
 
     async fn key(
@@ -354,8 +414,18 @@ impl ProviderClient {
         let client = self
             .client_for(endpoints, jwks)
             .map_err(|e| IdTokenError::KeysUnavailable(e.to_string()))?;
+        let observe = |seconds: f64, result: CallResult| {
+            if let Some(o) = &self.observer {
+                o.observe(crate::observe::Call {
+                    kind: endpoints.kind,
+                    endpoint: Endpoint::Jwks,
+                    result,
+                    seconds,
+                });
+            }
+        };
         self.jwks
-            .key(client, jwks, kid, alg)
+            .key(client, jwks, kid, alg, &observe)
             .await
             .map_err(|e| match e {
                 JwksError::UnknownKid | JwksError::Ambiguous => IdTokenError::UnknownKey,
@@ -418,25 +488,41 @@ impl ProviderClient {
         what: &str,
     ) -> Result<serde_json::Value, ProviderError> {
         let client = self.client_for(endpoints, url)?;
-        let res = client
+        let timer = self.timer(endpoints.kind, Endpoint::Userinfo);
+        let res = match client
             .get(url.clone())
             .bearer_auth(access_token)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| request_error(&e))?;
+        {
+            Ok(res) => res,
+            Err(e) => {
+                timer.end(CallResult::of(&e));
+                return Err(request_error(&e));
+            }
+        };
         if !res.status().is_success() {
-            return Err(ProviderError::BadResponse(format!(
-                "the {what} endpoint answered HTTP {}",
-                res.status().as_u16()
-            )));
+            timer.end(CallResult::HttpStatus);
+            return Err(ProviderError::HttpStatus {
+                what: what.to_owned(),
+                status: res.status().as_u16(),
+            });
         }
         let body = net::read_capped(res, MAX_USERINFO_BYTES)
             .await
-            .map_err(ProviderError::BadResponse)?;
-        serde_json::from_slice(&body).map_err(|e| {
-            ProviderError::BadResponse(format!("the {what} response is not JSON: {e}"))
-        })
+            .map_err(ProviderError::BadResponse)
+            .and_then(|body| {
+                serde_json::from_slice(&body).map_err(|e| {
+                    ProviderError::BadResponse(format!("the {what} response is not JSON: {e}"))
+                })
+            });
+        timer.end(if body.is_ok() {
+            CallResult::Ok
+        } else {
+            CallResult::BadResponse
+        });
+        body
     }
 }
 

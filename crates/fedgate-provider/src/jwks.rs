@@ -10,6 +10,8 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use tokio::sync::RwLock;
 use url::Url;
 
+use crate::observe::CallResult;
+
 /// Used when the provider sends no max-age.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 /// Never trust a JWKS longer than this.
@@ -119,6 +121,9 @@ pub(crate) fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {
         .map_or(DEFAULT_MAX_AGE, |s| Duration::from_secs(s).min(MAX_MAX_AGE))
 }
 
+/// Told how each key-set fetch went (seconds taken, result).
+pub(crate) type Observe<'a> = dyn Fn(f64, CallResult) + Send + Sync + 'a;
+
 impl JwksCache {
     /// An empty cache that refetches a key set for an unknown `kid` at most once per
     /// `refetch_interval` (a provider rotating its keys is picked up; a flood of
@@ -132,21 +137,35 @@ impl JwksCache {
         }
     }
 
-    async fn fetch(&self, http: &reqwest::Client, url: &Url) -> Result<Arc<Entry>, JwksError> {
-        let res = http
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| JwksError::Fetch(crate::client::describe(&e)))?;
+    async fn fetch(
+        &self,
+        http: &reqwest::Client,
+        url: &Url,
+        observe: &Observe<'_>,
+    ) -> Result<Arc<Entry>, JwksError> {
+        let started = Instant::now();
+        let end = |result: CallResult| observe(started.elapsed().as_secs_f64(), result);
+        let res = http.get(url.clone()).send().await.map_err(|e| {
+            end(CallResult::of(&e));
+            JwksError::Fetch(crate::client::describe(&e))
+        })?;
         if !res.status().is_success() {
+            end(CallResult::HttpStatus);
             return Err(JwksError::Fetch(format!("HTTP {}", res.status())));
         }
         let age = max_age(res.headers());
-        let body = crate::net::read_capped(res, MAX_JWKS_BYTES)
+        let keys = crate::net::read_capped(res, MAX_JWKS_BYTES)
             .await
-            .map_err(JwksError::Fetch)?;
-        let keys: JwkSet = serde_json::from_slice(&body)
-            .map_err(|e| JwksError::Fetch(format!("the JWKS is not valid: {e}")))?;
+            .and_then(|body| {
+                serde_json::from_slice::<JwkSet>(&body)
+                    .map_err(|e| format!("the JWKS is not valid: {e}"))
+            });
+        end(if keys.is_ok() {
+            CallResult::Ok
+        } else {
+            CallResult::BadResponse
+        });
+        let keys = keys.map_err(JwksError::Fetch)?;
         let now = Instant::now();
         let entry = Arc::new(Entry {
             keys,
@@ -170,6 +189,7 @@ impl JwksCache {
         url: &Url,
         kid: Option<&str>,
         alg: Algorithm,
+        observe: &Observe<'_>,
     ) -> Result<Jwk, JwksError> {
         let cached = self.entries.read().await.get(url).cloned();
         let entry = match cached {
@@ -182,7 +202,7 @@ impl JwksCache {
                 let refreshed = self.entries.read().await.get(url).cloned();
                 match refreshed {
                     Some(e) if e.expires > Instant::now() => e,
-                    _ => self.fetch(http, url).await?,
+                    _ => self.fetch(http, url, observe).await?,
                 }
             }
         };
@@ -200,7 +220,7 @@ impl JwksCache {
         if current.fetched.elapsed() < self.refetch_interval {
             return Err(JwksError::UnknownKid);
         }
-        let refreshed = self.fetch(http, url).await?;
+        let refreshed = self.fetch(http, url, observe).await?;
         pick(&refreshed.keys, kid, alg)
     }
 }

@@ -11,6 +11,7 @@ mod flight;
 mod id_token;
 mod jwks;
 pub mod net;
+pub mod observe;
 pub mod token;
 
 use base64::Engine;
@@ -45,6 +46,9 @@ pub struct ProviderEndpoints {
     /// Microsoft Entra multi-tenant: ID tokens are checked against the issuer template
     /// with their own `tid` instead of `issuers`.
     pub tenants: Option<TenantPolicy>,
+    /// The provider kind named in metrics (`google`, `openid_connect`, `oauth2`,
+    /// `development`).
+    pub kind: &'static str,
 }
 
 /// Which Entra tenants' ID tokens a multi-tenant provider accepts, and how their
@@ -98,6 +102,7 @@ impl ProviderEndpoints {
             algorithms: vec![Algorithm::RS256],
             guarded: false,
             tenants: None,
+            kind: "google",
         }
     }
 
@@ -117,6 +122,7 @@ impl ProviderEndpoints {
                 template: d.issuer.clone(),
                 allowed: Vec::new(),
             }),
+            kind: "openid_connect",
         }
     }
 
@@ -134,6 +140,7 @@ impl ProviderEndpoints {
             algorithms: Vec::new(),
             guarded: true,
             tenants: None,
+            kind: "oauth2",
         }
     }
 }

@@ -123,8 +123,12 @@ pub fn interpret(status: u16, content_type: &str, body: &[u8]) -> Result<TokenSe
             }) if !error.is_empty() => ProviderError::Refused {
                 error: crate::client::clean(&error, 64),
                 description: error_description.map(|d| crate::client::clean(&d, 300)),
+                status,
             },
-            _ => ProviderError::BadResponse(format!("the token endpoint answered HTTP {status}")),
+            _ => ProviderError::HttpStatus {
+                what: "token".into(),
+                status,
+            },
         });
     }
     let raw = parsed.map_err(ProviderError::BadResponse)?;
@@ -132,6 +136,7 @@ pub fn interpret(status: u16, content_type: &str, body: &[u8]) -> Result<TokenSe
         return Err(ProviderError::Refused {
             error: crate::client::clean(&error, 64),
             description: raw.error_description.map(|d| crate::client::clean(&d, 300)),
+            status,
         });
     }
     let access_token = raw.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {

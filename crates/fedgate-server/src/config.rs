@@ -184,6 +184,12 @@ pub struct Settings {
     pub allow_loopback_providers: bool,
     /// The built-in development provider: `auto` (default), `on` or `off`.
     pub dev_provider: DevProvider,
+    /// Serve `/metrics` on a listener of its own at this address (e.g.
+    /// `127.0.0.1:9464`), without authentication: keep it off the public network.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Without `metrics_listen`: serve `/metrics` on the main port to requests carrying
+    /// `Authorization: Bearer <this token>`. With neither, there is no `/metrics`.
+    pub metrics_token: Option<SecretString>,
     /// Abuse limits.
     pub limits: Limits,
     /// Test-only settings; never set in production.
@@ -215,6 +221,8 @@ impl Default for Settings {
             provider_jwks_refetch_seconds: 30,
             allow_loopback_providers: false,
             dev_provider: DevProvider::Auto,
+            metrics_listen: None,
+            metrics_token: None,
             limits: Limits::default(),
             testing: Testing::default(),
         }
@@ -414,6 +422,7 @@ mod tests {
                     "FEDGATE_PUBLIC_BASE_URL" => "http://localhost:8080",
                     "FEDGATE_LOG_FORMAT" => "json",
                     "FEDGATE_DEV_PROVIDER" => "off",
+                    "FEDGATE_METRICS_LISTEN" => "0.0.0.0:9464",
                     _ => "x",
                 };
                 jail.set_env(name, value);

@@ -23,6 +23,17 @@ pub struct ApiError {
     field: Option<String>,
     retry_after: Option<u64>,
     cause: Option<anyhow::Error>,
+    /// The rate limit that refused the request (metrics).
+    limit: Option<&'static str>,
+}
+
+/// What a refused request's response tells the request middleware (for metrics).
+#[derive(Debug, Clone, Copy)]
+pub struct Refused {
+    /// The error code.
+    pub code: ErrorCode,
+    /// The rate limit that refused it, if one did.
+    pub limit: Option<&'static str>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -47,6 +58,7 @@ impl ApiError {
             field: None,
             retry_after: None,
             cause: None,
+            limit: None,
         }
     }
 
@@ -74,14 +86,19 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
-    /// 429 `too_many_requests` with a `Retry-After`.
-    pub fn too_many(message: impl Into<Cow<'static, str>>, retry_after_seconds: u64) -> Self {
+    /// 429 `too_many_requests` with a `Retry-After`, from the rate limit `limit`.
+    pub fn too_many(
+        limit: &'static str,
+        message: impl Into<Cow<'static, str>>,
+        retry_after_seconds: u64,
+    ) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::TooManyRequests,
             message,
         );
         e.retry_after = Some(retry_after_seconds);
+        e.limit = Some(limit);
         e
     }
 
@@ -238,12 +255,17 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs));
         }
-        res.json(ErrorBody {
+        let mut res = res.json(ErrorBody {
             code: self.code,
             message: self.message.clone().into_owned(),
             request_id,
             field: self.field.clone(),
-        })
+        });
+        res.extensions_mut().insert(Refused {
+            code: self.code,
+            limit: self.limit,
+        });
+        res
     }
 }
 

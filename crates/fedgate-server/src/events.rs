@@ -9,6 +9,8 @@ use fedgate_domain::events::{Event, FailureBudget};
 use fedgate_domain::ports::Store;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::metrics::Metrics;
+
 enum Message {
     Event(Box<Event>),
     Flush(oneshot::Sender<()>),
@@ -18,6 +20,7 @@ enum Message {
 #[derive(Debug, Clone)]
 pub struct EventSink {
     tx: mpsc::UnboundedSender<Message>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Message {
@@ -36,7 +39,12 @@ impl EventSink {
     /// Starts the writer on the current runtime. Failed logins past
     /// `failures_per_minute` per application and minute are summarised
     /// ([`FailureBudget`]); `clock` says when a minute is over.
-    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, failures_per_minute: u64) -> Self {
+    pub fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        failures_per_minute: u64,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         tokio::spawn(async move {
             let mut budget = FailureBudget::new(failures_per_minute);
@@ -80,11 +88,13 @@ impl EventSink {
                 }
             }
         });
-        Self { tx }
+        Self { tx, metrics }
     }
 
-    /// Queues an event.
+    /// Queues an event (counted in the metrics whether or not the failure budget
+    /// stores it one by one).
     pub fn record(&self, event: Event) {
+        self.metrics.login_event(&event);
         if self.tx.send(Message::Event(Box::new(event))).is_err() {
             tracing::error!("event writer stopped; event dropped");
         }
@@ -102,5 +112,9 @@ impl EventSink {
 impl fedgate_login::EventPublisher for EventSink {
     fn publish(&self, event: Event) {
         self.record(event);
+    }
+
+    fn committed(&self, event: &Event) {
+        self.metrics.login_event(event);
     }
 }

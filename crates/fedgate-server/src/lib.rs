@@ -15,6 +15,7 @@ pub mod events;
 pub mod html;
 pub mod maintenance;
 pub mod master_key;
+pub mod metrics;
 pub mod panel;
 pub mod request_context;
 pub mod routes;

@@ -28,6 +28,10 @@ pub async fn middleware(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = uuid::Uuid::new_v4().simple().to_string();
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|state| std::sync::Arc::clone(&state.metrics));
+    let api = api_of(req.path());
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
     let result = REQUEST_ID
@@ -37,6 +41,9 @@ pub async fn middleware(
     let _entered = span.enter();
     match result {
         Ok(mut res) => {
+            if let Some(metrics) = &metrics {
+                observe(metrics, api, &res);
+            }
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID_HEADER, v);
             }
@@ -51,5 +58,40 @@ pub async fn middleware(
             tracing::warn!(error = %e, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "request failed");
             Err(e)
         }
+    }
+}
+
+/// The API a path belongs to, as metrics name it.
+fn api_of(path: &str) -> Option<&'static str> {
+    if path.starts_with("/api/") {
+        Some("app")
+    } else if path.starts_with("/manage/") {
+        Some("manage")
+    } else {
+        None
+    }
+}
+
+/// Counts the response: API requests by outcome, rate-limit refusals by limit.
+fn observe<B>(
+    metrics: &crate::metrics::Metrics,
+    api: Option<&'static str>,
+    res: &ServiceResponse<B>,
+) {
+    let refused = res
+        .response()
+        .extensions()
+        .get::<crate::error::Refused>()
+        .copied();
+    if let Some(limit) = refused.and_then(|r| r.limit) {
+        metrics.rate_limited(limit);
+    }
+    if let Some(api) = api {
+        let outcome = match refused {
+            Some(r) => r.code.as_str(),
+            None if res.status().is_success() || res.status().is_redirection() => "ok",
+            None => "error",
+        };
+        metrics.api_request(api, outcome);
     }
 }

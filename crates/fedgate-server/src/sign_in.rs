@@ -150,6 +150,7 @@ impl Attempt<'_> {
             .await?;
         if by_address > self.limits.signin_failures_per_address {
             return Err(ApiError::too_many(
+                "signin-address",
                 "too many sign-in attempts from this address; wait and try again",
                 window.as_secs(),
             ));
@@ -163,6 +164,7 @@ impl Attempt<'_> {
         {
             let secs = String::from_utf8_lossy(&wait).parse().unwrap_or(1);
             return Err(ApiError::too_many(
+                "signin-pair",
                 "too many failed sign-ins for this account from this address; wait and try again",
                 secs,
             ));
@@ -172,6 +174,7 @@ impl Attempt<'_> {
             .await?;
         if by_pair > self.allowed().await? {
             return Err(ApiError::too_many(
+                "signin-pair",
                 "too many failed sign-ins for this account from this address; wait and try again",
                 1,
             ));
@@ -183,6 +186,7 @@ impl Attempt<'_> {
             .await?;
         if by_account > self.limits.signin_failures_per_account_per_day && by_pair > 1 {
             return Err(ApiError::too_many(
+                "signin-account-day",
                 "too many failed sign-ins for this account today; try from a device you have signed in from, or later",
                 window.as_secs(),
             ));

@@ -17,6 +17,7 @@ use fedgate_domain::ports::{StateStore, Store};
 use fedgate_domain::seal::{MasterKey, Sealer};
 use fedgate_login::development::Development;
 use fedgate_login::{FlowParts, LoginFlow, Registry};
+use fedgate_provider::observe::CallObserver;
 use fedgate_provider::{Outbound, ProviderClient, ProviderEndpoints};
 use fedgate_state::{MemoryStateStore, RedisStateStore};
 use fedgate_storage::SeaStore;
@@ -26,12 +27,15 @@ use url::Url;
 
 use crate::config::Settings;
 use crate::events::EventSink;
+use crate::metrics::{Metrics, ObservedStateStore};
 use crate::state::AppState;
 use crate::{error, request_context, routes};
 
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
+    /// The metrics listener (`metrics_listen`): its port and server.
+    metrics: Option<(u16, Server)>,
     server: Server,
     store: SeaStore,
     events: EventSink,
@@ -76,6 +80,7 @@ impl Application {
         clock: Arc<dyn fedgate_domain::clock::Clock>,
     ) -> anyhow::Result<Self> {
         let store = open_database(&settings).await?;
+        let metrics = Arc::new(Metrics::new());
         let state_store: Arc<dyn StateStore> = match &settings.redis_url {
             Some(url) => Arc::new(
                 RedisStateStore::connect(url, &settings.redis_prefix)
@@ -91,6 +96,8 @@ impl Application {
                 .unwrap_or(usize::MAX),
             )),
         };
+        let state_store: Arc<dyn StateStore> =
+            Arc::new(ObservedStateStore::new(state_store, Arc::clone(&metrics)));
         let check = store
             .instance_fact(MASTER_KEY_CHECK)
             .await
@@ -133,6 +140,7 @@ impl Application {
             );
             outbound.connect_tap = Some(fedgate_provider::net::ConnectTap::default());
         }
+        outbound.observer = Some(Arc::clone(&metrics) as Arc<dyn CallObserver>);
         let provider = Arc::new(ProviderClient::new(
             Duration::from_secs(settings.provider_timeout_seconds),
             Duration::from_secs(settings.provider_jwks_refetch_seconds),
@@ -164,6 +172,7 @@ impl Application {
             Arc::clone(&store_handle),
             Arc::clone(&clock),
             settings.limits.failure_events_per_application_per_minute,
+            Arc::clone(&metrics),
         );
         let sealer = Sealer::rotating(&master_key, &previous_keys);
         verify_master_key(&store, &sealer, check).await?;
@@ -221,7 +230,13 @@ impl Application {
                 .filter_map(|p| crate::client_address::Cidr::parse(p).ok())
                 .collect(),
             dev,
+            metrics,
+            database: store.clone(),
         });
+        let metrics_server = match settings.metrics_listen {
+            Some(address) => Some(metrics_server(address, state.clone())?),
+            None => None,
+        };
         let body_limit = settings.limits.body_limit_bytes;
         let data = state.clone();
         let panel = crate::panel::Panel::new();
@@ -258,6 +273,7 @@ impl Application {
         tracing::info!(address = %local, public_url = %state.public_base_url, embedded = settings.is_embedded(), redis = settings.redis_url.is_some(), "fedgate listening");
         Ok(Self {
             port: local.port(),
+            metrics: metrics_server,
             server: server.run(),
             store,
             events,
@@ -270,6 +286,12 @@ impl Application {
     #[must_use]
     pub const fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when `metrics_listen` is set.
+    #[must_use]
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The database handle (tests use it to reach under the API).
@@ -286,8 +308,16 @@ impl Application {
             Arc::clone(&self.clock),
             self.event_retention_days,
         ));
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
         sweeper.abort();
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ended = task.await;
+        }
         self.events.flush().await;
         tracing::info!("fedgate stopped");
         result
@@ -300,6 +330,28 @@ impl std::fmt::Debug for Application {
             .field("port", &self.port)
             .finish_non_exhaustive()
     }
+}
+
+/// The metrics listener: `/metrics` without authentication, nothing else.
+fn metrics_server(
+    address: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> anyhow::Result<(u16, Server)> {
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("cannot listen for metrics on {address}"))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(routes::metrics::open))
+            .default_service(web::to(routes::not_found))
+    })
+    .listen(listener)?
+    .workers(1)
+    .disable_signals()
+    .run();
+    tracing::info!(address = %address, "metrics listening");
+    Ok((port, server))
 }
 
 fn default_public_url(local: std::net::SocketAddr) -> anyhow::Result<Url> {

@@ -45,6 +45,10 @@ pub struct AppState {
     pub hashing: crate::sign_in::Hashing,
     /// The built-in development provider, when it is on.
     pub dev: Option<Arc<crate::dev::provider::DevProvider>>,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The database pool, sampled for metrics.
+    pub database: fedgate_storage::SeaStore,
 }
 
 impl AppState {

@@ -52,6 +52,7 @@ impl Limit {
         let used = count(state, &self.key(subject)).await?.unwrap_or(0);
         if used >= self.limit {
             return Err(ApiError::too_many(
+                self.name,
                 "too many attempts; wait and try again",
                 self.window.as_secs(),
             ));
@@ -68,6 +69,7 @@ impl Limit {
     pub async fn hit(&self, state: &dyn StateStore, subject: &str) -> Result<(), ApiError> {
         if self.record(state, subject).await? > self.limit {
             return Err(ApiError::too_many(
+                self.name,
                 "too many requests; wait and try again",
                 self.window.as_secs(),
             ));

@@ -51,7 +51,18 @@ impl WriteTxn {
     }
 }
 
+/// Database failures seen by this process (metrics).
+static DATABASE_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many database operations of this process failed (connection lost, timeout,
+/// statement refused) since it started; uniqueness conflicts are not failures.
+#[must_use]
+pub fn database_errors() -> u64 {
+    DATABASE_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn backend_err(e: &DbErr) -> StoreError {
+    DATABASE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     StoreError::Backend(format!("database: {e}"))
 }
 
@@ -139,6 +150,21 @@ impl SeaStore {
     #[must_use]
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The connection pool's connections: (open, idle).
+    #[must_use]
+    pub fn pool_connections(&self) -> (u32, usize) {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
     }
 
     /// A fact about the installation (e.g. the master-key check value), if recorded.

@@ -73,6 +73,8 @@ error_codes! {
     KindMismatch => "kind_mismatch",
     /// Another provider of the application has this slug.
     SlugTaken => "slug_taken",
+    /// `/metrics` on the main port: the bearer token is missing or not `metrics_token`.
+    MetricsTokenInvalid => "metrics_token_invalid",
     /// The built-in development provider is off on this Fedgate.
     DevProviderOff => "dev_provider_off",
     /// Too many active access keys.

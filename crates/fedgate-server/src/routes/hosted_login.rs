@@ -168,6 +168,7 @@ async fn begin(
     app: &str,
     slug: &str,
 ) -> Result<HttpResponse, ApiError> {
+    let _timer = state.metrics.login_timer(false);
     let l = &state.settings.limits;
     throttle(
         state,
@@ -189,6 +190,7 @@ async fn begin(
         .await;
     let started = match started {
         Err(StoreError::Full) => {
+            state.metrics.rate_limited("state-store-capacity");
             let mut page = error_page(&ErrorPage {
                 status: 503,
                 title: "Sign-in is busy",
@@ -261,6 +263,7 @@ async fn finish(
     app: &str,
     slug: &str,
 ) -> Result<HttpResponse, ApiError> {
+    let _timer = state.metrics.login_timer(true);
     let l = &state.settings.limits;
     throttle(
         state,

@@ -13,6 +13,7 @@ pub mod hosted_login;
 pub mod hosted_services;
 pub mod instance;
 pub mod jwks;
+pub mod metrics;
 pub mod openapi;
 pub mod properties;
 pub mod signing_keys;
@@ -30,6 +31,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::guarded))
         .route("/hosted/{app_id}/jwks.json", web::get().to(jwks::jwks))
         .route(
             "/hosted/{app_id}/google/login",

@@ -1,12 +1,13 @@
 //! The OpenAPI document and the bundled (offline) Swagger UI.
 
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     access_keys, account, app_api, app_federated, app_tokens, app_users, applications, events,
-    health, hosted_login, hosted_services, instance, jwks, properties, signing_keys, users,
+    health, hosted_login, hosted_services, instance, jwks, metrics, properties, signing_keys,
+    users,
 };
 
 /// Where the document is served.
@@ -26,6 +27,10 @@ impl Modify for SecuritySchemes {
                 crate::session::COOKIE_NAME,
                 "Subscriber session cookie set by sign-up and sign-in.",
             ))),
+        );
+        components.add_security_scheme(
+            "metricsToken",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
         components.add_security_scheme(
             "csrf",
@@ -206,6 +211,7 @@ impl Modify for TaggedShapes {
     paths(
         health::healthz,
         health::readyz,
+        metrics::guarded,
         account::sign_up,
         account::sign_in,
         account::sign_out,
