@@ -3,7 +3,8 @@
 // application, Hosted Services INACTIVE with both reasons, New Property › Google ›
 // Credentials › OAuth Credentials, New Property › Fedgate › OAuth Integration (a
 // validation error shown inline first), the tile ACTIVE with both URIs, Try it
-// against oidc-provider standing in for Google, the user under Users and the login
+// against oidc-provider standing in for Google, a refused start in the tile's redirect
+// diagnostics with the difference marked, the user under Users and the login
 // under Events, an access key whose secret is shown once — plus a wrong password,
 // another subscriber opening the first one's application by URL, a lapsed session,
 // phone width and labelled inputs. A screenshot of every page goes to
@@ -176,6 +177,22 @@ await runSuite('panel', async (cleanups, logs) => {
   assert.ok(result.linkedUser && result.federatedUserId && result.autoLoginToken);
   await shoot('app-signed-in');
 
+  // 7b. Redirect diagnostics: a start with a redirect_uri one character off is refused,
+  // and the tile shows what was sent next to what is registered, the difference marked.
+  step('redirect diagnostics');
+  const offByOne = `${appRedirect}/`;
+  await page.goto(`${fg.url}/hosted/${appId}/google/login?redirect_uri=${encodeURIComponent(offByOne)}`);
+  await page.getByRole('heading', { name: 'Sign-in request refused' }).waitFor();
+  await page.goto(`${panel}/apps/${appId}/hosted-services`);
+  const diagnostics = tile.locator('details.diagnostics');
+  await diagnostics.locator('summary').click();
+  await diagnostics.getByText('redirect_uri_unregistered').waitFor();
+  const marks = await diagnostics.locator('code.diff').allInnerTexts();
+  assert.deepEqual(marks, [offByOne, appRedirect]);
+  assert.equal(await diagnostics.locator('code.diff mark').first().innerText(), '/');
+  await diagnostics.getByText(`first differs at character ${appRedirect.length + 1}`).waitFor();
+  await shoot('hosted-services-diagnostics');
+
   // 8. The user under Users: found by email, with its identity and token.
   step('users');
   await page.goto(`${panel}/apps/${appId}/users`);
@@ -225,7 +242,11 @@ await runSuite('panel', async (cleanups, logs) => {
   await shoot('events');
   await page.getByLabel('Show').selectOption('login_failed');
   await page.waitForURL(/kind=login_failed/);
-  await page.getByText('No events yet').waitFor();
+  // Only the refused start of the redirect diagnostics step.
+  await page.locator('table.events tbody tr').first().waitFor();
+  const failed = await page.locator('table.events tbody tr').allInnerTexts();
+  assert.equal(failed.length, 1);
+  assert.match(failed[0], /redirect_uri_unregistered/);
   await page.getByLabel('Show').selectOption('login_succeeded');
   await page.waitForURL(/kind=login_succeeded/);
   await page.locator('table.events tbody tr').first().waitFor();

@@ -12,6 +12,7 @@ mod app_api;
 mod applications;
 mod bad_input;
 mod dev;
+mod diagnostics;
 mod docs_examples;
 mod entra;
 mod event_log;

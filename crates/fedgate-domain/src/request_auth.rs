@@ -56,6 +56,19 @@ impl AuthError {
         )
     }
 
+    /// The signing header at fault, when one is.
+    #[must_use]
+    pub const fn header(&self) -> Option<&'static str> {
+        match self {
+            Self::MissingHeader(h) | Self::MalformedHeader(h) => Some(h),
+            Self::UnknownKey | Self::RevokedKey => Some("X-Fedgate-Key-Id"),
+            Self::StaleTimestamp => Some("X-Fedgate-Timestamp"),
+            Self::ReplayedNonce => Some("X-Fedgate-Nonce"),
+            Self::BadSignature => Some("X-Fedgate-Signature"),
+            Self::UnreadableSecret | Self::Store(_) => None,
+        }
+    }
+
     /// The stable error code clients see (and signed login starts log).
     #[must_use]
     pub const fn code(&self) -> &'static str {

@@ -27,6 +27,9 @@ use fedgate_provider::{
 use fedgate_tokens::TokenKeys;
 use url::Url;
 
+use crate::diagnostics::{
+    Diagnostics, Finding, InactiveDiagnosis, RedirectUriDiagnosis, RefusedStart, SignatureDiagnosis,
+};
 use crate::outcome::{CallbackRefusal, ErrorPage, LoginFailure, StartRefusal};
 use crate::provider::{Identity, ProfileSource, ProviderConfig};
 use crate::registry::{ActiveProvider, Lookup, Registry};
@@ -176,6 +179,7 @@ pub struct LoginFlow {
     clock: Arc<dyn Clock>,
     tokens: Arc<TokenKeys>,
     events: Arc<dyn EventPublisher>,
+    diagnostics: Diagnostics,
     user_token_ttl_seconds: i64,
 }
 
@@ -287,6 +291,7 @@ impl LoginFlow {
         Self {
             registry: parts.registry,
             store: parts.store,
+            diagnostics: Diagnostics::new(Arc::clone(&parts.state)),
             state: parts.state,
             sealer: parts.sealer,
             clock: parts.clock,
@@ -294,6 +299,12 @@ impl LoginFlow {
             events: parts.events,
             user_token_ttl_seconds: parts.user_token_ttl_seconds,
         }
+    }
+
+    /// The redirect diagnostics this login keeps.
+    #[must_use]
+    pub const fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
     }
 
     fn record(&self, app: ApplicationId, kind: EventKind, provider: &str) -> Event {
@@ -347,34 +358,66 @@ impl LoginFlow {
             Lookup::UnknownApplication => {
                 return Ok(Started::Refused(StartRefusal::UnknownApplication));
             }
-            Lookup::UnknownProvider => return Ok(Started::Refused(StartRefusal::UnknownProvider)),
+            Lookup::UnknownProvider => {
+                let refusal = StartRefusal::UnknownProvider;
+                self.diagnose(app, req.slug, &refusal, Finding::Nothing)
+                    .await;
+                return Ok(Started::Refused(refusal));
+            }
             Lookup::Inactive(provider, reasons) => {
                 let codes = reasons.iter().map(|r| r.code).collect::<Vec<_>>().join(",");
-                return Ok(self.refuse(
-                    app,
-                    &provider.key,
-                    StartRefusal::Inactive {
-                        provider: provider.display_name,
-                        codes,
-                    },
-                ));
+                let finding = Finding::Inactive(
+                    reasons
+                        .iter()
+                        .map(|r| InactiveDiagnosis {
+                            code: r.code.to_owned(),
+                            message: r.message.clone(),
+                        })
+                        .collect(),
+                );
+                let refusal = StartRefusal::Inactive {
+                    provider: provider.display_name,
+                    codes,
+                };
+                return Ok(self
+                    .refuse(app, &provider.key, req.slug, refusal, finding)
+                    .await);
             }
             Lookup::Active(active) => active,
         };
         let provider_key = active.config.provider.key.clone();
         let registered = &active.integration.redirect_uris;
-        let redirect_uri = match params.get("redirect_uri") {
+        let received = params.get("redirect_uri");
+        let redirect_uri = match received {
             Some(uri) if registered.iter().any(|r| r == uri) => uri.clone(),
-            Some(_) => {
-                return Ok(self.refuse(app, &provider_key, StartRefusal::RedirectUriUnregistered));
-            }
             None if registered.len() == 1 => registered[0].clone(),
-            None => return Ok(self.refuse(app, &provider_key, StartRefusal::RedirectUriMissing)),
+            _ => {
+                let refusal = if received.is_some() {
+                    StartRefusal::RedirectUriUnregistered
+                } else {
+                    StartRefusal::RedirectUriMissing
+                };
+                let finding = Finding::RedirectUri(RedirectUriDiagnosis::new(
+                    received.map(String::as_str),
+                    registered,
+                ));
+                return Ok(self
+                    .refuse(app, &provider_key, req.slug, refusal, finding)
+                    .await);
+            }
         };
         if active.integration.require_state_signing
-            && let Some(refusal) = self.check_signature(app, &req, &params).await
+            && let Some((refusal, diagnosis)) = self.check_signature(app, &req, &params).await
         {
-            return Ok(self.refuse(app, &provider_key, refusal));
+            return Ok(self
+                .refuse(
+                    app,
+                    &provider_key,
+                    req.slug,
+                    refusal,
+                    Finding::Signature(diagnosis),
+                )
+                .await);
         }
 
         let browser = req
@@ -491,11 +534,39 @@ impl LoginFlow {
             .map(Some)
     }
 
-    fn refuse(&self, app: ApplicationId, provider: &str, refusal: StartRefusal) -> Started {
+    /// Refuses a start of `app` at the provider `provider` (reached as `slug`): an
+    /// event and a diagnostic.
+    async fn refuse(
+        &self,
+        app: ApplicationId,
+        provider: &str,
+        slug: &str,
+        refusal: StartRefusal,
+        finding: Finding,
+    ) -> Started {
         if let Some((reason, detail)) = refusal.event() {
             self.fail(app, provider, reason, detail);
         }
+        self.diagnose(app, slug, &refusal, finding).await;
         Started::Refused(refusal)
+    }
+
+    /// Keeps a refused start among the application's redirect diagnostics.
+    async fn diagnose(
+        &self,
+        app: ApplicationId,
+        slug: &str,
+        refusal: &StartRefusal,
+        finding: Finding,
+    ) {
+        let refused = RefusedStart::new(
+            self.clock.now(),
+            slug,
+            refusal.reason(),
+            refusal.page().detail,
+            finding,
+        );
+        self.diagnostics.record_refused_start(app, refused).await;
     }
 
     async fn check_signature(
@@ -503,7 +574,7 @@ impl LoginFlow {
         app: ApplicationId,
         req: &StartRequest<'_>,
         params: &std::collections::HashMap<String, String>,
-    ) -> Option<StartRefusal> {
+    ) -> Option<(StartRefusal, SignatureDiagnosis)> {
         let get = |k: &str| params.get(k).map(String::as_str);
         let headers = SignatureHeaders {
             key_id: get("accessKeyId"),
@@ -529,8 +600,22 @@ impl LoginFlow {
         .await
         {
             Ok(key) if key.application_id == app => None,
-            Ok(_) => Some(StartRefusal::SignatureForeignKey),
-            Err(e) => Some(StartRefusal::SignatureInvalid(e.code())),
+            Ok(key) => Some((
+                StartRefusal::SignatureForeignKey,
+                SignatureDiagnosis::new(
+                    "signature_foreign_key",
+                    Some("X-Fedgate-Key-Id"),
+                    headers.key_id,
+                    format!(
+                        "the signature is correct, but access key {} belongs to another application",
+                        key.id
+                    ),
+                ),
+            )),
+            Err(e) => Some((
+                StartRefusal::SignatureInvalid(e.code()),
+                SignatureDiagnosis::new(e.code(), e.header(), headers.key_id, e.to_string()),
+            )),
         }
     }
 
@@ -623,6 +708,11 @@ impl LoginFlow {
             Ok(location) => location,
             Err(failure) => {
                 self.fail(app, &provider.key, failure.reason(), failure.detail());
+                if let Some(upstream) = failure.upstream(self.clock.now()) {
+                    self.diagnostics
+                        .record_upstream_error(app, &provider.key, &upstream)
+                        .await;
+                }
                 let pairs = [
                     ("error", failure.oauth_error().to_owned()),
                     (

@@ -12,6 +12,7 @@
 //! It knows nothing of actix-web, sea-orm or Redis.
 
 pub mod development;
+pub mod diagnostics;
 mod flow;
 pub mod outcome;
 pub mod provider;

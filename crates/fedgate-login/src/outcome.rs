@@ -3,6 +3,8 @@
 
 use fedgate_provider::ProviderError;
 
+use crate::diagnostics::UpstreamError;
+
 /// A page for a person in a browser, when there is nowhere safe to redirect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorPage {
@@ -53,30 +55,41 @@ pub enum StartRefusal {
 }
 
 impl StartRefusal {
+    /// The stable reason code.
+    #[must_use]
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Malformed => "start_malformed".into(),
+            Self::TooLarge(_) => "start_too_large".into(),
+            Self::UnknownApplication => "application_unknown".into(),
+            Self::UnknownProvider => "provider_unknown".into(),
+            Self::Inactive { .. } => "service_inactive".into(),
+            Self::RedirectUriUnregistered => "redirect_uri_unregistered".into(),
+            Self::RedirectUriMissing => "redirect_uri_missing".into(),
+            Self::SignatureForeignKey => "signature_foreign_key".into(),
+            Self::SignatureInvalid(code) => format!("signature_invalid:{code}"),
+        }
+    }
+
     /// The event reason and detail, for refusals that concern a known application.
     #[must_use]
     pub fn event(&self) -> Option<(String, String)> {
         let signature = "state signing is required and the request's signature was refused";
-        Some(match self {
+        let detail = match self {
             Self::Malformed
             | Self::TooLarge(_)
             | Self::UnknownApplication
             | Self::UnknownProvider => return None,
-            Self::Inactive { provider, codes } => (
-                "service_inactive".into(),
-                format!("{provider} Authentication Service is INACTIVE: {codes}"),
-            ),
-            Self::RedirectUriUnregistered => (
-                "redirect_uri_unregistered".into(),
-                "redirect_uri is not registered".into(),
-            ),
-            Self::RedirectUriMissing => (
-                "redirect_uri_missing".into(),
-                "several redirect URIs are registered; none was given".into(),
-            ),
-            Self::SignatureForeignKey => ("signature_foreign_key".into(), signature.into()),
-            Self::SignatureInvalid(code) => (format!("signature_invalid:{code}"), signature.into()),
-        })
+            Self::Inactive { provider, codes } => {
+                format!("{provider} Authentication Service is INACTIVE: {codes}")
+            }
+            Self::RedirectUriUnregistered => "redirect_uri is not registered".into(),
+            Self::RedirectUriMissing => {
+                "several redirect URIs are registered; none was given".into()
+            }
+            Self::SignatureForeignKey | Self::SignatureInvalid(_) => signature.into(),
+        };
+        Some((self.reason(), detail))
     }
 
     /// The page shown.
@@ -211,6 +224,16 @@ const PASSED_THROUGH: [&str; 6] = [
     "temporarily_unavailable",
 ];
 
+/// Provider errors that are a person's choice or an app's `prompt=none` answered, not
+/// trouble with the provider: no upstream error is kept for them.
+const PERSON_OR_PROMPT: [&str; 5] = [
+    "access_denied",
+    "login_required",
+    "interaction_required",
+    "consent_required",
+    "account_selection_required",
+];
+
 /// Why a login failed after a valid start: the app gets `error` and
 /// `error_description` on its redirect URI.
 #[derive(Debug)]
@@ -291,6 +314,36 @@ impl LoginFailure {
             Self::Mapping(e) => e.to_string(),
             Self::Internal => "Fedgate could not complete the sign-in".into(),
         }
+    }
+
+    /// The provider's part in the failure, for its last-upstream-error diagnostic:
+    /// none when the failure is Fedgate's, the person's choice or a `prompt` answer.
+    #[must_use]
+    pub fn upstream(&self, at: chrono::DateTime<chrono::Utc>) -> Option<UpstreamError> {
+        let (status, error) = match self {
+            Self::ProviderError { error, .. } if PERSON_OR_PROMPT.contains(&error.as_str()) => {
+                return None;
+            }
+            Self::ProviderError { error, .. } => (None, Some(error.clone())),
+            Self::Provider(e) => (
+                e.http_status(),
+                match e {
+                    ProviderError::Refused { error, .. } => Some(error.clone()),
+                    _ => None,
+                },
+            ),
+            Self::CodeMissing | Self::IssuerMismatch | Self::IssuerMissing | Self::Mapping(_) => {
+                (None, None)
+            }
+            Self::ConfigurationChanged(_) | Self::Internal => return None,
+        };
+        Some(UpstreamError {
+            at,
+            reason: self.reason(),
+            status,
+            error,
+            detail: self.detail(),
+        })
     }
 
     /// The `error_description` the app receives.

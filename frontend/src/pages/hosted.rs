@@ -1,7 +1,8 @@
 //! Hosted Services: a tile per service with the two URIs to copy, ACTIVE or INACTIVE
-//! with each missing piece linked to where it is fixed, and Try it.
+//! with each missing piece linked to where it is fixed, Try it, and its redirect
+//! diagnostics (refused starts with what was sent, the provider's last error).
 
-use fedgate_wire::hosted::{HostedServiceDto, ServiceStatusDto};
+use fedgate_wire::hosted::{HostedServiceDto, RefusedStartDto, ServiceStatusDto, UpstreamErrorDto};
 use fedgate_wire::properties::{
     DevelopmentProviderRequest, DiscoveryCheckRequest, DiscoveryDto, PropertyDto, PropertyRequest,
 };
@@ -12,7 +13,7 @@ use leptos_router::components::A;
 use super::apps::app_ctx;
 use super::properties::kind_label;
 use crate::api::{self, Failure};
-use crate::components::{CopyButton, ErrorNote, Loading};
+use crate::components::{CopyButton, ErrorNote, Loading, when};
 
 /// The Hosted Services page.
 #[component]
@@ -160,6 +161,15 @@ fn Tile(service: HostedServiceDto, on_recheck: Callback<()>) -> impl IntoView {
         })
         .collect_view();
     let login = service.login_endpoint.clone();
+    let diagnostics = (service.last_upstream_error.is_some() || !service.refused_starts.is_empty())
+        .then(|| {
+            view! {
+                <Diagnostics
+                    upstream=service.last_upstream_error.clone()
+                    refused=service.refused_starts.clone()
+                />
+            }
+        });
     view! {
         <section class="tile" aria-labelledby=heading_id.clone()>
             <div class="tile-head">
@@ -184,6 +194,7 @@ fn Tile(service: HostedServiceDto, on_recheck: Callback<()>) -> impl IntoView {
                         </div>
                     }
                 })}
+            {diagnostics}
             <p class="tile-foot">
                 {if active {
                     view! {
@@ -219,5 +230,127 @@ fn UriRow(label: String, value: String) -> impl IntoView {
                 <CopyButton text=value label=label/>
             </div>
         </div>
+    }
+}
+
+/// `text` with the character at `at` (counted in characters) marked: where it first
+/// differs from what it is compared with. Past the end, an empty mark says "ends here".
+fn marked(text: &str, at: usize) -> impl IntoView + use<> {
+    let chars: Vec<char> = text.chars().collect();
+    let split = at.min(chars.len());
+    let before: String = chars[..split].iter().collect();
+    let (first, rest): (String, String) = match chars.get(split) {
+        Some(c) => (c.to_string(), chars[split + 1..].iter().collect()),
+        None => (String::new(), String::new()),
+    };
+    let title = format!("differs at character {}", at + 1);
+    let end = first.is_empty();
+    view! {
+        <code class="diff">
+            {before}
+            <mark title=title class:end=end>{first}</mark>
+            {rest}
+        </code>
+    }
+}
+
+/// The tile's redirect diagnostics: the provider's last upstream error and the refused
+/// login starts at this provider, newest first.
+#[component]
+fn Diagnostics(upstream: Option<UpstreamErrorDto>, refused: Vec<RefusedStartDto>) -> impl IntoView {
+    let requests = match refused.len() {
+        0 => String::new(),
+        1 => "1 refused sign-in request".to_owned(),
+        n => format!("{n} refused sign-in requests"),
+    };
+    let summary = match (&upstream, requests.is_empty()) {
+        (Some(_), true) => "Diagnostics: the provider's last error".to_owned(),
+        (None, _) => format!("Diagnostics: {requests}"),
+        (Some(_), false) => format!("Diagnostics: {requests}, the provider's last error"),
+    };
+    let upstream = upstream.map(|e| {
+        let status = e.status.map(|s| format!(" · HTTP {s}")).unwrap_or_default();
+        let error = e.error.clone().map(|o| format!(" · error {o}")).unwrap_or_default();
+        view! {
+            <div class="upstream">
+                <p><strong>"Last provider error"</strong> " " <span class="muted">{when(e.at)}</span></p>
+                <p><code>{e.reason.clone()}</code> {status} {error}</p>
+                <p>{e.detail.clone()}</p>
+            </div>
+        }
+    });
+    let items = refused.into_iter().map(refused_item).collect_view();
+    view! {
+        <details class="diagnostics">
+            <summary>{summary}</summary>
+            {upstream}
+            <ol class="refused">{items}</ol>
+        </details>
+    }
+}
+
+fn refused_item(r: RefusedStartDto) -> impl IntoView {
+    let redirect = r.redirect_uri.map(|d| {
+        let closest = d.registered.iter().map(|u| u.first_difference).max().unwrap_or(0);
+        let received = match &d.received {
+            Some(uri) => view! { <dd>{marked(uri, closest)}</dd> }.into_any(),
+            None => view! { <dd>"(none sent)"</dd> }.into_any(),
+        };
+        let registered = d
+            .registered
+            .into_iter()
+            .map(|u| {
+                let at = u.first_difference;
+                view! {
+                    <dd>
+                        {marked(&u.uri, at)}
+                        <span class="muted">{format!(" first differs at character {}", at + 1)}</span>
+                    </dd>
+                }
+            })
+            .collect_view();
+        view! {
+            <dl class="uri-diff">
+                <dt>"redirect_uri received"</dt>
+                {received}
+                <dt>"Registered redirect URIs"</dt>
+                {registered}
+            </dl>
+        }
+    });
+    let signature = r.signature.map(|s| {
+        let parameter = s
+            .parameter
+            .map(|p| format!(" (parameter {p})"))
+            .unwrap_or_default();
+        let key = s
+            .access_key_id
+            .map(|k| format!(" · access key {k}"))
+            .unwrap_or_default();
+        view! {
+            <p>
+                "Failed check: " <code>{s.check}</code> {parameter} {key} " — " {s.detail}
+            </p>
+        }
+    });
+    let inactive = (!r.inactive_reasons.is_empty()).then(|| {
+        let reasons = r
+            .inactive_reasons
+            .into_iter()
+            .map(|d| view! { <li><code>{d.code}</code> " " {d.message}</li> })
+            .collect_view();
+        view! { <ul>{reasons}</ul> }
+    });
+    view! {
+        <li>
+            <p>
+                <span class="muted">{when(r.at)}</span> " " <code>{r.reason}</code>
+                <br/>
+                {r.message}
+            </p>
+            {redirect}
+            {signature}
+            {inactive}
+        </li>
     }
 }

@@ -100,6 +100,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(hosted_services::list),
                 )
                 .route(
+                    "/applications/{app_id}/diagnostics",
+                    web::get().to(hosted_services::diagnostics),
+                )
+                .route(
                     "/applications/{app_id}/signing-keys",
                     web::get().to(signing_keys::list),
                 )

@@ -233,6 +233,7 @@ impl Modify for TaggedShapes {
         access_keys::create,
         access_keys::revoke,
         hosted_services::list,
+        hosted_services::diagnostics,
         signing_keys::list,
         signing_keys::rotate,
         events::list,
