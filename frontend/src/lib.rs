@@ -14,7 +14,7 @@ use leptos_router::path;
 
 use fedgate_wire::properties::InstanceDto;
 
-use crate::pages::{account, apps, events, hosted, keys, properties, users};
+use crate::pages::{account, apps, events, hosted, keys, properties, users, webhooks};
 
 /// Where the panel is mounted.
 pub const BASE: &str = "/panel";
@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                             view=users::FederatedUserDetail
                         />
                         <Route path=path!("/events") view=events::Events/>
+                        <Route path=path!("/webhooks/:webhook") view=webhooks::WebhookDeliveries/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -13,6 +13,7 @@ mod m20261202_000004_provider_slugs;
 mod m20261202_000005_instance_meta;
 mod m20261202_000006_token_key_rotation;
 mod m20261203_000007_event_retention;
+mod m20261203_000008_webhook_deliveries;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_instance_meta::Migration),
             Box::new(m20261202_000006_token_key_rotation::Migration),
             Box::new(m20261203_000007_event_retention::Migration),
+            Box::new(m20261203_000008_webhook_deliveries::Migration),
         ]
     }
 }

@@ -4,14 +4,17 @@
 // Credentials › OAuth Credentials, New Property › Fedgate › OAuth Integration (a
 // validation error shown inline first), the tile ACTIVE with both URIs, Try it
 // against oidc-provider standing in for Google, a refused start in the tile's redirect
-// diagnostics with the difference marked, the user under Users and the login
+// diagnostics with the difference marked, a webhook (its secret once, a test event
+// verified with the Standard Webhooks library), the user under Users and the login
 // under Events, an access key whose secret is shown once — plus a wrong password,
 // another subscriber opening the first one's application by URL, a lapsed session,
 // phone width and labelled inputs. A screenshot of every page goes to
 // test-output/panel/ (docs/panel.md shows them).
 import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { Webhook } from 'standardwebhooks';
 import { clientId, clientSecret, freePort, launchChromium, panelPage, root, runSuite, signInAtProvider, startApp, startFedgate, startProvider, step as say } from './lib.mjs';
 
 const outDir = join(root, 'test-output', 'panel');
@@ -19,12 +22,16 @@ rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 const step = (msg) => say('panel', msg);
 
-const [opPort, fgPort, appPort] = [await freePort(), await freePort(), await freePort()];
+const [opPort, fgPort, appPort, hookPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
 const issuer = `http://127.0.0.1:${opPort}`;
 const owner = { email: 'owner@example.com', password: 'a long panel passphrase' };
 
 await runSuite('panel', async (cleanups, logs) => {
-  const fg = await startFedgate(fgPort, issuer, cleanups);
+  // Loopback providers allowed: the webhook endpoint below is on this machine.
+  const fg = await startFedgate(fgPort, issuer, cleanups, {
+    FEDGATE_DEV_PROVIDER: 'off',
+    FEDGATE_ALLOW_LOOPBACK_PROVIDERS: 'true',
+  });
   logs.push({ name: 'Fedgate', get: () => fg.log });
   const panel = `${fg.url}/panel`;
   const appRedirect = startApp(appPort, cleanups);
@@ -326,6 +333,62 @@ await runSuite('panel', async (cleanups, logs) => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${panel}/apps/${appId}/events`);
   await page.getByRole('heading', { name: 'Events' }).waitFor();
+
+  // 11b. A webhook: created in the panel (its signing secret shown once), a test event
+  // sent from its page and verified by the Standard Webhooks reference library.
+  step('webhook');
+  const verified = [];
+  let hookSecret = null;
+  const hookServer = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        verified.push(new Webhook(hookSecret).verify(Buffer.concat(chunks).toString('utf8'), req.headers));
+        res.writeHead(204).end();
+      } catch (e) {
+        res.writeHead(400).end(String(e));
+      }
+    });
+  });
+  await new Promise((r) => hookServer.listen(hookPort, '127.0.0.1', r));
+  cleanups.push(() => hookServer.close());
+  await nav('Properties');
+  await page.getByRole('button', { name: 'New Property' }).click();
+  await page.getByRole('button', { name: 'Fedgate ›', exact: true }).click();
+  await page.getByRole('button', { name: 'Webhook', exact: true }).click();
+  const hookDialog = page.getByRole('dialog');
+  await hookDialog.getByLabel('Instance name').fill('Audit');
+  await hookDialog.getByLabel('Endpoint URL').fill(`http://127.0.0.1:${hookPort}/hook`);
+  await hookDialog.getByRole('button', { name: 'Save' }).click();
+  assert.match(await hookDialog.locator('#eventTypes-error').innerText(), /at least one event type/);
+  await hookDialog.getByLabel('user.created').check();
+  await hookDialog.getByLabel('login.failed').check();
+  await hookDialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'Signing secret' }).waitFor();
+  hookSecret = await page.locator('code.key-secret').innerText();
+  assert.match(hookSecret, /^whsec_[A-Za-z0-9+/=]{44}$/);
+  await shoot('webhook-secret-once');
+  await page.getByRole('button', { name: 'I have stored the secret' }).click();
+  const hookRow = page.getByRole('row').filter({ hasText: 'Fedgate › Webhook' });
+  await hookRow.waitFor();
+  assert.ok(!(await page.content()).includes(hookSecret), 'the secret is gone once stored');
+  await hookRow.getByRole('link', { name: 'Deliveries of Audit' }).click();
+  await page.getByRole('heading', { name: 'Webhook “Audit”' }).waitFor();
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  for (let i = 0; verified.length === 0; i++) {
+    if (i > 100) throw new Error('no verified webhook delivery');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(verified[0].type, 'webhook.test');
+  const delivered = page.locator('tr[data-status="delivered"]');
+  for (let i = 0; (await delivered.count()) === 0; i++) {
+    if (i > 50) throw new Error('the delivery is not shown as delivered');
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.match(await delivered.first().innerText(), /webhook\.test[\s\S]*delivered[\s\S]*204/);
+  await shoot('webhook-deliveries');
 
   // 12. Phone width: nothing overflows sideways; the navigation still works.
   step('phone width');

@@ -29,3 +29,4 @@ mod panel_users;
 mod properties;
 mod signing;
 mod signing_keys;
+mod webhooks;

@@ -16,6 +16,8 @@
 
 pub mod fake_google;
 pub mod fake_oauth2;
+pub mod webhook_receiver;
+pub mod webhook_verify;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use fake_google::{FakeGoogle, IssParam, Person, TENANT_A, TENANT_B, TokenMode};
 pub use fake_oauth2::{FakeOAuth2, Member, ProfileMode, Shape};
+pub use webhook_receiver::{Received, WebhookReceiver};
 
 use fedgate_domain::seal::MasterKey;
 use fedgate_domain::signing::{self, RequestParts};
@@ -443,7 +446,7 @@ impl TestApp {
             }],
             created_at: chrono::Utc::now(),
         };
-        self.storage().create_user(&user).await.unwrap();
+        self.storage().create_user(&user, None).await.unwrap();
     }
 
     /// Copies one property's sealed secret over another's, as an attacker with

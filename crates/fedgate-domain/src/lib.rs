@@ -27,5 +27,6 @@ pub mod seal;
 pub use fedgate_signing as signing;
 pub mod subscriber;
 pub mod user;
+pub mod webhook;
 
 pub use error::ValidationError;

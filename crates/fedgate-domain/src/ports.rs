@@ -138,8 +138,9 @@ pub trait AccessKeyRepository: Send + Sync {
 /// Users of an application.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Creates a user with its locators; `Conflict` when the id or a locator is taken.
-    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Creates a user with its locators, and `event` in the same transaction;
+    /// `Conflict` when the id or a locator is taken.
+    async fn create_user(&self, user: &User, event: Option<Event>) -> StoreResult<()>;
     /// One user of the application.
     async fn get_user(&self, app: ApplicationId, id: &UserId) -> StoreResult<Option<User>>;
     /// Users of the application among `ids` (absent ones are left out), in id order.
@@ -437,6 +438,48 @@ pub trait EventRepository: Send + Sync {
     async fn delete_events_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// The webhook outbox. Deliveries of events are written by the storage in the same
+/// transaction as the events (see [`crate::webhook::deliveries_for`]); these are the
+/// worker's and the panel's operations on them.
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// Claims up to `limit` pending deliveries due at `now` until `lease_until`: no
+    /// other worker (on any instance) gets them meanwhile; if this one dies, they are
+    /// claimed again after the lease.
+    async fn claim_due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<crate::webhook::Delivery>>;
+    /// Records an attempt of a claimed delivery and releases it.
+    async fn record_delivery_attempt(
+        &self,
+        id: &str,
+        attempt: &crate::webhook::DeliveryAttempt,
+    ) -> StoreResult<()>;
+    /// A webhook's most recent deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        app: ApplicationId,
+        webhook: PropertyId,
+        limit: u64,
+    ) -> StoreResult<Vec<crate::webhook::Delivery>>;
+    /// Makes a delivery due now again (same message id), with a new retry window;
+    /// false when the application's webhook has no such delivery.
+    async fn redeliver(
+        &self,
+        app: ApplicationId,
+        webhook: PropertyId,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Writes a delivery that reports no stored change (the test event).
+    async fn insert_delivery(&self, delivery: &crate::webhook::Delivery) -> StoreResult<()>;
+    /// Deletes deliveries written before `before`; how many.
+    async fn delete_deliveries_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// Everything durable, in one handle.
 #[async_trait]
 pub trait Store:
@@ -450,6 +493,7 @@ pub trait Store:
     + SigningKeyRepository
     + UserTokenRepository
     + EventRepository
+    + WebhookRepository
     + std::fmt::Debug
 {
     /// Checks the database answers.

@@ -10,6 +10,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 use crate::ValidationError;
 use crate::claims::ClaimMapping;
@@ -24,6 +25,9 @@ pub const MAX_REDIRECT_URIS: usize = 10;
 
 /// Most providers of one kind (OpenID Connect, OAuth2) one application may have.
 pub const MAX_PROVIDERS_PER_KIND: usize = 20;
+
+/// Most webhooks one application may have.
+pub const MAX_WEBHOOKS: usize = 10;
 
 /// The kinds of property. Provider kinds other than Google are keyed by instance name
 /// and slug, any number per application (up to a cap).
@@ -40,16 +44,19 @@ pub enum PropertyKind {
     Oauth2Provider,
     /// Fedgate › Development sign-in: the built-in development provider.
     DevelopmentProvider,
+    /// Fedgate › Webhook: events delivered to a subscriber's endpoint.
+    Webhook,
 }
 
 impl PropertyKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::GoogleOauthCredentials,
         Self::OauthIntegration,
         Self::OpenidConnectProvider,
         Self::Oauth2Provider,
         Self::DevelopmentProvider,
+        Self::Webhook,
     ];
 
     /// The stored spelling.
@@ -61,6 +68,7 @@ impl PropertyKind {
             Self::OpenidConnectProvider => "openid_connect_provider",
             Self::Oauth2Provider => "oauth2_provider",
             Self::DevelopmentProvider => "development_provider",
+            Self::Webhook => "webhook",
         }
     }
 
@@ -79,6 +87,7 @@ impl PropertyKind {
             Self::OpenidConnectProvider => "OpenID Connect › Provider",
             Self::Oauth2Provider => "OAuth2 › Provider",
             Self::DevelopmentProvider => "Fedgate › Development sign-in",
+            Self::Webhook => "Fedgate › Webhook",
         }
     }
 
@@ -90,6 +99,18 @@ impl PropertyKind {
             self,
             Self::GoogleOauthCredentials | Self::OauthIntegration | Self::DevelopmentProvider
         )
+    }
+
+    /// How many properties of this kind one application may hold, when more than one.
+    #[must_use]
+    pub const fn most_per_application(self) -> Option<usize> {
+        match self {
+            Self::OpenidConnectProvider | Self::Oauth2Provider => Some(MAX_PROVIDERS_PER_KIND),
+            Self::Webhook => Some(MAX_WEBHOOKS),
+            Self::GoogleOauthCredentials | Self::OauthIntegration | Self::DevelopmentProvider => {
+                None
+            }
+        }
     }
 
     /// Whether properties of this kind each define a provider with its own slug.
@@ -643,6 +664,96 @@ pub enum PropertySettings {
     Oauth2Provider(Box<Oauth2Provider>),
     /// The built-in development provider (no settings).
     DevelopmentProvider,
+    /// A webhook.
+    Webhook(WebhookSettings),
+}
+
+/// Stored settings of a Fedgate › Webhook property (its signing secret is sealed
+/// beside them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// The event types subscribed to (`user.created`, …).
+    pub event_types: Vec<String>,
+}
+
+impl WebhookSettings {
+    fn check(&self) -> Result<(), ValidationError> {
+        webhook_url(&self.url)?;
+        webhook_event_types(&self.event_types)?;
+        Ok(())
+    }
+
+    /// The subscribed types.
+    #[must_use]
+    pub fn types(&self) -> Vec<crate::webhook::WebhookEventType> {
+        self.event_types
+            .iter()
+            .filter_map(|t| crate::webhook::WebhookEventType::parse(t))
+            .collect()
+    }
+}
+
+/// A webhook URL: absolute, `https` (plain `http` only to a loopback host, for local
+/// development — and even then only where loopback calls are allowed), no user info,
+/// no fragment, at most 2048 characters.
+fn webhook_url(text: &str) -> Result<Url, ValidationError> {
+    let field = "url";
+    if text.len() > 2048 {
+        return Err(ValidationError::new(
+            field,
+            "must be at most 2048 characters",
+        ));
+    }
+    let url = Url::parse(text.trim())
+        .map_err(|_| ValidationError::new(field, "must be an absolute https URL"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(ValidationError::new(field, "must be an https URL")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ValidationError::new(field, "must not contain user info"));
+    }
+    if url.fragment().is_some() {
+        return Err(ValidationError::new(field, "must not contain a fragment"));
+    }
+    Ok(url)
+}
+
+/// Subscribed event types: at least one, each known, none twice.
+fn webhook_event_types(types: &[String]) -> Result<(), ValidationError> {
+    let field = "eventTypes";
+    if types.is_empty() {
+        return Err(ValidationError::new(
+            field,
+            "must name at least one event type",
+        ));
+    }
+    for (i, t) in types.iter().enumerate() {
+        if crate::webhook::WebhookEventType::parse(t).is_none() {
+            let known: Vec<&str> = crate::webhook::WebhookEventType::ALL
+                .iter()
+                .map(|t| t.as_str())
+                .collect();
+            return Err(ValidationError::new(
+                field,
+                format!("{t:?} is not an event type; one of {}", known.join(", ")),
+            ));
+        }
+        if types[..i].contains(t) {
+            return Err(ValidationError::new(field, format!("{t} is named twice")));
+        }
+    }
+    Ok(())
 }
 
 impl PropertySettings {
@@ -655,6 +766,7 @@ impl PropertySettings {
             Self::OpenidConnectProvider(_) => PropertyKind::OpenidConnectProvider,
             Self::Oauth2Provider(_) => PropertyKind::Oauth2Provider,
             Self::DevelopmentProvider => PropertyKind::DevelopmentProvider,
+            Self::Webhook(_) => PropertyKind::Webhook,
         }
     }
 
@@ -675,6 +787,7 @@ impl PropertySettings {
             Self::OpenidConnectProvider(s) => serde_json::to_value(s),
             Self::Oauth2Provider(s) => serde_json::to_value(s),
             Self::DevelopmentProvider => Ok(serde_json::json!({})),
+            Self::Webhook(s) => serde_json::to_value(s),
         };
         // Plain structs of strings and bools always serialize.
         value.unwrap_or(serde_json::Value::Null)
@@ -711,6 +824,12 @@ impl PropertySettings {
                 Some(o) if o.is_empty() => Self::DevelopmentProvider,
                 _ => return Err("a development sign-in has no settings".into()),
             },
+            PropertyKind::Webhook => {
+                let s: WebhookSettings =
+                    serde_json::from_value(json.clone()).map_err(|e| e.to_string())?;
+                s.check().map_err(|e| e.to_string())?;
+                Self::Webhook(s)
+            }
         };
         Ok(settings)
     }
@@ -776,6 +895,15 @@ pub enum PropertyInput {
     DevelopmentProvider {
         /// Label.
         instance_name: String,
+    },
+    /// Fedgate › Webhook. Its signing secret is made by Fedgate, not submitted.
+    Webhook {
+        /// Label.
+        instance_name: String,
+        /// Where deliveries are POSTed.
+        url: String,
+        /// The event types subscribed to.
+        event_types: Vec<String>,
     },
 }
 
@@ -848,6 +976,7 @@ impl PropertyInput {
             Self::OpenidConnectProvider { .. } => PropertyKind::OpenidConnectProvider,
             Self::Oauth2Provider(_) => PropertyKind::Oauth2Provider,
             Self::DevelopmentProvider { .. } => PropertyKind::DevelopmentProvider,
+            Self::Webhook { .. } => PropertyKind::Webhook,
         }
     }
 
@@ -987,6 +1116,23 @@ impl PropertyInput {
                 settings: PropertySettings::DevelopmentProvider,
                 secret: None,
             }),
+            Self::Webhook {
+                instance_name,
+                url,
+                event_types,
+            } => {
+                let instance_name = InstanceName::parse(&instance_name)?;
+                let settings = WebhookSettings {
+                    url: webhook_url(&url)?.to_string(),
+                    event_types,
+                };
+                settings.check()?;
+                Ok(ValidProperty {
+                    instance_name,
+                    settings: PropertySettings::Webhook(settings),
+                    secret: None,
+                })
+            }
         }
     }
 }

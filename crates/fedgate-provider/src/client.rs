@@ -477,6 +477,31 @@ impl ProviderClient {
         Ok(body)
     }
 
+    /// POSTs a webhook delivery (a JSON `body` with `headers`) to a subscriber-given
+    /// URL through the address guard — no redirects, the provider timeout — and
+    /// returns the status the endpoint answered with, or why there was no answer.
+    pub async fn post_webhook(
+        &self,
+        url: &url::Url,
+        headers: &[(&'static str, String)],
+        body: &str,
+    ) -> Result<u16, String> {
+        self.check(url).map_err(|r| r.to_string())?;
+        let mut req = self
+            .guarded
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let res = req.send().await.map_err(|e| describe(&e))?;
+        let status = res.status().as_u16();
+        // Read (a bounded part of) the answer so the connection can be reused.
+        let _body = net::read_capped(res, 64 * 1024).await;
+        Ok(status)
+    }
+
     /// Reads a JSON resource of the provider (a plain OAuth2 provider's profile or
     /// emails endpoint, `what` naming it in errors) with the access token, which goes
     /// in the `Authorization` header only — never in the URL.

@@ -27,6 +27,7 @@ pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod tokens;
+pub mod webhooks;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -41,6 +41,7 @@ pub struct Application {
     events: EventSink,
     clock: Arc<dyn fedgate_domain::clock::Clock>,
     event_retention_days: u32,
+    webhooks: crate::webhooks::Worker,
 }
 
 /// Opens the database and applies pending migrations.
@@ -184,6 +185,13 @@ impl Application {
             Arc::clone(&clock),
             token_issuer,
         ));
+        let webhooks = crate::webhooks::Worker {
+            store: Arc::clone(&store_handle),
+            client: Arc::clone(&provider),
+            sealer: sealer.clone(),
+            clock: Arc::clone(&clock),
+            metrics: Arc::clone(&metrics),
+        };
         let registry = Arc::new(Registry::new(
             Arc::clone(&store_handle),
             sealer.clone(),
@@ -279,6 +287,7 @@ impl Application {
             events,
             clock,
             event_retention_days: settings.event_retention_days,
+            webhooks,
         })
     }
 
@@ -312,8 +321,10 @@ impl Application {
             let handle = server.handle();
             (handle, tokio::spawn(server))
         });
+        let webhooks = tokio::spawn(self.webhooks.run());
         let result = self.server.await;
         sweeper.abort();
+        webhooks.abort();
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
             let _ended = task.await;

@@ -28,7 +28,8 @@ fn to_active(e: &Event) -> event::ActiveModel {
     }
 }
 
-/// Inserts events with `db` (a transaction when the events record its changes).
+/// Inserts events with `db` (a transaction when the events record its changes), and
+/// the webhook deliveries they cause.
 pub(crate) async fn insert_events(
     db: &impl ConnectionTrait,
     events: &[Event],
@@ -39,7 +40,8 @@ pub(crate) async fn insert_events(
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
+    // The transactional outbox: webhook deliveries commit or roll back with the events.
+    crate::webhooks::enqueue(db, events).await
 }
 
 #[async_trait]

@@ -16,6 +16,7 @@ pub mod sealed;
 mod subscribers;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

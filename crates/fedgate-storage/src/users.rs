@@ -132,11 +132,16 @@ fn locator_filter(app: ApplicationId, id: &UserId, l: &Locator) -> Condition {
 
 #[async_trait]
 impl UserRepository for SeaStore {
-    async fn create_user(&self, u: &User) -> StoreResult<()> {
+    async fn create_user(&self, u: &User, event: Option<Event>) -> StoreResult<()> {
         let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
         insert_user(&write.txn, u)
             .await
             .map_err(|e| conflict_or_backend(&e, "a user with this id or locator"))?;
+        if let Some(event) = event {
+            insert_events(&write.txn, &[event])
+                .await
+                .map_err(|e| backend_err(&e))?;
+        }
         write.commit().await.map_err(|e| backend_err(&e))
     }
 

@@ -60,13 +60,16 @@ async fn user(store: &SeaStore) -> (ApplicationId, UserId) {
         .unwrap();
     let id = UserId::generate();
     store
-        .create_user(&User {
-            id: id.clone(),
-            application_id: app,
-            screen_name: None,
-            locators: Vec::new(),
-            created_at: now,
-        })
+        .create_user(
+            &User {
+                id: id.clone(),
+                application_id: app,
+                screen_name: None,
+                locators: Vec::new(),
+                created_at: now,
+            },
+            None,
+        )
         .await
         .unwrap();
     (app, id)

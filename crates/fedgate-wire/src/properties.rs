@@ -39,6 +39,80 @@ pub enum PropertyRequest {
     Oauth2Provider(Oauth2ProviderRequest),
     /// Fedgate › Development sign-in (only while the development provider is on).
     DevelopmentProvider(DevelopmentProviderRequest),
+    /// New Property › Fedgate › Webhook.
+    Webhook(WebhookRequest),
+}
+
+/// A webhook: Fedgate POSTs the subscribed events to `url`, signed as the Standard
+/// Webhooks specification says with a secret Fedgate makes and shows once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// Your label for this property.
+    #[cfg_attr(feature = "openapi", schema(example = "Audit log"))]
+    pub instance_name: String,
+    /// Where deliveries are POSTed: https (the same address rules as provider URLs).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "https://app.example.com/hooks/fedgate")
+    )]
+    pub url: String,
+    /// Event types: `user.created`, `user.deleted`, `identity.linked`,
+    /// `identity.unlinked`, `identity.detached`, `login.succeeded`, `login.failed`,
+    /// `token.revoked`.
+    #[cfg_attr(feature = "openapi", schema(example = json!(["user.created", "login.failed"])))]
+    pub event_types: Vec<String>,
+}
+
+/// A stored webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDto {
+    /// Property id.
+    pub id: String,
+    /// Label.
+    pub instance_name: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// The event types subscribed to.
+    pub event_types: Vec<String>,
+    /// The signing secret (`whsec_…`): in the response that created the webhook only,
+    /// never again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One message to a webhook and its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDeliveryDto {
+    /// The message id: the `webhook-id` header of every attempt.
+    pub id: String,
+    /// The event type (or `webhook.test`).
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed` (given up after 24 hours).
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the message was written.
+    pub created_at: DateTime<Utc>,
+    /// When the last attempt was made.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// The HTTP status of the last attempt, if the endpoint answered.
+    pub last_status_code: Option<u16>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The JSON body.
+    pub payload: String,
 }
 
 /// Turns on an application's Development sign-in: the built-in development provider,
@@ -405,6 +479,8 @@ pub enum PropertyDto {
     Oauth2Provider(Oauth2ProviderDto),
     /// Development sign-in.
     DevelopmentProvider(DevelopmentProviderDto),
+    /// Webhook.
+    Webhook(WebhookDto),
 }
 
 /// A stored OpenID Connect provider.

@@ -7,3 +7,4 @@ pub mod hosted;
 pub mod keys;
 pub mod properties;
 pub mod users;
+pub mod webhooks;

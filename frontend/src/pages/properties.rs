@@ -9,14 +9,16 @@ use fedgate_wire::properties::{
     DiscoveryCheckRequest, DiscoveryDto, GoogleCredentialsDto, GoogleCredentialsRequest,
     MappingPreviewDto, MappingPreviewRequest, Oauth2ProviderDto, Oauth2ProviderRequest,
     OauthIntegrationDto, OauthIntegrationRequest, OpenidConnectProviderDto,
-    OpenidConnectProviderRequest, PropertyDto, PropertyRequest, ResultDelivery,
+    OpenidConnectProviderRequest, PropertyDto, PropertyRequest, ResultDelivery, WebhookDto,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::apps::app_ctx;
+use super::webhooks::WebhookDialog;
 use crate::api::{self, Failure};
 use crate::components::{
     Confirm, Dialog, ErrorNote, FormError, Loading, SaveOrCancel, Table, TextAreaField, TextField,
@@ -32,6 +34,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "openid_connect_provider" => "OpenID Connect › Provider",
         "oauth2_provider" => "OAuth2 › Provider",
         "development_provider" => "Fedgate › Development sign-in",
+        "webhook" => "Fedgate › Webhook",
         _ => "Property",
     }
 }
@@ -44,6 +47,7 @@ enum Editing {
     Oidc(Option<OpenidConnectProviderDto>),
     OAuth2(Option<Box<Oauth2ProviderDto>>),
     Development(Option<DevelopmentProviderDto>),
+    Webhook(Option<WebhookDto>),
 }
 
 impl Editing {
@@ -55,6 +59,7 @@ impl Editing {
             PropertyDto::OpenidConnectProvider(o) => Self::Oidc(Some(o)),
             PropertyDto::Oauth2Provider(o) => Self::OAuth2(Some(Box::new(o))),
             PropertyDto::DevelopmentProvider(d) => Self::Development(Some(d)),
+            PropertyDto::Webhook(w) => Self::Webhook(Some(w)),
         }
     }
 
@@ -66,6 +71,7 @@ impl Editing {
             "openid_connect_provider" => Some(Self::Oidc(None)),
             "oauth2_provider" => Some(Self::OAuth2(None)),
             "development_provider" => Some(Self::Development(None)),
+            "webhook" => Some(Self::Webhook(None)),
             _ => None,
         }
     }
@@ -95,7 +101,10 @@ fn menu_items(path: &[&'static str]) -> Vec<(&'static str, MenuItem)> {
                 MenuItem::Create("google_oauth_credentials"),
             )]
         }
-        ["Fedgate"] => vec![("OAuth Integration", MenuItem::Create("oauth_integration"))],
+        ["Fedgate"] => vec![
+            ("OAuth Integration", MenuItem::Create("oauth_integration")),
+            ("Webhook", MenuItem::Create("webhook")),
+        ],
         _ => Vec::new(),
     }
 }
@@ -107,6 +116,7 @@ fn property_id(p: &PropertyDto) -> &str {
         PropertyDto::OpenidConnectProvider(o) => &o.id,
         PropertyDto::Oauth2Provider(o) => &o.id,
         PropertyDto::DevelopmentProvider(d) => &d.id,
+        PropertyDto::Webhook(w) => &w.id,
     }
 }
 
@@ -228,6 +238,9 @@ pub fn Properties() -> impl IntoView {
                     Editing::OAuth2(existing) => {
                         view! { <OAuth2Dialog existing=existing.map(|b| *b) on_close=close on_saved=saved/> }.into_any()
                     }
+                    Editing::Webhook(existing) => {
+                        view! { <WebhookDialog existing=existing on_close=close on_saved=saved/> }.into_any()
+                    }
                 })
         }}
         {move || {
@@ -257,6 +270,7 @@ fn PropertyTable(
     editing: RwSignal<Option<Editing>>,
     removing: RwSignal<Option<(String, String)>>,
 ) -> impl IntoView {
+    let ctx = app_ctx();
     let rows = props
         .into_iter()
         .map(|p| {
@@ -311,6 +325,13 @@ fn PropertyTable(
                     ),
                     o.updated_at,
                 ),
+                PropertyDto::Webhook(w) => (
+                    w.id.clone(),
+                    "webhook",
+                    w.instance_name.clone(),
+                    format!("{} · {}", w.url, w.event_types.join(", ")),
+                    w.updated_at,
+                ),
                 PropertyDto::DevelopmentProvider(d) => (
                     d.id.clone(),
                     "development_provider",
@@ -335,6 +356,11 @@ fn PropertyTable(
                     o.updated_at,
                 ),
             };
+            let deliveries = (kind == "webhook").then(|| {
+                let href = ctx.page(&format!("/webhooks/{id}"));
+                let label = format!("Deliveries of {name}");
+                view! { <A href=href attr:aria-label=label>"Deliveries"</A> }
+            });
             let label = format!("{} “{}”", kind_label(kind), name);
             let edit_label = format!("Edit {label}");
             let delete_label = format!("Delete {label}");
@@ -351,6 +377,7 @@ fn PropertyTable(
                     <td class="wrap">{summary}</td>
                     <td>{when(updated)}</td>
                     <td class="row-actions">
+                        {deliveries}
                         <button type="button" aria-label=edit_label on:click=edit>
                             "Edit"
                         </button>

@@ -119,7 +119,9 @@ pub async fn create(
         locators,
         created_at: now,
     };
-    match state.store.create_user(&user).await {
+    let mut event = Event::new(app, EventKind::UserCreated, now);
+    event.user_id = Some(user.id.clone());
+    match state.store.create_user(&user, Some(event)).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
             // Which unique key: the id, or one of the locators.
@@ -135,9 +137,6 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    let mut event = Event::new(app, EventKind::UserCreated, now);
-    event.user_id = Some(user.id.clone());
-    state.events.record(event);
     Ok(HttpResponse::Created().json(user_dto(&user)))
 }
 

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod properties;
 pub mod signing_keys;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::web;
 use fedgate_domain::application::Application;
@@ -102,6 +103,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/applications/{app_id}/diagnostics",
                     web::get().to(hosted_services::diagnostics),
+                )
+                .route(
+                    "/applications/{app_id}/webhooks/{webhook_id}/deliveries",
+                    web::get().to(webhooks::deliveries),
+                )
+                .route(
+                    "/applications/{app_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+                    web::post().to(webhooks::redeliver),
+                )
+                .route(
+                    "/applications/{app_id}/webhooks/{webhook_id}/test",
+                    web::post().to(webhooks::test),
                 )
                 .route(
                     "/applications/{app_id}/signing-keys",
@@ -236,4 +249,21 @@ pub async fn owned_application(
         .get_application(session.subscriber_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("application"))
+}
+
+/// A property of one of the session's applications; 404 for anything else.
+pub async fn owned_property(
+    state: &AppState,
+    session: &SubscriberSession,
+    app_id: &str,
+    property_id: &str,
+) -> Result<fedgate_domain::property::StoredProperty, ApiError> {
+    let app = owned_application(state, session, app_id).await?;
+    let id = fedgate_domain::ids::PropertyId::parse(property_id)
+        .ok_or_else(|| ApiError::not_found("property"))?;
+    state
+        .store
+        .get_property(app.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("property"))
 }

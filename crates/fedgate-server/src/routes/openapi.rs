@@ -7,7 +7,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::{
     access_keys, account, app_api, app_federated, app_tokens, app_users, applications, events,
     health, hosted_login, hosted_services, instance, jwks, metrics, properties, signing_keys,
-    users,
+    users, webhooks,
 };
 
 /// Where the document is served.
@@ -234,6 +234,9 @@ impl Modify for TaggedShapes {
         access_keys::revoke,
         hosted_services::list,
         hosted_services::diagnostics,
+        webhooks::deliveries,
+        webhooks::redeliver,
+        webhooks::test,
         signing_keys::list,
         signing_keys::rotate,
         events::list,

@@ -4,10 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use fedgate_domain::ValidationError;
 use fedgate_domain::claims;
-use fedgate_domain::ids::PropertyId;
 use fedgate_domain::ports::StoreError;
 use fedgate_domain::property::{
-    self as domain, MAX_PROVIDERS_PER_KIND, Oauth2ProviderInput, PropertyInput, PropertyKind,
+    self as domain, ClientSecret, Oauth2ProviderInput, PropertyInput, PropertyKind,
     PropertySettings, StoredProperty,
 };
 use fedgate_provider::Discovered;
@@ -17,11 +16,11 @@ use fedgate_wire::properties::{
     ClaimMapping, ClientAuthentication, DevelopmentProviderDto, DiscoveryCheckRequest,
     DiscoveryDto, GoogleCredentialsDto, MappingPreviewDto, MappingPreviewRequest,
     Oauth2ProviderDto, OauthIntegrationDto, OpenidConnectProviderDto, PropertyDto, PropertyRequest,
-    ResultDelivery,
+    ResultDelivery, WebhookDto,
 };
 use secrecy::SecretString;
 
-use super::owned_application;
+use super::{owned_application, owned_property};
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::session::SubscriberSession;
@@ -102,6 +101,11 @@ fn to_input(req: PropertyRequest) -> PropertyInput {
         PropertyRequest::DevelopmentProvider(d) => PropertyInput::DevelopmentProvider {
             instance_name: d.instance_name,
         },
+        PropertyRequest::Webhook(w) => PropertyInput::Webhook {
+            instance_name: w.instance_name,
+            url: w.url,
+            event_types: w.event_types,
+        },
         PropertyRequest::Oauth2Provider(o) => {
             PropertyInput::Oauth2Provider(Box::new(Oauth2ProviderInput {
                 instance_name: o.instance_name,
@@ -179,6 +183,15 @@ fn dto(p: &StoredProperty) -> Result<PropertyDto, ApiError> {
                 updated_at: p.updated_at,
             })
         }
+        PropertySettings::Webhook(w) => PropertyDto::Webhook(WebhookDto {
+            id: p.id.to_string(),
+            instance_name: p.instance_name.clone(),
+            url: w.url,
+            event_types: w.event_types,
+            signing_secret: None,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }),
         PropertySettings::DevelopmentProvider => {
             PropertyDto::DevelopmentProvider(DevelopmentProviderDto {
                 id: p.id.to_string(),
@@ -287,41 +300,49 @@ pub async fn create(
             "the development provider is off on this Fedgate (it is on only for the embedded default listening on loopback, or with dev_provider = on)",
         ));
     }
-    if kind.is_slugged_provider() {
+    if let Some(most) = kind.most_per_application() {
         let existing = state.store.list_properties(app.id).await?;
-        let providers = existing.iter().filter(|p| p.kind == kind).count();
-        if providers >= MAX_PROVIDERS_PER_KIND {
+        if existing.iter().filter(|p| p.kind == kind).count() >= most {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorCode::LimitReached,
                 format!(
-                    "an application may have at most {MAX_PROVIDERS_PER_KIND} providers of the kind {}",
+                    "an application may have at most {most} properties of the kind {}",
                     kind.as_str()
                 ),
             ));
         }
+    }
+    check_webhook_url(&state, &valid.settings)?;
+    let mut valid = valid;
+    // A webhook's signing secret is Fedgate's to make, and shown once: now.
+    let signing_secret = (kind == PropertyKind::Webhook).then(fedgate_domain::webhook::new_secret);
+    if let Some(secret) = &signing_secret {
+        valid.secret = Some(ClientSecret::parse(&SecretString::from(secret.clone()))?);
     }
     let row = StoredProperty::create(app.id, valid, &state.sealer, state.clock.now());
     state.store.insert_property(&row).await.map_err(conflict)?;
     discover_on_save(&state, &row).await;
     state.registry.invalidate(app.id);
     tracing::info!(app_id = %app.id, property_id = %row.id, kind = row.kind.as_str(), "property created");
-    Ok(HttpResponse::Created().json(dto(&row)?))
+    let mut created = dto(&row)?;
+    if let PropertyDto::Webhook(w) = &mut created {
+        w.signing_secret = signing_secret;
+    }
+    Ok(HttpResponse::Created().json(created))
 }
 
-async fn owned_property(
-    state: &AppState,
-    session: &SubscriberSession,
-    app_id: &str,
-    property_id: &str,
-) -> Result<StoredProperty, ApiError> {
-    let app = owned_application(state, session, app_id).await?;
-    let id = PropertyId::parse(property_id).ok_or_else(|| ApiError::not_found("property"))?;
-    state
-        .store
-        .get_property(app.id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("property"))
+/// A webhook URL Fedgate would never call (a private or metadata address, plain http
+/// where loopback calls are not allowed) is refused when saved, not at delivery.
+fn check_webhook_url(state: &AppState, settings: &PropertySettings) -> Result<(), ApiError> {
+    let PropertySettings::Webhook(w) = settings else {
+        return Ok(());
+    };
+    let url = url::Url::parse(&w.url).map_err(|_| ValidationError::new("url", "is not a URL"))?;
+    match state.registry.client().refusal(&url) {
+        Some(why) => Err(ValidationError::new("url", why).into()),
+        None => Ok(()),
+    }
 }
 
 /// `GET /manage/v1/applications/{appId}/properties/{propertyId}`
@@ -380,6 +401,7 @@ pub async fn replace(
         ));
     }
     let valid = input.validate(false)?;
+    check_webhook_url(&state, &valid.settings)?;
     if let Ok(old) = row.parsed_settings() {
         domain::check_replacement(&old, &valid.settings)?;
     }

@@ -11,3 +11,4 @@ pub mod subscriber;
 pub mod user;
 pub mod user_locator;
 pub mod user_token;
+pub mod webhook_delivery;
