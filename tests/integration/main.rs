@@ -27,6 +27,7 @@ mod operations;
 mod panel_pages;
 mod panel_users;
 mod properties;
+mod scale_out;
 mod signing;
 mod signing_keys;
 mod webhooks;

@@ -62,8 +62,23 @@ fn postgres_base() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-fn redis_url() -> String {
+/// The Redis the suite uses (FG_TEST_REDIS_URL).
+#[must_use]
+pub fn redis_url() -> String {
     std::env::var("FG_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The nodes of the 3-node Redis Cluster `scripts/redis-cluster` starts
+/// (FG_TEST_REDIS_CLUSTER_URLS, comma-separated).
+#[must_use]
+pub fn redis_cluster_urls() -> Vec<String> {
+    std::env::var("FG_TEST_REDIS_CLUSTER_URLS")
+        .unwrap_or_else(|_| {
+            "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103".into()
+        })
+        .split(',')
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A running server and handles to reach it and under it.

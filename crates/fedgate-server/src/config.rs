@@ -143,6 +143,10 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// `redis://...`; default: the in-process store (one instance only).
     pub redis_url: Option<String>,
+    /// A Redis Cluster instead of one Redis: some of its nodes' URLs (e.g.
+    /// `["redis://10.0.0.5:6379", "redis://10.0.0.6:6379"]`); the rest are found
+    /// from them. Not together with `redis_url`.
+    pub redis_cluster_urls: Vec<String>,
     /// Prefix of every Redis key, to share a Redis between deployments.
     pub redis_prefix: String,
     /// Capacity of the in-process state store (without Redis), in MiB: past 90 % new
@@ -205,6 +209,7 @@ impl Default for Settings {
             database_url: None,
             database_max_connections: 10,
             redis_url: None,
+            redis_cluster_urls: Vec::new(),
             redis_prefix: "fedgate:".into(),
             memory_state_capacity_mib: 256,
             master_key: None,
@@ -306,6 +311,12 @@ impl Settings {
         self.effective_database_url().starts_with("sqlite:")
     }
 
+    /// Whether short-lived state lives in Redis (one, or a cluster).
+    #[must_use]
+    pub fn uses_redis(&self) -> bool {
+        self.redis_url.is_some() || !self.redis_cluster_urls.is_empty()
+    }
+
     /// Whether the development provider is on, for a Fedgate listening on `listen`.
     #[must_use]
     pub fn dev_provider_on(&self, listen: SocketAddr) -> bool {
@@ -313,7 +324,7 @@ impl Settings {
             DevProvider::On => true,
             DevProvider::Off => false,
             DevProvider::Auto => {
-                listen.ip().is_loopback() && self.is_embedded() && self.redis_url.is_none()
+                listen.ip().is_loopback() && self.is_embedded() && !self.uses_redis()
             }
         }
     }

@@ -82,11 +82,29 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let store = open_database(&settings).await?;
         let metrics = Arc::new(Metrics::new());
+        if settings.redis_url.is_some() && !settings.redis_cluster_urls.is_empty() {
+            bail!("set redis_url (one Redis) or redis_cluster_urls (a Redis Cluster), not both");
+        }
         let state_store: Arc<dyn StateStore> = match &settings.redis_url {
             Some(url) => Arc::new(
                 RedisStateStore::connect(url, &settings.redis_prefix)
                     .await
                     .with_context(|| format!("cannot reach Redis ({})", redact_url(url)))?,
+            ),
+            None if !settings.redis_cluster_urls.is_empty() => Arc::new(
+                RedisStateStore::connect_cluster(
+                    &settings.redis_cluster_urls,
+                    &settings.redis_prefix,
+                )
+                .await
+                .with_context(|| {
+                    let nodes: Vec<String> = settings
+                        .redis_cluster_urls
+                        .iter()
+                        .map(|u| redact_url(u))
+                        .collect();
+                    format!("cannot reach the Redis Cluster ({})", nodes.join(", "))
+                })?,
             ),
             None => Arc::new(MemoryStateStore::with_capacity(
                 usize::try_from(
@@ -278,7 +296,7 @@ impl Application {
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
-        tracing::info!(address = %local, public_url = %state.public_base_url, embedded = settings.is_embedded(), redis = settings.redis_url.is_some(), "fedgate listening");
+        tracing::info!(address = %local, public_url = %state.public_base_url, embedded = settings.is_embedded(), redis = settings.uses_redis(), "fedgate listening");
         Ok(Self {
             port: local.port(),
             metrics: metrics_server,

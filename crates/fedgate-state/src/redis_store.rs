@@ -1,10 +1,15 @@
-//! The Redis state store.
+//! The Redis state store, on one Redis or on a Redis Cluster. Every operation names
+//! one key (and the counter script takes that key as its only `KEYS` entry), so no
+//! operation spans hash slots and a cluster serves them as one Redis does.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fedgate_domain::ports::{StateStore, StoreError, StoreResult};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 /// INCR, and set the expiry only when the counter was just created: atomic in Redis.
 const INCREMENT_SCRIPT: &str = r"
@@ -13,10 +18,46 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 ";
 
+/// A connection to one Redis (reconnecting on its own) or to a cluster (following
+/// its slots).
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
 /// State in Redis, shared by every instance. Keys are `{prefix}{key}`.
 #[derive(Clone)]
 pub struct RedisStateStore {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     increment: redis::Script,
 }
@@ -49,6 +90,31 @@ impl RedisStateStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| backend(&e))?;
+        Self::over(Connection::Single(conn), prefix).await
+    }
+
+    /// Connects to the Redis Cluster that `nodes` (some of its nodes' URLs) belong to;
+    /// keys get `prefix`. Fails at once if the cluster does not answer.
+    pub async fn connect_cluster(nodes: &[String], prefix: &str) -> StoreResult<Self> {
+        if nodes.is_empty() {
+            return Err(StoreError::Backend(
+                "redis: a cluster needs at least one node URL".into(),
+            ));
+        }
+        let client = ClusterClient::builder(nodes.iter().map(String::as_str))
+            .connection_timeout(Duration::from_secs(5))
+            .response_timeout(Duration::from_secs(5))
+            .retries(2)
+            .build()
+            .map_err(|e| backend(&e))?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| backend(&e))?;
+        Self::over(Connection::Cluster(conn), prefix).await
+    }
+
+    async fn over(conn: Connection, prefix: &str) -> StoreResult<Self> {
         let store = Self {
             conn,
             prefix: prefix.to_owned(),

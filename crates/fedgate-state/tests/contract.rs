@@ -24,6 +24,23 @@ async fn redis() -> RedisStateStore {
         })
 }
 
+/// The 3-node cluster `scripts/redis-cluster` starts (FG_TEST_REDIS_CLUSTER_URLS,
+/// comma-separated).
+async fn redis_cluster() -> RedisStateStore {
+    let urls = std::env::var("FG_TEST_REDIS_CLUSTER_URLS").unwrap_or_else(|_| {
+        "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103".into()
+    });
+    let nodes: Vec<String> = urls.split(',').map(str::to_owned).collect();
+    let prefix = format!("fedgate-test:{}:", uuid::Uuid::new_v4());
+    RedisStateStore::connect_cluster(&nodes, &prefix)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "a Redis Cluster at {urls} is required for these tests (./scripts/redis-cluster starts one): {e}"
+            )
+        })
+}
+
 async fn put_get_delete(s: &dyn StateStore) {
     assert_eq!(s.get("a").await.unwrap(), None);
     s.put("a", b"1", Duration::from_secs(60)).await.unwrap();
@@ -137,6 +154,34 @@ async fn memory_store_meets_the_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_store_meets_the_contract() {
     contract(Arc::new(redis().await)).await;
+}
+
+#[tokio::test]
+async fn redis_cluster_store_meets_the_contract() {
+    contract(Arc::new(redis_cluster().await)).await;
+}
+
+#[tokio::test]
+async fn on_a_cluster_keys_spread_over_every_node_and_each_operation_stays_on_one() {
+    // Many keys land in every slot range, so every node serves some; each operation
+    // names one key, so none is refused with CROSSSLOT.
+    let s = redis_cluster().await;
+    for i in 0..60 {
+        let key = format!("login:state-{i}");
+        s.put(&key, b"v", Duration::from_secs(60)).await.unwrap();
+        assert_eq!(
+            s.increment(&format!("throttle:x:{i}"), Duration::from_secs(60))
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            s.put_if_absent(&format!("nonce:{i}"), b"1", Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
+        assert_eq!(s.take(&key).await.unwrap().as_deref(), Some(&b"v"[..]));
+    }
 }
 
 #[tokio::test]
