@@ -16,6 +16,7 @@ mod diagnostics;
 mod docs_examples;
 mod entra;
 mod event_log;
+mod faults;
 mod hosted_services;
 mod isolation;
 mod login;

@@ -215,6 +215,7 @@ pub struct FakeGoogle {
     /// tenant's issuer and `tid`.
     pub entra: bool,
     state: Arc<Mutex<FakeState>>,
+    server: Arc<Mutex<Option<actix_web::dev::ServerHandle>>>,
 }
 
 fn modulus_b64(hex_modulus: &str) -> String {
@@ -287,6 +288,7 @@ impl FakeGoogle {
             discovery: oidc,
             entra,
             state,
+            server: Arc::default(),
         };
         let shared = web::Data::new(fake.clone());
         let server = HttpServer::new(move || {
@@ -310,8 +312,17 @@ impl FakeGoogle {
         .listen(listener)
         .expect("listen")
         .run();
+        *fake.server.lock().expect("server handle") = Some(server.handle());
         tokio::spawn(server);
         fake
+    }
+
+    /// Takes the provider down: its port refuses connections from now on.
+    pub async fn stop(&self) {
+        let handle = self.server.lock().expect("server handle").take();
+        if let Some(h) = handle {
+            h.stop(false).await;
+        }
     }
 
     /// Changes the fake's behaviour or reads what it saw.

@@ -16,6 +16,7 @@
 
 pub mod fake_google;
 pub mod fake_oauth2;
+pub mod tcp_proxy;
 pub mod webhook_receiver;
 pub mod webhook_verify;
 
@@ -25,6 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use fake_google::{FakeGoogle, IssParam, Person, TENANT_A, TENANT_B, TokenMode};
 pub use fake_oauth2::{FakeOAuth2, Member, ProfileMode, Shape};
+pub use tcp_proxy::TcpProxy;
 pub use webhook_receiver::{Received, WebhookReceiver};
 
 use fedgate_domain::seal::MasterKey;
@@ -57,7 +59,9 @@ pub fn backend() -> Backend {
     }
 }
 
-fn postgres_base() -> String {
+/// The PostgreSQL server the suite uses (FG_TEST_POSTGRES_URL), without a database.
+#[must_use]
+pub fn postgres_base() -> String {
     std::env::var("FG_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }

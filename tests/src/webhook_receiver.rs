@@ -7,12 +7,23 @@ use std::sync::{Arc, Mutex};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
 /// One request received.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Received {
     /// Its headers, as an `http` 1 map (what the Standard Webhooks library takes).
     pub headers: reqwest::header::HeaderMap,
     /// Its body.
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Received {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.header("webhook-id"),
+            String::from_utf8_lossy(&self.body)
+        )
+    }
 }
 
 impl Received {

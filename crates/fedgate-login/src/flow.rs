@@ -654,21 +654,46 @@ impl LoginFlow {
             }
             return Ok(Completed::Refused(refusal.page()));
         };
-        self.state
+        let record: LoginRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
+        let app = record.application_id;
+        // From here the record says where the browser goes back to: storage failing
+        // now is an error redirect to the app, not a page. (Nothing is redeemed.)
+        if let Err(e) = self
+            .state
             .put(
                 &format!("login-used:{provider_state}"),
                 b"1",
                 Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
             )
-            .await?;
-        let record: LoginRecord = serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
-        let app = record.application_id;
+            .await
+        {
+            return Ok(self
+                .back_with_error(
+                    &record,
+                    &record.provider_config,
+                    "the provider",
+                    (&e).into(),
+                )
+                .await);
+        }
 
         // Mix-up defence: the record must belong to this application and to the
         // provider whose callback this is.
         let lookup = match path_app {
-            Some(a) if a == app => Some(self.registry.lookup(app, req.slug).await?),
+            Some(a) if a == app => match self.registry.lookup(app, req.slug).await {
+                Ok(lookup) => Some(lookup),
+                Err(e) => {
+                    return Ok(self
+                        .back_with_error(
+                            &record,
+                            &record.provider_config,
+                            "the provider",
+                            (&e).into(),
+                        )
+                        .await);
+                }
+            },
             _ => None,
         };
         let provider_of_path = match &lookup {
@@ -704,25 +729,40 @@ impl LoginFlow {
         let outcome = self
             .finish(&record, &params, &provider.display_name, active)
             .await;
-        Ok(Completed::Redirect(match outcome {
-            Ok(location) => location,
+        Ok(match outcome {
+            Ok(location) => Completed::Redirect(location),
             Err(failure) => {
-                self.fail(app, &provider.key, failure.reason(), failure.detail());
-                if let Some(upstream) = failure.upstream(self.clock.now()) {
-                    self.diagnostics
-                        .record_upstream_error(app, &provider.key, &upstream)
-                        .await;
-                }
-                let pairs = [
-                    ("error", failure.oauth_error().to_owned()),
-                    (
-                        "error_description",
-                        failure.description(&provider.display_name),
-                    ),
-                ];
-                login::redirect_to_app(&record.redirect_uri, &pairs, record.app_state.as_deref())
+                self.back_with_error(&record, &provider.key, &provider.display_name, failure)
+                    .await
             }
-        }))
+        })
+    }
+
+    /// A failed login: its event, the provider's upstream error when it was the
+    /// provider's, and the browser back at the app with `error`.
+    async fn back_with_error(
+        &self,
+        record: &LoginRecord,
+        provider_key: &str,
+        provider_name: &str,
+        failure: LoginFailure,
+    ) -> Completed {
+        let app = record.application_id;
+        self.fail(app, provider_key, failure.reason(), failure.detail());
+        if let Some(upstream) = failure.upstream(self.clock.now()) {
+            self.diagnostics
+                .record_upstream_error(app, provider_key, &upstream)
+                .await;
+        }
+        let pairs = [
+            ("error", failure.oauth_error().to_owned()),
+            ("error_description", failure.description(provider_name)),
+        ];
+        Completed::Redirect(login::redirect_to_app(
+            &record.redirect_uri,
+            &pairs,
+            record.app_state.as_deref(),
+        ))
     }
 
     /// Everything after the record was taken: where the browser goes on success.
@@ -806,7 +846,7 @@ impl LoginFlow {
         if let Some(url) = self
             .consent_round(record, config, &key, &tokens)
             .await
-            .map_err(|e| internal(&e))?
+            .map_err(|e| LoginFailure::from(&e))?
         {
             return Ok(url.into());
         }
@@ -825,7 +865,7 @@ impl LoginFlow {
         let resolved = self
             .resolve(record, config, &key, &profile, &tokens, plan_token, notes)
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(|e| LoginFailure::from(&e))?;
         let auto_login_token = match &resolved.user_id {
             Some(user) => Some(
                 fedgate_tokens::mint(&signer, user, &plan_token)
@@ -947,7 +987,7 @@ impl LoginFlow {
                         Duration::from_secs(RESULT_CODE_TTL_SECONDS),
                     )
                     .await
-                    .map_err(|e| internal(&e))?;
+                    .map_err(|e| LoginFailure::from(&e))?;
                 login::redirect_to_app(
                     &record.redirect_uri,
                     &[("resultCode", code)],

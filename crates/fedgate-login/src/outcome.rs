@@ -257,8 +257,26 @@ pub enum LoginFailure {
     Provider(ProviderError),
     /// The profile of a plain OAuth2 provider names nobody.
     Mapping(fedgate_domain::claims::MappingError),
-    /// Fedgate failed (storage, keys).
+    /// Fedgate's database or state store did not answer: try again.
+    Unavailable,
+    /// Fedgate failed (keys, a malformed stored value).
     Internal,
+}
+
+impl From<&fedgate_domain::ports::StoreError> for LoginFailure {
+    fn from(e: &fedgate_domain::ports::StoreError) -> Self {
+        match e {
+            fedgate_domain::ports::StoreError::Backend(_)
+            | fedgate_domain::ports::StoreError::Full => {
+                tracing::warn!(error = %e, "a login failed: storage unavailable");
+                Self::Unavailable
+            }
+            _ => {
+                tracing::error!(error = %e, "login could not be completed");
+                Self::Internal
+            }
+        }
+    }
 }
 
 impl From<ProviderError> for LoginFailure {
@@ -279,6 +297,7 @@ impl LoginFailure {
             Self::ConfigurationChanged(_) => "configuration_changed".into(),
             Self::Provider(e) => e.reason(),
             Self::Mapping(e) => e.code().into(),
+            Self::Unavailable => "storage_unavailable".into(),
             Self::Internal => "internal_error".into(),
         }
     }
@@ -288,9 +307,8 @@ impl LoginFailure {
     pub fn oauth_error(&self) -> &str {
         match self {
             Self::ProviderError { error, .. } if PASSED_THROUGH.contains(&error.as_str()) => error,
-            Self::Provider(ProviderError::Unreachable(_) | ProviderError::Timeout) => {
-                "temporarily_unavailable"
-            }
+            Self::Provider(ProviderError::Unreachable(_) | ProviderError::Timeout)
+            | Self::Unavailable => "temporarily_unavailable",
             _ => "server_error",
         }
     }
@@ -312,6 +330,9 @@ impl LoginFailure {
             Self::ConfigurationChanged(what) => what.clone(),
             Self::Provider(e) => e.to_string(),
             Self::Mapping(e) => e.to_string(),
+            Self::Unavailable => {
+                "Fedgate's storage did not answer; the sign-in can be tried again".into()
+            }
             Self::Internal => "Fedgate could not complete the sign-in".into(),
         }
     }
@@ -335,7 +356,7 @@ impl LoginFailure {
             Self::CodeMissing | Self::IssuerMismatch | Self::IssuerMissing | Self::Mapping(_) => {
                 (None, None)
             }
-            Self::ConfigurationChanged(_) | Self::Internal => return None,
+            Self::ConfigurationChanged(_) | Self::Unavailable | Self::Internal => return None,
         };
         Some(UpstreamError {
             at,

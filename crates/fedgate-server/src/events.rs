@@ -35,6 +35,13 @@ const BATCH: usize = 500;
 /// How often minutes that ended are summarised when no event comes to do it.
 const CLOSE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long after a failed write the batch is written again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Events kept for a database that does not answer; past it the oldest are dropped
+/// (and counted in the log), so an outage cannot exhaust memory.
+const MAX_UNWRITTEN: usize = 50_000;
+
 impl EventSink {
     /// Starts the writer on the current runtime. Failed logins past
     /// `failures_per_minute` per application and minute are summarised
@@ -51,13 +58,21 @@ impl EventSink {
             let mut batch = Vec::with_capacity(BATCH);
             let mut waiting = Vec::new();
             let mut close = tokio::time::interval(CLOSE_EVERY);
+            let mut closed = false;
             loop {
+                // While a write failed, the batch is retried after a pause; messages
+                // keep arriving meanwhile.
+                let retry = !batch.is_empty();
                 let first = tokio::select! {
-                    m = rx.recv() => match m {
+                    m = rx.recv(), if !closed => match m {
                         Some(m) => Some(m),
-                        None => break,
+                        None => {
+                            closed = true;
+                            None
+                        }
                     },
                     _ = close.tick() => None,
+                    () = tokio::time::sleep(RETRY_AFTER), if retry => None,
                 };
                 let mut next = first;
                 while let Some(msg) = next.take() {
@@ -78,13 +93,28 @@ impl EventSink {
                 }
                 batch.extend(budget.close_finished(clock.now()));
                 if !batch.is_empty() {
-                    if let Err(e) = store.append_events(&batch).await {
-                        tracing::error!(error = %e, lost = batch.len(), "could not store events");
+                    match store.append_events(&batch).await {
+                        Ok(()) => batch.clear(),
+                        Err(e) => {
+                            // Kept and written again: an outage delays events, it does
+                            // not lose them (up to MAX_UNWRITTEN).
+                            tracing::warn!(error = %e, pending = batch.len(), "could not store events yet; retrying");
+                            if batch.len() > MAX_UNWRITTEN {
+                                let lost = batch.len() - MAX_UNWRITTEN;
+                                batch.drain(..lost);
+                                tracing::error!(
+                                    lost,
+                                    "events dropped: the database has not answered for too long"
+                                );
+                            }
+                        }
                     }
-                    batch.clear();
                 }
                 for done in waiting.drain(..) {
                     let _ignored = done.send(());
+                }
+                if closed && batch.is_empty() {
+                    break;
                 }
             }
         });

@@ -209,6 +209,11 @@ impl Application {
             sealer: sealer.clone(),
             clock: Arc::clone(&clock),
             metrics: Arc::clone(&metrics),
+            lease: chrono::Duration::seconds(
+                i64::try_from(settings.provider_timeout_seconds.saturating_mul(2))
+                    .unwrap_or(i64::MAX / 2)
+                    .saturating_add(10),
+            ),
         };
         let registry = Arc::new(Registry::new(
             Arc::clone(&store_handle),

@@ -19,8 +19,6 @@ use crate::metrics::Metrics;
 
 /// Deliveries claimed per round.
 const BATCH: u64 = 32;
-/// How long a claimed delivery is this worker's: longer than any attempt can take.
-const LEASE_SECONDS: i64 = 120;
 /// How often the outbox is looked at when the last round found nothing.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
@@ -37,6 +35,20 @@ pub struct Worker {
     pub clock: Arc<dyn Clock>,
     /// Counts attempts.
     pub metrics: Arc<Metrics>,
+    /// How long a claimed delivery is this worker's: longer than any attempt can take
+    /// (twice the provider timeout, plus a margin).
+    pub lease: chrono::Duration,
+}
+
+/// What became of one attempt.
+enum Attempted {
+    /// The endpoint answered with this status.
+    Answered(u16),
+    /// The endpoint did not answer (or could not be called): the subscriber's trouble.
+    Failed(String),
+    /// Fedgate could not prepare the request (its database did not answer): not an
+    /// attempt; the delivery is claimed again when its lease ends.
+    NotMade(String),
 }
 
 impl Worker {
@@ -59,7 +71,7 @@ impl Worker {
         let now = self.clock.now();
         let claimed = self
             .store
-            .claim_due_deliveries(now, now + chrono::Duration::seconds(LEASE_SECONDS), BATCH)
+            .claim_due_deliveries(now, now + self.lease, BATCH)
             .await?;
         let n = claimed.len();
         futures_util::future::join_all(claimed.into_iter().map(|d| self.attempt(d))).await;
@@ -68,8 +80,12 @@ impl Worker {
 
     async fn attempt(&self, delivery: Delivery) {
         let (status, error) = match self.post(&delivery).await {
-            Ok(status) => (Some(status), None),
-            Err(e) => (None, Some(e)),
+            Attempted::Answered(status) => (Some(status), None),
+            Attempted::Failed(e) => (None, Some(e)),
+            Attempted::NotMade(e) => {
+                tracing::warn!(error = %e, delivery = %delivery.id, "webhook delivery postponed");
+                return;
+            }
         };
         let attempt = DeliveryAttempt::judged(
             &delivery,
@@ -98,23 +114,36 @@ impl Worker {
     }
 
     /// One signed POST; the endpoint's status, or why there was none.
-    async fn post(&self, delivery: &Delivery) -> Result<u16, String> {
-        let property = self
+    async fn post(&self, delivery: &Delivery) -> Attempted {
+        let property = match self
             .store
             .get_property(delivery.application_id, delivery.webhook_id)
             .await
-            .map_err(|e| format!("Fedgate could not read the webhook: {e}"))?
-            .ok_or_else(|| "the webhook was deleted".to_owned())?;
+        {
+            Ok(Some(property)) => property,
+            Ok(None) => return Attempted::Failed("the webhook was deleted".to_owned()),
+            Err(e) => {
+                return Attempted::NotMade(format!("Fedgate could not read the webhook: {e}"));
+            }
+        };
         let Ok(PropertySettings::Webhook(settings)) = property.parsed_settings() else {
-            return Err("the webhook's settings are unreadable".to_owned());
+            return Attempted::Failed("the webhook's settings are unreadable".to_owned());
         };
         let secret = match property.open_secret(&self.sealer) {
             Some(Ok(secret)) => secret,
-            _ => return Err("the webhook's signing secret cannot be opened".to_owned()),
+            _ => {
+                return Attempted::Failed(
+                    "the webhook's signing secret cannot be opened".to_owned(),
+                );
+            }
         };
-        let key = webhook::secret_key(secret.expose())
-            .ok_or_else(|| "the webhook's signing secret is malformed".to_owned())?;
-        let url = url::Url::parse(&settings.url).map_err(|e| format!("bad URL: {e}"))?;
+        let Some(key) = webhook::secret_key(secret.expose()) else {
+            return Attempted::Failed("the webhook's signing secret is malformed".to_owned());
+        };
+        let url = match url::Url::parse(&settings.url) {
+            Ok(url) => url,
+            Err(e) => return Attempted::Failed(format!("bad URL: {e}")),
+        };
         let timestamp = self.clock.now().timestamp();
         let signature =
             webhook::signature(&key, &delivery.id, timestamp, delivery.payload.as_bytes());
@@ -123,9 +152,14 @@ impl Worker {
             ("webhook-timestamp", timestamp.to_string()),
             ("webhook-signature", signature),
         ];
-        self.client
+        match self
+            .client
             .post_webhook(&url, &headers, &delivery.payload)
             .await
+        {
+            Ok(status) => Attempted::Answered(status),
+            Err(e) => Attempted::Failed(e),
+        }
     }
 }
 

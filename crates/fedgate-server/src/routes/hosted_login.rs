@@ -6,7 +6,7 @@
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use fedgate_domain::ids::ApplicationId;
 use fedgate_domain::ports::StoreError;
 use fedgate_domain::property::GOOGLE_SLUG;
@@ -29,6 +29,30 @@ fn error_page(page: &ErrorPage) -> HttpResponse {
         page.title,
         &body,
     )
+}
+
+/// A person's page when Fedgate's database or state store does not answer (a Redis
+/// or PostgreSQL outage): a clear message and `Retry-After`, never a JSON body.
+fn unavailable_page() -> HttpResponse {
+    let mut page = error_page(&ErrorPage {
+        status: 503,
+        title: "Sign-in is temporarily unavailable",
+        detail: "Fedgate cannot reach its storage right now. Please try again in a moment.".into(),
+    });
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    page
+}
+
+/// A storage outage as a page for the person; other errors as they are.
+fn for_a_person(e: ApiError) -> Result<HttpResponse, ApiError> {
+    if e.code() == fedgate_wire::error::ErrorCode::Unavailable
+        && e.status_code() == StatusCode::SERVICE_UNAVAILABLE
+    {
+        Ok(unavailable_page())
+    } else {
+        Err(e)
+    }
 }
 
 fn redirect(location: &str) -> HttpResponse {
@@ -113,7 +137,7 @@ async fn throttle(
         (status = 302, description = "To the provider, setting the browser-binding cookie `fedgate_login` its callback needs"),
         (status = 400, description = "Error page: bad or unsigned request, unregistered redirect URI, inactive service"),
         (status = 404, description = "Error page: unknown application or provider"),
-        (status = 503, description = "Error page with `Retry-After`: the in-process state store is nearly full")
+        (status = 503, description = "Error page with `Retry-After`: the in-process state store is nearly full, or the database or state store does not answer")
     )
 )]
 pub async fn start(
@@ -146,7 +170,7 @@ pub async fn start(
         (status = 302, description = "To Google, setting the browser-binding cookie `fedgate_login` its callback needs"),
         (status = 400, description = "Error page: bad or unsigned request, unregistered redirect URI, inactive service"),
         (status = 404, description = "Error page: unknown application"),
-        (status = 503, description = "Error page with `Retry-After`: the in-process state store is nearly full")
+        (status = 503, description = "Error page with `Retry-After`: the in-process state store is nearly full, or the database or state store does not answer")
     )
 )]
 pub async fn google_start(
@@ -170,14 +194,17 @@ async fn begin(
 ) -> Result<HttpResponse, ApiError> {
     let _timer = state.metrics.login_timer(false);
     let l = &state.settings.limits;
-    throttle(
+    if let Err(e) = throttle(
         state,
         req,
         app,
         Limit::per_minute("login-start", l.login_starts_per_address_per_minute),
         Limit::per_minute("login-start-app", l.login_starts_per_application_per_minute),
     )
-    .await?;
+    .await
+    {
+        return for_a_person(e);
+    }
     let started = state
         .login
         .start(StartRequest {
@@ -201,7 +228,8 @@ async fn begin(
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
             return Ok(page);
         }
-        other => other?,
+        Err(e) => return for_a_person(e.into()),
+        Ok(started) => started,
     };
     Ok(match started {
         Started::Redirect { url, browser } => {
@@ -225,7 +253,8 @@ async fn begin(
     ),
     responses(
         (status = 302, description = "To the app's redirect URI with the result (or `error`, `error_description`, `state`)"),
-        (status = 400, description = "Error page: unknown, expired or replayed state, a response for another application or provider, or a browser without the login's `fedgate_login` cookie")
+        (status = 400, description = "Error page: unknown, expired or replayed state, a response for another application or provider, or a browser without the login's `fedgate_login` cookie"),
+        (status = 503, description = "Error page with `Retry-After`: the state store does not answer (the login record cannot be read)")
     )
 )]
 pub async fn callback(
@@ -246,7 +275,8 @@ pub async fn callback(
     params(("appId" = String, Path, description = "Application id")),
     responses(
         (status = 302, description = "To the app's redirect URI with the result (or `error`, `error_description`, `state`)"),
-        (status = 400, description = "Error page: unknown, expired or replayed state, or a browser without the login's `fedgate_login` cookie")
+        (status = 400, description = "Error page: unknown, expired or replayed state, or a browser without the login's `fedgate_login` cookie"),
+        (status = 503, description = "Error page with `Retry-After`: the state store does not answer (the login record cannot be read)")
     )
 )]
 pub async fn google_callback(
@@ -265,15 +295,18 @@ async fn finish(
 ) -> Result<HttpResponse, ApiError> {
     let _timer = state.metrics.login_timer(true);
     let l = &state.settings.limits;
-    throttle(
+    if let Err(e) = throttle(
         state,
         req,
         app,
         Limit::per_minute("callback", l.callbacks_per_address_per_minute),
         Limit::per_minute("callback-app", l.callbacks_per_application_per_minute),
     )
-    .await?;
-    let completed = state
+    .await
+    {
+        return for_a_person(e);
+    }
+    let completed = match state
         .login
         .complete(CallbackRequest {
             app,
@@ -281,7 +314,11 @@ async fn finish(
             query: req.uri().query().unwrap_or(""),
             browser: browser_cookie(state, req).as_deref(),
         })
-        .await?;
+        .await
+    {
+        Ok(completed) => completed,
+        Err(e) => return for_a_person(e.into()),
+    };
     Ok(match completed {
         Completed::Redirect(location) => redirect(&location),
         Completed::Refused(page) => error_page(&page),
