@@ -29,6 +29,7 @@ mod panel_pages;
 mod panel_users;
 mod properties;
 mod scale_out;
+mod shutdown;
 mod signing;
 mod signing_keys;
 mod webhooks;

@@ -312,10 +312,16 @@ pub async fn hop_in(browser: &std::sync::Arc<reqwest::cookie::Jar>, url: &str) -
 
 /// Creates an empty PostgreSQL database for one test and returns its name.
 pub async fn postgres_database() -> String {
+    postgres_database_at(&postgres_base()).await
+}
+
+/// Creates an empty PostgreSQL database on the server at `base`
+/// (`postgres://user@host:port`) and returns its name.
+pub async fn postgres_database_at(base: &str) -> String {
     let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(format!("{}/postgres", postgres_base()))
+    let admin = Database::connect(format!("{base}/postgres"))
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for FG_TEST_BACKEND=postgres and is not reachable: {e}", postgres_base()));
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for FG_TEST_BACKEND=postgres and is not reachable: {e}"));
     admin
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
@@ -394,15 +400,7 @@ impl TestApp {
     /// A fresh browser-like client (own cookie jar) for this server.
     #[must_use]
     pub fn browser(&self) -> Browser {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        Browser {
-            client,
-            base: self.address.clone(),
-            csrf: None,
-        }
+        Browser::at(&self.address)
     }
 
     /// A browser signed up as a new random subscriber.
@@ -660,6 +658,19 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A fresh browser (own cookie jar) for the server at `base`.
+    #[must_use]
+    pub fn at(base: &str) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            csrf: None,
+        }
+    }
+
     /// Signs up, keeping the session; returns the status and JSON body.
     pub async fn sign_up(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
         self.account_call("signup", email, password).await

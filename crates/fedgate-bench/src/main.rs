@@ -4,6 +4,11 @@
 //! driver's CPU are not counted).
 //!
 //! `cargo build --release -p fedgate-server && cargo run --release -p fedgate-bench -- [N] [C]`
+//!
+//! `… fedgate-bench -- two-instances POSTGRES_BASE_URL REDIS_URL [N] [C]` runs two
+//! instances on one PostgreSQL (a fresh database) and one Redis, the driver
+//! alternating between them: each login starts on one instance and its callback lands
+//! on the other.
 
 #![expect(
     clippy::unwrap_used,
@@ -70,17 +75,29 @@ impl Drop for Server {
 }
 
 fn start_fedgate(google: &FakeGoogle) -> Server {
+    start_fedgate_with(google, &[])
+}
+
+/// Starts the `fedgate` binary with `extra` environment on top of the benchmark's.
+fn start_fedgate_with(google: &FakeGoogle, extra: &[(String, String)]) -> Server {
     let bin = std::env::current_exe().unwrap().with_file_name("fedgate");
     assert!(
         bin.exists(),
         "{} not found: run `cargo build --release -p fedgate-server` first",
         bin.display()
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The port `extra` names in FEDGATE_LISTEN, or a free one.
+    let port = extra
+        .iter()
+        .find(|(k, _)| k == "FEDGATE_LISTEN")
+        .and_then(|(_, v)| v.rsplit(':').next()?.parse().ok())
+        .unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
     let data = tempfile::tempdir().unwrap();
     let o = google.override_settings();
     let child = Command::new(bin)
@@ -114,6 +131,7 @@ fn start_fedgate(google: &FakeGoogle) -> Server {
         )
         .env("FEDGATE_TESTING__GOOGLE__JWKS_URL", o.jwks_url.as_str())
         .env("FEDGATE_TESTING__GOOGLE__ISSUER", &o.issuer)
+        .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -364,9 +382,168 @@ fn report(name: &str, n: usize, wall: Duration, lat: &[Duration], cpu: Duration)
     );
 }
 
+/// Two instances on one PostgreSQL and one Redis; logins start on one and finish on
+/// the other.
+async fn two_instances(mut args: impl Iterator<Item = String>) {
+    let postgres = args
+        .next()
+        .expect("POSTGRES_BASE_URL (postgres://user@host:port)");
+    let redis = args.next().expect("REDIS_URL (redis://host:port)");
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
+    let google = FakeGoogle::start().await;
+    let database = fedgate_tests::postgres_database_at(&postgres).await;
+    let shared = |public: &str| {
+        vec![
+            (
+                "FEDGATE_DATABASE_URL".to_owned(),
+                format!("{postgres}/{database}"),
+            ),
+            ("FEDGATE_REDIS_URL".to_owned(), redis.clone()),
+            (
+                "FEDGATE_REDIS_PREFIX".to_owned(),
+                format!("fgbench:{database}:"),
+            ),
+            (
+                "FEDGATE_MASTER_KEY".to_owned(),
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
+            ),
+            ("FEDGATE_PUBLIC_BASE_URL".to_owned(), public.to_owned()),
+        ]
+    };
+    // A first, so the schema is in place before B starts; both share A's public URL
+    // (the issuer of user tokens and the callback registered at the provider).
+    let a_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let public = format!("http://localhost:{a_port}");
+    let mut env_a = shared(&public);
+    env_a.push(("FEDGATE_LISTEN".to_owned(), format!("127.0.0.1:{a_port}")));
+    let a = start_fedgate_with(&google, &env_a);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let (app, _api) = setup(&client, &a.base, &google).await;
+    let b = start_fedgate_with(&google, &shared(&public));
+    for _ in 0..100 {
+        if client
+            .get(format!("{}/readyz", b.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let b_public = b.public.clone();
+    println!(
+        "fedgate-bench two-instances: N={n} logins, concurrency C={concurrency}, two instances on one PostgreSQL + Redis, each login started on one and completed on the other, release build"
+    );
+    let hints: Vec<String> = (0..n).map(|i| format!("bench-{i}")).collect();
+    for h in &hints {
+        google.add(h, Person::gmail(h));
+    }
+    // Even logins start on A and come back to B; odd ones the other way round.
+    let urls: Vec<(String, String)> = hints
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let (start, back) = if i % 2 == 0 {
+                (&public, &b_public)
+            } else {
+                (&b_public, &public)
+            };
+            (
+                format!("{start}/hosted/{app}/google/login?login_hint={h}&state=s"),
+                back.clone(),
+            )
+        })
+        .collect();
+    let pids = [a.child.id(), b.child.id()];
+    let cpu = || pids.iter().map(|p| cpu_of(*p)).sum::<Duration>();
+    let cpu0 = cpu();
+    let (wall, lat) = run_crossing_logins(urls.clone(), concurrency).await;
+    report("new users (A+B)", n, wall, &lat, cpu() - cpu0);
+    let cpu0 = cpu();
+    let (wall, lat) = run_crossing_logins(urls, concurrency).await;
+    report("returning (A+B)", n, wall, &lat, cpu() - cpu0);
+    println!(
+        "RSS after the run: A {} KiB, B {} KiB (Fedgate CPU above is both instances together; PostgreSQL's and Redis's are not counted)",
+        rss_kib(pids[0]),
+        rss_kib(pids[1])
+    );
+}
+
+/// Logins whose callback goes to another instance than their start: `(start URL,
+/// origin of the instance the callback is sent to)`.
+async fn run_crossing_logins(
+    urls: Vec<(String, String)>,
+    concurrency: usize,
+) -> (Duration, Vec<Duration>) {
+    let urls = Arc::new(urls);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap();
+            let (urls, next) = (Arc::clone(&urls), Arc::clone(&next));
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((start, other)) = urls.get(i) else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    let res = client.get(start).send().await.unwrap();
+                    assert_eq!(res.status(), 302, "start {start}");
+                    let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+                    let res = client.get(&to_provider).send().await.unwrap();
+                    assert_eq!(res.status(), 302);
+                    let callback =
+                        url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+                    let crossed = format!(
+                        "{other}{}?{}",
+                        callback.path(),
+                        callback.query().unwrap_or_default()
+                    );
+                    let res = client.get(&crossed).send().await.unwrap();
+                    assert_eq!(res.status(), 302, "callback {crossed}");
+                    let back = res.headers()["location"].to_str().unwrap();
+                    assert!(
+                        back.starts_with(APP_REDIRECT) && back.contains("autoLoginToken="),
+                        "{back}"
+                    );
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    all.sort();
+    (started.elapsed(), all)
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("two-instances") {
+        args.next();
+        return two_instances(args).await;
+    }
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2000);
     let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
     let google = FakeGoogle::start().await;
