@@ -2,9 +2,9 @@
 //! and each provider's last upstream error — on the Hosted Services tile and through
 //! the management API, shared by every instance.
 
-use fedgate_domain::signing::{self, RequestParts};
 use fedgate_tests::{
-    APP_REDIRECT, GoogleWorld as World, Person, TokenMode, hop, spawn_app_with, unix_now,
+    APP_REDIRECT, GoogleWorld as World, Person, TokenMode, hop, signed_login_query, spawn_app_with,
+    unix_now,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -116,36 +116,23 @@ async fn only_the_last_twenty_refusals_are_kept_and_an_unknown_provider_is_one()
     );
 }
 
-fn signed_query(app_id: &str, key_id: &str, secret: &str, ts: i64, nonce: &str) -> String {
-    let path = format!("/hosted/{app_id}/google/login");
-    let parts = RequestParts {
-        key_id,
-        timestamp: ts,
-        nonce,
-        method: "GET",
-        path: &path,
-        query: "state=s",
-        body: b"",
-    };
-    let sig = signing::sign(secret.as_bytes(), &parts);
-    format!("state=s&accessKeyId={key_id}&timestamp={ts}&nonce={nonce}&signature={sig}")
-}
-
 #[tokio::test]
 async fn a_refused_signature_names_the_check_and_the_parameter_that_failed() {
     let w = World::start(json!({"requireStateSigning": true})).await;
     let key = w.owner.create_key(&w.app_id).await;
-    let stale = signed_query(
+    let stale = signed_login_query(
         &w.app_id,
         &key.key.id,
         &key.secret,
+        "state=s",
         unix_now() - 3600,
         "nonce-0000000000000001",
     );
-    let wrong = signed_query(
+    let wrong = signed_login_query(
         &w.app_id,
         &key.key.id,
         "another-secret-entirely-0000000000000",
+        "state=s",
         unix_now(),
         "nonce-0000000000000002",
     );

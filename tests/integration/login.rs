@@ -622,40 +622,17 @@ async fn oversized_starts_are_refused_before_anything_is_stored() {
 }
 
 mod state_signing {
-    use fedgate_domain::signing::{self, RequestParts};
     use fedgate_tests::unix_now;
     use fedgate_wire::keys::CreatedAccessKeyDto;
     use std::collections::HashMap;
 
     use super::*;
 
-    fn signed_query(
-        app_id: &str,
-        key_id: &str,
-        secret: &str,
-        extra: &str,
-        ts: i64,
-        nonce: &str,
-    ) -> String {
-        let path = format!("/hosted/{app_id}/google/login");
-        let parts = RequestParts {
-            key_id,
-            timestamp: ts,
-            nonce,
-            method: "GET",
-            path: &path,
-            query: extra,
-            body: b"",
-        };
-        let sig = signing::sign(secret.as_bytes(), &parts);
-        format!("{extra}&accessKeyId={key_id}&timestamp={ts}&nonce={nonce}&signature={sig}")
-    }
-
     #[tokio::test]
     async fn signed_starts_get_offline_access_and_the_refresh_token() {
         let w = World::start(json!({"requireStateSigning": true})).await;
         let key = w.owner.create_key(&w.app_id).await;
-        let q = signed_query(
+        let q = fedgate_tests::signed_login_query(
             &w.app_id,
             &key.key.id,
             &key.secret,
@@ -684,7 +661,7 @@ mod state_signing {
         extra: &str,
         nonce: &str,
     ) -> (HashMap<String, String>, u32) {
-        let q = signed_query(
+        let q = fedgate_tests::signed_login_query(
             &w.app_id,
             &key.key.id,
             &key.secret,
@@ -793,7 +770,7 @@ mod state_signing {
         let key = w.owner.create_key(&w.app_id).await;
         let other_app = w.owner.create_app("Other").await.id;
         let foreign = w.owner.create_key(&other_app).await;
-        let good = signed_query(
+        let good = fedgate_tests::signed_login_query(
             &w.app_id,
             &key.key.id,
             &key.secret,
@@ -809,7 +786,7 @@ mod state_signing {
             ),
             (
                 "wrong secret",
-                signed_query(
+                fedgate_tests::signed_login_query(
                     &w.app_id,
                     &key.key.id,
                     "fgs_wrong",
@@ -821,7 +798,7 @@ mod state_signing {
             ),
             (
                 "stale",
-                signed_query(
+                fedgate_tests::signed_login_query(
                     &w.app_id,
                     &key.key.id,
                     &key.secret,
@@ -838,7 +815,7 @@ mod state_signing {
             ),
             (
                 "foreign key",
-                signed_query(
+                fedgate_tests::signed_login_query(
                     &w.app_id,
                     &foreign.key.id,
                     &foreign.secret,

@@ -40,7 +40,6 @@ fn free_port() -> u16 {
     reason = "the child is returned, and the caller waits for it"
 )]
 async fn start(data: &std::path::Path, port: u16, google: &FakeGoogle) -> Child {
-    let o = google.override_settings();
     let mut child = Command::new(binary())
         .arg("serve")
         .env_clear()
@@ -55,20 +54,7 @@ async fn start(data: &std::path::Path, port: u16, google: &FakeGoogle) -> Child 
         .env("FEDGATE_DEV_PROVIDER", "off")
         .env("FEDGATE_SHUTDOWN_TIMEOUT_SECONDS", "20")
         .env("FEDGATE_TESTING__OUTBOUND_LOOPBACK_ONLY", "true")
-        .env(
-            "FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL",
-            o.authorization_url.as_str(),
-        )
-        .env("FEDGATE_TESTING__GOOGLE__TOKEN_URL", o.token_url.as_str())
-        .env(
-            "FEDGATE_TESTING__GOOGLE__USERINFO_URL",
-            o.userinfo_url
-                .as_ref()
-                .map(url::Url::as_str)
-                .unwrap_or_default(),
-        )
-        .env("FEDGATE_TESTING__GOOGLE__JWKS_URL", o.jwks_url.as_str())
-        .env("FEDGATE_TESTING__GOOGLE__ISSUER", &o.issuer)
+        .envs(google.override_env())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

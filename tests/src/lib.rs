@@ -980,3 +980,57 @@ pub async fn error_code(res: Response) -> String {
         .expect("error without code")
         .to_owned()
 }
+
+/// The query of a signed Google login start of `app_id` (state signing): `extra`
+/// followed by the signature parameters, signed with the access key `key_id`/`secret`
+/// at Unix time `ts` with `nonce`.
+#[must_use]
+pub fn signed_login_query(
+    app_id: &str,
+    key_id: &str,
+    secret: &str,
+    extra: &str,
+    ts: i64,
+    nonce: &str,
+) -> String {
+    let path = format!("/hosted/{app_id}/google/login");
+    let parts = fedgate_domain::signing::RequestParts {
+        key_id,
+        timestamp: ts,
+        nonce,
+        method: "GET",
+        path: &path,
+        query: extra,
+        body: b"",
+    };
+    let sig = fedgate_domain::signing::sign(secret.as_bytes(), &parts);
+    format!("{extra}&accessKeyId={key_id}&timestamp={ts}&nonce={nonce}&signature={sig}")
+}
+
+impl FakeGoogle {
+    /// The `FEDGATE_TESTING__GOOGLE__*` variables that point a `fedgate` process's
+    /// Google at this fake.
+    #[must_use]
+    pub fn override_env(&self) -> Vec<(String, String)> {
+        let o = self.override_settings();
+        vec![
+            (
+                "FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL".into(),
+                o.authorization_url.to_string(),
+            ),
+            (
+                "FEDGATE_TESTING__GOOGLE__TOKEN_URL".into(),
+                o.token_url.to_string(),
+            ),
+            (
+                "FEDGATE_TESTING__GOOGLE__USERINFO_URL".into(),
+                o.userinfo_url.map(|u| u.to_string()).unwrap_or_default(),
+            ),
+            (
+                "FEDGATE_TESTING__GOOGLE__JWKS_URL".into(),
+                o.jwks_url.to_string(),
+            ),
+            ("FEDGATE_TESTING__GOOGLE__ISSUER".into(), o.issuer),
+        ]
+    }
+}

@@ -99,7 +99,6 @@ fn start_fedgate_with(google: &FakeGoogle, extra: &[(String, String)]) -> Server
                 .port()
         });
     let data = tempfile::tempdir().unwrap();
-    let o = google.override_settings();
     let child = Command::new(bin)
         .env("FEDGATE_LISTEN", format!("127.0.0.1:{port}"))
         .env("FEDGATE_DATA_DIR", data.path())
@@ -120,17 +119,7 @@ fn start_fedgate_with(google: &FakeGoogle, extra: &[(String, String)]) -> Server
             "FEDGATE_LIMITS__SIGNIN_FAILURES_PER_ACCOUNT_PER_DAY",
             "100000000",
         )
-        .env(
-            "FEDGATE_TESTING__GOOGLE__AUTHORIZATION_URL",
-            o.authorization_url.as_str(),
-        )
-        .env("FEDGATE_TESTING__GOOGLE__TOKEN_URL", o.token_url.as_str())
-        .env(
-            "FEDGATE_TESTING__GOOGLE__USERINFO_URL",
-            o.userinfo_url.as_ref().unwrap().as_str(),
-        )
-        .env("FEDGATE_TESTING__GOOGLE__JWKS_URL", o.jwks_url.as_str())
-        .env("FEDGATE_TESTING__GOOGLE__ISSUER", &o.issuer)
+        .envs(google.override_env())
         .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -340,25 +329,42 @@ async fn one_login(client: &reqwest::Client, start_url: &str) -> Duration {
 }
 
 async fn run_logins(urls: Vec<String>, concurrency: usize) -> (Duration, Vec<Duration>) {
-    let urls = Arc::new(urls);
+    run_browsers(urls, concurrency, |client, url| async move {
+        one_login(&client, &url).await
+    })
+    .await
+}
+
+/// Runs `one(browser, item)` for every item, `concurrency` at a time; each worker is
+/// one browser (its own cookies: a hosted login is bound to the browser that started
+/// it). The wall time and the sorted latencies.
+async fn run_browsers<T, F, Fut>(
+    items: Vec<T>,
+    concurrency: usize,
+    one: F,
+) -> (Duration, Vec<Duration>)
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(reqwest::Client, T) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Duration> + Send,
+{
+    let items = Arc::new(items);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            // Each worker is one browser (its own cookies: a hosted login is bound to
-            // the browser that started it), signing people in one after another.
             let client = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .cookie_store(true)
                 .build()
                 .unwrap();
-            let (urls, next) = (Arc::clone(&urls), Arc::clone(&next));
+            let (items, next, one) = (Arc::clone(&items), Arc::clone(&next), one.clone());
             tokio::spawn(async move {
                 let mut lat = Vec::new();
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(u) = urls.get(i) else { break };
-                    lat.push(one_login(&client, u).await);
+                    let Some(item) = items.get(i) else { break };
+                    lat.push(one(client.clone(), item.clone()).await);
                 }
                 lat
             })
@@ -485,56 +491,29 @@ async fn run_crossing_logins(
     urls: Vec<(String, String)>,
     concurrency: usize,
 ) -> (Duration, Vec<Duration>) {
-    let urls = Arc::new(urls);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let client = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .cookie_store(true)
-                .build()
-                .unwrap();
-            let (urls, next) = (Arc::clone(&urls), Arc::clone(&next));
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((start, other)) = urls.get(i) else {
-                        break;
-                    };
-                    let t = Instant::now();
-                    let res = client.get(start).send().await.unwrap();
-                    assert_eq!(res.status(), 302, "start {start}");
-                    let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
-                    let res = client.get(&to_provider).send().await.unwrap();
-                    assert_eq!(res.status(), 302);
-                    let callback =
-                        url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-                    let crossed = format!(
-                        "{other}{}?{}",
-                        callback.path(),
-                        callback.query().unwrap_or_default()
-                    );
-                    let res = client.get(&crossed).send().await.unwrap();
-                    assert_eq!(res.status(), 302, "callback {crossed}");
-                    let back = res.headers()["location"].to_str().unwrap();
-                    assert!(
-                        back.starts_with(APP_REDIRECT) && back.contains("autoLoginToken="),
-                        "{back}"
-                    );
-                    lat.push(t.elapsed());
-                }
-                lat
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for w in workers {
-        all.extend(w.await.unwrap());
-    }
-    all.sort();
-    (started.elapsed(), all)
+    run_browsers(urls, concurrency, |client, (start, other)| async move {
+        let t = Instant::now();
+        let res = client.get(&start).send().await.unwrap();
+        assert_eq!(res.status(), 302, "start {start}");
+        let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+        let res = client.get(&to_provider).send().await.unwrap();
+        assert_eq!(res.status(), 302);
+        let callback = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+        let crossed = format!(
+            "{other}{}?{}",
+            callback.path(),
+            callback.query().unwrap_or_default()
+        );
+        let res = client.get(&crossed).send().await.unwrap();
+        assert_eq!(res.status(), 302, "callback {crossed}");
+        let back = res.headers()["location"].to_str().unwrap();
+        assert!(
+            back.starts_with(APP_REDIRECT) && back.contains("autoLoginToken="),
+            "{back}"
+        );
+        t.elapsed()
+    })
+    .await
 }
 
 #[tokio::main(flavor = "multi_thread")]

@@ -659,42 +659,34 @@ impl LoginFlow {
         let app = record.application_id;
         // From here the record says where the browser goes back to: storage failing
         // now is an error redirect to the app, not a page. (Nothing is redeemed.)
-        if let Err(e) = self
-            .state
-            .put(
-                &format!("login-used:{provider_state}"),
-                b"1",
-                Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
-            )
-            .await
-        {
-            return Ok(self
-                .back_with_error(
-                    &record,
-                    &record.provider_config,
-                    "the provider",
-                    (&e).into(),
+        let looked_up = async {
+            self.state
+                .put(
+                    &format!("login-used:{provider_state}"),
+                    b"1",
+                    Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
                 )
-                .await);
+                .await?;
+            // Mix-up defence: the record must belong to this application and to the
+            // provider whose callback this is.
+            match path_app {
+                Some(a) if a == app => self.registry.lookup(app, req.slug).await.map(Some),
+                _ => Ok(None),
+            }
         }
-
-        // Mix-up defence: the record must belong to this application and to the
-        // provider whose callback this is.
-        let lookup = match path_app {
-            Some(a) if a == app => match self.registry.lookup(app, req.slug).await {
-                Ok(lookup) => Some(lookup),
-                Err(e) => {
-                    return Ok(self
-                        .back_with_error(
-                            &record,
-                            &record.provider_config,
-                            "the provider",
-                            (&e).into(),
-                        )
-                        .await);
-                }
-            },
-            _ => None,
+        .await;
+        let lookup = match looked_up {
+            Ok(lookup) => lookup,
+            Err(e) => {
+                return Ok(self
+                    .back_with_error(
+                        &record,
+                        &record.provider_config,
+                        "the provider",
+                        (&e).into(),
+                    )
+                    .await);
+            }
         };
         let provider_of_path = match &lookup {
             Some(Lookup::Active(a)) => Some(a.config.provider.clone()),

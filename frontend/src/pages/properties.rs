@@ -487,7 +487,7 @@ fn NewPropertyMenu(editing: RwSignal<Option<Editing>>) -> impl IntoView {
 /// A property dialog: its form, the errors that belong to no field, the instance name
 /// every kind has, the kind's own fields, and Save / Cancel.
 #[component]
-fn PropertyForm(
+pub(crate) fn PropertyForm(
     title: String,
     fields: &'static [&'static str],
     instance_name: RwSignal<String>,

@@ -11,10 +11,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::apps::app_ctx;
+use super::properties::PropertyForm;
 use crate::api::{self, Failure};
 use crate::components::{
-    CopyButton, Dialog, ErrorNote, FormError, Loading, SaveOrCancel, Table, TextField, field_error,
-    when, when_or,
+    CopyButton, Dialog, ErrorNote, Loading, Table, TextField, field_error, when, when_or,
 };
 
 /// The event types a webhook can subscribe to, with what each means.
@@ -127,33 +127,30 @@ fn WebhookForm(
         });
     };
     view! {
-        <Dialog title=title on_close=on_close>
-            <form on:submit=on_submit novalidate>
-                <FormError failure=failure fields=WEBHOOK_FIELDS/>
-                <TextField
-                    id="instanceName"
-                    label="Instance name"
-                    value=instance_name
-                    error=field_error(failure, "instanceName")
-                    hint="For your records; anything you like."
-                />
-                <TextField
-                    id="url"
-                    label="Endpoint URL"
-                    value=url
-                    error=field_error(failure, "url")
-                    kind="url"
-                    hint="Fedgate POSTs each event here as JSON, signed as the Standard Webhooks specification says. https; private and internal addresses are refused."
-                    placeholder="https://app.example.com/hooks/fedgate".to_owned()
-                />
-                <fieldset class="field" class:invalid=move || field_error(failure, "eventTypes").get().is_some()>
-                    <legend>"Events"</legend>
-                    {event_boxes(chosen)}
-                    {move || field_error(failure, "eventTypes").get().map(|e| view! { <p class="field-error" id="eventTypes-error">{e}</p> })}
-                </fieldset>
-                <SaveOrCancel busy=busy on_cancel=on_close/>
-            </form>
-        </Dialog>
+        <PropertyForm
+            title=title
+            fields=WEBHOOK_FIELDS
+            instance_name=instance_name
+            failure=failure
+            busy=busy
+            on_submit=on_submit
+            on_close=on_close
+        >
+            <TextField
+                id="url"
+                label="Endpoint URL"
+                value=url
+                error=field_error(failure, "url")
+                kind="url"
+                hint="Fedgate POSTs each event here as JSON, signed as the Standard Webhooks specification says. https; private and internal addresses are refused."
+                placeholder="https://app.example.com/hooks/fedgate".to_owned()
+            />
+            <fieldset class="field" class:invalid=move || field_error(failure, "eventTypes").get().is_some()>
+                <legend>"Events"</legend>
+                {event_boxes(chosen)}
+                {move || field_error(failure, "eventTypes").get().map(|e| view! { <p class="field-error" id="eventTypes-error">{e}</p> })}
+            </fieldset>
+        </PropertyForm>
     }
 }
 
