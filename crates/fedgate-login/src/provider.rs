@@ -46,6 +46,17 @@ impl ProviderKind {
         }
     }
 
+    /// Its name in metrics, and in the `kind` of the provider's endpoints.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Google => "google",
+            Self::OpenIdConnect => "openid_connect",
+            Self::OAuth2 => "oauth2",
+            Self::Development => "development",
+        }
+    }
+
     /// The stable id of its hosted service tiles.
     #[must_use]
     pub const fn service_id(self) -> &'static str {
@@ -175,4 +186,27 @@ pub struct ProfileSource {
     pub mapping: ClaimMapping,
     /// A GitHub-style emails endpoint, when configured.
     pub emails: Option<Url>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_name_their_kind_as_metrics_do() {
+        // fedgate-provider cannot see ProviderKind; its constructors spell the labels.
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            ProviderEndpoints::google().kind,
+            ProviderKind::Google.label()
+        );
+        let plain =
+            ProviderEndpoints::plain(u("https://a/"), u("https://t/"), u("https://p/"), "i");
+        assert_eq!(plain.kind, ProviderKind::OAuth2.label());
+        assert_eq!(
+            ProviderKind::of_key("oidc:x").label(),
+            "openid_connect",
+            "the discovered kind"
+        );
+    }
 }

@@ -578,7 +578,7 @@ impl Registry {
         Some(ProviderConfig {
             provider: provider.clone(),
             endpoints: ProviderEndpoints {
-                kind: "development",
+                kind: crate::ProviderKind::Development.label(),
                 ..ProviderEndpoints::discovered(&discovered)
             },
             client_id: dev.client_id(app),

@@ -1,6 +1,7 @@
 //! Background upkeep of the database: records of expired user tokens, and events and
-//! finished webhook deliveries past their retention, are deleted. Runs at start and every ten minutes on every instance
-//! (each delete is idempotent, so instances need no coordination).
+//! finished webhook deliveries past their retention, are deleted. Runs at start and
+//! every ten minutes on every instance (each delete is idempotent, so instances need no
+//! coordination).
 
 use std::sync::Arc;
 use std::time::Duration;

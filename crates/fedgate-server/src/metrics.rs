@@ -102,16 +102,6 @@ fn reason_label(reason: &str) -> String {
     }
 }
 
-/// The metric label of a provider kind.
-const fn kind_label(kind: ProviderKind) -> &'static str {
-    match kind {
-        ProviderKind::Google => "google",
-        ProviderKind::OpenIdConnect => "openid_connect",
-        ProviderKind::OAuth2 => "oauth2",
-        ProviderKind::Development => "development",
-    }
-}
-
 /// Every metric of one Fedgate instance.
 #[derive(Debug)]
 pub struct Metrics {
@@ -143,9 +133,8 @@ impl Metrics {
     /// All metrics at zero, registered under `fedgate_`.
     #[must_use]
     pub fn new() -> Self {
-        let mut root = Registry::with_prefix("fedgate");
-        let m = Self {
-            registry: Registry::default(),
+        let mut m = Self {
+            registry: Registry::with_prefix("fedgate"),
             logins_started: Family::default(),
             logins_succeeded: Family::default(),
             logins_failed: Family::default(),
@@ -161,86 +150,82 @@ impl Metrics {
             webhook_deliveries: Family::default(),
             scrape: Mutex::new(()),
         };
-        let r = &mut root;
-        r.register(
+        m.registry.register(
             "build",
             "Fedgate's version",
             Info::new(BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
             }),
         );
-        r.register(
+        m.registry.register(
             "logins_started",
             "Hosted logins started (sent to the provider), by provider kind",
             m.logins_started.clone(),
         );
-        r.register(
+        m.registry.register(
             "logins_succeeded",
             "Hosted logins completed, by provider kind and outcome",
             m.logins_succeeded.clone(),
         );
-        r.register(
+        m.registry.register(
             "logins_failed",
             "Hosted logins refused or failed, by provider kind (unknown before the provider is known) and typed reason",
             m.logins_failed.clone(),
         );
-        r.register_with_unit(
+        m.registry.register_with_unit(
             "login_start_duration",
             "Time to answer a hosted login start",
             Unit::Seconds,
             m.login_start_seconds.clone(),
         );
-        r.register_with_unit(
+        m.registry.register_with_unit(
             "login_callback_duration",
             "Time to answer a provider's callback (code redemption, token validation and the user's resolution included)",
             Unit::Seconds,
             m.login_callback_seconds.clone(),
         );
-        r.register(
+        m.registry.register(
             "provider_calls",
             "Calls to providers, by provider kind, endpoint (discovery, jwks, token, userinfo) and result",
             m.provider_calls.clone(),
         );
-        r.register_with_unit(
+        m.registry.register_with_unit(
             "provider_call_duration",
             "Time of calls to providers, by provider kind and endpoint",
             Unit::Seconds,
             m.provider_call_seconds.clone(),
         );
-        r.register(
+        m.registry.register(
             "api_requests",
             "Requests to the signed application API (api=app) and the management API (api=manage), by outcome (ok or the error code)",
             m.api_requests.clone(),
         );
-        r.register(
+        m.registry.register(
             "rate_limited",
             "Requests refused by a rate limit, by limit",
             m.rate_limited.clone(),
         );
-        r.register(
+        m.registry.register(
             "state_store_errors",
             "Failed state-store operations (Redis or the in-process store), by operation",
             m.state_store_errors.clone(),
         );
-        r.register(
+        m.registry.register(
             "database_errors",
             "Failed database operations of this process",
             m.database_errors.clone(),
         );
-        r.register(
+        m.registry.register(
             "database_connections",
             "Database pool connections, by state (in_use, idle)",
             m.database_connections.clone(),
         );
-        r.register(
+        m.registry.register(
             "webhook_deliveries",
             "Webhook delivery attempts, by outcome",
             m.webhook_deliveries.clone(),
         );
-        Self {
-            registry: root,
-            ..m
-        }
+        m
     }
 
     /// The exposition, after sampling the database pool (`open`, `idle`) and the
@@ -276,7 +261,7 @@ impl Metrics {
         let provider_kind = event
             .provider
             .as_deref()
-            .map_or("unknown", |key| kind_label(ProviderKind::of_key(key)));
+            .map_or("unknown", |key| ProviderKind::of_key(key).label());
         match event.kind {
             EventKind::LoginStarted => {
                 self.logins_started
