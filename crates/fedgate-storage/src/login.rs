@@ -116,20 +116,21 @@ impl LoginTransaction for SeaLoginTxn {
             return Ok(Vec::new());
         }
         let txn = &self.write.txn;
-        let mut any = Condition::any();
+        // One look-up per locator naming every column of the primary key: the unique
+        // index is the only plan, whatever the table's statistics say. (An `OR` of
+        // locators under one `application_id` let PostgreSQL, planning on an empty
+        // table, scan every locator of the application through another index.)
+        let mut rows = Vec::with_capacity(locators.len());
         for l in locators {
-            any = any.add(
-                Condition::all()
-                    .add(user_locator::Column::Kind.eq(l.kind().as_str()))
-                    .add(user_locator::Column::Normalized.eq(l.normalized())),
-            );
+            let row = user_locator::Entity::find()
+                .filter(user_locator::Column::ApplicationId.eq(key.application_id.as_uuid()))
+                .filter(user_locator::Column::Kind.eq(l.kind().as_str()))
+                .filter(user_locator::Column::Normalized.eq(l.normalized()))
+                .one(txn)
+                .await
+                .map_err(|e| backend_err(&e))?;
+            rows.extend(row);
         }
-        let rows = user_locator::Entity::find()
-            .filter(user_locator::Column::ApplicationId.eq(key.application_id.as_uuid()))
-            .filter(any)
-            .all(txn)
-            .await
-            .map_err(|e| backend_err(&e))?;
         let mut owners = Vec::with_capacity(rows.len());
         for m in &rows {
             let l = locator_from(m)?;
