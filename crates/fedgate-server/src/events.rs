@@ -32,6 +32,11 @@ impl std::fmt::Debug for Message {
 /// Largest batch written in one statement group.
 const BATCH: usize = 500;
 
+/// How long the writer lets events gather after the first one before writing them:
+/// one transaction for many login starts instead of one each (a `flush` does not
+/// wait for it).
+const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// How often minutes that ended are summarised when no event comes to do it.
 const CLOSE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -74,6 +79,9 @@ impl EventSink {
                     _ = close.tick() => None,
                     () = tokio::time::sleep(RETRY_AFTER), if retry => None,
                 };
+                if matches!(first, Some(Message::Event(_))) && !closed {
+                    tokio::time::sleep(LINGER).await;
+                }
                 let mut next = first;
                 while let Some(msg) = next.take() {
                     match msg {
