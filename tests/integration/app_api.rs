@@ -497,11 +497,26 @@ async fn user_tokens_are_issued_listed_verified_and_revoked_on_every_instance() 
         assert!(api.verify_token(&long.token).await.unwrap().active);
     }
     assert_eq!(w.api.revoke_tokens("tess").await.unwrap(), 1);
-    let v = other_api.verify_token(&long.token).await.unwrap();
-    assert_eq!(
-        (v.active, v.reason.as_deref()),
-        (false, Some("revoked")),
-        "revoke-all holds on the other instance at once"
+    let revoked = std::time::Instant::now();
+    let v = w.api.verify_token(&long.token).await.unwrap();
+    assert_eq!((v.active, v.reason.as_deref()), (false, Some("revoked")));
+    // The other instance answered for this token a moment ago and may give that
+    // answer again for under a second (the API's short-lived copies).
+    loop {
+        let v = other_api.verify_token(&long.token).await.unwrap();
+        if !v.active {
+            assert_eq!(v.reason.as_deref(), Some("revoked"));
+            break;
+        }
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(2),
+            "still active on the other instance"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        revoked.elapsed() < std::time::Duration::from_secs(1),
+        "revoke-all holds on the other instance within a second"
     );
     let listed = w.api.list_tokens("tess").await.unwrap();
     assert!(listed.iter().all(|t| t.revoked_at.is_some()));

@@ -1,9 +1,13 @@
 //! Several instances behind one URL, proven: two instances on one database and one
 //! shared state store — Redis, or a Redis Cluster — serve one deployment. A login
 //! started on one completes on the other, a session made on one works on the other,
-//! a revoked key is refused by the other at once, and rate limits are shared. (On the
+//! a revoked key, a revoked token and a deleted user are refused by the other within
+//! a second (the application API's caches live under a second: `crate::hot`), and
+//! rate limits are shared. (On the
 //! SQLite run the two instances share the SQLite file and Redis; on the PostgreSQL run,
 //! PostgreSQL and Redis.) Webhooks delivered once by two workers: `webhooks.rs`.
+
+use std::time::{Duration, Instant};
 
 use fedgate_server::Settings;
 use fedgate_tests::{APP_REDIRECT, GoogleWorld, Person, hop, redis_cluster_urls, redis_url};
@@ -105,12 +109,32 @@ async fn a_session_made_on_one_instance_works_on_another_and_ends_on_both() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Calls `refused` every 20 ms until it returns true; how long that took. Panics
+/// after two seconds.
+async fn until_refused<F, Fut>(mut refused: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !refused().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "still accepted two seconds after the change"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
 #[tokio::test]
-async fn an_access_key_revoked_on_one_instance_is_refused_on_another_at_once() {
+async fn an_access_key_revoked_on_one_instance_is_refused_on_every_instance_within_a_second() {
     let w = GoogleWorld::start_with(on_redis, json!({})).await;
     let other = w.app.second_instance().await;
     let key = w.owner.create_key(&w.app_id).await;
-    let on_b = w.app.client_at(&other, &key);
+    let (on_a, on_b) = (w.app.client(&key), w.app.client_at(&other, &key));
+    // Both instances have the key in their caches.
+    on_a.application().await.unwrap();
     on_b.application().await.unwrap();
     let revoked = w
         .owner
@@ -120,8 +144,91 @@ async fn an_access_key_revoked_on_one_instance_is_refused_on_another_at_once() {
         ))
         .await;
     assert!(revoked.status().is_success());
-    let refused = on_b.application().await.unwrap_err();
+    let changed = Instant::now();
+    // The instance that revoked it refuses it at once.
+    let refused = on_a.application().await.unwrap_err();
     assert_eq!(refused.code(), Some("access_key_revoked"));
+    until_refused(|| async {
+        match on_b.application().await {
+            Ok(_) => false,
+            Err(e) => {
+                assert_eq!(e.code(), Some("access_key_revoked"));
+                true
+            }
+        }
+    })
+    .await;
+    let waited = changed.elapsed();
+    assert!(waited < Duration::from_secs(1), "refused after {waited:?}");
+}
+
+#[tokio::test]
+async fn a_token_revoked_or_a_user_deleted_on_one_instance_is_refused_on_every_instance_within_a_second()
+ {
+    let w = GoogleWorld::start_with(on_redis, json!({})).await;
+    let other = w.app.second_instance().await;
+    let key = w.owner.create_key(&w.app_id).await;
+    let (on_a, on_b) = (w.app.client(&key), w.app.client_at(&other, &key));
+    let mut tokens = Vec::new();
+    for id in ["tess", "otto"] {
+        on_a.create_user(&fedgate_client::wire::users::CreateUserRequest {
+            id: Some(id.to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        tokens.push(on_a.issue_token(id, None).await.unwrap());
+    }
+    // Both verdicts are cached on both instances.
+    for t in &tokens {
+        for api in [&on_a, &on_b] {
+            assert!(api.verify_token(&t.token).await.unwrap().active);
+        }
+    }
+    let reason = |api: &fedgate_client::Client, token: String| {
+        let api = api.clone();
+        async move { api.verify_token(&token).await.unwrap().reason }
+    };
+
+    // A token revoked through A.
+    assert_eq!(
+        on_a.revoke_token("tess", &tokens[0].token_id)
+            .await
+            .unwrap(),
+        1
+    );
+    let changed = Instant::now();
+    assert_eq!(
+        reason(&on_a, tokens[0].token.clone()).await.as_deref(),
+        Some("revoked")
+    );
+    until_refused(|| async {
+        reason(&on_b, tokens[0].token.clone()).await.as_deref() == Some("revoked")
+    })
+    .await;
+    let waited = changed.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "token refused after {waited:?}"
+    );
+
+    // A user deleted through B: its token goes with it.
+    on_b.delete_user("otto").await.unwrap();
+    let changed = Instant::now();
+    assert_eq!(
+        reason(&on_b, tokens[1].token.clone()).await.as_deref(),
+        Some("revoked")
+    );
+    until_refused(|| async { reason(&on_a, tokens[1].token.clone()).await.is_some() }).await;
+    let waited = changed.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "deleted user's token refused after {waited:?}"
+    );
+    assert_eq!(
+        reason(&on_a, tokens[1].token.clone()).await.as_deref(),
+        Some("revoked")
+    );
 }
 
 #[tokio::test]

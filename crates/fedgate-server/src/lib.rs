@@ -12,6 +12,7 @@ pub mod dev;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod hot;
 pub mod html;
 pub mod maintenance;
 pub mod master_key;

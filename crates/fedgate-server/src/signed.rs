@@ -42,7 +42,7 @@ pub async fn authenticate(
     received: ReceivedRequest<'_>,
 ) -> Result<AccessKey, request_auth::AuthError> {
     request_auth::authenticate(
-        state.store.as_ref(),
+        &state.hot.keys(state.store.as_ref()),
         state.state.as_ref(),
         &state.sealer,
         state.clock.as_ref(),
@@ -164,13 +164,23 @@ impl FromRequest for SignedRequest {
                     &format!("{}@{client}", key.application_id),
                 )
                 .await?;
-            let application = state
-                .store
-                .find_application(key.application_id)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::unauthorized(ErrorCode::AccessKeyUnknown, "unknown access key")
-                })?;
+            let application = match state.hot.application(key.application_id) {
+                Some(application) => application,
+                None => {
+                    let application = state
+                        .store
+                        .find_application(key.application_id)
+                        .await?
+                        .ok_or_else(|| {
+                            ApiError::unauthorized(
+                                ErrorCode::AccessKeyUnknown,
+                                "unknown access key",
+                            )
+                        })?;
+                    state.hot.put_application(application.clone());
+                    application
+                }
+            };
             let content_type = crate::body::media_type(&req);
             Ok(Self {
                 key,

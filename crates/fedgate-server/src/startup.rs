@@ -240,6 +240,7 @@ impl Application {
             tokens: Arc::clone(&tokens),
             events: Arc::new(events.clone()),
             user_token_ttl_seconds: settings.user_token_ttl_seconds,
+            login_ttl: std::time::Duration::from_secs(settings.login_ttl_seconds),
         });
 
         let state = web::Data::new(AppState {
@@ -263,6 +264,7 @@ impl Application {
             dev,
             metrics,
             database: store.clone(),
+            hot: crate::hot::HotCache::default(),
         });
         let metrics_server = match settings.metrics_listen {
             Some(address) => Some(metrics_server(address, state.clone())?),

@@ -49,6 +49,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The database pool, sampled for metrics.
     pub database: fedgate_storage::SeaStore,
+    /// The application API's short-lived copies of keys and token verdicts.
+    pub hot: crate::hot::HotCache,
 }
 
 impl AppState {

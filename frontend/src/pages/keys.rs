@@ -92,7 +92,7 @@ pub fn AccessKeys() -> impl IntoView {
                     view! {
                         <Confirm
                             title=format!("Revoke {id}?")
-                            message="Requests signed with this key are refused at once, on every server. This cannot be undone."
+                            message="Requests signed with this key are refused at once, and by every server within a second. This cannot be undone."
                                 .to_owned()
                             confirm_label="Revoke key".to_owned()
                             on_cancel=Callback::new(move |()| revoking.set(None))

@@ -72,8 +72,10 @@ async fn revoke(
 ) -> Result<u64, ApiError> {
     let now = state.clock.now();
     let event = Event::new(app, EventKind::UserTokensRevoked, now);
-    Ok(state
+    let revoked = state
         .store
         .revoke_user_tokens(app, user, token, now, event)
-        .await?)
+        .await;
+    state.hot.forget_application(app);
+    Ok(revoked?)
 }

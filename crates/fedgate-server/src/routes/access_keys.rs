@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use fedgate_domain::access_key::{AccessKey, AccessKeyId, MAX_ACTIVE_ACCESS_KEYS, NewAccessKey};
+use fedgate_domain::ports::AccessKeyRepository as _;
 use fedgate_domain::ports::StoreError;
 use fedgate_wire::error::ErrorBody;
 use fedgate_wire::error::ErrorCode;
@@ -107,7 +108,8 @@ pub async fn revoke(
     let app = owned_application(&state, &session, &app_id).await?;
     let id = AccessKeyId::parse(&key_id).ok_or_else(|| ApiError::not_found("access key"))?;
     let key = state
-        .store
+        .hot
+        .keys(state.store.as_ref())
         .revoke_access_key(app.id, &id, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found("access key"))?;

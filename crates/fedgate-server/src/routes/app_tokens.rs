@@ -153,42 +153,77 @@ pub async fn verify(
     let body: VerifyTokenRequest = signed.json()?;
     let app = signed.application.id;
     let now = state.clock.now();
-    let verdict = 'verdict: {
-        if body.token.len() > MAX_TOKEN_LEN {
-            break 'verdict inactive("malformed");
-        }
-        let verifier = state.tokens.verifier(app).await?;
-        let claims = match verifier.verify(&body.token, now.timestamp()) {
-            Ok(c) => c,
-            Err(r) => break 'verdict inactive(r.as_str()),
-        };
-        let Some(id) = TokenId::parse(&claims.jti) else {
-            break 'verdict inactive("malformed");
-        };
-        // Revocation lives in the database, so it holds at once on every instance; a
-        // deleted user's records are gone with it.
-        let record = match state.store.get_user_token(app, id).await? {
-            Some(r) if r.revoked_at.is_none() && r.user_id.as_str() == claims.sub => r,
-            _ => break 'verdict inactive("revoked"),
-        };
-        let Some(user) = state.store.get_user(app, &record.user_id).await? else {
-            break 'verdict inactive("unknown_user");
-        };
-        let stale = record
-            .last_seen_at
-            .is_none_or(|seen| now - seen >= Duration::seconds(TOUCH_INTERVAL_SECONDS));
-        if stale {
-            state.store.touch_user_token(id, now).await?;
-        }
-        TokenVerdictDto {
-            active: true,
-            reason: None,
-            token_id: Some(id.to_string()),
-            expires_at: Some(record.expires_at),
-            user: Some(user_dto(&user)),
-        }
-    };
+    let no_store = (actix_web::http::header::CACHE_CONTROL, "no-store");
+    if body.token.len() > MAX_TOKEN_LEN {
+        return Ok(HttpResponse::Ok()
+            .insert_header(no_store)
+            .json(inactive("malformed")));
+    }
+    // An active verdict reached less than a second ago for this exact token, which
+    // has not expired since, is given again (see `crate::hot`).
+    let digest = crate::hot::token_digest(&body.token);
+    if let Some(cached) = state.hot.verdict(app, digest, now) {
+        return Ok(HttpResponse::Ok()
+            .insert_header(no_store)
+            .content_type("application/json")
+            .body(cached.body));
+    }
+    let verdict = check_token(&state, app, &body.token, now).await?;
+    let bytes = actix_web::web::Bytes::from(
+        serde_json::to_vec(&verdict).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?,
+    );
+    if let (true, Some(expires_at)) = (verdict.active, verdict.expires_at) {
+        state.hot.put_verdict(
+            app,
+            digest,
+            crate::hot::CachedVerdict {
+                body: bytes.clone(),
+                expires_at,
+            },
+        );
+    }
     Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(verdict))
+        .insert_header(no_store)
+        .content_type("application/json")
+        .body(bytes))
+}
+
+/// The full check of a user token: signature, issuer, audience, expiry, its record
+/// (revocation) and its user.
+async fn check_token(
+    state: &AppState,
+    app: fedgate_domain::ids::ApplicationId,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<TokenVerdictDto, ApiError> {
+    let verifier = state.tokens.verifier(app).await?;
+    let claims = match verifier.verify(token, now.timestamp()) {
+        Ok(c) => c,
+        Err(r) => return Ok(inactive(r.as_str())),
+    };
+    let Some(id) = TokenId::parse(&claims.jti) else {
+        return Ok(inactive("malformed"));
+    };
+    // Revocation lives in the database, so it holds on every instance; a deleted
+    // user's records are gone with it.
+    let record = match state.store.get_user_token(app, id).await? {
+        Some(r) if r.revoked_at.is_none() && r.user_id.as_str() == claims.sub => r,
+        _ => return Ok(inactive("revoked")),
+    };
+    let Some(user) = state.store.get_user(app, &record.user_id).await? else {
+        return Ok(inactive("unknown_user"));
+    };
+    let stale = record
+        .last_seen_at
+        .is_none_or(|seen| now - seen >= Duration::seconds(TOUCH_INTERVAL_SECONDS));
+    if stale {
+        state.store.touch_user_token(id, now).await?;
+    }
+    Ok(TokenVerdictDto {
+        active: true,
+        reason: None,
+        token_id: Some(id.to_string()),
+        expires_at: Some(record.expires_at),
+        user: Some(user_dto(&user)),
+    })
 }

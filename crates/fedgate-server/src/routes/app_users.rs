@@ -243,7 +243,10 @@ pub async fn delete(
     let app = signed.application.id;
     let now = state.clock.now();
     let event = Event::new(app, EventKind::UserDeleted, now);
-    if !state.store.delete_user(app, &id, now, event).await? {
+    let deleted = state.store.delete_user(app, &id, now, event).await?;
+    // Its tokens' verdicts go with it, deleted or not (a concurrent deletion elsewhere).
+    state.hot.forget_application(app);
+    if !deleted {
         return Err(ApiError::not_found("user"));
     }
     Ok(HttpResponse::NoContent().finish())

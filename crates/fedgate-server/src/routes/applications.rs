@@ -135,6 +135,7 @@ pub async fn delete(
         return Err(ApiError::not_found("application"));
     }
     state.registry.invalidate(app.id);
+    state.hot.forget_application(app.id);
     tracing::info!(app_id = %app.id, "application deleted");
     Ok(HttpResponse::NoContent().finish())
 }
