@@ -7,7 +7,8 @@ use url::Url;
 use crate::ids::{ApplicationId, FederatedUserId, UserId};
 use crate::property::ResultDelivery;
 
-/// How long a started login may take to come back.
+/// How long a started login may take to come back, unless configured otherwise
+/// (`login_ttl_seconds`).
 pub const LOGIN_RECORD_TTL_SECONDS: u64 = 600;
 /// How long a `resultCode` can be redeemed.
 pub const RESULT_CODE_TTL_SECONDS: u64 = 60;

@@ -11,9 +11,7 @@ use fedgate_domain::events::{Event, EventKind};
 use fedgate_domain::federation::{LinkState, ProviderProfile, UpstreamTokens};
 use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
 use fedgate_domain::linking::AssertedLocator;
-use fedgate_domain::login::{
-    self, LOGIN_RECORD_TTL_SECONDS, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS,
-};
+use fedgate_domain::login::{self, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS};
 use fedgate_domain::ports::{
     ClaimedIdentity, IdentityKey, IdentityUpdate, PlannedToken, StateStore, Store, StoreError,
 };
@@ -181,6 +179,7 @@ pub struct LoginFlow {
     events: Arc<dyn EventPublisher>,
     diagnostics: Diagnostics,
     user_token_ttl_seconds: i64,
+    login_ttl: Duration,
 }
 
 impl std::fmt::Debug for LoginFlow {
@@ -208,6 +207,8 @@ pub struct FlowParts {
     pub events: Arc<dyn EventPublisher>,
     /// Lifetime of `autoLoginToken`s.
     pub user_token_ttl_seconds: i64,
+    /// How long a login record waits for its callback.
+    pub login_ttl: Duration,
 }
 
 /// What a resolved login established.
@@ -298,6 +299,7 @@ impl LoginFlow {
             tokens: parts.tokens,
             events: parts.events,
             user_token_ttl_seconds: parts.user_token_ttl_seconds,
+            login_ttl: parts.login_ttl,
         }
     }
 
@@ -468,7 +470,7 @@ impl LoginFlow {
         let bytes = serde_json::to_vec(&record)
             .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
         let key = format!("login:{provider_state}");
-        let ttl = Duration::from_secs(LOGIN_RECORD_TTL_SECONDS);
+        let ttl = self.login_ttl;
         if record.consent_asked {
             self.state.put(&key, &bytes, ttl).await?;
         } else {
@@ -664,7 +666,7 @@ impl LoginFlow {
                 .put(
                     &format!("login-used:{provider_state}"),
                     b"1",
-                    Duration::from_secs(LOGIN_RECORD_TTL_SECONDS),
+                    self.login_ttl,
                 )
                 .await?;
             // Mix-up defence: the record must belong to this application and to the

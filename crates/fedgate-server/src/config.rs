@@ -174,6 +174,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// Lifetime of user tokens (`autoLoginToken`).
     pub user_token_ttl_seconds: i64,
+    /// How long a person has, from the login start, to come back from the provider;
+    /// the login record and the browser-binding cookie last this long.
+    pub login_ttl_seconds: u64,
     /// Events older than this many days are deleted.
     pub event_retention_days: u32,
     /// Timeout of each call to a provider.
@@ -221,6 +224,7 @@ impl Default for Settings {
             workers: 0,
             trusted_proxies: Vec::new(),
             user_token_ttl_seconds: 3600,
+            login_ttl_seconds: fedgate_domain::login::LOGIN_RECORD_TTL_SECONDS,
             event_retention_days: 90,
             provider_timeout_seconds: 10,
             provider_jwks_refetch_seconds: 30,
@@ -270,6 +274,11 @@ impl Settings {
         if self.user_token_ttl_seconds < 60 {
             return Err(ConfigError(
                 "user_token_ttl_seconds must be at least 60".into(),
+            ));
+        }
+        if !(10..=3600).contains(&self.login_ttl_seconds) {
+            return Err(ConfigError(
+                "login_ttl_seconds must be between 10 and 3600".into(),
             ));
         }
         for p in &self.trusted_proxies {

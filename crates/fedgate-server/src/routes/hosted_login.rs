@@ -92,7 +92,7 @@ fn binding_cookie(state: &AppState, app: &str, value: String) -> Cookie<'static>
         binding_cookie_name(state),
         value,
         path,
-        std::time::Duration::from_secs(fedgate_domain::login::LOGIN_RECORD_TTL_SECONDS),
+        std::time::Duration::from_secs(state.settings.login_ttl_seconds),
     )
 }
 
