@@ -370,3 +370,52 @@ async fn with_two_instances_each_message_is_delivered_once() {
     ids.dedup();
     assert_eq!((received.len(), ids.len()), (20, 20));
 }
+
+#[tokio::test]
+async fn a_webhook_made_through_one_instance_hears_the_others_within_a_second() {
+    let w = world().await;
+    let second = w.app.second_instance().await;
+    let key = w.owner.create_key(&w.app_id).await;
+    let (a, b) = (w.app.client(&key), w.app.client_at(&second, &key));
+    // Both instances write an event a webhook could hear, so both have read the
+    // application's (empty) subscriptions.
+    a.create_user(&user("before-a")).await.unwrap();
+    b.create_user(&user("before-b")).await.unwrap();
+    let hook = WebhookReceiver::start().await;
+    let (id, _) = add_webhook(&w, &hook.url, &["user.created", "user.deleted"]).await;
+    let made = std::time::Instant::now();
+    // The instance it was made through hears at once.
+    a.create_user(&user("on-a")).await.unwrap();
+    // Every other one within a second.
+    tokio::time::sleep(std::time::Duration::from_secs(1).saturating_sub(made.elapsed())).await;
+    b.create_user(&user("on-b")).await.unwrap();
+    hook.wait_for(2).await;
+    settle(&w, &id, |l| l.len() == 2).await;
+    let mut heard: Vec<String> = hook
+        .received()
+        .iter()
+        .map(|r| r.json()["data"]["userId"].as_str().unwrap().to_owned())
+        .collect();
+    heard.sort();
+    assert_eq!(heard, ["on-a", "on-b"]);
+
+    // Deleted through A: B stops within a second too.
+    let deleted = w
+        .owner
+        .delete(&format!(
+            "/manage/v1/applications/{}/properties/{id}",
+            w.app_id
+        ))
+        .await;
+    assert!(deleted.status().is_success());
+    let gone = std::time::Instant::now();
+    a.delete_user("on-a").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(1).saturating_sub(gone.elapsed())).await;
+    b.delete_user("on-b").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(
+        hook.received().len(),
+        2,
+        "nothing after the webhook was deleted"
+    );
+}

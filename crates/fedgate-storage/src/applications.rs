@@ -105,6 +105,8 @@ impl ApplicationRepository for SeaStore {
             .exec(&self.db)
             .await
             .map_err(|e| backend_err(&e))?;
+        // Its properties went with it.
+        self.webhooks.forget(id);
         Ok(res.rows_affected > 0)
     }
 }

@@ -6,12 +6,11 @@ use fedgate_domain::events::{Event, EventKind, EventQuery, LoginOutcome};
 use fedgate_domain::ids::{ApplicationId, EventId, FederatedUserId, UserId};
 use fedgate_domain::ports::{EventRepository, SigningKeyRepository, StoreResult, StoredSigningKey};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::entity::{event, signing_key};
-use crate::{SeaStore, backend_err, clamp, conflict_or_backend};
+use crate::{SeaStore, WriteTxn, backend_err, clamp, conflict_or_backend};
 
 fn to_active(e: &Event) -> event::ActiveModel {
     event::ActiveModel {
@@ -31,9 +30,10 @@ fn to_active(e: &Event) -> event::ActiveModel {
 /// Inserts events with `db` (a transaction when the events record its changes), and
 /// the webhook deliveries they cause.
 pub(crate) async fn insert_events(
-    db: &impl ConnectionTrait,
+    write: &WriteTxn,
     events: &[Event],
 ) -> Result<(), sea_orm::DbErr> {
+    let db = &write.txn;
     // Bounded chunks keep each statement under the databases' parameter limits.
     for chunk in events.chunks(500) {
         event::Entity::insert_many(chunk.iter().map(to_active))
@@ -41,14 +41,14 @@ pub(crate) async fn insert_events(
             .await?;
     }
     // The transactional outbox: webhook deliveries commit or roll back with the events.
-    crate::webhooks::enqueue(db, events).await
+    crate::webhooks::enqueue(write, events).await
 }
 
 #[async_trait]
 impl EventRepository for SeaStore {
     async fn append_events(&self, events: &[Event]) -> StoreResult<()> {
         let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
-        insert_events(&write.txn, events)
+        insert_events(&write, events)
             .await
             .map_err(|e| backend_err(&e))?;
         write.commit().await.map_err(|e| backend_err(&e))

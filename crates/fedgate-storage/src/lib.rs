@@ -38,12 +38,16 @@ pub struct SeaStore {
     /// instead of colliding in the database and sleeping in its busy handler.
     /// (Other processes still meet the busy timeout.) `None` on PostgreSQL.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Each application's webhook subscriptions, read at most once a second.
+    webhooks: Arc<webhooks::SubscriptionCache>,
 }
 
 /// A write transaction, holding this process's SQLite writer turn until dropped.
 pub(crate) struct WriteTxn {
     pub(crate) txn: DatabaseTransaction,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Where the outbox finds the webhook subscriptions.
+    pub(crate) webhooks: Arc<webhooks::SubscriptionCache>,
 }
 
 impl WriteTxn {
@@ -132,7 +136,11 @@ impl SeaStore {
     pub fn from_connection(db: DatabaseConnection) -> Self {
         let writer = (db.get_database_backend() == DbBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Self { db, writer }
+        Self {
+            db,
+            writer,
+            webhooks: Arc::default(),
+        }
     }
 
     /// Begins a transaction that will write.
@@ -144,6 +152,7 @@ impl SeaStore {
         Ok(WriteTxn {
             txn: self.db.begin().await?,
             _turn: turn,
+            webhooks: Arc::clone(&self.webhooks),
         })
     }
 

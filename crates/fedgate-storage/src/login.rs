@@ -13,7 +13,8 @@ use fedgate_domain::ports::{
 };
 use fedgate_domain::user::{Locator, User};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, SqlErr, TryInsertResult};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, SqlErr};
 
 use crate::entity::{federated_user, user_locator};
 use crate::events::insert_events;
@@ -57,9 +58,10 @@ impl LoginTransaction for SeaLoginTxn {
         let txn = &self.write.txn;
         let new_id = FederatedUserId::generate();
         let profile = serde_json::to_string(profile).map_err(|e| json(&e))?;
-        // Insert-or-nothing on the unique key: of concurrent first logins, one inserts;
-        // the others wait for it to commit and then see its row.
-        let inserted = federated_user::Entity::insert(federated_user::ActiveModel {
+        // One statement whoever the person is: insert on the unique key, or — a returning
+        // person — touch the existing row, and return the row either way. Of concurrent
+        // first logins one inserts; the others wait for it to commit and get its row.
+        let row = federated_user::Entity::insert(federated_user::ActiveModel {
             id: sea_orm::Set(new_id.as_uuid()),
             application_id: sea_orm::Set(key.application_id.as_uuid()),
             provider_config: sea_orm::Set(key.provider_config.clone()),
@@ -74,16 +76,20 @@ impl LoginTransaction for SeaLoginTxn {
             updated_at: sea_orm::Set(now),
             last_login_at: sea_orm::Set(now),
         })
-        .on_conflict_do_nothing_on([
-            federated_user::Column::ApplicationId,
-            federated_user::Column::ProviderConfig,
-            federated_user::Column::Issuer,
-            federated_user::Column::Subject,
-        ])
-        .exec_without_returning(txn)
+        .on_conflict(
+            OnConflict::columns([
+                federated_user::Column::ApplicationId,
+                federated_user::Column::ProviderConfig,
+                federated_user::Column::Issuer,
+                federated_user::Column::Subject,
+            ])
+            .update_column(federated_user::Column::LastLoginAt)
+            .to_owned(),
+        )
+        .exec_with_returning(txn)
         .await
         .map_err(|e| race_or_backend(&e))?;
-        if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+        if row.id == new_id.as_uuid() {
             return Ok(ClaimedIdentity {
                 id: new_id,
                 first_sight: true,
@@ -92,12 +98,6 @@ impl LoginTransaction for SeaLoginTxn {
                 sealed_tokens: None,
             });
         }
-        let row = federated_user::Entity::find()
-            .filter(key_filter(key))
-            .one(txn)
-            .await
-            .map_err(|e| backend_err(&e))?
-            .ok_or(StoreError::Conflict("a concurrent login"))?;
         Ok(ClaimedIdentity {
             id: FederatedUserId::from_uuid(row.id),
             first_sight: false,
@@ -202,7 +202,7 @@ impl LoginTransaction for SeaLoginTxn {
     }
 
     async fn append_events(&mut self, events: &[Event]) -> StoreResult<()> {
-        insert_events(&self.write.txn, events)
+        insert_events(&self.write, events)
             .await
             .map_err(|e| backend_err(&e))
     }

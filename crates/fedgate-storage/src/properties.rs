@@ -73,6 +73,7 @@ impl PropertyRepository for SeaStore {
             .insert(&self.db)
             .await
             .map_err(|e| write_err(&e))?;
+        self.webhooks.forget(p.application_id);
         Ok(())
     }
 
@@ -116,6 +117,7 @@ impl PropertyRepository for SeaStore {
             .exec(&self.db)
             .await
             .map_err(|e| write_err(&e))?;
+        self.webhooks.forget(p.application_id);
         Ok(res.rows_affected > 0)
     }
 
@@ -125,6 +127,7 @@ impl PropertyRepository for SeaStore {
             .exec(&self.db)
             .await
             .map_err(|e| backend_err(&e))?;
+        self.webhooks.forget(app);
         Ok(res.rows_affected > 0)
     }
 }

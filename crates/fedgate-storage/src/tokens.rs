@@ -118,7 +118,7 @@ impl UserTokenRepository for SeaStore {
                 Some(id) => format!("token {id}"),
                 None => format!("{revoked} token(s)"),
             });
-            insert_events(&write.txn, std::slice::from_ref(&event))
+            insert_events(&write, std::slice::from_ref(&event))
                 .await
                 .map_err(|e| backend_err(&e))?;
         }

@@ -138,7 +138,7 @@ impl UserRepository for SeaStore {
             .await
             .map_err(|e| conflict_or_backend(&e, "a user with this id or locator"))?;
         if let Some(event) = event {
-            insert_events(&write.txn, &[event])
+            insert_events(&write, &[event])
                 .await
                 .map_err(|e| backend_err(&e))?;
         }
@@ -362,7 +362,7 @@ impl UserRepository for SeaStore {
             unlinked.detail = Some("its user was deleted".into());
             events.push(unlinked);
         }
-        insert_events(txn, &events)
+        insert_events(&write, &events)
             .await
             .map_err(|e| backend_err(&e))?;
         write.commit().await.map_err(|e| backend_err(&e))?;

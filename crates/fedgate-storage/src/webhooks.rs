@@ -18,8 +18,12 @@ use sea_orm::{
     Set, Statement,
 };
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use crate::entity::{property, webhook_delivery};
-use crate::{SeaStore, backend_err, clamp};
+use crate::{SeaStore, WriteTxn, backend_err, clamp};
 
 fn to_active(d: &Delivery) -> webhook_delivery::ActiveModel {
     webhook_delivery::ActiveModel {
@@ -60,13 +64,96 @@ fn to_domain(m: webhook_delivery::Model) -> StoreResult<Delivery> {
     })
 }
 
-/// Writes, with `db` (the transaction storing `events`), the deliveries `events` cause
-/// for the webhooks of their applications. Events no webhook can hear about (login
-/// starts) cost no query.
-pub(crate) async fn enqueue(
+/// How long an instance trusts having read that an application has no webhook: one
+/// created through another instance hears this one's events within this time
+/// (through this one, at once).
+const NO_WEBHOOKS_TTL: Duration = Duration::from_secs(1);
+
+/// The applications this instance recently read to have no webhook, so that their
+/// logins' transactions skip the read. Only that absence is remembered: an
+/// application with webhooks has them read in each transaction, so a webhook deleted
+/// elsewhere is never written a delivery.
+#[derive(Debug, Default)]
+pub(crate) struct SubscriptionCache {
+    none: Mutex<HashMap<uuid::Uuid, Instant>>,
+}
+
+impl SubscriptionCache {
+    fn has_none(&self, app: uuid::Uuid) -> bool {
+        let none = self.none.lock().unwrap_or_else(PoisonError::into_inner);
+        none.get(&app)
+            .is_some_and(|at| at.elapsed() < NO_WEBHOOKS_TTL)
+    }
+
+    fn record_none(&self, read_at: Instant, apps: impl Iterator<Item = uuid::Uuid>) {
+        let mut none = self.none.lock().unwrap_or_else(PoisonError::into_inner);
+        if none.len() > 10_000 {
+            none.retain(|_, at| at.elapsed() < NO_WEBHOOKS_TTL);
+        }
+        for app in apps {
+            none.insert(app, read_at);
+        }
+    }
+
+    /// Forgets what is known of `app` (its properties changed through this instance).
+    pub(crate) fn forget(&self, app: ApplicationId) {
+        self.none
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&app.as_uuid());
+    }
+}
+
+fn subscription(m: property::Model) -> Option<Subscription> {
+    let json = serde_json::from_str(&m.settings).ok()?;
+    match PropertySettings::from_stored(PropertyKind::Webhook, &json) {
+        Ok(PropertySettings::Webhook(w)) => Some(Subscription {
+            webhook_id: PropertyId::from_uuid(m.id),
+            application_id: ApplicationId::from_uuid(m.application_id),
+            event_types: w.types(),
+        }),
+        _ => None,
+    }
+}
+
+/// The webhook subscriptions of `apps`, read with `db` except for applications
+/// recently read to have none.
+async fn subscriptions_of(
     db: &impl ConnectionTrait,
-    events: &[Event],
-) -> Result<(), sea_orm::DbErr> {
+    cache: &SubscriptionCache,
+    apps: &[uuid::Uuid],
+) -> Result<Vec<Subscription>, sea_orm::DbErr> {
+    let unknown: Vec<uuid::Uuid> = apps
+        .iter()
+        .copied()
+        .filter(|a| !cache.has_none(*a))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read_at = Instant::now();
+    let read: Vec<Subscription> = property::Entity::find()
+        .filter(property::Column::Kind.eq(PropertyKind::Webhook.as_str()))
+        .filter(property::Column::ApplicationId.is_in(unknown.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(subscription)
+        .collect();
+    cache.record_none(
+        read_at,
+        unknown
+            .into_iter()
+            .filter(|app| !read.iter().any(|s| s.application_id.as_uuid() == *app)),
+    );
+    Ok(read)
+}
+
+/// Writes, in `write` (the transaction storing `events`), the deliveries `events`
+/// cause for the webhooks of their applications. Events no webhook can hear about
+/// (login starts) cost no query, nor do applications this instance read to have no
+/// webhook less than [`NO_WEBHOOKS_TTL`] ago.
+pub(crate) async fn enqueue(write: &WriteTxn, events: &[Event]) -> Result<(), sea_orm::DbErr> {
     let mut apps: Vec<uuid::Uuid> = events
         .iter()
         .filter(|e| !WebhookEventType::of(e).is_empty())
@@ -77,25 +164,8 @@ pub(crate) async fn enqueue(
     }
     apps.sort_unstable();
     apps.dedup();
-    let webhooks = property::Entity::find()
-        .filter(property::Column::Kind.eq(PropertyKind::Webhook.as_str()))
-        .filter(property::Column::ApplicationId.is_in(apps))
-        .all(db)
-        .await?;
-    let subscriptions: Vec<Subscription> = webhooks
-        .into_iter()
-        .filter_map(|m| {
-            let json = serde_json::from_str(&m.settings).ok()?;
-            match PropertySettings::from_stored(PropertyKind::Webhook, &json) {
-                Ok(PropertySettings::Webhook(w)) => Some(Subscription {
-                    webhook_id: PropertyId::from_uuid(m.id),
-                    application_id: ApplicationId::from_uuid(m.application_id),
-                    event_types: w.types(),
-                }),
-                _ => None,
-            }
-        })
-        .collect();
+    let db = &write.txn;
+    let subscriptions = subscriptions_of(db, &write.webhooks, &apps).await?;
     if subscriptions.is_empty() {
         return Ok(());
     }
