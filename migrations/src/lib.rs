@@ -14,6 +14,7 @@ mod m20261202_000005_instance_meta;
 mod m20261202_000006_token_key_rotation;
 mod m20261203_000007_event_retention;
 mod m20261203_000008_webhook_deliveries;
+mod m20261203_000009_owner_first_indexes;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_token_key_rotation::Migration),
             Box::new(m20261203_000007_event_retention::Migration),
             Box::new(m20261203_000008_webhook_deliveries::Migration),
+            Box::new(m20261203_000009_owner_first_indexes::Migration),
         ]
     }
 }
