@@ -338,13 +338,37 @@ async fn verification(server: &Server, configured: &Configured, count: usize, co
     );
 }
 
-/// New and returning users, login start against the bare redirect, verification.
-pub async fn logins(options: &Options) {
+/// A Fedgate on the storage the options name, its application configured, and the
+/// fake Google it signs people in with.
+struct Started {
+    storage: Storage,
+    google: FakeGoogle,
+    server: Server,
+    configured: Configured,
+}
+
+async fn start(options: &Options) -> Started {
     let storage = Storage::from(options.shared.as_ref());
-    let (n, c) = (options.n.unwrap_or(2000), options.c);
     let google = FakeGoogle::start().await;
     let server = Server::start(&google, &storage, &[]).await;
     let configured = configure(&server, &google).await;
+    Started {
+        storage,
+        google,
+        server,
+        configured,
+    }
+}
+
+/// New and returning users, login start against the bare redirect, verification.
+pub async fn logins(options: &Options) {
+    let (n, c) = (options.n.unwrap_or(2000), options.c);
+    let Started {
+        storage,
+        google,
+        server,
+        configured,
+    } = start(options).await;
     println!(
         "fedgate-bench logins: {}, N={n}, C={c}, release build, driver and fake provider on the same cores",
         storage.label()
@@ -363,15 +387,17 @@ pub async fn logins(options: &Options) {
 /// CPU per login of Fedgate and PostgreSQL for each thousand (a plan chosen while the
 /// tables were empty would show here as a climb).
 pub async fn fill(options: &Options) {
-    let storage = Storage::from(options.shared.as_ref());
     assert!(
-        matches!(storage, Storage::Shared { .. }),
+        options.shared.is_some(),
         "fill needs POSTGRES_BASE_URL REDIS_URL"
     );
     let (users, c) = (options.n.unwrap_or(10_000), options.c);
-    let google = FakeGoogle::start().await;
-    let server = Server::start(&google, &storage, &[]).await;
-    let configured = configure(&server, &google).await;
+    let Started {
+        storage,
+        google,
+        server,
+        configured,
+    } = start(options).await;
     println!(
         "fedgate-bench fill: {} from an empty database, {users} new users a thousand at a time, C={c}",
         storage.label()
@@ -453,11 +479,13 @@ async fn seed_users(server: &Server, copies: usize) {
 
 /// Callback latency with a thousand stored users and with a million.
 pub async fn size(options: &Options) {
-    let storage = Storage::from(options.shared.as_ref());
     let (users, c) = (options.n.unwrap_or(1_000_000), options.c);
-    let google = FakeGoogle::start().await;
-    let server = Server::start(&google, &storage, &[]).await;
-    let configured = configure(&server, &google).await;
+    let Started {
+        storage,
+        google,
+        server,
+        configured,
+    } = start(options).await;
     let app = &configured.app;
     println!(
         "fedgate-bench size: {}, callback latency with 1 000 stored users and with {users}, C={c}",

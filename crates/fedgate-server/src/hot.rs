@@ -6,10 +6,11 @@
 //! is refused by every other instance within one second without any message between
 //! them, and survives a Redis flush because the database stays the source of truth.
 //! On the instance that made the change, the application's entries are dropped at
-//! once. What is cached is keyed by exactly what was checked (a token by the SHA-256
+//! once, and a copy read before the change but arriving after it is not kept. What is cached is keyed by exactly what was checked (a token by the SHA-256
 //! of its full text), and time-dependent checks (expiry) run on every use.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -52,8 +53,14 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
             .map(|e| e.value.clone())
     }
 
-    fn put(&self, key: K, value: V) {
+    /// Stores `value`, read after `changes` was `seen`, unless something changed
+    /// since (checked under the map's lock, which the change's clean-up takes after
+    /// counting itself: a copy read before a change never outlives it).
+    fn put(&self, key: K, value: V, changes: &AtomicU64, seen: u64) {
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if changes.load(Ordering::SeqCst) != seen {
+            return;
+        }
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, e| e.at.elapsed() < HOT_TTL);
             if map.len() >= MAX_ENTRIES {
@@ -97,6 +104,8 @@ pub struct CachedVerdict {
 /// The hot path's caches.
 #[derive(Debug)]
 pub struct HotCache {
+    /// Revocations and deletions made through this instance so far.
+    changes: AtomicU64,
     keys: TtlMap<AccessKeyId, StoredAccessKey>,
     applications: TtlMap<ApplicationId, Application>,
     verdicts: TtlMap<(ApplicationId, [u8; 32]), CachedVerdict>,
@@ -105,6 +114,7 @@ pub struct HotCache {
 impl Default for HotCache {
     fn default() -> Self {
         Self {
+            changes: AtomicU64::new(0),
             keys: TtlMap::new(),
             applications: TtlMap::new(),
             verdicts: TtlMap::new(),
@@ -119,15 +129,22 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 }
 
 impl HotCache {
+    /// What to hand back with a copy about to be read from storage (see the `put_*`).
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
     /// The application, if read less than [`HOT_TTL`] ago.
     #[must_use]
     pub fn application(&self, id: ApplicationId) -> Option<Application> {
         self.applications.get(&id)
     }
 
-    /// Remembers an application just read.
-    pub fn put_application(&self, application: Application) {
-        self.applications.put(application.id, application);
+    /// Remembers an application read after [`HotCache::generation`] gave `seen`.
+    pub fn put_application(&self, application: Application, seen: u64) {
+        self.applications
+            .put(application.id, application, &self.changes, seen);
     }
 
     /// The verdict of `token` for `app`, if one was reached less than [`HOT_TTL`]
@@ -144,14 +161,23 @@ impl HotCache {
             .filter(|v| now < v.expires_at)
     }
 
-    /// Remembers an active token's verdict.
-    pub fn put_verdict(&self, app: ApplicationId, digest: [u8; 32], verdict: CachedVerdict) {
-        self.verdicts.put((app, digest), verdict);
+    /// Remembers an active token's verdict, reached after [`HotCache::generation`] gave
+    /// `seen`.
+    pub fn put_verdict(
+        &self,
+        app: ApplicationId,
+        digest: [u8; 32],
+        verdict: CachedVerdict,
+        seen: u64,
+    ) {
+        self.verdicts
+            .put((app, digest), verdict, &self.changes, seen);
     }
 
     /// Drops everything cached about `app` (its keys, itself, its tokens' verdicts):
     /// called by this instance after it revokes or deletes anything there.
     pub fn forget_application(&self, app: ApplicationId) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
         self.keys.retain(|_, k| k.key.application_id != app);
         self.applications.retain(|id, _| *id != app);
         self.verdicts.retain(|(a, _), _| *a != app);
@@ -192,9 +218,12 @@ impl AccessKeyRepository for CachedKeys<'_> {
         if let Some(key) = self.cache.keys.get(id) {
             return Ok(Some(key));
         }
+        let seen = self.cache.generation();
         let found = self.store.find_access_key(id).await?;
         if let Some(key) = &found {
-            self.cache.keys.put(id.clone(), key.clone());
+            self.cache
+                .keys
+                .put(id.clone(), key.clone(), &self.cache.changes, seen);
         }
         Ok(found)
     }

@@ -167,6 +167,7 @@ impl FromRequest for SignedRequest {
             let application = match state.hot.application(key.application_id) {
                 Some(application) => application,
                 None => {
+                    let seen = state.hot.generation();
                     let application = state
                         .store
                         .find_application(key.application_id)
@@ -177,7 +178,7 @@ impl FromRequest for SignedRequest {
                                 "unknown access key",
                             )
                         })?;
-                    state.hot.put_application(application.clone());
+                    state.hot.put_application(application.clone(), seen);
                     application
                 }
             };

@@ -38,7 +38,7 @@ pub struct SeaStore {
     /// instead of colliding in the database and sleeping in its busy handler.
     /// (Other processes still meet the busy timeout.) `None` on PostgreSQL.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// Each application's webhook subscriptions, read at most once a second.
+    /// Applications recently read to have no webhook (the outbox skips them).
     webhooks: Arc<webhooks::SubscriptionCache>,
 }
 

@@ -19,6 +19,7 @@ use sea_orm::{
 };
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -76,6 +77,9 @@ const NO_WEBHOOKS_TTL: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub(crate) struct SubscriptionCache {
     none: Mutex<HashMap<uuid::Uuid, Instant>>,
+    /// Property changes made through this instance so far: a read that began before
+    /// one is not remembered.
+    changes: AtomicU64,
 }
 
 impl SubscriptionCache {
@@ -85,8 +89,11 @@ impl SubscriptionCache {
             .is_some_and(|at| at.elapsed() < NO_WEBHOOKS_TTL)
     }
 
-    fn record_none(&self, read_at: Instant, apps: impl Iterator<Item = uuid::Uuid>) {
+    fn record_none(&self, read_at: Instant, seen: u64, apps: impl Iterator<Item = uuid::Uuid>) {
         let mut none = self.none.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.changes.load(Ordering::SeqCst) != seen {
+            return;
+        }
         if none.len() > 10_000 {
             none.retain(|_, at| at.elapsed() < NO_WEBHOOKS_TTL);
         }
@@ -97,6 +104,7 @@ impl SubscriptionCache {
 
     /// Forgets what is known of `app` (its properties changed through this instance).
     pub(crate) fn forget(&self, app: ApplicationId) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
         self.none
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -132,6 +140,7 @@ async fn subscriptions_of(
         return Ok(Vec::new());
     }
     let read_at = Instant::now();
+    let seen = cache.changes.load(Ordering::SeqCst);
     let read: Vec<Subscription> = property::Entity::find()
         .filter(property::Column::Kind.eq(PropertyKind::Webhook.as_str()))
         .filter(property::Column::ApplicationId.is_in(unknown.iter().copied()))
@@ -142,6 +151,7 @@ async fn subscriptions_of(
         .collect();
     cache.record_none(
         read_at,
+        seen,
         unknown
             .into_iter()
             .filter(|app| !read.iter().any(|s| s.application_id.as_uuid() == *app)),

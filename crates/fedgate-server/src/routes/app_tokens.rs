@@ -168,6 +168,7 @@ pub async fn verify(
             .content_type("application/json")
             .body(cached.body));
     }
+    let seen = state.hot.generation();
     let verdict = check_token(&state, app, &body.token, now).await?;
     let bytes = actix_web::web::Bytes::from(
         serde_json::to_vec(&verdict).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?,
@@ -180,6 +181,7 @@ pub async fn verify(
                 body: bytes.clone(),
                 expires_at,
             },
+            seen,
         );
     }
     Ok(HttpResponse::Ok()
