@@ -80,14 +80,14 @@ impl Inner {
             .map_err(|_| StoreError::Backend("state store lock poisoned".into()))
     }
 
-    /// Sweeps the shards that are due (`all`: every shard).
-    fn sweep(&self, all: bool) {
+    /// Sweeps the shards that are due.
+    fn sweep_due(&self) {
         for shard in &self.shards {
             let Ok(mut shard) = shard.lock() else {
                 continue;
             };
             let now = Instant::now();
-            if all || shard.next_sweep <= now {
+            if shard.next_sweep <= now {
                 let freed = shard.sweep(now);
                 self.bytes.fetch_sub(freed, Ordering::Relaxed);
             }
@@ -203,7 +203,7 @@ impl MemoryStateStore {
                 loop {
                     std::thread::sleep(SWEEPER_TICK);
                     let Some(inner) = weak.upgrade() else { return };
-                    inner.sweep(false);
+                    inner.sweep_due();
                 }
             });
         Self { inner }

@@ -26,7 +26,7 @@ use fedgate_domain::ports::{Store, StoreError, StoreResult};
 use fedgate_migrations::Migrator;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqlErr, TransactionTrait,
+    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -149,8 +149,23 @@ impl SeaStore {
             Some(w) => Some(Arc::clone(w).lock_owned().await),
             None => None,
         };
+        // On SQLite the write lock is taken at `BEGIN IMMEDIATE`, where the busy
+        // handler waits for another writer (an autocommit write, or the rollback of a
+        // transaction dropped without commit that has not run yet). A deferred
+        // transaction that read first and then wrote would instead be refused at once
+        // with "database is locked": SQLite cannot wait there without risking deadlock.
+        let txn = if self.writer.is_some() {
+            self.db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await?
+        } else {
+            self.db.begin().await?
+        };
         Ok(WriteTxn {
-            txn: self.db.begin().await?,
+            txn,
             _turn: turn,
             webhooks: Arc::clone(&self.webhooks),
         })
