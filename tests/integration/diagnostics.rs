@@ -117,6 +117,37 @@ async fn only_the_last_twenty_refusals_are_kept_and_an_unknown_provider_is_one()
 }
 
 #[tokio::test]
+async fn a_start_past_its_rate_limit_is_refused_before_anything_is_kept() {
+    let w = World::start_with(
+        |s| s.limits.login_starts_per_address_per_minute = 2,
+        json!({}),
+    )
+    .await;
+    let wrong = format!("redirect_uri={}", encoded("https://x.example/cb"));
+    for _ in 0..2 {
+        let res = hop(&w.app.login_url(&w.app_id, &wrong)).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    }
+    let past = hop(&w.app.login_url(&w.app_id, &wrong)).await;
+    assert_eq!(past.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(past.headers.contains_key("retry-after"));
+    let unknown = hop(&w.app.provider_login_url(&w.app_id, "acmee", "")).await;
+    assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS);
+    let good = hop(&w.app.login_url(&w.app_id, "")).await;
+    assert_eq!(good.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        good.headers.get("set-cookie").is_none(),
+        "no login began, so no binding cookie"
+    );
+    let refused = diagnostics(&w).await["refusedStarts"].clone();
+    assert_eq!(
+        refused.as_array().map(Vec::len),
+        Some(2),
+        "only the starts within the limit are diagnosed: {refused}"
+    );
+}
+
+#[tokio::test]
 async fn a_refused_signature_names_the_check_and_the_parameter_that_failed() {
     let w = World::start(json!({"requireStateSigning": true})).await;
     let key = w.owner.create_key(&w.app_id).await;

@@ -500,6 +500,33 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
 }
 
+/// One event counted against a limit: the counter under `key` (its window of
+/// `window` starts at its first event) may reach `limit` and no more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    /// The counter's key.
+    pub key: String,
+    /// How long a counter lives from its first event.
+    pub window: Duration,
+    /// Events allowed in a window.
+    pub limit: u64,
+}
+
+/// Counts `charges` one after the other with [`StateStore::increment`], stopping at the
+/// first that passes its limit: the index of that charge, if any. Later charges are
+/// not counted for an event refused by an earlier one.
+pub async fn charge_each<S: StateStore + ?Sized>(
+    store: &S,
+    charges: &[Charge],
+) -> StoreResult<Option<usize>> {
+    for (i, c) in charges.iter().enumerate() {
+        if store.increment(&c.key, c.window).await? > c.limit {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
 /// Short-lived shared state: login records, nonces, sessions, rate-limit counters.
 /// Values expire on their own; every operation is atomic on its key.
 #[async_trait]
@@ -521,6 +548,27 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Increments a counter, creating it at 1 with `ttl` (the window starts at the
     /// first increment and is not extended by later ones); returns the new count.
     async fn increment(&self, key: &str, ttl: Duration) -> StoreResult<u64>;
+    /// Counts one event against each of `charges` in order, stopping at the first
+    /// that passes its limit, whose index it returns ([`charge_each`]); a store may do
+    /// it in one round trip.
+    async fn charge(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
+        charge_each(self, charges).await
+    }
+    /// [`Self::charge`], then — when no limit was passed — [`Self::put_new`]: the
+    /// index of the charge past its limit (nothing stored), or `None` once stored. A
+    /// store may do it in one round trip.
+    async fn put_new_charged(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Option<usize>> {
+        if let Some(over) = self.charge(charges).await? {
+            return Ok(Some(over));
+        }
+        self.put_new(key, value, ttl).await.map(|()| None)
+    }
     /// Deletes a key if present.
     async fn delete(&self, key: &str) -> StoreResult<()>;
     /// Checks the store answers.

@@ -13,7 +13,8 @@ use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
 use fedgate_domain::linking::AssertedLocator;
 use fedgate_domain::login::{self, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS};
 use fedgate_domain::ports::{
-    ClaimedIdentity, IdentityKey, IdentityUpdate, PlannedToken, StateStore, Store, StoreError,
+    Charge, ClaimedIdentity, IdentityKey, IdentityUpdate, PlannedToken, StateStore, Store,
+    StoreError,
 };
 use fedgate_domain::property::ResultDelivery;
 use fedgate_domain::request_auth::{self, ReceivedRequest, SignatureHeaders};
@@ -29,10 +30,10 @@ use crate::diagnostics::{
     Diagnostics, Finding, InactiveDiagnosis, RedirectUriDiagnosis, RefusedStart, SignatureDiagnosis,
 };
 use crate::outcome::{CallbackRefusal, ErrorPage, LoginFailure, StartRefusal};
-use crate::provider::{Identity, ProfileSource, ProviderConfig};
+use crate::provider::{Identity, ProfileSource, ProviderConfig, ProviderRef};
 use crate::registry::{ActiveProvider, Lookup, Registry};
 use crate::resolution::{self, Plan};
-use crate::services;
+use crate::services::{self, InactiveReason};
 
 /// Query parameters that carry a login request's signature (state signing).
 const SIGNATURE_PARAMS: [&str; 4] = ["accessKeyId", "timestamp", "nonce", "signature"];
@@ -82,6 +83,52 @@ pub enum Started {
     },
     /// Show an error page.
     Refused(StartRefusal),
+    /// Refused before any work: the request passed the limit of the charge at this
+    /// index of [`StartRequest::charges`].
+    Limited(usize),
+}
+
+/// The rate-limit charges of a login start, counted once: before the start's first
+/// read or write that the registry's memory cannot answer — or, when the start needs
+/// none, together with its login record, in one round trip to the state store.
+struct Meter<'a> {
+    charges: &'a [Charge],
+    counted: bool,
+}
+
+impl<'a> Meter<'a> {
+    const fn new(charges: &'a [Charge]) -> Self {
+        Self {
+            charges,
+            counted: false,
+        }
+    }
+
+    /// Counts the charges now, unless counted already: the index of the one past its
+    /// limit.
+    async fn count(&mut self, state: &dyn StateStore) -> Result<Option<usize>, StoreError> {
+        if self.counted {
+            return Ok(None);
+        }
+        self.counted = true;
+        state.charge(self.charges).await
+    }
+
+    /// The charges not counted yet (none once counted), now counted by the caller.
+    fn rest(&mut self) -> &'a [Charge] {
+        if std::mem::replace(&mut self.counted, true) {
+            &[]
+        } else {
+            self.charges
+        }
+    }
+}
+
+/// The login record of one round at the provider, and where the round sends the browser.
+struct Round {
+    key: String,
+    record: Vec<u8>,
+    url: Url,
 }
 
 /// What a callback ends in.
@@ -106,6 +153,10 @@ pub struct StartRequest<'a> {
     pub query: &'a str,
     /// The browser-binding cookie the browser sent, if any.
     pub browser: Option<&'a str>,
+    /// The rate limits this start counts against, in order: a request past one is
+    /// refused ([`Started::Limited`]) before any work, and not counted against the
+    /// later ones.
+    pub charges: &'a [Charge],
 }
 
 /// A provider's callback as received.
@@ -322,10 +373,24 @@ impl LoginFlow {
         self.events.publish(e);
     }
 
-    /// Checks a login start and, when it is valid, stores the login record and
-    /// returns the provider URL to send the browser to.
+    /// Checks a login start against its rate limits and, when it is valid, stores the
+    /// login record and returns the provider URL to send the browser to.
     #[tracing::instrument(skip_all, fields(app_id = %req.app, provider = %req.slug))]
     pub async fn start(&self, req: StartRequest<'_>) -> Result<Started, StoreError> {
+        let mut meter = Meter::new(req.charges);
+        let started = self.start_metered(req, &mut meter).await?;
+        // A refusal that read and wrote nothing is counted now: no earlier than that.
+        if let Some(over) = meter.count(self.state.as_ref()).await? {
+            return Ok(Started::Limited(over));
+        }
+        Ok(started)
+    }
+
+    async fn start_metered(
+        &self,
+        req: StartRequest<'_>,
+        meter: &mut Meter<'_>,
+    ) -> Result<Started, StoreError> {
         let known = [
             "redirect_uri",
             "state",
@@ -356,36 +421,31 @@ impl LoginFlow {
         let Some(app) = ApplicationId::parse(req.app) else {
             return Ok(Started::Refused(StartRefusal::UnknownApplication));
         };
-        let active = match self.registry.lookup(app, req.slug).await? {
+        let lookup = match self.registry.cached(app, req.slug) {
+            Some(lookup) => lookup,
+            None => {
+                if let Some(over) = meter.count(self.state.as_ref()).await? {
+                    return Ok(Started::Limited(over));
+                }
+                self.registry.lookup(app, req.slug).await?
+            }
+        };
+        let inactive = match lookup {
             Lookup::UnknownApplication => {
                 return Ok(Started::Refused(StartRefusal::UnknownApplication));
             }
-            Lookup::UnknownProvider => {
-                let refusal = StartRefusal::UnknownProvider;
-                self.diagnose(app, req.slug, &refusal, Finding::Nothing)
-                    .await;
-                return Ok(Started::Refused(refusal));
+            Lookup::Active(active) => Ok(active),
+            Lookup::UnknownProvider => Err(None),
+            Lookup::Inactive(provider, reasons) => Err(Some((provider, reasons))),
+        };
+        let active = match inactive {
+            Ok(active) => active,
+            Err(inactive) => {
+                if let Some(over) = meter.count(self.state.as_ref()).await? {
+                    return Ok(Started::Limited(over));
+                }
+                return Ok(self.refuse_provider(app, req.slug, inactive).await);
             }
-            Lookup::Inactive(provider, reasons) => {
-                let codes = reasons.iter().map(|r| r.code).collect::<Vec<_>>().join(",");
-                let finding = Finding::Inactive(
-                    reasons
-                        .iter()
-                        .map(|r| InactiveDiagnosis {
-                            code: r.code.to_owned(),
-                            message: r.message.clone(),
-                        })
-                        .collect(),
-                );
-                let refusal = StartRefusal::Inactive {
-                    provider: provider.display_name,
-                    codes,
-                };
-                return Ok(self
-                    .refuse(app, &provider.key, req.slug, refusal, finding)
-                    .await);
-            }
-            Lookup::Active(active) => active,
         };
         let provider_key = active.config.provider.key.clone();
         let registered = &active.integration.redirect_uris;
@@ -403,25 +463,30 @@ impl LoginFlow {
                     received.map(String::as_str),
                     registered,
                 ));
+                if let Some(over) = meter.count(self.state.as_ref()).await? {
+                    return Ok(Started::Limited(over));
+                }
                 return Ok(self
                     .refuse(app, &provider_key, req.slug, refusal, finding)
                     .await);
             }
         };
-        if active.integration.require_state_signing
-            && let Some((refusal, diagnosis)) = self.check_signature(app, &req, &params).await
-        {
-            return Ok(self
-                .refuse(
-                    app,
-                    &provider_key,
-                    req.slug,
-                    refusal,
-                    Finding::Signature(diagnosis),
-                )
-                .await);
+        if active.integration.require_state_signing {
+            if let Some(over) = meter.count(self.state.as_ref()).await? {
+                return Ok(Started::Limited(over));
+            }
+            if let Some((refusal, diagnosis)) = self.check_signature(app, &req, &params).await {
+                return Ok(self
+                    .refuse(
+                        app,
+                        &provider_key,
+                        req.slug,
+                        refusal,
+                        Finding::Signature(diagnosis),
+                    )
+                    .await);
+            }
         }
-
         let browser = req
             .browser
             .filter(|b| is_binding(b))
@@ -446,42 +511,69 @@ impl LoginFlow {
             browser_binding: Some(binding_hash(&browser)),
         };
         let prompt = record.prompt.clone();
-        let url = self.to_provider(config, record, prompt.as_deref()).await?;
+        let round = Self::round(config, record, prompt.as_deref(), self.registry.base())?;
+        if let Some(over) = self
+            .state
+            .put_new_charged(&round.key, &round.record, self.login_ttl, meter.rest())
+            .await?
+        {
+            return Ok(Started::Limited(over));
+        }
         self.events
             .publish(self.record(app, EventKind::LoginStarted, &provider_key));
-        Ok(Started::Redirect { url, browser })
+        Ok(Started::Redirect {
+            url: round.url,
+            browser,
+        })
     }
 
-    /// Stores the login record of a round at the provider — with its own state, nonce
-    /// and PKCE verifier — and returns where to send the browser.
-    ///
-    /// A first round is new work: refused first when the state store is nearly full
-    /// ([`StoreError::Full`]); a consent round finishes a login already under way.
-    async fn to_provider(
+    /// Refuses a start whose provider is unknown (`None`) or inactive: a diagnostic,
+    /// and for an inactive provider an event.
+    async fn refuse_provider(
         &self,
+        app: ApplicationId,
+        slug: &str,
+        inactive: Option<(ProviderRef, Vec<InactiveReason>)>,
+    ) -> Started {
+        let Some((provider, reasons)) = inactive else {
+            let refusal = StartRefusal::UnknownProvider;
+            self.diagnose(app, slug, &refusal, Finding::Nothing).await;
+            return Started::Refused(refusal);
+        };
+        let codes = reasons.iter().map(|r| r.code).collect::<Vec<_>>().join(",");
+        let finding = Finding::Inactive(
+            reasons
+                .iter()
+                .map(|r| InactiveDiagnosis {
+                    code: r.code.to_owned(),
+                    message: r.message.clone(),
+                })
+                .collect(),
+        );
+        let refusal = StartRefusal::Inactive {
+            provider: provider.display_name,
+            codes,
+        };
+        self.refuse(app, &provider.key, slug, refusal, finding)
+            .await
+    }
+
+    /// A round at the provider — a login record with its own state, nonce and PKCE
+    /// verifier, under the key its callback will take — and where to send the browser.
+    fn round(
         config: &ProviderConfig,
         mut record: LoginRecord,
         prompt: Option<&str>,
-    ) -> Result<Url, StoreError> {
+        base: &Url,
+    ) -> Result<Round, StoreError> {
         let (verifier, challenge) = fedgate_provider::pkce_pair();
         record.pkce_verifier = config.pkce.then_some(verifier);
         record.nonce = fedgate_domain::random::token();
         let provider_state = fedgate_domain::random::token();
         let bytes = serde_json::to_vec(&record)
             .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
-        let key = format!("login:{provider_state}");
-        let ttl = self.login_ttl;
-        if record.consent_asked {
-            self.state.put(&key, &bytes, ttl).await?;
-        } else {
-            self.state.put_new(&key, &bytes, ttl).await?;
-        }
-        let callback = services::callback_url(
-            self.registry.base(),
-            record.application_id,
-            &config.provider.slug,
-        );
-        Ok(fedgate_provider::authorization_url(
+        let callback = services::callback_url(base, record.application_id, &config.provider.slug);
+        let url = fedgate_provider::authorization_url(
             &config.endpoints,
             &AuthorizationRequest {
                 client_id: &config.client_id,
@@ -498,7 +590,12 @@ impl LoginFlow {
                     OfflineAccess::No
                 },
             },
-        ))
+        );
+        Ok(Round {
+            key: format!("login:{provider_state}"),
+            record: bytes,
+            url,
+        })
     }
 
     /// With offline access wanted and no refresh token in hand — none in this
@@ -531,9 +628,12 @@ impl LoginFlow {
         }
         let mut again = record.clone();
         again.consent_asked = true;
-        self.to_provider(config, again, Some("consent"))
-            .await
-            .map(Some)
+        // Not new work: the login under way finishes even with the store nearly full.
+        let round = Self::round(config, again, Some("consent"), self.registry.base())?;
+        self.state
+            .put(&round.key, &round.record, self.login_ttl)
+            .await?;
+        Ok(Some(round.url))
     }
 
     /// Refuses a start of `app` at the provider `provider` (reached as `slug`): an

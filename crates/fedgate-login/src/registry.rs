@@ -280,17 +280,20 @@ impl Registry {
         Ok(Some(props))
     }
 
+    /// What [`Self::lookup`] answers without reading anything, when it does.
+    #[must_use]
+    pub fn cached(&self, app: ApplicationId, slug: &str) -> Option<Lookup> {
+        let cache = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
+        let (at, found) = cache.get(&app)?;
+        (at.elapsed() < SETUP_TTL)
+            .then(|| found.get(slug).cloned())
+            .flatten()
+    }
+
     /// The provider of `app` named by `slug`, usable or with why not.
     pub async fn lookup(&self, app: ApplicationId, slug: &str) -> Result<Lookup, StoreError> {
-        if let Some((at, found)) = self
-            .lookups
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&app)
-            && at.elapsed() < SETUP_TTL
-            && let Some(hit) = found.get(slug)
-        {
-            return Ok(hit.clone());
+        if let Some(hit) = self.cached(app, slug) {
+            return Ok(hit);
         }
         let Some(props) = self.properties(app).await? else {
             return Ok(Lookup::UnknownApplication);

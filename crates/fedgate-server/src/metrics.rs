@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::ports::{StateStore, StoreError, StoreResult};
+use fedgate_domain::ports::{Charge, StateStore, StoreError, StoreResult};
 use fedgate_login::ProviderKind;
 use fedgate_provider::observe::{Call, CallObserver};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -416,6 +416,22 @@ impl StateStore for ObservedStateStore {
     async fn increment(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
         let r = self.inner.increment(key, ttl).await;
         self.seen("increment", r)
+    }
+
+    async fn charge(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
+        let r = self.inner.charge(charges).await;
+        self.seen("increment", r)
+    }
+
+    async fn put_new_charged(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Option<usize>> {
+        let r = self.inner.put_new_charged(key, value, ttl, charges).await;
+        self.seen("put", r)
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {

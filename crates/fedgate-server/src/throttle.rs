@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fedgate_domain::ports::StateStore;
+use fedgate_domain::ports::{Charge, StateStore};
 
 use crate::error::ApiError;
 
@@ -65,14 +65,30 @@ impl Limit {
         Ok(state.increment(&self.key(subject), self.window).await?)
     }
 
+    /// One event of `subject`, for a state store to count ([`StateStore::charge`]).
+    #[must_use]
+    pub fn charge(&self, subject: &str) -> Charge {
+        Charge {
+            key: self.key(subject),
+            window: self.window,
+            limit: self.limit,
+        }
+    }
+
+    /// The 429 of a request past this limit.
+    #[must_use]
+    pub fn refused(&self) -> ApiError {
+        ApiError::too_many(
+            self.name,
+            "too many requests; wait and try again",
+            self.window.as_secs(),
+        )
+    }
+
     /// Counts one event and refuses with 429 once the limit is passed.
     pub async fn hit(&self, state: &dyn StateStore, subject: &str) -> Result<(), ApiError> {
         if self.record(state, subject).await? > self.limit {
-            return Err(ApiError::too_many(
-                self.name,
-                "too many requests; wait and try again",
-                self.window.as_secs(),
-            ));
+            return Err(self.refused());
         }
         Ok(())
     }

@@ -1,11 +1,13 @@
-//! The Redis state store, on one Redis or on a Redis Cluster. Every operation names
-//! one key (and the counter script takes that key as its only `KEYS` entry), so no
-//! operation spans hash slots and a cluster serves them as one Redis does.
+//! The Redis state store, on one Redis or on a Redis Cluster. On a cluster every
+//! operation names one key (the counter script takes that key as its only `KEYS`
+//! entry), so no operation spans hash slots and a cluster serves them as one Redis
+//! does. On one Redis, the charges of an event and the record it stores go in one
+//! script: one round trip for a login start.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fedgate_domain::ports::{StateStore, StoreError, StoreResult};
+use fedgate_domain::ports::{Charge, StateStore, StoreError, StoreResult, charge_each};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
@@ -16,6 +18,23 @@ const INCREMENT_SCRIPT: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
+";
+
+/// Counts the charges in order (`KEYS[1..n]`; `ARGV[1]` is `n`, then each counter's
+/// window in ms and limit), stopping at the first past its limit and returning its
+/// 1-based index; with none past, stores the record `KEYS[n+1]` when given (its value
+/// and ttl in ms follow in `ARGV`) and returns 0. Atomic in Redis.
+const CHARGE_SCRIPT: &str = r"
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
+  if count > tonumber(ARGV[2 * i + 1]) then return i end
+end
+if #KEYS > n then
+  redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3])
+end
+return 0
 ";
 
 /// A connection to one Redis (reconnecting on its own) or to a cluster (following
@@ -60,6 +79,7 @@ pub struct RedisStateStore {
     conn: Connection,
     prefix: String,
     increment: redis::Script,
+    charge: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStateStore {
@@ -119,6 +139,7 @@ impl RedisStateStore {
             conn,
             prefix: prefix.to_owned(),
             increment: redis::Script::new(INCREMENT_SCRIPT),
+            charge: redis::Script::new(CHARGE_SCRIPT),
         };
         store.ping().await?;
         Ok(store)
@@ -126,6 +147,31 @@ impl RedisStateStore {
 
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+
+    /// The charge script over `charges` and, when given, a record to store: the index
+    /// of the charge past its limit. One Redis only (its keys span hash slots).
+    async fn charge_script(
+        &self,
+        charges: &[Charge],
+        record: Option<(&str, &[u8], Duration)>,
+    ) -> StoreResult<Option<usize>> {
+        let mut invocation = self.charge.prepare_invoke();
+        invocation.arg(charges.len());
+        for c in charges {
+            invocation
+                .key(self.key(&c.key))
+                .arg(millis(c.window))
+                .arg(c.limit);
+        }
+        if let Some((key, value, ttl)) = record {
+            invocation.key(self.key(key)).arg(value).arg(millis(ttl));
+        }
+        let over: usize = invocation
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| backend(&e))?;
+        Ok(over.checked_sub(1))
     }
 }
 
@@ -178,6 +224,29 @@ impl StateStore for RedisStateStore {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(|e| backend(&e))
+    }
+
+    async fn charge(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
+        match self.conn {
+            Connection::Single(_) if !charges.is_empty() => self.charge_script(charges, None).await,
+            _ => charge_each(self, charges).await,
+        }
+    }
+
+    async fn put_new_charged(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Option<usize>> {
+        if let Connection::Single(_) = self.conn {
+            return self.charge_script(charges, Some((key, value, ttl))).await;
+        }
+        if let Some(over) = charge_each(self, charges).await? {
+            return Ok(Some(over));
+        }
+        self.put(key, value, ttl).await.map(|()| None)
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {

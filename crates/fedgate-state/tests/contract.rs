@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fedgate_domain::ports::StateStore;
+use fedgate_domain::ports::{Charge, StateStore};
 use fedgate_state::{MemoryStateStore, RedisStateStore};
 
 async fn redis() -> RedisStateStore {
@@ -138,12 +138,69 @@ async fn counters_count_and_keep_their_window(s: Arc<dyn StateStore>) {
     assert_eq!(s.increment("k", Duration::from_secs(60)).await.unwrap(), 1);
 }
 
+fn charge(key: &str, limit: u64, window: Duration) -> Charge {
+    Charge {
+        key: key.to_owned(),
+        window,
+        limit,
+    }
+}
+
+/// Charges count in order and stop at the first past its limit; a record is stored
+/// only when none is.
+async fn charges_stop_at_the_first_limit_passed(s: Arc<dyn StateStore>) {
+    let minute = Duration::from_secs(60);
+    let short = Duration::from_millis(300);
+    let both = [charge("address", 2, short), charge("app", 3, minute)];
+    assert_eq!(s.charge(&both).await.unwrap(), None);
+    assert_eq!(
+        s.put_new_charged("rec:1", b"one", minute, &both)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.get("rec:1").await.unwrap().as_deref(), Some(&b"one"[..]));
+    // The address's third event is refused, and the application's counter is spared.
+    assert_eq!(
+        s.put_new_charged("rec:2", b"two", minute, &both)
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    assert_eq!(s.get("rec:2").await.unwrap(), None);
+    assert_eq!(s.increment("app", minute).await.unwrap(), 3);
+    // The application's limit, for another address.
+    let other = [charge("address-2", 2, minute), charge("app", 3, minute)];
+    assert_eq!(s.charge(&other).await.unwrap(), Some(1));
+    assert_eq!(
+        s.put_new_charged("rec:3", b"three", minute, &other)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(s.get("rec:3").await.unwrap(), None);
+    // A counter's window starts at its first event: the address may start again.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(s.charge(&both[..1]).await.unwrap(), None);
+    // Nothing to charge: the record alone, with its lifetime.
+    assert_eq!(
+        s.put_new_charged("rec:4", b"four", short, &[])
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.get("rec:4").await.unwrap().as_deref(), Some(&b"four"[..]));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(s.get("rec:4").await.unwrap(), None);
+}
+
 async fn contract(s: Arc<dyn StateStore>) {
     put_get_delete(s.as_ref()).await;
     values_expire(s.as_ref()).await;
     take_is_once_under_concurrency(Arc::clone(&s)).await;
     put_if_absent_has_one_winner(Arc::clone(&s)).await;
-    counters_count_and_keep_their_window(s).await;
+    counters_count_and_keep_their_window(Arc::clone(&s)).await;
+    charges_stop_at_the_first_limit_passed(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

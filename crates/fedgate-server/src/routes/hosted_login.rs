@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use fedgate_domain::ids::ApplicationId;
-use fedgate_domain::ports::StoreError;
+use fedgate_domain::ports::{Charge, StoreError};
 use fedgate_domain::property::GOOGLE_SLUG;
 use fedgate_login::outcome::ErrorPage;
 use fedgate_login::{CallbackRequest, Completed, StartRequest, Started};
@@ -96,24 +96,22 @@ fn binding_cookie(state: &AppState, app: &str, value: String) -> Cookie<'static>
     )
 }
 
-/// Counts a request per client address and per application (when the path names
-/// one), refusing with 429 past either limit.
-async fn throttle(
+/// The limits a hosted request counts against, in order, with its charges: its
+/// client address's, then its application's when the path names one.
+fn charges(
     state: &AppState,
     req: &HttpRequest,
     app: &str,
     per_address: Limit,
     per_application: Limit,
-) -> Result<(), ApiError> {
-    per_address
-        .hit(state.state.as_ref(), &state.client_ip(req))
-        .await?;
+) -> (Vec<Limit>, Vec<Charge>) {
+    let mut limits = vec![per_address];
+    let mut charges = vec![per_address.charge(&state.client_ip(req))];
     if let Some(app) = ApplicationId::parse(app) {
-        per_application
-            .hit(state.state.as_ref(), &app.to_string())
-            .await?;
+        limits.push(per_application);
+        charges.push(per_application.charge(&app.to_string()));
     }
-    Ok(())
+    (limits, charges)
 }
 
 /// `GET /hosted/{appId}/{slug}/login` — a provider's OAuth endpoint.
@@ -194,17 +192,13 @@ async fn begin(
 ) -> Result<HttpResponse, ApiError> {
     let _timer = state.metrics.login_timer(false);
     let l = &state.settings.limits;
-    if let Err(e) = throttle(
+    let (limits, charges) = charges(
         state,
         req,
         app,
         Limit::per_minute("login-start", l.login_starts_per_address_per_minute),
         Limit::per_minute("login-start-app", l.login_starts_per_application_per_minute),
-    )
-    .await
-    {
-        return for_a_person(e);
-    }
+    );
     let started = state
         .login
         .start(StartRequest {
@@ -213,6 +207,7 @@ async fn begin(
             path: req.uri().path(),
             query: req.uri().query().unwrap_or(""),
             browser: browser_cookie(state, req).as_deref(),
+            charges: &charges,
         })
         .await;
     let started = match started {
@@ -239,6 +234,7 @@ async fn begin(
             res
         }
         Started::Refused(refusal) => error_page(&refusal.page()),
+        Started::Limited(over) => return for_a_person(limits[over].refused()),
     })
 }
 
@@ -295,16 +291,17 @@ async fn finish(
 ) -> Result<HttpResponse, ApiError> {
     let _timer = state.metrics.login_timer(true);
     let l = &state.settings.limits;
-    if let Err(e) = throttle(
+    let (limits, charges) = charges(
         state,
         req,
         app,
         Limit::per_minute("callback", l.callbacks_per_address_per_minute),
         Limit::per_minute("callback-app", l.callbacks_per_application_per_minute),
-    )
-    .await
-    {
-        return for_a_person(e);
+    );
+    match state.state.charge(&charges).await {
+        Ok(None) => {}
+        Ok(Some(over)) => return for_a_person(limits[over].refused()),
+        Err(e) => return for_a_person(e.into()),
     }
     let completed = match state
         .login
