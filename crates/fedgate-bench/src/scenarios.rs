@@ -619,12 +619,16 @@ pub async fn memory(options: &Options) {
         server.rss_kib(),
         proc::peak_rss_kib(server.pid())
     );
+    // Records expire after `ttl`; the store's sweeper frees them within 5 s, the
+    // allocator hands freed memory back over the next seconds.
     tokio::time::sleep(Duration::from_secs(ttl + 10)).await;
     println!(
         "{:<26} {} KiB",
         "RSS once records expired",
         server.rss_kib()
     );
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    println!("{:<26} {} KiB", "RSS 20 s later", server.rss_kib());
     // Everyday traffic resumes.
     let (_, lat) = raw::run(&server.addr, vec![request; 2_000], c, |r| r.status == 302).await;
     tokio::time::sleep(Duration::from_secs(2)).await;

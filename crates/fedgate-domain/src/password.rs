@@ -1,7 +1,5 @@
 //! Subscriber passwords: policy and Argon2id hashing.
 
-use std::cell::RefCell;
-
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
@@ -68,36 +66,19 @@ fn hasher() -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-thread_local! {
-    /// This thread's Argon2 working memory, allocated at its first hash and reused:
-    /// a hashing thread holds one set of blocks (19 MiB) for good, instead of leaving
-    /// a freed 19 MiB with the allocator after every hash.
-    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Argon2 of `password` and `salt` into `out`, in this thread's working memory.
+/// Argon2 of `password` and `salt` into `out`. The working memory (19 MiB) lives for
+/// one hash: the server's allocator hands it back to the system after a wave of
+/// sign-ins (docs/performance.md), so no thread keeps it for good.
 fn hash_into(
     argon: &Argon2<'_>,
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<(), PasswordError> {
-    let blocks = argon.params().block_count();
-    let today = usize::try_from(ARGON2_MEMORY_KIB).unwrap_or(usize::MAX);
-    MEMORY.with_borrow_mut(|memory| {
-        if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
-        }
-        let result = argon
-            .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
-            .map_err(|_| PasswordError);
-        // A hash of older, larger parameters does not keep its memory.
-        if memory.len() > today {
-            memory.truncate(today);
-            memory.shrink_to_fit();
-        }
-        result
-    })
+    let mut memory = vec![Block::default(); argon.params().block_count()];
+    argon
+        .hash_password_into_with_memory(password, salt, out, &mut memory)
+        .map_err(|_| PasswordError)
 }
 
 /// Checks `candidate` against a stored hash (of any Argon2 variant and parameters).

@@ -6,6 +6,12 @@ use std::path::PathBuf;
 use anyhow::bail;
 use fedgate_server::{Application, Settings, startup, telemetry};
 
+/// jemalloc, configured in `.cargo/config.toml`: memory freed after a burst (a flood
+/// of login starts whose records expire, the Argon2 working memory of a wave of
+/// sign-ins) goes back to the system within seconds, with or without later traffic.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const USAGE: &str = "usage: fedgate [serve | migrate | rotate-master-key] [--config FILE]
 
   serve               run the service (default)

@@ -85,6 +85,9 @@ fn conflict_or_backend(e: &DbErr, what: &'static str) -> StoreError {
     }
 }
 
+/// The most of an SQLite database file read through a shared memory map (1 GiB).
+const SQLITE_MMAP_BYTES: u64 = 1 << 30;
+
 impl SeaStore {
     /// Connects to `url`: `sqlite://path?mode=rwc` or `postgres://...`.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
@@ -97,12 +100,16 @@ impl SeaStore {
             .sqlx_logging(false);
         if url.starts_with("sqlite:") {
             // WAL lets readers run beside the single writer; the busy timeout makes
-            // writers queue instead of failing; foreign keys make cascades real.
+            // writers queue instead of failing; foreign keys make cascades real. The
+            // database file is read through a memory map that every connection shares
+            // (the system's page cache), so a million users' indexes need no copy in
+            // each connection's own 2 MB page cache.
             options.map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
             });
         }
         let db = Database::connect(options)
