@@ -87,10 +87,13 @@ impl Limit {
 
     /// Counts one event and refuses with 429 once the limit is passed.
     pub async fn hit(&self, state: &dyn StateStore, subject: &str) -> Result<(), ApiError> {
-        if self.record(state, subject).await? > self.limit {
-            return Err(self.refused());
+        match state
+            .charge(std::slice::from_ref(&self.charge(subject)))
+            .await?
+        {
+            Some(_) => Err(self.refused()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Forgets `subject`'s count.
