@@ -27,18 +27,16 @@ fn to_active(e: &Event) -> event::ActiveModel {
     }
 }
 
-/// Inserts events with `db` (a transaction when the events record its changes), and
-/// the webhook deliveries they cause.
+/// Inserts events in `write` (the transaction whose changes they record), and the
+/// webhook deliveries they cause. The inserts are queued: they go with the
+/// transaction's other queued writes before its next read or its commit.
 pub(crate) async fn insert_events(
-    write: &WriteTxn,
+    write: &mut WriteTxn,
     events: &[Event],
 ) -> Result<(), sea_orm::DbErr> {
-    let db = &write.txn;
     // Bounded chunks keep each statement under the databases' parameter limits.
     for chunk in events.chunks(500) {
-        event::Entity::insert_many(chunk.iter().map(to_active))
-            .exec_without_returning(db)
-            .await?;
+        write.defer(&event::Entity::insert_many(chunk.iter().map(to_active)));
     }
     // The transactional outbox: webhook deliveries commit or roll back with the events.
     crate::webhooks::enqueue(write, events).await
@@ -47,8 +45,8 @@ pub(crate) async fn insert_events(
 #[async_trait]
 impl EventRepository for SeaStore {
     async fn append_events(&self, events: &[Event]) -> StoreResult<()> {
-        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
-        insert_events(&write, events)
+        let mut write = self.begin_write().await.map_err(|e| backend_err(&e))?;
+        insert_events(&mut write, events)
             .await
             .map_err(|e| backend_err(&e))?;
         write.commit().await.map_err(|e| backend_err(&e))

@@ -63,7 +63,7 @@ impl FederationRepository for SeaStore {
         now: DateTime<Utc>,
         mut event: Event,
     ) -> StoreResult<LinkChangeOutcome> {
-        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
+        let mut write = self.begin_write().await.map_err(|e| backend_err(&e))?;
         let txn = &write.txn;
         let find = || {
             federated_user::Entity::find()
@@ -127,7 +127,7 @@ impl FederationRepository for SeaStore {
         event.federated_user_id = Some(id);
         event.user_id = user.clone().or_else(|| current.user_id.clone());
         event.provider = Some(current.provider_config.clone());
-        insert_events(&write, std::slice::from_ref(&event))
+        insert_events(&mut write, std::slice::from_ref(&event))
             .await
             .map_err(|e| backend_err(&e))?;
         write.commit().await.map_err(|e| backend_err(&e))?;

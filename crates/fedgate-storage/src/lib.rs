@@ -26,7 +26,8 @@ use fedgate_domain::ports::{Store, StoreError, StoreResult};
 use fedgate_migrations::Migrator;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, QueryTrait, SqlErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -48,10 +49,65 @@ pub(crate) struct WriteTxn {
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// Where the outbox finds the webhook subscriptions.
     pub(crate) webhooks: Arc<webhooks::SubscriptionCache>,
+    /// Writes whose results nothing reads, sent together before the transaction's next
+    /// read ([`WriteTxn::flush`]) or its commit.
+    deferred: Vec<Statement>,
 }
 
 impl WriteTxn {
-    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+    /// Queues a write to be sent with the others before the next read or the commit.
+    /// Its failure (a unique key taken, say) is then the flush's or the commit's.
+    pub(crate) fn defer(&mut self, statement: &impl QueryTrait) {
+        let statement = statement.build(self.backend());
+        self.defer_statement(statement);
+    }
+
+    /// [`WriteTxn::defer`] of a statement already built for this database.
+    pub(crate) fn defer_statement(&mut self, statement: Statement) {
+        self.deferred.push(statement);
+    }
+
+    /// The database the transaction runs on.
+    pub(crate) fn backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    /// Sends the queued writes, in order: on SQLite as one multi-statement request —
+    /// one round trip to the connection's thread instead of one per write (SQLite
+    /// binds each statement's `?` parameters from the shared list in turn); on
+    /// PostgreSQL one after the other (its protocol takes one statement per request
+    /// with parameters). Whoever reads in the transaction after queuing writes calls
+    /// this first, so every read sees every write before it.
+    pub(crate) async fn flush(&mut self) -> Result<(), DbErr> {
+        let statements = std::mem::take(&mut self.deferred);
+        match self.txn.get_database_backend() {
+            DbBackend::Sqlite if statements.len() > 1 => {
+                let mut sql = String::new();
+                let mut values = Vec::new();
+                for s in statements {
+                    sql.push_str(&s.sql);
+                    sql.push_str(";\n");
+                    values.extend(s.values.map(|v| v.0).unwrap_or_default());
+                }
+                self.txn
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Sqlite,
+                        sql,
+                        values,
+                    ))
+                    .await?;
+            }
+            _ => {
+                for s in statements {
+                    self.txn.execute_raw(s).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<(), DbErr> {
+        self.flush().await?;
         self.txn.commit().await
     }
 }
@@ -85,6 +141,10 @@ fn conflict_or_backend(e: &DbErr, what: &'static str) -> StoreError {
     }
 }
 
+/// How long a PostgreSQL connection may sit idle in the pool before it is pinged when
+/// handed out again.
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+
 /// The most of an SQLite database file read through a shared memory map (1 GiB).
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 
@@ -98,6 +158,17 @@ impl SeaStore {
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false);
+        // sqlx pings a pooled connection when it is handed out (and again when it is
+        // given back): on SQLite a round trip to the connection's thread, on
+        // PostgreSQL one to the server. A local SQLite file cannot drop a connection,
+        // so it is never pinged when handed out; a PostgreSQL connection is when it
+        // has been idle long enough for a server restart, proxy or firewall to have
+        // dropped it, while a connection in steady use goes straight to work.
+        if url.starts_with("sqlite:") {
+            options.test_before_acquire(false);
+        } else {
+            options.test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
+        }
         if url.starts_with("sqlite:") {
             // WAL lets readers run beside the single writer; the busy timeout makes
             // writers queue instead of failing; foreign keys make cascades real. The
@@ -175,6 +246,7 @@ impl SeaStore {
             txn,
             _turn: turn,
             webhooks: Arc::clone(&self.webhooks),
+            deferred: Vec::new(),
         })
     }
 

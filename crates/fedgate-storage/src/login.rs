@@ -18,8 +18,8 @@ use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, SqlErr};
 
 use crate::entity::{federated_user, user_locator};
 use crate::events::insert_events;
-use crate::tokens::insert_token;
-use crate::users::{insert_user, locator_from};
+use crate::tokens::token_insert;
+use crate::users::{locator_from, user_inserts};
 use crate::{SeaStore, WriteTxn, backend_err};
 
 /// A lost uniqueness race is `Conflict` (the service retries); anything else `Backend`.
@@ -115,6 +115,8 @@ impl LoginTransaction for SeaLoginTxn {
         if locators.is_empty() {
             return Ok(Vec::new());
         }
+        // The reads see the transaction's queued writes.
+        self.write.flush().await.map_err(|e| race_or_backend(&e))?;
         let txn = &self.write.txn;
         // One look-up per locator naming every column of the primary key: the unique
         // index is the only plan, whatever the table's statistics say. (An `OR` of
@@ -155,10 +157,14 @@ impl LoginTransaction for SeaLoginTxn {
         Ok(owners)
     }
 
+    // The writes below are queued and sent together at the commit (on SQLite one round
+    // trip to the connection's thread for all of them); a locator taken by a
+    // concurrent login is then the commit's `Conflict`, as it was the insert's.
     async fn create_user(&mut self, user: &User) -> StoreResult<()> {
-        insert_user(&self.write.txn, user)
-            .await
-            .map_err(|e| race_or_backend(&e))
+        for insert in user_inserts(user, self.write.backend()) {
+            self.write.defer_statement(insert);
+        }
+        Ok(())
     }
 
     async fn update_identity(
@@ -187,24 +193,20 @@ impl LoginTransaction for SeaLoginTxn {
                 Expr::value(sealed.clone()),
             );
         }
-        update
-            .filter(federated_user::Column::Id.eq(id.as_uuid()))
-            .exec(&self.write.txn)
-            .await
-            .map_err(|e| backend_err(&e))?;
+        self.write
+            .defer(&update.filter(federated_user::Column::Id.eq(id.as_uuid())));
         Ok(())
     }
 
     async fn record_user_token(&mut self, token: &UserTokenRecord) -> StoreResult<()> {
-        insert_token(&self.write.txn, token)
-            .await
-            .map_err(|e| backend_err(&e))
+        self.write.defer(&token_insert(token));
+        Ok(())
     }
 
     async fn append_events(&mut self, events: &[Event]) -> StoreResult<()> {
-        insert_events(&self.write, events)
+        insert_events(&mut self.write, events)
             .await
-            .map_err(|e| backend_err(&e))
+            .map_err(|e| race_or_backend(&e))
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {

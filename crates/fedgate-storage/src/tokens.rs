@@ -6,20 +6,15 @@ use fedgate_domain::events::Event;
 use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
 use fedgate_domain::ports::{StoreError, StoreResult, UserTokenRecord, UserTokenRepository};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::entity::user_token;
 use crate::events::insert_events;
 use crate::{SeaStore, backend_err};
 
-/// Inserts a token record with `db` (the login's transaction, or the pool).
-pub(crate) async fn insert_token(
-    db: &impl ConnectionTrait,
-    t: &UserTokenRecord,
-) -> Result<(), sea_orm::DbErr> {
-    user_token::ActiveModel {
+/// The insert of a token record.
+pub(crate) fn token_insert(t: &UserTokenRecord) -> sea_orm::Insert<user_token::ActiveModel> {
+    user_token::Entity::insert(user_token::ActiveModel {
         id: Set(t.id.as_uuid()),
         application_id: Set(t.application_id.as_uuid()),
         user_id: Set(t.user_id.as_str().to_owned()),
@@ -27,10 +22,7 @@ pub(crate) async fn insert_token(
         expires_at: Set(t.expires_at),
         revoked_at: Set(t.revoked_at),
         last_seen_at: Set(t.last_seen_at),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    })
 }
 
 fn to_domain(m: user_token::Model) -> StoreResult<UserTokenRecord> {
@@ -50,7 +42,8 @@ fn to_domain(m: user_token::Model) -> StoreResult<UserTokenRecord> {
 impl UserTokenRepository for SeaStore {
     async fn record_user_token(&self, token: &UserTokenRecord) -> StoreResult<()> {
         let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
-        insert_token(&write.txn, token)
+        token_insert(token)
+            .exec_without_returning(&write.txn)
             .await
             .map_err(|e| backend_err(&e))?;
         write.commit().await.map_err(|e| backend_err(&e))
@@ -98,7 +91,7 @@ impl UserTokenRepository for SeaStore {
         now: DateTime<Utc>,
         mut event: Event,
     ) -> StoreResult<u64> {
-        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
+        let mut write = self.begin_write().await.map_err(|e| backend_err(&e))?;
         let mut update = user_token::Entity::update_many()
             .col_expr(user_token::Column::RevokedAt, Expr::value(now))
             .filter(user_token::Column::ApplicationId.eq(app.as_uuid()))
@@ -118,7 +111,7 @@ impl UserTokenRepository for SeaStore {
                 Some(id) => format!("token {id}"),
                 None => format!("{revoked} token(s)"),
             });
-            insert_events(&write, std::slice::from_ref(&event))
+            insert_events(&mut write, std::slice::from_ref(&event))
                 .await
                 .map_err(|e| backend_err(&e))?;
         }

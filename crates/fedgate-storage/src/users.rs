@@ -13,40 +13,42 @@ use fedgate_domain::ports::{
 use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set, Statement,
 };
 
 use crate::entity::{federated_user, user, user_locator};
 use crate::events::insert_events;
 use crate::{SeaStore, backend_err, conflict_or_backend};
 
-/// Inserts a user and its locators with `db` (a transaction when called from one).
-pub(crate) async fn insert_user(db: &impl ConnectionTrait, u: &User) -> Result<(), sea_orm::DbErr> {
-    user::ActiveModel {
-        application_id: Set(u.application_id.as_uuid()),
-        id: Set(u.id.as_str().to_owned()),
-        screen_name: Set(u.screen_name.clone()),
-        created_at: Set(u.created_at),
-        updated_at: Set(u.created_at),
-    }
-    .insert(db)
-    .await?;
-    for l in &u.locators {
-        insert_locator(db, u.application_id, &u.id, l, u.created_at).await?;
-    }
-    Ok(())
+/// The inserts of a user and of its locators, in that order.
+pub(crate) fn user_inserts(u: &User, backend: DbBackend) -> Vec<Statement> {
+    let mut inserts = vec![
+        user::Entity::insert(user::ActiveModel {
+            application_id: Set(u.application_id.as_uuid()),
+            id: Set(u.id.as_str().to_owned()),
+            screen_name: Set(u.screen_name.clone()),
+            created_at: Set(u.created_at),
+            updated_at: Set(u.created_at),
+        })
+        .build(backend),
+    ];
+    inserts.extend(
+        u.locators
+            .iter()
+            .map(|l| locator_insert(u.application_id, &u.id, l, u.created_at).build(backend)),
+    );
+    inserts
 }
 
-/// Inserts one locator of user `id`; a unique violation means someone has it.
-async fn insert_locator(
-    db: &impl ConnectionTrait,
+/// The insert of one locator of user `id`; a unique violation means someone has it.
+fn locator_insert(
     app: ApplicationId,
     id: &UserId,
     l: &UserLocator,
     now: DateTime<Utc>,
-) -> Result<(), sea_orm::DbErr> {
-    user_locator::ActiveModel {
+) -> sea_orm::Insert<user_locator::ActiveModel> {
+    user_locator::Entity::insert(user_locator::ActiveModel {
         application_id: Set(app.as_uuid()),
         kind: Set(l.locator.kind().as_str().to_owned()),
         normalized: Set(l.locator.normalized().to_owned()),
@@ -54,10 +56,7 @@ async fn insert_locator(
         user_id: Set(id.as_str().to_owned()),
         verified: Set(l.verified),
         created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    })
 }
 
 pub(crate) fn locator_from(m: &user_locator::Model) -> StoreResult<UserLocator> {
@@ -133,12 +132,16 @@ fn locator_filter(app: ApplicationId, id: &UserId, l: &Locator) -> Condition {
 #[async_trait]
 impl UserRepository for SeaStore {
     async fn create_user(&self, u: &User, event: Option<Event>) -> StoreResult<()> {
-        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
-        insert_user(&write.txn, u)
+        let mut write = self.begin_write().await.map_err(|e| backend_err(&e))?;
+        for insert in user_inserts(u, write.backend()) {
+            write.defer_statement(insert);
+        }
+        write
+            .flush()
             .await
             .map_err(|e| conflict_or_backend(&e, "a user with this id or locator"))?;
         if let Some(event) = event {
-            insert_events(&write, &[event])
+            insert_events(&mut write, &[event])
                 .await
                 .map_err(|e| backend_err(&e))?;
         }
@@ -248,7 +251,8 @@ impl UserRepository for SeaStore {
         }
         let affected = match change {
             LocatorChange::Add(l) => {
-                insert_locator(txn, app, id, l, now)
+                locator_insert(app, id, l, now)
+                    .exec_without_returning(txn)
                     .await
                     .map_err(|e| conflict_or_backend(&e, "a user with this locator"))?;
                 1
@@ -295,7 +299,7 @@ impl UserRepository for SeaStore {
         now: DateTime<Utc>,
         mut event: Event,
     ) -> StoreResult<bool> {
-        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
+        let mut write = self.begin_write().await.map_err(|e| backend_err(&e))?;
         let txn = &write.txn;
         let identities = federated_user::Entity::find()
             .filter(federated_user::Column::ApplicationId.eq(app.as_uuid()))
@@ -362,7 +366,7 @@ impl UserRepository for SeaStore {
             unlinked.detail = Some("its user was deleted".into());
             events.push(unlinked);
         }
-        insert_events(&write, &events)
+        insert_events(&mut write, &events)
             .await
             .map_err(|e| backend_err(&e))?;
         write.commit().await.map_err(|e| backend_err(&e))?;

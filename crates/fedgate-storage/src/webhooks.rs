@@ -163,7 +163,7 @@ async fn subscriptions_of(
 /// cause for the webhooks of their applications. Events no webhook can hear about
 /// (login starts) cost no query, nor do applications this instance read to have no
 /// webhook less than [`NO_WEBHOOKS_TTL`] ago.
-pub(crate) async fn enqueue(write: &WriteTxn, events: &[Event]) -> Result<(), sea_orm::DbErr> {
+pub(crate) async fn enqueue(write: &mut WriteTxn, events: &[Event]) -> Result<(), sea_orm::DbErr> {
     let mut apps: Vec<uuid::Uuid> = events
         .iter()
         .filter(|e| !WebhookEventType::of(e).is_empty())
@@ -174,16 +174,17 @@ pub(crate) async fn enqueue(write: &WriteTxn, events: &[Event]) -> Result<(), se
     }
     apps.sort_unstable();
     apps.dedup();
-    let db = &write.txn;
-    let subscriptions = subscriptions_of(db, &write.webhooks, &apps).await?;
-    if subscriptions.is_empty() {
+    if apps.iter().all(|app| write.webhooks.has_none(*app)) {
         return Ok(());
     }
+    // The read sees the transaction's queued writes.
+    write.flush().await?;
+    let subscriptions = subscriptions_of(&write.txn, &write.webhooks, &apps).await?;
     let deliveries = fedgate_domain::webhook::deliveries_for(events, &subscriptions);
     for chunk in deliveries.chunks(200) {
-        webhook_delivery::Entity::insert_many(chunk.iter().map(to_active))
-            .exec_without_returning(db)
-            .await?;
+        write.defer(&webhook_delivery::Entity::insert_many(
+            chunk.iter().map(to_active),
+        ));
     }
     Ok(())
 }
