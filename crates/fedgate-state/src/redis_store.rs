@@ -4,7 +4,10 @@
 //! does. On one Redis, the charges of an event and the record it stores go in one
 //! script: one round trip for a login start.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use fedgate_domain::ports::{Charge, StateStore, StoreError, StoreResult, charge_each};
@@ -38,7 +41,7 @@ return 0
 ";
 
 /// A connection to one Redis (reconnecting on its own) or to a cluster (following
-/// its slots).
+/// its slots), for one operation.
 #[derive(Clone)]
 enum Connection {
     Single(ConnectionManager),
@@ -73,10 +76,96 @@ impl ConnectionLike for Connection {
     }
 }
 
+/// Where the store's operations go.
+enum Server {
+    Single(Arc<Single>),
+    Cluster(ClusterConnection),
+}
+
+/// How long a thread whose own connection could not be opened uses the shared one
+/// before it tries again.
+const REOPEN_AFTER: Duration = Duration::from_secs(1);
+
+/// One Redis, reached from each thread through a connection of the thread's own.
+///
+/// A connection's reading and writing runs as a task of the runtime that opened it.
+/// Shared by every thread, each round trip crossed threads twice: the request handed
+/// to that task on another thread, the reply handed back, each a wake-up of a
+/// sleeping thread. Each thread that uses the store (an actix worker runs a runtime
+/// of its own on its thread) therefore opens its own connection on its own runtime,
+/// and a round trip stays on the thread. Until it is open, and for a while after
+/// opening it failed, the thread uses the shared connection.
+struct Single {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    shared: ConnectionManager,
+    local: Mutex<HashMap<ThreadId, Local>>,
+}
+
+/// A thread's own connection.
+enum Local {
+    /// Being opened by a task of the thread's runtime, which then holds the runtime's
+    /// token for as long as that runtime runs.
+    Opening(Weak<()>),
+    Open(ConnectionManager, Weak<()>),
+    /// Could not be opened; the shared connection serves the thread until then.
+    Failed(Instant),
+}
+
+impl Single {
+    /// This thread's own connection, or the shared one while it has none.
+    fn connection(self: &Arc<Self>) -> ConnectionManager {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.shared.clone();
+        };
+        let thread = std::thread::current().id();
+        let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
+        match local.get(&thread) {
+            Some(Local::Open(conn, alive)) if alive.strong_count() > 0 => return conn.clone(),
+            Some(Local::Opening(alive)) if alive.strong_count() > 0 => {
+                return self.shared.clone();
+            }
+            Some(Local::Failed(until)) if Instant::now() < *until => return self.shared.clone(),
+            // None yet, or its runtime has ended (a thread that ran a runtime before
+            // the one it runs now: the connection's task ended with the old one).
+            _ => {}
+        }
+        let now = Instant::now();
+        local.retain(|_, l| match l {
+            Local::Opening(alive) | Local::Open(_, alive) => alive.strong_count() > 0,
+            Local::Failed(until) => now < *until,
+        });
+        let alive = Arc::new(());
+        local.insert(thread, Local::Opening(Arc::downgrade(&alive)));
+        drop(local);
+        let this = Arc::clone(self);
+        runtime.spawn(async move {
+            let opened =
+                ConnectionManager::new_with_config(this.client.clone(), this.config.clone()).await;
+            let state = match opened {
+                Ok(conn) => Local::Open(conn, Arc::downgrade(&alive)),
+                Err(_) => Local::Failed(Instant::now() + REOPEN_AFTER),
+            };
+            let open = matches!(state, Local::Open(..));
+            this.local
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(thread, state);
+            drop(this);
+            if open {
+                // The runtime's token: dropped with this task when the runtime ends.
+                std::future::pending::<()>().await;
+                drop(alive);
+            }
+        });
+        self.shared.clone()
+    }
+}
+
 /// State in Redis, shared by every instance. Keys are `{prefix}{key}`.
 #[derive(Clone)]
 pub struct RedisStateStore {
-    conn: Connection,
+    server: Arc<Server>,
     prefix: String,
     increment: redis::Script,
     charge: redis::Script,
@@ -107,10 +196,16 @@ impl RedisStateStore {
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(5)))
             .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, config)
+        let shared = ConnectionManager::new_with_config(client.clone(), config.clone())
             .await
             .map_err(|e| backend(&e))?;
-        Self::over(Connection::Single(conn), prefix).await
+        let single = Single {
+            client,
+            config,
+            shared,
+            local: Mutex::default(),
+        };
+        Self::over(Server::Single(Arc::new(single)), prefix).await
     }
 
     /// Connects to the Redis Cluster that `nodes` (some of its nodes' URLs) belong to;
@@ -131,18 +226,26 @@ impl RedisStateStore {
             .get_async_connection()
             .await
             .map_err(|e| backend(&e))?;
-        Self::over(Connection::Cluster(conn), prefix).await
+        Self::over(Server::Cluster(conn), prefix).await
     }
 
-    async fn over(conn: Connection, prefix: &str) -> StoreResult<Self> {
+    async fn over(server: Server, prefix: &str) -> StoreResult<Self> {
         let store = Self {
-            conn,
+            server: Arc::new(server),
             prefix: prefix.to_owned(),
             increment: redis::Script::new(INCREMENT_SCRIPT),
             charge: redis::Script::new(CHARGE_SCRIPT),
         };
         store.ping().await?;
         Ok(store)
+    }
+
+    /// The connection for one operation from this thread.
+    fn conn(&self) -> Connection {
+        match &*self.server {
+            Server::Single(single) => Connection::Single(single.connection()),
+            Server::Cluster(cluster) => Connection::Cluster(cluster.clone()),
+        }
     }
 
     fn key(&self, key: &str) -> String {
@@ -168,7 +271,7 @@ impl RedisStateStore {
             invocation.key(self.key(key)).arg(value).arg(millis(ttl));
         }
         let over: usize = invocation
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn())
             .await
             .map_err(|e| backend(&e))?;
         Ok(over.checked_sub(1))
@@ -183,7 +286,7 @@ impl StateStore for RedisStateStore {
             .arg(value)
             .arg("PX")
             .arg(millis(ttl))
-            .query_async::<()>(&mut self.conn.clone())
+            .query_async::<()>(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
     }
@@ -191,7 +294,7 @@ impl StateStore for RedisStateStore {
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         redis::cmd("GET")
             .arg(self.key(key))
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
     }
@@ -199,7 +302,7 @@ impl StateStore for RedisStateStore {
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         redis::cmd("GETDEL")
             .arg(self.key(key))
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
     }
@@ -211,7 +314,7 @@ impl StateStore for RedisStateStore {
             .arg("NX")
             .arg("PX")
             .arg(millis(ttl))
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn())
             .await
             .map_err(|e| backend(&e))?;
         Ok(reply.is_some())
@@ -221,14 +324,14 @@ impl StateStore for RedisStateStore {
         self.increment
             .key(self.key(key))
             .arg(millis(ttl))
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
     }
 
     async fn charge(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
-        match self.conn {
-            Connection::Single(_) if !charges.is_empty() => self.charge_script(charges, None).await,
+        match *self.server {
+            Server::Single(_) if !charges.is_empty() => self.charge_script(charges, None).await,
             _ => charge_each(self, charges).await,
         }
     }
@@ -240,7 +343,7 @@ impl StateStore for RedisStateStore {
         ttl: Duration,
         charges: &[Charge],
     ) -> StoreResult<Option<usize>> {
-        if let Connection::Single(_) = self.conn {
+        if let Server::Single(_) = *self.server {
             return self.charge_script(charges, Some((key, value, ttl))).await;
         }
         if let Some(over) = charge_each(self, charges).await? {
@@ -252,14 +355,14 @@ impl StateStore for RedisStateStore {
     async fn delete(&self, key: &str) -> StoreResult<()> {
         redis::cmd("DEL")
             .arg(self.key(key))
-            .query_async::<()>(&mut self.conn.clone())
+            .query_async::<()>(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
     }
 
     async fn ping(&self) -> StoreResult<()> {
         redis::cmd("PING")
-            .query_async::<()>(&mut self.conn.clone())
+            .query_async::<()>(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
     }

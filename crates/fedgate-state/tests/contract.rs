@@ -256,3 +256,54 @@ async fn unreachable_redis_is_an_error_at_connect() {
             .is_err()
     );
 }
+
+/// Each thread reaches Redis through a connection run by its own runtime. A thread
+/// whose runtime ended and that runs a new one must not be handed the connection the
+/// old runtime ran (its task ended with it): its first operation on the new runtime
+/// works. Other threads are served throughout.
+#[tokio::test]
+async fn a_thread_that_runs_a_new_runtime_is_served_at_once() {
+    let store = redis().await;
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for round in 0..3 {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        // Long enough for the thread's own connection to open and
+                        // serve: its first operations go through the shared one.
+                        for i in 0..40 {
+                            let key = format!("t{t}r{round}i{i}");
+                            store
+                                .put(&key, b"v", Duration::from_secs(60))
+                                .await
+                                .unwrap_or_else(|e| panic!("round {round}, op {i}: {e}"));
+                            assert_eq!(store.take(&key).await.unwrap().as_deref(), Some(&b"v"[..]));
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                        }
+                    });
+                }
+            })
+        })
+        .collect();
+    // Joined off this runtime: it runs the shared connection those threads start on.
+    for t in threads {
+        tokio::task::spawn_blocking(move || t.join())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    // The store's own runtime is still served.
+    store
+        .put("after", b"v", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("after").await.unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+}
