@@ -228,6 +228,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .default_service(web::to(not_found)),
         )
+        .route(openapi::DOCUMENT_PATH, web::get().to(openapi::document))
         .service(openapi::swagger_ui());
 }
 

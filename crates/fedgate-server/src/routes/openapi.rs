@@ -1,8 +1,11 @@
 //! The OpenAPI document and the bundled (offline) Swagger UI.
 
+use std::sync::LazyLock;
+
+use actix_web::{HttpResponse, web};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::{
     access_keys, account, app_api, app_federated, app_tokens, app_users, applications, events,
@@ -294,7 +297,23 @@ impl Modify for TaggedShapes {
 )]
 pub struct ApiDoc;
 
+/// The document, built and serialized once per process: every worker serves the same
+/// bytes (each worker used to build and keep a copy of its own and serialize it again
+/// for every request).
+static DOCUMENT: LazyLock<Option<web::Bytes>> =
+    LazyLock::new(|| serde_json::to_vec(&ApiDoc::openapi()).ok().map(Into::into));
+
+/// `GET /openapi.json`.
+pub async fn document() -> HttpResponse {
+    match &*DOCUMENT {
+        Some(bytes) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(bytes.clone()),
+        None => HttpResponse::InternalServerError().finish(),
+    }
+}
+
 /// Swagger UI at `/api-docs/`, assets compiled in (no CDN), reading `/openapi.json`.
 pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/api-docs/{_:.*}").url(DOCUMENT_PATH, ApiDoc::openapi())
+    SwaggerUi::new("/api-docs/{_:.*}").config(Config::from(DOCUMENT_PATH))
 }
