@@ -3,67 +3,21 @@
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::Utc;
 use fedgate_domain::access_key::NewAccessKey;
-use fedgate_domain::application::Application;
 use fedgate_domain::email::Email;
-use fedgate_domain::ids::{ApplicationId, SubscriberId};
+use fedgate_domain::ids::SubscriberId;
 use fedgate_domain::password::PasswordHashString;
-use fedgate_domain::ports::{
-    AccessKeyRepository, ApplicationRepository, Store, StoreError, SubscriberRepository,
-};
+use fedgate_domain::ports::{AccessKeyRepository, Store, StoreError, SubscriberRepository};
 use fedgate_domain::seal::{MasterKey, Sealer};
 use fedgate_storage::SeaStore;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::ConnectionTrait;
 
-async fn postgres() -> SeaStore {
-    let base = std::env::var("FG_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(format!("{base}/postgres"))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required and not reachable: {e}"));
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    let store = SeaStore::connect(&format!("{base}/{name}"), 20)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    store
-}
-
-async fn sqlite(dir: &tempfile::TempDir) -> SeaStore {
-    let store = SeaStore::connect(
-        &format!("sqlite://{}/db.sqlite3?mode=rwc", dir.path().display()),
-        10,
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    store
-}
-
-async fn application(store: &SeaStore) -> ApplicationId {
-    let owner = SubscriberId::generate();
-    let email = Email::parse("email", &format!("{owner}@example.com")).unwrap();
-    store
-        .create_subscriber(owner, &email, &PasswordHashString("x".into()), Utc::now())
-        .await
-        .unwrap();
-    let app = Application {
-        id: ApplicationId::generate(),
-        subscriber_id: owner,
-        name: "a".into(),
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-    };
-    store.create_application(&app).await.unwrap();
-    app.id
-}
+use common::{application, postgres, sqlite};
 
 /// Opens the pool's connections up front, so the burst below really runs in parallel.
 async fn warm_pool(store: &Arc<SeaStore>) {
@@ -148,30 +102,30 @@ async fn one_account_per_email_under_concurrency(store: SeaStore) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_key_limit_holds_under_concurrency() {
-    key_limit_holds_under_concurrency(postgres().await).await;
+    key_limit_holds_under_concurrency(postgres(20).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_key_limit_holds_under_concurrency() {
     let dir = tempfile::tempdir().unwrap();
-    key_limit_holds_under_concurrency(sqlite(&dir).await).await;
+    key_limit_holds_under_concurrency(sqlite(&dir, 10).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_one_account_per_email() {
-    one_account_per_email_under_concurrency(postgres().await).await;
+    one_account_per_email_under_concurrency(postgres(20).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_one_account_per_email() {
     let dir = tempfile::tempdir().unwrap();
-    one_account_per_email_under_concurrency(sqlite(&dir).await).await;
+    one_account_per_email_under_concurrency(sqlite(&dir, 10).await).await;
 }
 
 #[tokio::test]
 async fn migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
-    let store = sqlite(&dir).await;
+    let store = sqlite(&dir, 10).await;
     store.migrate().await.unwrap();
     store.ping().await.unwrap();
 }

@@ -7,68 +7,21 @@
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+mod common;
+
 use chrono::{Duration, Utc};
-use fedgate_domain::application::Application;
 use fedgate_domain::email::Email;
 use fedgate_domain::events::{Event, EventKind, EventQuery};
 use fedgate_domain::federation::{LinkState, ProviderProfile};
-use fedgate_domain::ids::{ApplicationId, SubscriberId, TokenId, UserId};
-use fedgate_domain::password::PasswordHashString;
+use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
 use fedgate_domain::ports::{
-    ApplicationRepository, EventRepository, FederationRepository, IdentityKey, IdentityUpdate,
-    LoginRepository, StoreError, SubscriberRepository, UserRepository, UserTokenRecord,
-    UserTokenRepository,
+    EventRepository, FederationRepository, IdentityKey, IdentityUpdate, LoginRepository,
+    StoreError, UserRepository, UserTokenRecord, UserTokenRepository,
 };
 use fedgate_domain::user::{Locator, User, UserLocator};
 use fedgate_storage::SeaStore;
-use sea_orm::{ConnectionTrait, Database};
 
-async fn postgres() -> SeaStore {
-    let base = std::env::var("FG_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(format!("{base}/postgres"))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required and not reachable: {e}"));
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    let store = SeaStore::connect(&format!("{base}/{name}"), 5)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    store
-}
-
-async fn sqlite(dir: &tempfile::TempDir) -> SeaStore {
-    let store = SeaStore::connect(
-        &format!("sqlite://{}/db.sqlite3?mode=rwc", dir.path().display()),
-        5,
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    store
-}
-
-async fn application(store: &SeaStore) -> ApplicationId {
-    let owner = SubscriberId::generate();
-    let email = Email::parse("email", &format!("{owner}@example.com")).unwrap();
-    store
-        .create_subscriber(owner, &email, &PasswordHashString("x".into()), Utc::now())
-        .await
-        .unwrap();
-    let app = Application {
-        id: ApplicationId::generate(),
-        subscriber_id: owner,
-        name: "a".into(),
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-    };
-    store.create_application(&app).await.unwrap();
-    app.id
-}
+use common::{application, postgres, sqlite};
 
 fn key(app: ApplicationId, subject: &str) -> IdentityKey {
     IdentityKey {
@@ -216,10 +169,10 @@ async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(store: Sea
 #[tokio::test]
 async fn sqlite_login_transaction_queues_its_writes() {
     let dir = tempfile::tempdir().unwrap();
-    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(sqlite(&dir).await).await;
+    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(sqlite(&dir, 5).await).await;
 }
 
 #[tokio::test]
 async fn postgres_login_transaction_queues_its_writes() {
-    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(postgres().await).await;
+    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(postgres(5).await).await;
 }

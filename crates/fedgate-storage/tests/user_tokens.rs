@@ -4,60 +4,25 @@
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+mod common;
+
 use chrono::{Duration, Utc};
-use fedgate_domain::application::Application;
-use fedgate_domain::email::Email;
 use fedgate_domain::events::{Event, EventKind, EventQuery};
-use fedgate_domain::ids::{ApplicationId, SubscriberId, TokenId, UserId};
-use fedgate_domain::password::PasswordHashString;
+use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
 use fedgate_domain::ports::{
-    ApplicationRepository, EventRepository, SubscriberRepository, UserRepository, UserTokenRecord,
-    UserTokenRepository,
+    EventRepository, UserRepository, UserTokenRecord, UserTokenRepository,
 };
 use fedgate_domain::user::User;
 use fedgate_storage::SeaStore;
-use sea_orm::{ConnectionTrait, Database};
+
+use common::{application, postgres, sqlite};
 
 async fn stores(dir: &tempfile::TempDir) -> Vec<SeaStore> {
-    let base = std::env::var("FG_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(format!("{base}/postgres"))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required and not reachable: {e}"));
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    let sqlite_url = format!("sqlite://{}/db.sqlite3?mode=rwc", dir.path().display());
-    let mut stores = Vec::new();
-    for url in [sqlite_url, format!("{base}/{name}")] {
-        let store = SeaStore::connect(&url, 5).await.unwrap();
-        store.migrate().await.unwrap();
-        stores.push(store);
-    }
-    stores
+    vec![sqlite(dir, 5).await, postgres(5).await]
 }
 
 async fn user(store: &SeaStore) -> (ApplicationId, UserId) {
-    let owner = SubscriberId::generate();
-    let email = Email::parse("email", &format!("{owner}@example.com")).unwrap();
-    let now = Utc::now();
-    store
-        .create_subscriber(owner, &email, &PasswordHashString("x".into()), now)
-        .await
-        .unwrap();
-    let app = ApplicationId::generate();
-    store
-        .create_application(&Application {
-            id: app,
-            subscriber_id: owner,
-            name: "a".into(),
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-        .unwrap();
+    let app = application(store).await;
     let id = UserId::generate();
     store
         .create_user(
@@ -66,7 +31,7 @@ async fn user(store: &SeaStore) -> (ApplicationId, UserId) {
                 application_id: app,
                 screen_name: None,
                 locators: Vec::new(),
-                created_at: now,
+                created_at: Utc::now(),
             },
             None,
         )
