@@ -106,10 +106,36 @@ struct Single {
 enum Local {
     /// Being opened by a task of the thread's runtime, which then holds the runtime's
     /// token for as long as that runtime runs.
-    Opening(Weak<()>),
-    Open(ConnectionManager, Weak<()>),
+    Opening(Alive),
+    Open(ConnectionManager, Alive),
     /// Could not be opened; the shared connection serves the thread until then.
     Failed(Instant),
+}
+
+/// Whether a thread's own connection can still serve: its thread and the runtime that
+/// runs the connection are both still there. A connection whose thread has ended (a
+/// blocking-pool thread, say) is closed when the next thread opens one.
+struct Alive {
+    runtime: Weak<()>,
+    thread: Weak<()>,
+}
+
+thread_local! {
+    /// Dropped when the thread ends.
+    static THREAD: Arc<()> = Arc::new(());
+}
+
+impl Alive {
+    fn here(runtime: &Arc<()>) -> Self {
+        Self {
+            runtime: Arc::downgrade(runtime),
+            thread: THREAD.with(Arc::downgrade),
+        }
+    }
+
+    fn still(&self) -> bool {
+        self.runtime.strong_count() > 0 && self.thread.strong_count() > 0
+    }
 }
 
 impl Single {
@@ -121,10 +147,8 @@ impl Single {
         let thread = std::thread::current().id();
         let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
         match local.get(&thread) {
-            Some(Local::Open(conn, alive)) if alive.strong_count() > 0 => return conn.clone(),
-            Some(Local::Opening(alive)) if alive.strong_count() > 0 => {
-                return self.shared.clone();
-            }
+            Some(Local::Open(conn, alive)) if alive.still() => return conn.clone(),
+            Some(Local::Opening(alive)) if alive.still() => return self.shared.clone(),
             Some(Local::Failed(until)) if Instant::now() < *until => return self.shared.clone(),
             // None yet, or its runtime has ended (a thread that ran a runtime before
             // the one it runs now: the connection's task ended with the old one).
@@ -132,18 +156,19 @@ impl Single {
         }
         let now = Instant::now();
         local.retain(|_, l| match l {
-            Local::Opening(alive) | Local::Open(_, alive) => alive.strong_count() > 0,
+            Local::Opening(alive) | Local::Open(_, alive) => alive.still(),
             Local::Failed(until) => now < *until,
         });
         let alive = Arc::new(());
-        local.insert(thread, Local::Opening(Arc::downgrade(&alive)));
+        local.insert(thread, Local::Opening(Alive::here(&alive)));
         drop(local);
         let this = Arc::clone(self);
+        let here = Alive::here(&alive);
         runtime.spawn(async move {
             let opened =
                 ConnectionManager::new_with_config(this.client.clone(), this.config.clone()).await;
             let state = match opened {
-                Ok(conn) => Local::Open(conn, Arc::downgrade(&alive)),
+                Ok(conn) => Local::Open(conn, here),
                 Err(_) => Local::Failed(Instant::now() + REOPEN_AFTER),
             };
             let open = matches!(state, Local::Open(..));
@@ -365,5 +390,71 @@ impl StateStore for RedisStateStore {
             .query_async::<()>(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread that used the store and ended (a blocking-pool thread whose runtime
+    /// lives on) gives its connection up when the next thread opens one.
+    #[test]
+    fn an_ended_threads_connection_is_closed() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_keep_alive(Duration::from_millis(50))
+            .enable_all()
+            .build()
+            .unwrap();
+        let url =
+            std::env::var("FG_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let prefix = format!("fedgate-test:{}:", uuid::Uuid::new_v4());
+        let store = runtime
+            .block_on(RedisStateStore::connect(&url, &prefix))
+            .unwrap();
+        let Server::Single(single) = &*store.server else {
+            unreachable!("one Redis")
+        };
+        let owns = |thread: ThreadId| {
+            matches!(
+                single.local.lock().unwrap().get(&thread),
+                Some(Local::Open(..))
+            )
+        };
+        // A blocking-pool thread of the runtime uses the store until its own
+        // connection is open.
+        let handle = runtime.handle().clone();
+        let first = store.clone();
+        let blocking = runtime
+            .block_on(runtime.spawn_blocking(move || {
+                for _ in 0..100 {
+                    handle
+                        .block_on(first.put("k", b"v", Duration::from_secs(60)))
+                        .unwrap();
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                std::thread::current().id()
+            }))
+            .unwrap();
+        assert!(
+            owns(blocking),
+            "the blocking thread opened its own connection"
+        );
+        // Past the pool's keep-alive the thread has ended; the next thread to open a
+        // connection drops the ended one's.
+        std::thread::sleep(Duration::from_millis(500));
+        let handle = runtime.handle().clone();
+        let second = store.clone();
+        let next = std::thread::spawn(move || {
+            handle.block_on(second.get("k")).unwrap().map(|v| v == b"v")
+        })
+        .join()
+        .unwrap();
+        assert_eq!(next, Some(true));
+        assert!(
+            !single.local.lock().unwrap().contains_key(&blocking),
+            "the ended thread's connection is gone"
+        );
     }
 }
