@@ -157,9 +157,10 @@ impl LoginTransaction for SeaLoginTxn {
         Ok(owners)
     }
 
-    // The writes below are queued and sent together at the commit (on SQLite one round
-    // trip to the connection's thread for all of them); a locator taken by a
-    // concurrent login is then the commit's `Conflict`, as it was the insert's.
+    // The writes below are queued and sent together before the next read or at the
+    // commit (on SQLite one round trip to the connection's thread for all of them); a
+    // locator taken by a concurrent login is then that flush's or the commit's
+    // `Conflict`, as it was the insert's.
     async fn create_user(&mut self, user: &User) -> StoreResult<()> {
         for insert in user_inserts(user, self.write.backend()) {
             self.write.defer_statement(insert);
