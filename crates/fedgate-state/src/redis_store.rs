@@ -77,6 +77,7 @@ impl ConnectionLike for Connection {
 }
 
 /// Where the store's operations go.
+#[derive(Clone)]
 enum Server {
     Single(Arc<Single>),
     Cluster(ClusterConnection),
@@ -190,7 +191,7 @@ impl Single {
 /// State in Redis, shared by every instance. Keys are `{prefix}{key}`.
 #[derive(Clone)]
 pub struct RedisStateStore {
-    server: Arc<Server>,
+    server: Server,
     prefix: String,
     increment: redis::Script,
     charge: redis::Script,
@@ -256,7 +257,7 @@ impl RedisStateStore {
 
     async fn over(server: Server, prefix: &str) -> StoreResult<Self> {
         let store = Self {
-            server: Arc::new(server),
+            server,
             prefix: prefix.to_owned(),
             increment: redis::Script::new(INCREMENT_SCRIPT),
             charge: redis::Script::new(CHARGE_SCRIPT),
@@ -267,7 +268,7 @@ impl RedisStateStore {
 
     /// The connection for one operation from this thread.
     fn conn(&self) -> Connection {
-        match &*self.server {
+        match &self.server {
             Server::Single(single) => Connection::Single(single.connection()),
             Server::Cluster(cluster) => Connection::Cluster(cluster.clone()),
         }
@@ -355,7 +356,7 @@ impl StateStore for RedisStateStore {
     }
 
     async fn charge(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
-        match *self.server {
+        match self.server {
             Server::Single(_) if !charges.is_empty() => self.charge_script(charges, None).await,
             _ => charge_each(self, charges).await,
         }
@@ -368,7 +369,7 @@ impl StateStore for RedisStateStore {
         ttl: Duration,
         charges: &[Charge],
     ) -> StoreResult<Option<usize>> {
-        if let Server::Single(_) = *self.server {
+        if let Server::Single(_) = self.server {
             return self.charge_script(charges, Some((key, value, ttl))).await;
         }
         if let Some(over) = charge_each(self, charges).await? {
@@ -413,7 +414,7 @@ mod tests {
         let store = runtime
             .block_on(RedisStateStore::connect(&url, &prefix))
             .unwrap();
-        let Server::Single(single) = &*store.server else {
+        let Server::Single(single) = &store.server else {
             unreachable!("one Redis")
         };
         let owns = |thread: ThreadId| {

@@ -56,20 +56,12 @@ pub(crate) struct WriteTxn {
 
 impl WriteTxn {
     /// Queues a write to be sent with the others before the next read or the commit.
-    /// Its failure (a unique key taken, say) is then the flush's or the commit's.
+    /// Its failure (a unique key taken, say) is then the flush's or the commit's. Only
+    /// query-builder statements are queued: on SQLite their parameters are all plain
+    /// `?`, which the flush can join.
     pub(crate) fn defer(&mut self, statement: &impl QueryTrait) {
-        let statement = statement.build(self.backend());
-        self.defer_statement(statement);
-    }
-
-    /// [`WriteTxn::defer`] of a statement already built for this database.
-    pub(crate) fn defer_statement(&mut self, statement: Statement) {
-        self.deferred.push(statement);
-    }
-
-    /// The database the transaction runs on.
-    pub(crate) fn backend(&self) -> DbBackend {
-        self.txn.get_database_backend()
+        self.deferred
+            .push(statement.build(self.txn.get_database_backend()));
     }
 
     /// Sends the queued writes, in order: on SQLite as one multi-statement request —

@@ -19,7 +19,7 @@ use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, SqlErr};
 use crate::entity::{federated_user, user_locator};
 use crate::events::insert_events;
 use crate::tokens::token_insert;
-use crate::users::{locator_from, user_inserts};
+use crate::users::{defer_user_inserts, locator_from};
 use crate::{SeaStore, WriteTxn, backend_err};
 
 /// A lost uniqueness race is `Conflict` (the service retries); anything else `Backend`.
@@ -162,9 +162,7 @@ impl LoginTransaction for SeaLoginTxn {
     // locator taken by a concurrent login is then that flush's or the commit's
     // `Conflict`, as it was the insert's.
     async fn create_user(&mut self, user: &User) -> StoreResult<()> {
-        for insert in user_inserts(user, self.write.backend()) {
-            self.write.defer_statement(insert);
-        }
+        defer_user_inserts(&mut self.write, user);
         Ok(())
     }
 

@@ -13,32 +13,25 @@ use fedgate_domain::ports::{
 use fedgate_domain::user::{Locator, LocatorKind, User, UserLocator};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set, Statement,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::entity::{federated_user, user, user_locator};
 use crate::events::insert_events;
-use crate::{SeaStore, backend_err, conflict_or_backend};
+use crate::{SeaStore, WriteTxn, backend_err, conflict_or_backend};
 
-/// The inserts of a user and of its locators, in that order.
-pub(crate) fn user_inserts(u: &User, backend: DbBackend) -> Vec<Statement> {
-    let mut inserts = vec![
-        user::Entity::insert(user::ActiveModel {
-            application_id: Set(u.application_id.as_uuid()),
-            id: Set(u.id.as_str().to_owned()),
-            screen_name: Set(u.screen_name.clone()),
-            created_at: Set(u.created_at),
-            updated_at: Set(u.created_at),
-        })
-        .build(backend),
-    ];
-    inserts.extend(
-        u.locators
-            .iter()
-            .map(|l| locator_insert(u.application_id, &u.id, l, u.created_at).build(backend)),
-    );
-    inserts
+/// Queues in `write` the inserts of a user and of its locators, in that order.
+pub(crate) fn defer_user_inserts(write: &mut WriteTxn, u: &User) {
+    write.defer(&user::Entity::insert(user::ActiveModel {
+        application_id: Set(u.application_id.as_uuid()),
+        id: Set(u.id.as_str().to_owned()),
+        screen_name: Set(u.screen_name.clone()),
+        created_at: Set(u.created_at),
+        updated_at: Set(u.created_at),
+    }));
+    for l in &u.locators {
+        write.defer(&locator_insert(u.application_id, &u.id, l, u.created_at));
+    }
 }
 
 /// The insert of one locator of user `id`; a unique violation means someone has it.
@@ -133,9 +126,7 @@ fn locator_filter(app: ApplicationId, id: &UserId, l: &Locator) -> Condition {
 impl UserRepository for SeaStore {
     async fn create_user(&self, u: &User, event: Option<Event>) -> StoreResult<()> {
         let mut write = self.begin_write().await.map_err(|e| backend_err(&e))?;
-        for insert in user_inserts(u, write.backend()) {
-            write.defer_statement(insert);
-        }
+        defer_user_inserts(&mut write, u);
         write
             .flush()
             .await
