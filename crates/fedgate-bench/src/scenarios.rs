@@ -487,59 +487,94 @@ async fn seed_users(server: &Server, copies: usize) {
 /// Callback latency with a thousand stored users and with a million.
 pub async fn size(options: &Options) {
     let (users, c) = (options.n.unwrap_or(1_000_000), options.c);
-    let Started {
-        storage,
-        google,
-        server,
-        configured,
-    } = start(options).await;
-    let app = &configured.app;
+    let storage = Storage::from(options.shared.as_ref());
+    let google = FakeGoogle::start().await;
+    // Two instances, each on a database of its own: one keeps its thousand or two
+    // users, the other gets the seed. They take turns in rounds, so a machine that
+    // speeds up or slows down meanwhile (a shared host) weighs on both sizes alike.
+    let small = Server::start(&google, &storage, &[]).await;
+    let large = Server::start(&google, &storage, &[]).await;
+    let small_app = configure(&small, &google).await.app;
+    let large_app = configure(&large, &google).await.app;
+    let instances = [
+        ("small", &small, small_app.as_str()),
+        ("large", &large, large_app.as_str()),
+    ];
     println!(
-        "fedgate-bench size: {}, callback latency with 1 000 stored users and with {users}, C={c}",
+        "fedgate-bench size: {}, callback latency with 1 000 stored users and with {users}, \
+         two instances taking turns, C={c}",
         storage.label()
     );
-    measured_logins("first 1000 users", &server, &google, app, 0..1000, c).await;
-    let small_returning =
-        measured_logins("returning, 1000 stored", &server, &google, app, 0..1000, c).await;
-    let small_new = measured_logins("new, 2000 stored", &server, &google, app, 1000..2000, c).await;
-    seed_users(&server, users).await;
-    // Fedgate sat idle while the seed went in, and its allocator handed free memory
-    // back to the system: warm up as the small database was (its first thousand
-    // logins), so both sizes are measured in steady use.
-    measured_logins("warm-up after seeding", &server, &google, app, 0..500, c).await;
-    let stored = format!("{} stored", users + 2000);
-    let large_returning = measured_logins(
-        &format!("returning, {stored}"),
-        &server,
-        &google,
-        app,
-        0..1000,
-        c,
-    )
-    .await;
-    let large_new = measured_logins(
-        &format!("new, {stored}"),
-        &server,
-        &google,
-        app,
-        2000..3000,
-        c,
-    )
-    .await;
-    for (what, small, large) in [
-        ("returning", &small_returning, &large_returning),
-        ("new", &small_new, &large_new),
-    ] {
-        let (a, b) = (
-            percentile(&small.callback, 0.5),
-            percentile(&large.callback, 0.5),
-        );
+    for (which, server, app) in instances {
+        let name = format!("first 1000 users, {which}");
+        measured_logins(&name, server, &google, app, 0..1000, c).await;
+    }
+    seed_users(&large, users).await;
+    // The large instance sat idle while the seed went in, and its allocator handed free
+    // memory back: both warm up again before the measured rounds.
+    for (which, server, app) in instances {
+        let name = format!("warm-up, {which}");
+        measured_logins(&name, server, &google, app, 0..500, c).await;
+    }
+    const ROUNDS: usize = 5;
+    const BATCH: usize = 200;
+    // [instance][returning, new]
+    let mut tallies: [[Tally; 2]; 2] = Default::default();
+    for round in 0..ROUNDS {
+        let mut order = [0, 1];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (_, server, app) = instances[i];
+            let returning = round * BATCH..(round + 1) * BATCH;
+            let new = 1000 + round * BATCH..1000 + (round + 1) * BATCH;
+            for (kind, hints) in [returning, new].into_iter().enumerate() {
+                let m = server.measure();
+                let run = run_logins(server, &google, app, hints, c).await;
+                tallies[i][kind].add(run, m.finish());
+            }
+        }
+    }
+    let stored = format!("{} stored", users + 1000);
+    let [mut small_tally, mut large_tally] = tallies;
+    for (kind, what) in ["returning", "new"].into_iter().enumerate() {
+        let a = small_tally[kind].report(&format!("{what}, 1-2 k stored"));
+        let b = large_tally[kind].report(&format!("{what}, {stored}"));
         println!(
             "  callback p50, {what}: {:.2} ms with 1-2 k users, {:.2} ms with {stored} ({:+.0} %)",
             ms(a),
             ms(b),
             100.0 * (b.as_secs_f64() / a.as_secs_f64() - 1.0)
         );
+    }
+}
+
+/// Logins of one kind on one instance, gathered over rounds.
+#[derive(Default)]
+struct Tally {
+    wall: Duration,
+    total: Vec<Duration>,
+    callback: Vec<Duration>,
+    costs: Option<Costs>,
+}
+
+impl Tally {
+    fn add(&mut self, run: LoginRun, costs: Costs) {
+        self.wall += run.wall;
+        self.total.extend(run.total);
+        self.callback.extend(run.callback);
+        self.costs = Some(self.costs.map_or(costs, |before| before + costs));
+    }
+
+    /// Prints the rounds together as one line; their callback p50.
+    fn report(&mut self, name: &str) -> Duration {
+        self.total.sort();
+        self.callback.sort();
+        if let Some(costs) = &self.costs {
+            report(name, "logins", self.wall, &self.total, costs);
+        }
+        percentile(&self.callback, 0.5)
     }
 }
 

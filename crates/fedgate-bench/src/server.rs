@@ -233,6 +233,24 @@ pub struct Costs {
     pub rss_kib: u64,
 }
 
+impl std::ops::Add for Costs {
+    type Output = Self;
+
+    /// Two phases together, with the resident memory at the end of the later.
+    fn add(self, later: Self) -> Self {
+        let sum = |a: Option<Duration>, b: Option<Duration>| {
+            (a.is_some() || b.is_some()).then(|| a.unwrap_or_default() + b.unwrap_or_default())
+        };
+        Self {
+            fedgate: self.fedgate + later.fedgate,
+            switches: self.switches + later.switches,
+            postgres: sum(self.postgres, later.postgres),
+            redis: sum(self.redis, later.redis),
+            rss_kib: later.rss_kib,
+        }
+    }
+}
+
 impl Measure {
     /// Ends the measurement.
     #[must_use]

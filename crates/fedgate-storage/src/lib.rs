@@ -35,12 +35,29 @@ use sea_orm_migration::MigratorTrait;
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
-    /// SQLite has one writer at a time: write transactions of this process queue here
-    /// instead of colliding in the database and sleeping in its busy handler.
-    /// (Other processes still meet the busy timeout.) `None` on PostgreSQL.
-    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite's one writer; `None` on PostgreSQL.
+    writer: Option<SqliteWriter>,
     /// Applications recently read to have no webhook (the outbox skips them).
     webhooks: Arc<webhooks::SubscriptionCache>,
+}
+
+/// SQLite has one writer at a time. Write transactions of this process queue for
+/// their turn here instead of colliding in the database and sleeping in its busy
+/// handler (other processes still meet the busy timeout), and all of them run on one
+/// connection of their own.
+///
+/// That connection keeps what it has read: an SQLite connection drops its page cache
+/// and its memory map of the file whenever another connection has written since its
+/// last transaction. Had the write transactions taken turns on every pooled
+/// connection, each would have found its connection's cache dropped by the one
+/// before, and read its B-tree pages afresh: a page fault per page, more of them the
+/// larger the database, and the whole map torn down and mapped again.
+#[derive(Debug, Clone)]
+struct SqliteWriter {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// A pool of one connection; `None` when a test wraps a connection of its own
+    /// (`from_connection`), whose pool then serves the writes too.
+    db: Option<DatabaseConnection>,
 }
 
 /// A write transaction, holding this process's SQLite writer turn until dropped.
@@ -175,10 +192,18 @@ impl SeaStore {
                     .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
             });
         }
+        let sqlite = url.starts_with("sqlite:");
+        let writer = if sqlite {
+            let mut one = options.clone();
+            one.max_connections(1).min_connections(1);
+            Some(Database::connect(one).await.map_err(|e| backend_err(&e))?)
+        } else {
+            None
+        };
         let db = Database::connect(options)
             .await
             .map_err(|e| backend_err(&e))?;
-        Ok(Self::from_connection(db))
+        Ok(Self::with_writer(db, sqlite, writer))
     }
 
     /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
@@ -204,35 +229,48 @@ impl SeaStore {
     /// Wraps an existing connection (tests reach under the API with it).
     #[must_use]
     pub fn from_connection(db: DatabaseConnection) -> Self {
-        let writer = (db.get_database_backend() == DbBackend::Sqlite)
-            .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let sqlite = db.get_database_backend() == DbBackend::Sqlite;
+        Self::with_writer(db, sqlite, None)
+    }
+
+    /// `writer`: on SQLite, the pool of one connection write transactions run on.
+    fn with_writer(
+        db: DatabaseConnection,
+        sqlite: bool,
+        writer: Option<DatabaseConnection>,
+    ) -> Self {
         Self {
             db,
-            writer,
+            writer: sqlite.then(|| SqliteWriter {
+                turn: Arc::new(tokio::sync::Mutex::new(())),
+                db: writer,
+            }),
             webhooks: Arc::default(),
         }
     }
 
     /// Begins a transaction that will write.
     pub(crate) async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
-        let turn = match &self.writer {
-            Some(w) => Some(Arc::clone(w).lock_owned().await),
-            None => None,
-        };
-        // On SQLite the write lock is taken at `BEGIN IMMEDIATE`, where the busy
-        // handler waits for another writer (an autocommit write, or the rollback of a
-        // transaction dropped without commit that has not run yet). A deferred
-        // transaction that read first and then wrote would instead be refused at once
-        // with "database is locked": SQLite cannot wait there without risking deadlock.
-        let txn = if self.writer.is_some() {
-            self.db
-                .begin_with_options(TransactionOptions {
-                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                    ..TransactionOptions::default()
-                })
-                .await?
-        } else {
-            self.db.begin().await?
+        let (txn, turn) = match &self.writer {
+            Some(writer) => {
+                let turn = Arc::clone(&writer.turn).lock_owned().await;
+                // The write lock is taken at `BEGIN IMMEDIATE`, where the busy handler
+                // waits for another writer (an autocommit write, another process). A
+                // deferred transaction that read first and then wrote would instead be
+                // refused at once with "database is locked": SQLite cannot wait there
+                // without risking deadlock.
+                let txn = writer
+                    .db
+                    .as_ref()
+                    .unwrap_or(&self.db)
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..TransactionOptions::default()
+                    })
+                    .await?;
+                (txn, Some(turn))
+            }
+            None => (self.db.begin().await?, None),
         };
         Ok(WriteTxn {
             txn,
@@ -248,7 +286,7 @@ impl SeaStore {
         &self.db
     }
 
-    /// The connection pool's connections: (open, idle).
+    /// The connection pools' connections, the SQLite writer's included: (open, idle).
     #[must_use]
     pub fn pool_connections(&self) -> (u32, usize) {
         match self.db.get_database_backend() {
@@ -257,8 +295,14 @@ impl SeaStore {
                 (pool.size(), pool.num_idle())
             }
             _ => {
-                let pool = self.db.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle())
+                let writer = self.writer.as_ref().and_then(|w| w.db.as_ref());
+                [Some(&self.db), writer]
+                    .into_iter()
+                    .flatten()
+                    .map(DatabaseConnection::get_sqlite_connection_pool)
+                    .fold((0, 0), |(open, idle), pool| {
+                        (open + pool.size(), idle + pool.num_idle())
+                    })
             }
         }
     }
