@@ -24,6 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fedgate_domain::ports::{Store, StoreError, StoreResult};
 use fedgate_migrations::Migrator;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, QueryTrait, SqlErr, SqliteTransactionMode, Statement, TransactionOptions,
@@ -51,7 +52,8 @@ pub struct SeaStore {
 /// last transaction. Had the write transactions taken turns on every pooled
 /// connection, each would have found its connection's cache dropped by the one
 /// before, and read its B-tree pages afresh: a page fault per page, more of them the
-/// larger the database, and the whole map torn down and mapped again.
+/// larger the database, and the whole map torn down and mapped again. The writer reads
+/// without a memory map, into the page cache it keeps (`sqlite_settings(0)`).
 #[derive(Debug, Clone)]
 struct SqliteWriter {
     turn: Arc<tokio::sync::Mutex<()>>,
@@ -154,12 +156,30 @@ fn conflict_or_backend(e: &DbErr, what: &'static str) -> StoreError {
 /// handed out again.
 const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(2);
 
+/// The SQLite writer's page cache: the interior pages of a million users' indexes fit
+/// (`cache_size` in KiB when negative).
+const SQLITE_WRITER_CACHE_KIB: &str = "-8192";
+
 /// The most of an SQLite database file read through a shared memory map (1 GiB).
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
+
+/// SQLite's settings, with at most `mmap_bytes` of the file read through a memory map.
+/// WAL lets readers run beside the single writer; the busy timeout makes writers queue
+/// instead of failing; foreign keys make cascades real.
+fn sqlite_settings(mmap_bytes: u64) -> impl Fn(SqliteConnectOptions) -> SqliteConnectOptions {
+    move |o| {
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("mmap_size", mmap_bytes.to_string())
+    }
+}
 
 impl SeaStore {
     /// Connects to `url`: `sqlite://path?mode=rwc` or `postgres://...`.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let sqlite = url.starts_with("sqlite:");
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections)
@@ -173,29 +193,25 @@ impl SeaStore {
         // so it is never pinged when handed out; a PostgreSQL connection is when it
         // has been idle long enough for a server restart, proxy or firewall to have
         // dropped it, while a connection in steady use goes straight to work.
-        if url.starts_with("sqlite:") {
+        if sqlite {
             options.test_before_acquire(false);
         } else {
             options.test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
         }
-        if url.starts_with("sqlite:") {
-            // WAL lets readers run beside the single writer; the busy timeout makes
-            // writers queue instead of failing; foreign keys make cascades real. The
-            // database file is read through a memory map that every connection shares
-            // (the system's page cache), so a million users' indexes need no copy in
-            // each connection's own 2 MB page cache.
-            options.map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-                    .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
-            });
+        if sqlite {
+            // The readers read the file through a memory map: the system's page cache,
+            // no copy in each connection's own 2 MB page cache.
+            options.map_sqlx_sqlite_opts(sqlite_settings(SQLITE_MMAP_BYTES));
         }
-        let sqlite = url.starts_with("sqlite:");
         let writer = if sqlite {
+            // The writer reads into its page cache, which it keeps: a map it kept
+            // would show every page it ever touched as this process's memory.
             let mut one = options.clone();
-            one.max_connections(1).min_connections(1);
+            one.max_connections(1)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|o| {
+                    sqlite_settings(0)(o).pragma("cache_size", SQLITE_WRITER_CACHE_KIB)
+                });
             Some(Database::connect(one).await.map_err(|e| backend_err(&e))?)
         } else {
             None
