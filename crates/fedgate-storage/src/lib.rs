@@ -194,14 +194,13 @@ impl SeaStore {
         // has been idle long enough for a server restart, proxy or firewall to have
         // dropped it, while a connection in steady use goes straight to work.
         if sqlite {
-            options.test_before_acquire(false);
-        } else {
-            options.test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
-        }
-        if sqlite {
             // The readers read the file through a memory map: the system's page cache,
             // no copy in each connection's own 2 MB page cache.
-            options.map_sqlx_sqlite_opts(sqlite_settings(SQLITE_MMAP_BYTES));
+            options
+                .test_before_acquire(false)
+                .map_sqlx_sqlite_opts(sqlite_settings(SQLITE_MMAP_BYTES));
+        } else {
+            options.test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
         }
         let writer = if sqlite {
             // The writer reads into its page cache, which it keeps: a map it kept
