@@ -53,7 +53,7 @@ pub struct SeaStore {
 /// connection, each would have found its connection's cache dropped by the one
 /// before, and read its B-tree pages afresh: a page fault per page, more of them the
 /// larger the database, and the whole map torn down and mapped again. The writer reads
-/// without a memory map, into the page cache it keeps (`sqlite_settings(0)`).
+/// without a memory map, into the page cache it keeps (`SQLITE_WRITER_CACHE_KIB`).
 #[derive(Debug, Clone)]
 struct SqliteWriter {
     turn: Arc<tokio::sync::Mutex<()>>,
@@ -218,7 +218,7 @@ impl SeaStore {
         let db = Database::connect(options)
             .await
             .map_err(|e| backend_err(&e))?;
-        Ok(Self::with_writer(db, sqlite, writer))
+        Ok(Self::with_writer(db, writer))
     }
 
     /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
@@ -244,16 +244,12 @@ impl SeaStore {
     /// Wraps an existing connection (tests reach under the API with it).
     #[must_use]
     pub fn from_connection(db: DatabaseConnection) -> Self {
-        let sqlite = db.get_database_backend() == DbBackend::Sqlite;
-        Self::with_writer(db, sqlite, None)
+        Self::with_writer(db, None)
     }
 
     /// `writer`: on SQLite, the pool of one connection write transactions run on.
-    fn with_writer(
-        db: DatabaseConnection,
-        sqlite: bool,
-        writer: Option<DatabaseConnection>,
-    ) -> Self {
+    fn with_writer(db: DatabaseConnection, writer: Option<DatabaseConnection>) -> Self {
+        let sqlite = db.get_database_backend() == DbBackend::Sqlite;
         Self {
             db,
             writer: sqlite.then(|| SqliteWriter {
