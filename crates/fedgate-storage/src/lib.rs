@@ -17,6 +17,7 @@ mod subscribers;
 mod tokens;
 mod users;
 mod webhooks;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +28,8 @@ use fedgate_migrations::Migrator;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, QueryTrait, SqlErr, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    DbErr, ExecResult, QueryResult, QueryTrait, RuntimeErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -45,7 +46,7 @@ pub struct SeaStore {
 /// SQLite has one writer at a time. Write transactions of this process queue for
 /// their turn here instead of colliding in the database and sleeping in its busy
 /// handler (other processes still meet the busy timeout), and all of them run on one
-/// connection of their own.
+/// connection of their own, on the thread that runs the transaction ([`writer`]).
 ///
 /// That connection keeps what it has read: an SQLite connection drops its page cache
 /// and its memory map of the file whenever another connection has written since its
@@ -57,14 +58,61 @@ pub struct SeaStore {
 #[derive(Debug, Clone)]
 struct SqliteWriter {
     turn: Arc<tokio::sync::Mutex<()>>,
-    /// A pool of one connection; `None` when a test wraps a connection of its own
-    /// (`from_connection`), whose pool then serves the writes too.
-    db: Option<DatabaseConnection>,
+    /// `None` when a test wraps a connection of its own (`from_connection`), whose
+    /// pool then serves the writes too.
+    conn: Option<Arc<writer::WriterConnection>>,
+}
+
+/// A write transaction's connection: the SQLite writer's, or one of the pool's
+/// (PostgreSQL; SQLite under `from_connection`).
+pub(crate) enum Txn {
+    Pool(DatabaseTransaction),
+    Writer(writer::WriterTxn),
+}
+
+#[async_trait]
+impl ConnectionTrait for Txn {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Self::Pool(t) => t.get_database_backend(),
+            Self::Writer(t) => t.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Pool(t) => t.execute_raw(stmt).await,
+            Self::Writer(t) => t.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Pool(t) => t.execute_unprepared(sql).await,
+            Self::Writer(t) => t.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Self::Pool(t) => t.query_one_raw(stmt).await,
+            Self::Writer(t) => t.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Pool(t) => t.query_all_raw(stmt).await,
+            Self::Writer(t) => t.query_all_raw(stmt).await,
+        }
+    }
 }
 
 /// A write transaction, holding this process's SQLite writer turn until dropped.
 pub(crate) struct WriteTxn {
-    pub(crate) txn: DatabaseTransaction,
+    /// Declared before the turn: an uncommitted transaction is rolled back before the
+    /// next one may begin.
+    pub(crate) txn: Txn,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// Where the outbox finds the webhook subscriptions.
     pub(crate) webhooks: Arc<webhooks::SubscriptionCache>,
@@ -83,16 +131,19 @@ impl WriteTxn {
             .push(statement.build(self.txn.get_database_backend()));
     }
 
-    /// Sends the queued writes, in order: on SQLite as one multi-statement request —
-    /// one round trip to the connection's thread instead of one per write (SQLite
-    /// binds each statement's `?` parameters from the shared list in turn); on
-    /// PostgreSQL one after the other (its protocol takes one statement per request
-    /// with parameters). Whoever reads in the transaction after queuing writes calls
-    /// this first, so every read sees every write before it.
+    /// Sends the queued writes, in order. Through sqlx on SQLite they go as one
+    /// multi-statement request — one round trip to the connection's thread instead of
+    /// one per write (SQLite binds each statement's `?` parameters from the shared list
+    /// in turn); on PostgreSQL one after the other (its protocol takes one statement
+    /// per request with parameters), and on the SQLite writer, which has no round trip
+    /// to save, one after the other too. Whoever reads in the transaction after
+    /// queuing writes calls this first, so every read sees every write before it.
     pub(crate) async fn flush(&mut self) -> Result<(), DbErr> {
         let statements = std::mem::take(&mut self.deferred);
+        let joined =
+            matches!(&self.txn, Txn::Pool(t) if t.get_database_backend() == DbBackend::Sqlite);
         match self.txn.get_database_backend() {
-            DbBackend::Sqlite if statements.len() > 1 => {
+            DbBackend::Sqlite if joined && statements.len() > 1 => {
                 let mut sql = String::new();
                 let mut values = Vec::new();
                 for s in statements {
@@ -119,7 +170,10 @@ impl WriteTxn {
 
     pub(crate) async fn commit(mut self) -> Result<(), DbErr> {
         self.flush().await?;
-        self.txn.commit().await
+        match self.txn {
+            Txn::Pool(t) => t.commit().await,
+            Txn::Writer(t) => t.commit(),
+        }
     }
 }
 
@@ -144,11 +198,25 @@ pub(crate) fn clamp(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
+/// The database's message when `e` is a unique-key violation, whichever connection
+/// reported it (sqlx's, or the SQLite writer's).
+pub(crate) fn unique_violation(e: &DbErr) -> Option<&str> {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sea_orm::sqlx::Error::Database(d) if d.is_unique_violation() => Some(d.message()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Maps a unique-constraint violation to `Conflict(what)`, anything else to `Backend`.
 fn conflict_or_backend(e: &DbErr, what: &'static str) -> StoreError {
-    match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(what),
-        _ => backend_err(e),
+    match unique_violation(e) {
+        Some(_) => StoreError::Conflict(what),
+        None => backend_err(e),
     }
 }
 
@@ -160,20 +228,23 @@ const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(2);
 /// (`cache_size` in KiB when negative).
 const SQLITE_WRITER_CACHE_KIB: &str = "-8192";
 
+/// How long an SQLite connection waits for another's write lock before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The most of an SQLite database file read through a shared memory map (1 GiB).
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 
-/// SQLite's settings, with at most `mmap_bytes` of the file read through a memory map.
-/// WAL lets readers run beside the single writer; the busy timeout makes writers queue
-/// instead of failing; foreign keys make cascades real.
-fn sqlite_settings(mmap_bytes: u64) -> impl Fn(SqliteConnectOptions) -> SqliteConnectOptions {
-    move |o| {
-        o.journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            .pragma("mmap_size", mmap_bytes.to_string())
-    }
+/// The pool's SQLite settings (the writer's are the same but for the memory map: see
+/// `writer::WriterConnection::open`). WAL lets readers run beside the single writer;
+/// the busy timeout makes writers queue instead of failing; foreign keys make cascades
+/// real; the readers read the file through a memory map — the system's page cache, no
+/// copy in each connection's own 2 MB page cache.
+fn sqlite_settings(o: SqliteConnectOptions) -> SqliteConnectOptions {
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
 }
 
 impl SeaStore {
@@ -194,30 +265,44 @@ impl SeaStore {
         // has been idle long enough for a server restart, proxy or firewall to have
         // dropped it, while a connection in steady use goes straight to work.
         if sqlite {
-            // The readers read the file through a memory map: the system's page cache,
-            // no copy in each connection's own 2 MB page cache.
             options
                 .test_before_acquire(false)
-                .map_sqlx_sqlite_opts(sqlite_settings(SQLITE_MMAP_BYTES));
+                .map_sqlx_sqlite_opts(sqlite_settings);
         } else {
             options.test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
         }
-        let writer = if sqlite {
-            // The writer reads into its page cache, which it keeps: a map it kept
-            // would show every page it ever touched as this process's memory.
-            let mut one = options.clone();
-            one.max_connections(1)
-                .min_connections(1)
-                .map_sqlx_sqlite_opts(|o| {
-                    sqlite_settings(0)(o).pragma("cache_size", SQLITE_WRITER_CACHE_KIB)
-                });
-            Some(Database::connect(one).await.map_err(|e| backend_err(&e))?)
-        } else {
-            None
-        };
+        // The pool's first connection creates the file (`mode=rwc`) that the writer
+        // then opens.
         let db = Database::connect(options)
             .await
             .map_err(|e| backend_err(&e))?;
+        let writer = if sqlite {
+            let file = url
+                .parse::<SqliteConnectOptions>()
+                .map_err(|e| StoreError::Backend(format!("database url: {e}")))?
+                .get_filename()
+                .to_owned();
+            // An in-memory database lives in the pool's shared cache, which the writer
+            // cannot join: its writes stay on the pool, as under `from_connection`.
+            if file.to_string_lossy().starts_with("file:") {
+                None
+            } else {
+                let open = move || {
+                    writer::WriterConnection::open(
+                        &file,
+                        SQLITE_BUSY_TIMEOUT,
+                        SQLITE_WRITER_CACHE_KIB,
+                    )
+                };
+                let conn = tokio::task::spawn_blocking(open)
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("sqlite writer: {e}")))?
+                    .map_err(|e| backend_err(&e))?;
+                Some(Arc::new(conn))
+            }
+        } else {
+            None
+        };
         Ok(Self::with_writer(db, writer))
     }
 
@@ -247,14 +332,14 @@ impl SeaStore {
         Self::with_writer(db, None)
     }
 
-    /// `writer`: on SQLite, the pool of one connection write transactions run on.
-    fn with_writer(db: DatabaseConnection, writer: Option<DatabaseConnection>) -> Self {
+    /// `writer`: on SQLite, the connection write transactions run on.
+    fn with_writer(db: DatabaseConnection, writer: Option<Arc<writer::WriterConnection>>) -> Self {
         let sqlite = db.get_database_backend() == DbBackend::Sqlite;
         Self {
             db,
             writer: sqlite.then(|| SqliteWriter {
                 turn: Arc::new(tokio::sync::Mutex::new(())),
-                db: writer,
+                conn: writer,
             }),
             webhooks: Arc::default(),
         }
@@ -270,18 +355,20 @@ impl SeaStore {
                 // deferred transaction that read first and then wrote would instead be
                 // refused at once with "database is locked": SQLite cannot wait there
                 // without risking deadlock.
-                let txn = writer
-                    .db
-                    .as_ref()
-                    .unwrap_or(&self.db)
-                    .begin_with_options(TransactionOptions {
-                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                        ..TransactionOptions::default()
-                    })
-                    .await?;
+                let txn = match &writer.conn {
+                    Some(conn) => Txn::Writer(writer::WriterTxn::begin(Arc::clone(conn))?),
+                    None => Txn::Pool(
+                        self.db
+                            .begin_with_options(TransactionOptions {
+                                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                                ..TransactionOptions::default()
+                            })
+                            .await?,
+                    ),
+                };
                 (txn, Some(turn))
             }
-            None => (self.db.begin().await?, None),
+            None => (Txn::Pool(self.db.begin().await?), None),
         };
         Ok(WriteTxn {
             txn,
@@ -297,7 +384,8 @@ impl SeaStore {
         &self.db
     }
 
-    /// The connection pools' connections, the SQLite writer's included: (open, idle).
+    /// The database connections: (open, idle), the SQLite writer's included (idle
+    /// while no write transaction holds its turn).
     #[must_use]
     pub fn pool_connections(&self) -> (u32, usize) {
         match self.db.get_database_backend() {
@@ -306,14 +394,15 @@ impl SeaStore {
                 (pool.size(), pool.num_idle())
             }
             _ => {
-                let writer = self.writer.as_ref().and_then(|w| w.db.as_ref());
-                [Some(&self.db), writer]
-                    .into_iter()
-                    .flatten()
-                    .map(DatabaseConnection::get_sqlite_connection_pool)
-                    .fold((0, 0), |(open, idle), pool| {
-                        (open + pool.size(), idle + pool.num_idle())
-                    })
+                let pool = self.db.get_sqlite_connection_pool();
+                let (open, idle) = (pool.size(), pool.num_idle());
+                match &self.writer {
+                    Some(SqliteWriter {
+                        turn,
+                        conn: Some(_),
+                    }) => (open + 1, idle + usize::from(turn.try_lock().is_ok())),
+                    _ => (open, idle),
+                }
             }
         }
     }

@@ -14,20 +14,17 @@ use fedgate_domain::ports::{
 use fedgate_domain::user::{Locator, User};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter};
 
 use crate::entity::{federated_user, user_locator};
 use crate::events::insert_events;
 use crate::tokens::token_insert;
 use crate::users::{defer_user_inserts, locator_from};
-use crate::{SeaStore, WriteTxn, backend_err};
+use crate::{SeaStore, WriteTxn, backend_err, conflict_or_backend};
 
 /// A lost uniqueness race is `Conflict` (the service retries); anything else `Backend`.
 fn race_or_backend(e: &DbErr) -> StoreError {
-    match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict("a concurrent login"),
-        _ => backend_err(e),
-    }
+    conflict_or_backend(e, "a concurrent login")
 }
 
 fn json(e: &serde_json::Error) -> StoreError {

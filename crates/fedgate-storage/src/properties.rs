@@ -4,12 +4,10 @@ use async_trait::async_trait;
 use fedgate_domain::ids::{ApplicationId, PropertyId};
 use fedgate_domain::ports::{PropertyRepository, StoreError, StoreResult};
 use fedgate_domain::property::{PropertyKind, StoredProperty};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::entity::property;
-use crate::{SeaStore, backend_err};
+use crate::{SeaStore, backend_err, unique_violation};
 
 fn to_domain(m: property::Model) -> StoreResult<StoredProperty> {
     let kind = PropertyKind::parse(&m.kind)
@@ -45,18 +43,12 @@ fn to_active(p: &StoredProperty) -> property::ActiveModel {
 }
 
 fn write_err(e: &DbErr) -> StoreError {
-    match e.sql_err() {
+    match unique_violation(e) {
         // Both backends name the violated index or its columns in the message.
-        Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("singleton") => {
-            StoreError::Conflict("a property of this kind")
-        }
-        Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("slug") => {
-            StoreError::Conflict("a provider with this slug")
-        }
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            StoreError::Conflict("a property with this kind and instance name")
-        }
-        _ => backend_err(e),
+        Some(msg) if msg.contains("singleton") => StoreError::Conflict("a property of this kind"),
+        Some(msg) if msg.contains("slug") => StoreError::Conflict("a provider with this slug"),
+        Some(_) => StoreError::Conflict("a property with this kind and instance name"),
+        None => backend_err(e),
     }
 }
 
