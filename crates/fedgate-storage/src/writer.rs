@@ -32,8 +32,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-/// Prepared statements the writer keeps: every distinct write statement of the
-/// service fits, so none is parsed twice.
+/// Prepared statements the writer keeps, the least recently used dropped first: the
+/// hot paths' statements stay parsed beside multi-row inserts of many lengths.
 const STATEMENT_CACHE: usize = 128;
 
 /// The connection every write transaction of this process runs on.
