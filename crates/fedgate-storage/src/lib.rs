@@ -140,29 +140,26 @@ impl WriteTxn {
     /// queuing writes calls this first, so every read sees every write before it.
     pub(crate) async fn flush(&mut self) -> Result<(), DbErr> {
         let statements = std::mem::take(&mut self.deferred);
-        let joined =
+        let sqlx_sqlite =
             matches!(&self.txn, Txn::Pool(t) if t.get_database_backend() == DbBackend::Sqlite);
-        match self.txn.get_database_backend() {
-            DbBackend::Sqlite if joined && statements.len() > 1 => {
-                let mut sql = String::new();
-                let mut values = Vec::new();
-                for s in statements {
-                    sql.push_str(&s.sql);
-                    sql.push_str(";\n");
-                    values.extend(s.values.map(|v| v.0).unwrap_or_default());
-                }
-                self.txn
-                    .execute_raw(Statement::from_sql_and_values(
-                        DbBackend::Sqlite,
-                        sql,
-                        values,
-                    ))
-                    .await?;
+        if sqlx_sqlite && statements.len() > 1 {
+            let mut sql = String::new();
+            let mut values = Vec::new();
+            for s in statements {
+                sql.push_str(&s.sql);
+                sql.push_str(";\n");
+                values.extend(s.values.map(|v| v.0).unwrap_or_default());
             }
-            _ => {
-                for s in statements {
-                    self.txn.execute_raw(s).await?;
-                }
+            self.txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    sql,
+                    values,
+                ))
+                .await?;
+        } else {
+            for s in statements {
+                self.txn.execute_raw(s).await?;
             }
         }
         Ok(())
