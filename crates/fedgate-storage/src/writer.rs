@@ -88,9 +88,16 @@ impl WriterTxn {
     /// writer there): a deferred transaction that read first would be refused when it
     /// then wrote.
     pub(crate) fn begin(conn: Arc<WriterConnection>) -> Result<Self, DbErr> {
-        conn.lock()
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| exec_err(&e))?;
+        {
+            let c = conn.lock();
+            // A transaction that a failed `ROLLBACK` left open is undone first, so the
+            // writer cannot stay stuck refusing every `BEGIN`.
+            if !c.is_autocommit() {
+                c.execute_batch("ROLLBACK").map_err(|e| exec_err(&e))?;
+            }
+            c.execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| exec_err(&e))?;
+        }
         Ok(Self { conn, open: true })
     }
 
@@ -154,8 +161,8 @@ impl WriterTxn {
 impl Drop for WriterTxn {
     fn drop(&mut self) {
         if self.open {
-            // Nothing to report to: the transaction's work is undone either way, and a
-            // connection that cannot roll back refuses the next `BEGIN`.
+            // Nothing to report to: should the `ROLLBACK` fail, the next `begin` sees
+            // the transaction still open and rolls it back then.
             let _ = self.conn.lock().execute_batch("ROLLBACK");
         }
     }
@@ -198,7 +205,8 @@ impl ConnectionTrait for WriterTxn {
 // not compile beside its sqlx-sqlite driver in this release, and its mock database,
 // which hands back, once, the rows it is given. Here the mock database carries the
 // writer's real rows and counts to sea-orm and nothing else: a throwaway one per
-// statement, given no SQL (nothing for it to log), answering with what SQLite returned.
+// statement, asked an empty statement (so it copies no SQL into its log), answering
+// with what SQLite returned.
 
 /// A connection that answers its one request with what `db` holds.
 fn handed_over(db: MockDatabase) -> sea_orm::DatabaseConnection {
@@ -607,5 +615,24 @@ mod tests {
             None
         );
         txn.commit().unwrap();
+
+        // A transaction left open (as a failed ROLLBACK would leave it) is undone by
+        // the next one's begin instead of refusing it.
+        let stuck = WriterTxn::begin(Arc::clone(&writer)).unwrap();
+        sample::ActiveModel::from(full(5))
+            .insert(&stuck)
+            .await
+            .unwrap();
+        std::mem::forget(stuck);
+        let txn = WriterTxn::begin(Arc::clone(&writer)).unwrap();
+        assert_eq!(
+            sample::Entity::find_by_id(full(5).id)
+                .one(&txn)
+                .await
+                .unwrap(),
+            None
+        );
+        txn.commit().unwrap();
+        assert_eq!(sample::Entity::find().count(&pool).await.unwrap(), 3);
     }
 }
