@@ -279,8 +279,9 @@ impl SeaStore {
                 .map_err(|e| StoreError::Backend(format!("database url: {e}")))?
                 .get_filename()
                 .to_owned();
-            // An in-memory database lives in the pool's shared cache, which the writer
-            // cannot join: its writes stay on the pool, as under `from_connection`.
+            // An in-memory database lives in the pool's shared cache (sqlx names it
+            // `file:sqlx-in-memory-…`, and tells nothing else), which the writer cannot
+            // join: its writes stay on the pool, as under `from_connection`.
             if file.to_string_lossy().starts_with("file:") {
                 None
             } else {

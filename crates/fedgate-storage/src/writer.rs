@@ -138,10 +138,7 @@ impl WriterTxn {
         }
         drop(result);
         drop(prepared);
-        Ok(MockExecResult {
-            last_insert_id: u64::try_from(conn.last_insert_rowid()).unwrap_or(0),
-            rows_affected: conn.changes(),
-        })
+        Ok(outcome(&conn))
     }
 
     async fn query(&self, stmt: &Statement, limit: usize) -> Result<Vec<QueryResult>, DbErr> {
@@ -183,10 +180,7 @@ impl ConnectionTrait for WriterTxn {
         let done = {
             let conn = self.conn.lock();
             conn.execute_batch(sql).map_err(|e| exec_err(&e))?;
-            MockExecResult {
-                last_insert_id: u64::try_from(conn.last_insert_rowid()).unwrap_or(0),
-                rows_affected: conn.changes(),
-            }
+            outcome(&conn)
         };
         executed(done).await
     }
@@ -222,6 +216,15 @@ async fn executed(done: MockExecResult) -> Result<ExecResult, DbErr> {
     handed_over(MockDatabase::new(DbBackend::Sqlite).append_exec_results([done]))
         .execute_raw(nothing())
         .await
+}
+
+/// What the connection's last statement did: its last inserted row id and the rows it
+/// changed.
+fn outcome(conn: &Connection) -> MockExecResult {
+    MockExecResult {
+        last_insert_id: u64::try_from(conn.last_insert_rowid()).unwrap_or(0),
+        rows_affected: conn.changes(),
+    }
 }
 
 /// A result column: its name and what its declared type makes of its values.
@@ -372,8 +375,9 @@ impl ToSql for Param<'_> {
             Value::SmallUnsigned(v) => owned(*v, |i| int(i64::from(i))),
             Value::Unsigned(v) => owned(*v, |i| int(i64::from(i))),
             Value::BigUnsigned(Some(i)) => {
-                ToSqlOutput::Owned(int(i64::try_from(*i)
-                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?))
+                let i = i64::try_from(*i)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+                ToSqlOutput::Owned(int(i))
             }
             Value::BigUnsigned(None) => ToSqlOutput::Owned(SqlValue::Null),
             Value::Float(v) => owned(*v, |f| SqlValue::Real(f64::from(f))),
