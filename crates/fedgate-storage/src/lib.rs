@@ -7,6 +7,7 @@
 
 mod access_keys;
 mod applications;
+mod batch;
 pub mod entity;
 mod events;
 mod federation;
@@ -125,7 +126,9 @@ impl WriteTxn {
     /// Queues a write to be sent with the others before the next read or the commit.
     /// Its failure (a unique key taken, say) is then the flush's or the commit's. Only
     /// query-builder statements are queued: on SQLite their parameters are all plain
-    /// `?`, which the flush can join.
+    /// `?`, which the flush can join. A queued write must not depend on what an earlier
+    /// queued write changed (on PostgreSQL they run as parts of one statement, against
+    /// one snapshot), except through a foreign key, checked once all of them have run.
     pub(crate) fn defer(&mut self, statement: &impl QueryTrait) {
         self.deferred
             .push(statement.build(self.txn.get_database_backend()));
@@ -134,32 +137,43 @@ impl WriteTxn {
     /// Sends the queued writes, in order. Through sqlx on SQLite they go as one
     /// multi-statement request — one round trip to the connection's thread instead of
     /// one per write (SQLite binds each statement's `?` parameters from the shared list
-    /// in turn); on PostgreSQL one after the other (its protocol takes one statement
-    /// per request with parameters), and on the SQLite writer, which has no round trip
-    /// to save, one after the other too. Whoever reads in the transaction after
-    /// queuing writes calls this first, so every read sees every write before it.
+    /// in turn); on PostgreSQL as one statement whose `WITH` parts are the writes
+    /// ([`batch`]: its protocol takes one statement per request with parameters); on
+    /// the SQLite writer, which has no round trip to save, one after the other.
+    /// Whoever reads in the transaction after queuing writes calls this first, so every
+    /// read sees every write before it.
     pub(crate) async fn flush(&mut self) -> Result<(), DbErr> {
         let statements = std::mem::take(&mut self.deferred);
-        let sqlx_sqlite =
-            matches!(&self.txn, Txn::Pool(t) if t.get_database_backend() == DbBackend::Sqlite);
-        if sqlx_sqlite && statements.len() > 1 {
-            let mut sql = String::new();
-            let mut values = Vec::new();
-            for s in statements {
-                sql.push_str(&s.sql);
-                sql.push_str(";\n");
-                values.extend(s.values.map(|v| v.0).unwrap_or_default());
+        let pool = match &self.txn {
+            Txn::Pool(t) if statements.len() > 1 => Some(t.get_database_backend()),
+            _ => None,
+        };
+        match pool {
+            Some(DbBackend::Sqlite) => {
+                let mut sql = String::new();
+                let mut values = Vec::new();
+                for s in statements {
+                    sql.push_str(&s.sql);
+                    sql.push_str(";\n");
+                    values.extend(s.values.map(|v| v.0).unwrap_or_default());
+                }
+                self.txn
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Sqlite,
+                        sql,
+                        values,
+                    ))
+                    .await?;
             }
-            self.txn
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Sqlite,
-                    sql,
-                    values,
-                ))
-                .await?;
-        } else {
-            for s in statements {
-                self.txn.execute_raw(s).await?;
+            Some(DbBackend::Postgres) => {
+                for s in batch::postgres_batches(statements) {
+                    self.txn.execute_raw(s).await?;
+                }
+            }
+            _ => {
+                for s in statements {
+                    self.txn.execute_raw(s).await?;
+                }
             }
         }
         Ok(())
