@@ -55,6 +55,13 @@ pub fn bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
+/// A random (version-4) UUID, from this thread's pool like every draw here
+/// (`Uuid::new_v4` made a system call for each).
+#[must_use]
+pub fn uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(bytes::<16>()).into_uuid()
+}
+
 /// A URL-safe token carrying 256 bits of randomness (43 characters).
 #[must_use]
 pub fn token() -> String {

@@ -177,7 +177,7 @@ pub struct Delivery {
 /// A new message id.
 #[must_use]
 pub fn message_id() -> String {
-    format!("msg_{}", uuid::Uuid::now_v7().simple())
+    format!("msg_{}", crate::ids::new_v7().simple())
 }
 
 impl Delivery {

@@ -27,7 +27,7 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = fedgate_domain::random::uuid().simple().to_string();
     let metrics = req
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|state| std::sync::Arc::clone(&state.metrics));
