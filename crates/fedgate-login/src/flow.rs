@@ -24,7 +24,6 @@ use fedgate_provider::{
     AuthorizationRequest, CodeRedemption, IdTokenClaims, OfflineAccess, ProviderError, TokenSet,
 };
 use fedgate_tokens::TokenKeys;
-use url::Url;
 
 use crate::diagnostics::{
     Diagnostics, Finding, InactiveDiagnosis, RedirectUriDiagnosis, RefusedStart, SignatureDiagnosis,
@@ -33,7 +32,7 @@ use crate::outcome::{CallbackRefusal, ErrorPage, LoginFailure, StartRefusal};
 use crate::provider::{Identity, ProfileSource, ProviderConfig, ProviderRef};
 use crate::registry::{ActiveProvider, Lookup, Registry};
 use crate::resolution::{self, Plan};
-use crate::services::{self, InactiveReason};
+use crate::services::InactiveReason;
 
 /// Query parameters that carry a login request's signature (state signing).
 const SIGNATURE_PARAMS: [&str; 4] = ["accessKeyId", "timestamp", "nonce", "signature"];
@@ -76,7 +75,7 @@ pub enum Started {
     /// (scoped to the application's hosted path) that its callback must carry.
     Redirect {
         /// The provider's authorization URL.
-        url: Url,
+        url: String,
         /// The cookie value: the one the browser sent if well-formed, else a new one,
         /// so logins in several tabs of one browser all stay valid.
         browser: String,
@@ -128,7 +127,7 @@ impl<'a> Meter<'a> {
 struct Round {
     key: String,
     record: Vec<u8>,
-    url: Url,
+    url: String,
 }
 
 /// What a callback ends in.
@@ -511,7 +510,7 @@ impl LoginFlow {
             browser_binding: Some(binding_hash(&browser)),
         };
         let prompt = record.prompt.clone();
-        let round = Self::round(config, record, prompt.as_deref(), self.registry.base())?;
+        let round = Self::round(&active, record, prompt.as_deref())?;
         if let Some(over) = self
             .state
             .put_new_charged(&round.key, &round.record, self.login_ttl, meter.rest())
@@ -561,36 +560,30 @@ impl LoginFlow {
     /// A round at the provider — a login record with its own state, nonce and PKCE
     /// verifier, under the key its callback will take — and where to send the browser.
     fn round(
-        config: &ProviderConfig,
+        active: &ActiveProvider,
         mut record: LoginRecord,
         prompt: Option<&str>,
-        base: &Url,
     ) -> Result<Round, StoreError> {
+        let config = &active.config;
         let (verifier, challenge) = fedgate_provider::pkce_pair();
         record.pkce_verifier = config.pkce.then_some(verifier);
         record.nonce = fedgate_domain::random::token();
         let provider_state = fedgate_domain::random::token();
         let bytes = serde_json::to_vec(&record)
             .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
-        let callback = services::callback_url(base, record.application_id, &config.provider.slug);
-        let url = fedgate_provider::authorization_url(
-            &config.endpoints,
-            &AuthorizationRequest {
-                client_id: &config.client_id,
-                redirect_uri: callback.as_str(),
-                state: &provider_state,
-                nonce: (config.identity == Identity::IdToken).then_some(record.nonce.as_str()),
-                pkce_challenge: config.pkce.then_some(challenge.as_str()),
-                login_hint: record.login_hint.as_deref(),
-                prompt,
-                scope: &config.scope,
-                offline: if record.offline {
-                    config.offline
-                } else {
-                    OfflineAccess::No
-                },
+        let url = active.authorization.url(&AuthorizationRequest {
+            state: &provider_state,
+            nonce: (config.identity == Identity::IdToken).then_some(record.nonce.as_str()),
+            pkce_challenge: config.pkce.then_some(challenge.as_str()),
+            login_hint: record.login_hint.as_deref(),
+            prompt,
+            scope: &config.scope,
+            offline: if record.offline {
+                config.offline
+            } else {
+                OfflineAccess::No
             },
-        );
+        });
         Ok(Round {
             key: format!("login:{provider_state}"),
             record: bytes,
@@ -605,10 +598,11 @@ impl LoginFlow {
     async fn consent_round(
         &self,
         record: &LoginRecord,
-        config: &ProviderConfig,
+        active: &ActiveProvider,
         key: &IdentityKey,
         tokens: &TokenSet,
-    ) -> Result<Option<Url>, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
+        let config = &active.config;
         if !record.offline
             || config.offline == OfflineAccess::No
             || record.consent_asked
@@ -629,7 +623,7 @@ impl LoginFlow {
         let mut again = record.clone();
         again.consent_asked = true;
         // Not new work: the login under way finishes even with the store nearly full.
-        let round = Self::round(config, again, Some("consent"), self.registry.base())?;
+        let round = Self::round(active, again, Some("consent"))?;
         self.state
             .put(&round.key, &round.record, self.login_ttl)
             .await?;
@@ -908,7 +902,6 @@ impl LoginFlow {
         }
         let app = record.application_id;
         let client = self.registry.client();
-        let callback = services::callback_url(self.registry.base(), app, &config.provider.slug);
         let tokens = client
             .redeem_code(
                 &config.endpoints,
@@ -916,7 +909,7 @@ impl LoginFlow {
                     client_id: &config.client_id,
                     client_secret: config.client_secret.expose(),
                     auth: config.client_auth,
-                    redirect_uri: callback.as_str(),
+                    redirect_uri: &active.callback,
                     code,
                     pkce_verifier: record.pkce_verifier.as_deref(),
                 },
@@ -938,11 +931,11 @@ impl LoginFlow {
             subject: profile.subject.clone(),
         };
         if let Some(url) = self
-            .consent_round(record, config, &key, &tokens)
+            .consent_round(record, &active, &key, &tokens)
             .await
             .map_err(|e| LoginFailure::from(&e))?
         {
-            return Ok(url.into());
+            return Ok(url);
         }
         let mut notes = Vec::new();
         if let Some(granted) = &tokens.scope {

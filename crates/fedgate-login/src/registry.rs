@@ -16,7 +16,9 @@ use fedgate_domain::property::{
     PropertyKind, PropertySettings, StoredProperty,
 };
 use fedgate_domain::seal::Sealer;
-use fedgate_provider::{ClientAuth, OfflineAccess, ProviderClient, ProviderEndpoints};
+use fedgate_provider::{
+    AuthorizationBase, ClientAuth, OfflineAccess, ProviderClient, ProviderEndpoints,
+};
 use url::Url;
 
 use crate::development::Development;
@@ -35,6 +37,12 @@ pub struct ActiveProvider {
     pub config: ProviderConfig,
     /// The integration every provider of the application shares.
     pub integration: OauthIntegration,
+    /// Fedgate's callback for this provider of the application: the redirect URI the
+    /// provider is given.
+    pub callback: String,
+    /// The provider's authorization URL with the client id and the callback, encoded
+    /// once for every login.
+    pub authorization: AuthorizationBase,
 }
 
 /// What a slug names in an application.
@@ -379,10 +387,19 @@ impl Registry {
         };
         let integration = integration(props).map_err(|r| reasons.push(r)).ok();
         let outcome = match (config, integration) {
-            (Some(config), Some(integration)) if reasons.is_empty() => Ok(ActiveProvider {
-                config,
-                integration,
-            }),
+            (Some(config), Some(integration)) if reasons.is_empty() => {
+                let callback = services::callback_url(&self.base, app, &provider.slug).to_string();
+                Ok(ActiveProvider {
+                    authorization: AuthorizationBase::new(
+                        &config.endpoints,
+                        &config.client_id,
+                        &callback,
+                    ),
+                    callback,
+                    config,
+                    integration,
+                })
+            }
             _ => Err(reasons),
         };
         (provider, outcome)

@@ -158,13 +158,9 @@ pub enum OfflineAccess {
     OfflineAccessScope,
 }
 
-/// What goes into an authorization request.
-#[derive(Debug, Clone)]
+/// What one authorization request adds to its [`AuthorizationBase`].
+#[derive(Debug, Clone, Copy)]
 pub struct AuthorizationRequest<'a> {
-    /// OAuth client id.
-    pub client_id: &'a str,
-    /// Fedgate's callback for this provider.
-    pub redirect_uri: &'a str,
     /// Fedgate's one-time state (the login record's key).
     pub state: &'a str,
     /// OIDC nonce (none for a plain OAuth2 provider).
@@ -181,44 +177,70 @@ pub struct AuthorizationRequest<'a> {
     pub offline: OfflineAccess,
 }
 
-/// The provider URL the browser is sent to.
-#[must_use]
-pub fn authorization_url(endpoints: &ProviderEndpoints, req: &AuthorizationRequest<'_>) -> Url {
-    let mut url = endpoints.authorization.clone();
-    let scope = if req.offline == OfflineAccess::OfflineAccessScope
-        && !req.scope.split(' ').any(|s| s == "offline_access")
-    {
-        format!("{} offline_access", req.scope)
-    } else {
-        req.scope.to_owned()
-    };
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", req.client_id)
-            .append_pair("redirect_uri", req.redirect_uri);
-        if !scope.is_empty() {
-            q.append_pair("scope", &scope);
-        }
-        q.append_pair("state", req.state);
-        if let Some(nonce) = req.nonce {
-            q.append_pair("nonce", nonce);
-        }
-        if let Some(challenge) = req.pkce_challenge {
-            q.append_pair("code_challenge", challenge)
-                .append_pair("code_challenge_method", "S256");
-        }
-        if let Some(hint) = req.login_hint {
-            q.append_pair("login_hint", hint);
-        }
-        if req.offline == OfflineAccess::GoogleAccessType {
-            q.append_pair("access_type", "offline");
-        }
-        if let Some(prompt) = req.prompt {
-            q.append_pair("prompt", prompt);
+/// A provider's authorization URL with what every request of one application shares —
+/// the endpoint, `response_type`, the client id and Fedgate's callback — encoded once
+/// (the callback's encoding was the larger part of a login start's URL work);
+/// [`AuthorizationBase::url`] adds one request's own parameters.
+#[derive(Debug, Clone)]
+pub struct AuthorizationBase {
+    /// The URL up to the end of its query.
+    head: String,
+    /// The endpoint's fragment (`#…`), if it has one: it stays last.
+    tail: String,
+}
+
+impl AuthorizationBase {
+    /// The shared part of the authorization requests of `client_id` coming back to
+    /// `redirect_uri`.
+    #[must_use]
+    pub fn new(endpoints: &ProviderEndpoints, client_id: &str, redirect_uri: &str) -> Self {
+        let mut url = endpoints.authorization.clone();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", redirect_uri);
+        let (head, tail) = url
+            .as_str()
+            .split_at(url[..url::Position::AfterQuery].len());
+        Self {
+            head: head.to_owned(),
+            tail: tail.to_owned(),
         }
     }
-    url
+
+    /// The provider URL the browser is sent to.
+    #[must_use]
+    pub fn url(&self, req: &AuthorizationRequest<'_>) -> String {
+        let mut url = String::with_capacity(self.head.len() + self.tail.len() + 320);
+        url.push_str(&self.head);
+        let add_offline_scope = req.offline == OfflineAccess::OfflineAccessScope
+            && !req.scope.split(' ').any(|s| s == "offline_access");
+        if !req.scope.is_empty() || add_offline_scope {
+            append_pair(&mut url, "scope", req.scope);
+            if add_offline_scope {
+                url.push_str("+offline_access");
+            }
+        }
+        append_pair(&mut url, "state", req.state);
+        if let Some(nonce) = req.nonce {
+            append_pair(&mut url, "nonce", nonce);
+        }
+        if let Some(challenge) = req.pkce_challenge {
+            append_pair(&mut url, "code_challenge", challenge);
+            append_pair(&mut url, "code_challenge_method", "S256");
+        }
+        if let Some(hint) = req.login_hint {
+            append_pair(&mut url, "login_hint", hint);
+        }
+        if req.offline == OfflineAccess::GoogleAccessType {
+            append_pair(&mut url, "access_type", "offline");
+        }
+        if let Some(prompt) = req.prompt {
+            append_pair(&mut url, "prompt", prompt);
+        }
+        url.push_str(&self.tail);
+        url
+    }
 }
 
 /// The scopes of `requested` (space-separated) that `granted` (as the provider wrote it:
@@ -242,6 +264,15 @@ pub fn missing_scopes(requested: &str, granted: &str, aliases: &[(&str, &str)]) 
         .collect()
 }
 
+/// Appends `&name=value` to a URL whose query has begun, the value form-encoded as
+/// `Url::query_pairs_mut` encodes it.
+fn append_pair(url: &mut String, name: &str, value: &str) {
+    url.push('&');
+    url.push_str(name);
+    url.push('=');
+    url.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+}
+
 /// A PKCE verifier (256 random bits) and its S256 challenge.
 #[must_use]
 pub fn pkce_pair() -> (String, String) {
@@ -254,6 +285,14 @@ pub fn pkce_pair() -> (String, String) {
 mod tests {
     use super::*;
 
+    fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+        Url::parse(url)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect()
+    }
+
     #[test]
     fn authorization_url_carries_state_nonce_pkce_and_scope() {
         let ep = ProviderEndpoints::google();
@@ -262,20 +301,29 @@ mod tests {
             challenge,
             URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
         );
+        let base = AuthorizationBase::new(&ep, "cid", "https://fg.example.com/cb?x=1&y");
         let req = AuthorizationRequest {
-            client_id: "cid",
-            redirect_uri: "https://fg.example.com/cb",
             state: "st",
             nonce: Some("no"),
             pkce_challenge: Some(&challenge),
-            login_hint: Some("ann@example.com"),
+            login_hint: Some("ann+1@example.com & co"),
             prompt: Some("none"),
             scope: "openid email profile",
             offline: OfflineAccess::No,
         };
-        let url = authorization_url(&ep, &req);
-        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        let url = base.url(&req);
+        let q = query_of(&url);
+        assert_eq!(q.len(), 10, "{url}");
+        assert_eq!(
+            (
+                q["response_type"].as_str(),
+                q["client_id"].as_str(),
+                q["redirect_uri"].as_str()
+            ),
+            ("code", "cid", "https://fg.example.com/cb?x=1&y")
+        );
         assert_eq!(q["scope"], "openid email profile");
+        assert_eq!(q["code_challenge"], challenge);
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(
             (
@@ -285,36 +333,75 @@ mod tests {
             ),
             ("st", "no", "none")
         );
-        assert_eq!(q["login_hint"], "ann@example.com");
+        assert_eq!(q["login_hint"], "ann+1@example.com & co");
         assert!(!q.contains_key("access_type"));
+        // Encoded as `Url::query_pairs_mut` encodes, the way this URL used to be built.
+        let mut expected = ep.authorization.clone();
+        expected
+            .query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", "cid")
+            .append_pair("redirect_uri", "https://fg.example.com/cb?x=1&y")
+            .append_pair("scope", "openid email profile")
+            .append_pair("state", "st")
+            .append_pair("nonce", "no")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("login_hint", "ann+1@example.com & co")
+            .append_pair("prompt", "none");
+        assert_eq!(url, expected.as_str());
 
         // Offline access does not force consent: the prompt is the caller's.
-        let offline = authorization_url(
-            &ep,
-            &AuthorizationRequest {
-                offline: OfflineAccess::GoogleAccessType,
-                prompt: None,
-                ..req
-            },
-        );
-        let q: std::collections::HashMap<_, _> = offline.query_pairs().into_owned().collect();
+        let offline = base.url(&AuthorizationRequest {
+            offline: OfflineAccess::GoogleAccessType,
+            prompt: None,
+            ..req
+        });
+        let q = query_of(&offline);
         assert_eq!(q["access_type"], "offline");
         assert!(!q.contains_key("prompt"));
 
-        let oidc = authorization_url(
-            &ep,
-            &AuthorizationRequest {
-                offline: OfflineAccess::OfflineAccessScope,
-                prompt: Some("consent"),
-                ..req
-            },
-        );
-        let q: std::collections::HashMap<_, _> = oidc.query_pairs().into_owned().collect();
+        let oidc = base.url(&AuthorizationRequest {
+            offline: OfflineAccess::OfflineAccessScope,
+            prompt: Some("consent"),
+            ..req
+        });
+        let q = query_of(&oidc);
         assert_eq!(
             (q["scope"].as_str(), q["prompt"].as_str()),
             ("openid email profile offline_access", "consent")
         );
         assert!(!q.contains_key("access_type"));
+        let already = base.url(&AuthorizationRequest {
+            offline: OfflineAccess::OfflineAccessScope,
+            scope: "openid offline_access",
+            ..req
+        });
+        assert_eq!(query_of(&already)["scope"], "openid offline_access");
+        let none = base.url(&AuthorizationRequest { scope: "", ..req });
+        assert!(!query_of(&none).contains_key("scope"));
+    }
+
+    #[test]
+    fn an_endpoint_s_own_query_is_kept_and_its_fragment_stays_last() {
+        let mut ep = ProviderEndpoints::google();
+        ep.authorization = Url::parse("https://idp.example.com/auth?tenant=a%20b#frag").unwrap();
+        let url = AuthorizationBase::new(&ep, "cid", "https://fg.example.com/cb").url(
+            &AuthorizationRequest {
+                state: "st",
+                nonce: None,
+                pkce_challenge: None,
+                login_hint: None,
+                prompt: None,
+                scope: "openid",
+                offline: OfflineAccess::No,
+            },
+        );
+        assert_eq!(
+            url,
+            "https://idp.example.com/auth?tenant=a%20b&response_type=code&client_id=cid\
+             &redirect_uri=https%3A%2F%2Ffg.example.com%2Fcb&scope=openid&state=st#frag"
+        );
     }
 
     #[test]
