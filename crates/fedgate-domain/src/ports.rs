@@ -512,6 +512,22 @@ pub struct Charge {
     pub limit: u64,
 }
 
+/// [`StateStore::take`], then — when it took a value — [`StateStore::put`] of the
+/// marker: [`StateStore::take_marking`] in two steps.
+pub async fn take_marking_each<S: StateStore + ?Sized>(
+    store: &S,
+    key: &str,
+    marker: &str,
+    mark: &[u8],
+    ttl: Duration,
+) -> StoreResult<Option<Vec<u8>>> {
+    let taken = store.take(key).await?;
+    if taken.is_some() {
+        store.put(marker, mark, ttl).await?;
+    }
+    Ok(taken)
+}
+
 /// Counts `charges` one after the other with [`StateStore::increment`], stopping at the
 /// first that passes its limit: the index of that charge, if any. Later charges are
 /// not counted for an event refused by an earlier one.
@@ -543,6 +559,19 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Reads and deletes in one step: of many concurrent callers, one gets the value.
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// [`Self::take`], and when it took a value, stores `mark` under `marker` for `ttl`,
+    /// so that a later caller can tell a key already taken from one that never was. A
+    /// store may do both in one round trip (and then no caller can see the key gone
+    /// and the marker not yet there).
+    async fn take_marking(
+        &self,
+        key: &str,
+        marker: &str,
+        mark: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        take_marking_each(self, key, marker, mark, ttl).await
+    }
     /// Stores only if no live value exists; true when this call stored it.
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool>;
     /// Increments a counter, creating it at 1 with `ttl` (the window starts at the

@@ -728,7 +728,17 @@ impl LoginFlow {
         else {
             return Ok(Completed::Refused(CallbackRefusal::NoState.page()));
         };
-        let Some(bytes) = self.state.take(&format!("login:{provider_state}")).await? else {
+        // The record is spent once, and its marker tells a replay from a stranger.
+        let Some(bytes) = self
+            .state
+            .take_marking(
+                &format!("login:{provider_state}"),
+                &format!("login-used:{provider_state}"),
+                b"1",
+                self.login_ttl,
+            )
+            .await?
+        else {
             let replayed = self
                 .state
                 .get(&format!("login-used:{provider_state}"))
@@ -755,22 +765,12 @@ impl LoginFlow {
         let app = record.application_id;
         // From here the record says where the browser goes back to: storage failing
         // now is an error redirect to the app, not a page. (Nothing is redeemed.)
-        let looked_up = async {
-            self.state
-                .put(
-                    &format!("login-used:{provider_state}"),
-                    b"1",
-                    self.login_ttl,
-                )
-                .await?;
-            // Mix-up defence: the record must belong to this application and to the
-            // provider whose callback this is.
-            match path_app {
-                Some(a) if a == app => self.registry.lookup(app, req.slug).await.map(Some),
-                _ => Ok(None),
-            }
-        }
-        .await;
+        // Mix-up defence: the record must belong to this application and to the
+        // provider whose callback this is.
+        let looked_up = match path_app {
+            Some(a) if a == app => self.registry.lookup(app, req.slug).await.map(Some),
+            _ => Ok(None),
+        };
         let lookup = match looked_up {
             Ok(lookup) => lookup,
             Err(e) => {

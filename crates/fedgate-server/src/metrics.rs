@@ -408,6 +408,17 @@ impl StateStore for ObservedStateStore {
         self.seen("take", r)
     }
 
+    async fn take_marking(
+        &self,
+        key: &str,
+        marker: &str,
+        mark: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let r = self.inner.take_marking(key, marker, mark, ttl).await;
+        self.seen("take", r)
+    }
+
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
         let r = self.inner.put_if_absent(key, value, ttl).await;
         self.seen("put", r)

@@ -10,7 +10,9 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use fedgate_domain::ports::{Charge, StateStore, StoreError, StoreResult, charge_each};
+use fedgate_domain::ports::{
+    Charge, StateStore, StoreError, StoreResult, charge_each, take_marking_each,
+};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
@@ -38,6 +40,15 @@ if #KEYS > n then
   redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3])
 end
 return 0
+";
+
+/// Takes a record (`KEYS[1]`) and, when there was one, leaves its marker (`KEYS[2]`,
+/// value `ARGV[1]`, for `ARGV[2]` ms): one round trip, and no moment when the record
+/// is gone but the marker not there.
+const TAKE_MARKING_SCRIPT: &str = r"
+local taken = redis.call('GETDEL', KEYS[1])
+if taken then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
+return taken
 ";
 
 /// A connection to one Redis (reconnecting on its own) or to a cluster (following
@@ -195,6 +206,7 @@ pub struct RedisStateStore {
     prefix: String,
     increment: redis::Script,
     charge: redis::Script,
+    take_marking: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStateStore {
@@ -261,6 +273,7 @@ impl RedisStateStore {
             prefix: prefix.to_owned(),
             increment: redis::Script::new(INCREMENT_SCRIPT),
             charge: redis::Script::new(CHARGE_SCRIPT),
+            take_marking: redis::Script::new(TAKE_MARKING_SCRIPT),
         };
         store.ping().await?;
         Ok(store)
@@ -329,6 +342,27 @@ impl StateStore for RedisStateStore {
         redis::cmd("GETDEL")
             .arg(self.key(key))
             .query_async(&mut self.conn())
+            .await
+            .map_err(|e| backend(&e))
+    }
+
+    async fn take_marking(
+        &self,
+        key: &str,
+        marker: &str,
+        mark: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        // On a cluster the two keys live in different slots: one at a time.
+        if let Server::Cluster(_) = self.server {
+            return take_marking_each(self, key, marker, mark, ttl).await;
+        }
+        self.take_marking
+            .key(self.key(key))
+            .key(self.key(marker))
+            .arg(mark)
+            .arg(millis(ttl))
+            .invoke_async(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
     }

@@ -100,6 +100,38 @@ async fn take_is_once_under_concurrency(s: Arc<dyn StateStore>) {
     assert_eq!(s.take("t").await.unwrap(), None);
 }
 
+async fn take_marking_is_once_and_leaves_its_marker(s: Arc<dyn StateStore>) {
+    let ttl = Duration::from_millis(800);
+    // Nothing to take: no marker either.
+    assert_eq!(
+        s.take_marking("m", "m-used", b"1", ttl).await.unwrap(),
+        None
+    );
+    assert_eq!(s.get("m-used").await.unwrap(), None);
+    s.put("m", b"record", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move { s.take_marking("m", "m-used", b"1", ttl).await.unwrap() })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        if let Some(v) = t.await.unwrap() {
+            assert_eq!(v, b"record");
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(s.get("m-used").await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(s.get("m").await.unwrap(), None);
+    // The marker lives for its own time.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(s.get("m-used").await.unwrap(), None);
+}
+
 async fn put_if_absent_has_one_winner(s: Arc<dyn StateStore>) {
     let tasks: Vec<_> = (0..32)
         .map(|_| {
@@ -198,6 +230,7 @@ async fn contract(s: Arc<dyn StateStore>) {
     put_get_delete(s.as_ref()).await;
     values_expire(s.as_ref()).await;
     take_is_once_under_concurrency(Arc::clone(&s)).await;
+    take_marking_is_once_and_leaves_its_marker(Arc::clone(&s)).await;
     put_if_absent_has_one_winner(Arc::clone(&s)).await;
     counters_count_and_keep_their_window(Arc::clone(&s)).await;
     charges_stop_at_the_first_limit_passed(s).await;
