@@ -7,6 +7,7 @@
     reason = "shared contract helpers outside #[test] fns fail loudly by design"
 )]
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,16 +80,13 @@ async fn values_expire(s: &dyn StateStore) {
     );
 }
 
-async fn take_is_once_under_concurrency(s: Arc<dyn StateStore>) {
-    s.put("t", b"record", Duration::from_secs(60))
-        .await
-        .unwrap();
-    let tasks: Vec<_> = (0..32)
-        .map(|_| {
-            let s = Arc::clone(&s);
-            tokio::spawn(async move { s.take("t").await.unwrap() })
-        })
-        .collect();
+/// Runs `take` 32 times at once on a store holding `b"record"`: how many got it.
+async fn concurrent_takers<F, T>(s: &Arc<dyn StateStore>, take: F) -> usize
+where
+    F: Fn(Arc<dyn StateStore>) -> T,
+    T: Future<Output = Option<Vec<u8>>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..32).map(|_| tokio::spawn(take(Arc::clone(s)))).collect();
     let mut winners = 0;
     for t in tasks {
         if let Some(v) = t.await.unwrap() {
@@ -96,6 +94,14 @@ async fn take_is_once_under_concurrency(s: Arc<dyn StateStore>) {
             winners += 1;
         }
     }
+    winners
+}
+
+async fn take_is_once_under_concurrency(s: Arc<dyn StateStore>) {
+    s.put("t", b"record", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let winners = concurrent_takers(&s, |s| async move { s.take("t").await.unwrap() }).await;
     assert_eq!(winners, 1);
     assert_eq!(s.take("t").await.unwrap(), None);
 }
@@ -111,19 +117,10 @@ async fn take_marking_is_once_and_leaves_its_marker(s: Arc<dyn StateStore>) {
     s.put("m", b"record", Duration::from_secs(60))
         .await
         .unwrap();
-    let tasks: Vec<_> = (0..32)
-        .map(|_| {
-            let s = Arc::clone(&s);
-            tokio::spawn(async move { s.take_marking("m", "m-used", b"1", ttl).await.unwrap() })
-        })
-        .collect();
-    let mut winners = 0;
-    for t in tasks {
-        if let Some(v) = t.await.unwrap() {
-            assert_eq!(v, b"record");
-            winners += 1;
-        }
-    }
+    let winners = concurrent_takers(&s, move |s| async move {
+        s.take_marking("m", "m-used", b"1", ttl).await.unwrap()
+    })
+    .await;
     assert_eq!(winners, 1);
     assert_eq!(s.get("m-used").await.unwrap().as_deref(), Some(&b"1"[..]));
     assert_eq!(s.get("m").await.unwrap(), None);
