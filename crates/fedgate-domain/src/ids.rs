@@ -24,9 +24,10 @@ pub fn new_v7() -> Uuid {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() * 1000 + u64::from(d.subsec_millis()));
-    let step = |last: u64| Some((now << 12).max(last + 1));
-    let (Ok(last) | Err(last)) = LAST_V7.fetch_update(Ordering::Relaxed, Ordering::Relaxed, step);
-    let next = (now << 12).max(last + 1);
+    let after = |last: u64| (now << 12).max(last + 1);
+    let (Ok(last) | Err(last)) =
+        LAST_V7.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| Some(after(l)));
+    let next = after(last);
     let mut counter_random = random::bytes::<10>();
     let [high, low] = u16::try_from(next & 0xFFF).unwrap_or(0).to_be_bytes();
     counter_random[0] = high;

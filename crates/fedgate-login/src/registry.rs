@@ -231,12 +231,6 @@ impl Registry {
         }
     }
 
-    /// The public URL hosted-service URIs are built on.
-    #[must_use]
-    pub const fn base(&self) -> &Url {
-        &self.base
-    }
-
     /// The provider client.
     #[must_use]
     pub fn client(&self) -> &ProviderClient {

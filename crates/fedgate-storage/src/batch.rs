@@ -67,35 +67,25 @@ fn joined(mut group: Vec<Statement>) -> Statement {
 /// quote closes and reopens, which leaves the text as it was).
 fn renumber(sql: &str, by: usize, out: &mut String) {
     let mut quote = None;
-    let mut rest = sql;
-    while let Some(c) = rest.chars().next() {
-        rest = &rest[c.len_utf8()..];
-        let digits = rest.len() - rest.trim_start_matches(|d: char| d.is_ascii_digit()).len();
+    let mut chars = sql.char_indices();
+    while let Some((i, c)) = chars.next() {
         match quote {
-            Some(q) => {
-                out.push(c);
-                if c == q {
-                    quote = None;
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '$' => {
+                let digits = &sql[i + 1..];
+                let digits = &digits[..digits.bytes().take_while(u8::is_ascii_digit).count()];
+                if let Ok(n) = digits.parse::<usize>() {
+                    let _ = write!(out, "${}", n + by);
+                    // Past the digits just written (ASCII, one char each).
+                    chars.nth(digits.len() - 1);
+                    continue;
                 }
             }
-            None if c == '\'' || c == '"' => {
-                out.push(c);
-                quote = Some(c);
-            }
-            None if c == '$' && digits > 0 => {
-                match rest[..digits].parse::<usize>() {
-                    Ok(n) => {
-                        let _ = write!(out, "${}", n + by);
-                    }
-                    Err(_) => {
-                        out.push('$');
-                        out.push_str(&rest[..digits]);
-                    }
-                }
-                rest = &rest[digits..];
-            }
-            None => out.push(c),
+            None => {}
         }
+        out.push(c);
     }
 }
 

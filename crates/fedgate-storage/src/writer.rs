@@ -542,6 +542,15 @@ mod tests {
 
     /// What the writer writes, sqlx's pool reads back unchanged, and the other way
     /// round; uniqueness violations are recognised; a dropped transaction is undone.
+    /// Whether the writer's next transaction, begun and committed here, finds no row
+    /// `id`.
+    async fn absent(writer: &Arc<WriterConnection>, id: uuid::Uuid) -> bool {
+        let txn = WriterTxn::begin(Arc::clone(writer)).unwrap();
+        let found = sample::Entity::find_by_id(id).one(&txn).await.unwrap();
+        txn.commit().unwrap();
+        found.is_none()
+    }
+
     #[tokio::test]
     async fn the_writer_and_the_pool_read_each_others_rows() {
         let dir = tempfile::tempdir().unwrap();
@@ -610,15 +619,7 @@ mod tests {
             .unwrap();
         drop(txn);
         assert_eq!(sample::Entity::find().count(&pool).await.unwrap(), 3);
-        let txn = WriterTxn::begin(Arc::clone(&writer)).unwrap();
-        assert_eq!(
-            sample::Entity::find_by_id(full(4).id)
-                .one(&txn)
-                .await
-                .unwrap(),
-            None
-        );
-        txn.commit().unwrap();
+        assert!(absent(&writer, full(4).id).await);
 
         // A transaction left open (as a failed ROLLBACK would leave it) is undone by
         // the next one's begin instead of refusing it.
@@ -628,15 +629,7 @@ mod tests {
             .await
             .unwrap();
         std::mem::forget(stuck);
-        let txn = WriterTxn::begin(Arc::clone(&writer)).unwrap();
-        assert_eq!(
-            sample::Entity::find_by_id(full(5).id)
-                .one(&txn)
-                .await
-                .unwrap(),
-            None
-        );
-        txn.commit().unwrap();
+        assert!(absent(&writer, full(5).id).await);
         assert_eq!(sample::Entity::find().count(&pool).await.unwrap(), 3);
     }
 }
