@@ -362,7 +362,7 @@ impl TokenKeys {
             &private,
             self.issuer.clone(),
             app.to_string(),
-        ));
+        )?);
         set.signers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

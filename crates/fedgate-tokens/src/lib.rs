@@ -12,10 +12,10 @@ pub use keys::{
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{Signer, SigningKey};
 use fedgate_domain::ids::UserId;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -106,10 +106,52 @@ pub struct MintedToken {
     pub claims: UserTokenClaims,
 }
 
+/// Signs compact JWS (EdDSA) with one Ed25519 key: the key is parsed, and the header
+/// with its `kid` encoded, once — not on every token. (Parsing a PKCS#8 key derives
+/// its public half, a scalar multiplication as dear as the signature itself.)
+struct Ed25519Jws {
+    /// Base64url of the header JSON (`typ`, `alg`, `kid`).
+    header: String,
+    key: SigningKey,
+}
+
+impl Ed25519Jws {
+    fn new(kid: &str, key: SigningKey) -> Result<Self, TokenError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.to_owned());
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        let json = serde_json::to_vec(&header).map_err(|e| TokenError::Sign(e.to_string()))?;
+        Ok(Self {
+            header: URL_SAFE_NO_PAD.encode(json),
+            key,
+        })
+    }
+
+    fn from_pkcs8(kid: &str, private_pkcs8: &[u8]) -> Result<Self, TokenError> {
+        let key = SigningKey::from_pkcs8_der(private_pkcs8)
+            .map_err(|e| TokenError::BadKey(e.to_string()))?;
+        Self::new(kid, key)
+    }
+
+    /// `header.claims.signature`, each part base64url.
+    fn sign<T: Serialize>(&self, claims: &T) -> Result<String, TokenError> {
+        let payload = serde_json::to_vec(claims).map_err(|e| TokenError::Sign(e.to_string()))?;
+        // header, payload and the 64-byte signature (86 characters), with the dots
+        let mut token = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 92);
+        token.push_str(&self.header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = self.key.sign(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        Ok(token)
+    }
+}
+
 /// Mints user tokens for one application.
 pub struct TokenSigner {
     kid: String,
-    key: EncodingKey,
+    jws: Ed25519Jws,
     issuer: String,
     audience: String,
 }
@@ -124,20 +166,19 @@ impl std::fmt::Debug for TokenSigner {
 }
 
 impl TokenSigner {
-    /// A signer from an opened private key.
-    #[must_use]
+    /// A signer from an opened private key (PKCS#8 DER).
     pub fn new(
         kid: String,
         private_pkcs8: &SecretBox<[u8]>,
         issuer: String,
         audience: String,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, TokenError> {
+        Ok(Self {
+            jws: Ed25519Jws::from_pkcs8(&kid, private_pkcs8.expose_secret())?,
             kid,
-            key: EncodingKey::from_ed_der(private_pkcs8.expose_secret()),
             issuer,
             audience,
-        }
+        })
     }
 
     /// Mints the token `jti` for `user`, valid from `iat` to `exp` (Unix seconds). The
@@ -157,11 +198,7 @@ impl TokenSigner {
             exp,
             jti,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        header.typ = Some(TOKEN_TYPE.to_owned());
-        let token = jsonwebtoken::encode(&header, &claims, &self.key)
-            .map_err(|e| TokenError::Sign(e.to_string()))?;
+        let token = self.jws.sign(&claims)?;
         Ok(MintedToken { token, claims })
     }
 }
@@ -170,7 +207,7 @@ impl TokenSigner {
 /// signs any claims as a JWT with its `kid`, and publishes its public JWK.
 pub struct EphemeralSigner {
     kid: String,
-    key: EncodingKey,
+    jws: Ed25519Jws,
     public_x: String,
 }
 
@@ -185,21 +222,19 @@ impl std::fmt::Debug for EphemeralSigner {
 impl EphemeralSigner {
     /// A fresh Ed25519 key.
     pub fn generate() -> Result<Self, TokenError> {
-        let pair = generate_key()?;
+        let key = SigningKey::from_bytes(&fedgate_domain::random::bytes::<32>());
+        let public_x = URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
+        let kid = thumbprint(&public_x);
         Ok(Self {
-            key: EncodingKey::from_ed_der(pair.private_pkcs8.expose_secret()),
-            kid: pair.kid,
-            public_x: pair.public_x,
+            jws: Ed25519Jws::new(&kid, key)?,
+            kid,
+            public_x,
         })
     }
 
     /// `claims` signed (EdDSA, with the key's `kid`).
     pub fn sign(&self, claims: &serde_json::Value) -> Result<String, TokenError> {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        header.typ = Some(TOKEN_TYPE.to_owned());
-        jsonwebtoken::encode(&header, claims, &self.key)
-            .map_err(|e| TokenError::Sign(e.to_string()))
+        self.jws.sign(claims)
     }
 
     /// The public key as a JWK set.
@@ -338,6 +373,7 @@ mod tests {
                 iss.into(),
                 aud.into(),
             )
+            .unwrap()
         };
         let user = UserId::parse("u1").unwrap();
         let now = 1_767_225_600;
@@ -395,5 +431,39 @@ mod tests {
         let forged = format!("{}.{forged_claims}.{}", parts[0], parts[2]);
         assert_eq!(verifier.verify(&forged, now), Err(Rejection::Signature));
         assert_eq!(verifier.verify("not.a.jwt", now), Err(Rejection::Malformed));
+    }
+
+    /// The signer's hand-built JWS is, byte for byte, the one `jsonwebtoken` builds
+    /// from the same key, header and claims (Ed25519 signatures are deterministic).
+    #[test]
+    fn tokens_are_the_ones_jsonwebtoken_would_sign() {
+        let pair = generate_key().unwrap();
+        let signer = TokenSigner::new(
+            pair.kid.clone(),
+            &pair.private_pkcs8,
+            "https://login.example.com".into(),
+            "app-1".into(),
+        )
+        .unwrap();
+        let minted = signer
+            .mint(&UserId::parse("u1").unwrap(), "t1".into(), 1, 2)
+            .unwrap();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(pair.kid.clone());
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        let key = jsonwebtoken::EncodingKey::from_ed_der(pair.private_pkcs8.expose_secret());
+        assert_eq!(
+            minted.token,
+            jsonwebtoken::encode(&header, &minted.claims, &key).unwrap()
+        );
+        assert!(matches!(
+            TokenSigner::new(
+                pair.kid,
+                &SecretBox::from(vec![0_u8; 16].into_boxed_slice()),
+                String::new(),
+                String::new()
+            ),
+            Err(TokenError::BadKey(_))
+        ));
     }
 }
