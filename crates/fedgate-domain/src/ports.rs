@@ -289,6 +289,11 @@ pub struct ClaimedIdentity {
     pub user_id: Option<UserId>,
     /// Its sealed provider tokens before this login.
     pub sealed_tokens: Option<Vec<u8>>,
+    /// The owners of the locators the claim was given, as
+    /// [`LoginTransaction::locator_owners`] finds them, when the store read them in the
+    /// claim's own request; `None` when it did not (ask `locator_owners` if they are
+    /// needed).
+    pub owners: Option<Vec<LocatorOwner>>,
 }
 
 /// What a login writes on its federated identity.
@@ -326,12 +331,15 @@ pub struct PlannedToken {
 #[async_trait]
 pub trait LoginTransaction: Send {
     /// Finds the identity under `key`, creating it (unlinked, with `profile`) on first
-    /// sight; of concurrent first logins one creates it and the others see it.
+    /// sight; of concurrent first logins one creates it and the others see it. A store
+    /// that can read the owners of `locators` in the same request does, and returns
+    /// them in [`ClaimedIdentity::owners`] (a first login then needs no second read).
     async fn claim_identity(
         &mut self,
         key: &IdentityKey,
         profile: &ProviderProfile,
         now: DateTime<Utc>,
+        locators: &[Locator],
     ) -> StoreResult<ClaimedIdentity>;
     /// The users of the key's application owning any of `locators`, each with whether
     /// it is linked to an identity of the key's provider configuration.

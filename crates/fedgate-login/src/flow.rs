@@ -1134,12 +1134,13 @@ impl LoginFlow {
         let now = self.clock.now();
         let app = r.record.application_id;
         let mut txn = self.store.begin_login().await?;
-        let claimed: ClaimedIdentity = txn.claim_identity(r.key, r.profile, now).await?;
-        let owners = if resolution::needs_owners(&claimed) {
-            let locators: Vec<Locator> = r.asserted.iter().map(|a| a.locator.clone()).collect();
-            txn.locator_owners(r.key, &locators).await?
-        } else {
-            Vec::new()
+        let locators: Vec<Locator> = r.asserted.iter().map(|a| a.locator.clone()).collect();
+        let mut claimed: ClaimedIdentity =
+            txn.claim_identity(r.key, r.profile, now, &locators).await?;
+        let owners = match claimed.owners.take() {
+            _ if !resolution::needs_owners(&claimed) => Vec::new(),
+            Some(owners) => owners,
+            None => txn.locator_owners(r.key, &locators).await?,
         };
         let plan = resolution::plan(&claimed, &r.asserted, &owners, r.record.auto_create_users);
         let (state, user) = match &plan {

@@ -124,6 +124,7 @@ mod tests {
             link_state: state,
             user_id: user.map(uid),
             sealed_tokens: None,
+            owners: None,
         }
     }
     fn owner(id: &str, verified: bool, linked_to_provider: bool) -> LocatorOwner {

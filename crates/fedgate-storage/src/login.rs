@@ -11,16 +11,20 @@ use fedgate_domain::ports::{
     ClaimedIdentity, IdentityKey, IdentityUpdate, LoginRepository, LoginTransaction, StoreError,
     StoreResult, UserTokenRecord,
 };
-use fedgate_domain::user::{Locator, User};
+use fedgate_domain::user::{Locator, LocatorKind, User};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryTrait, Statement,
+};
+use uuid::Uuid;
 
 use crate::entity::{federated_user, user_locator};
 use crate::events::insert_events;
 use crate::tokens::token_insert;
 use crate::users::{defer_user_inserts, locator_from};
-use crate::{SeaStore, WriteTxn, backend_err, conflict_or_backend};
+use crate::{SeaStore, Txn, WriteTxn, backend_err, conflict_or_backend};
 
 /// A lost uniqueness race is `Conflict` (the service retries); anything else `Backend`.
 fn race_or_backend(e: &DbErr) -> StoreError {
@@ -39,6 +43,102 @@ fn key_filter(key: &IdentityKey) -> Condition {
         .add(federated_user::Column::Subject.eq(key.subject.as_str()))
 }
 
+/// Adds a parameter to a PostgreSQL statement's list: its placeholder.
+fn param(values: &mut Vec<sea_orm::Value>, v: sea_orm::Value) -> String {
+    values.push(v);
+    format!("${}", values.len())
+}
+
+/// The columns of a claimed identity a login reads.
+struct Claimed {
+    id: Uuid,
+    link_state: String,
+    user_id: Option<String>,
+    sealed_tokens: Option<Vec<u8>>,
+}
+
+/// The claim's insert-or-touch and the owners of `locators` in one PostgreSQL
+/// statement: the insert is a data-modifying `WITH` part, and the owners come back as
+/// a JSON column of its row — one round trip where a first login took two. Each
+/// locator is looked up naming every column of the primary key, as
+/// [`LoginTransaction::locator_owners`] does, so the unique index is the only plan.
+/// (The look-up does not see the identity the insert adds: it is unlinked, so it
+/// changes no owner's `linked`.)
+async fn claim_reading_owners(
+    txn: &Txn,
+    insert: sea_orm::Insert<federated_user::ActiveModel>,
+    key: &IdentityKey,
+    locators: &[Locator],
+) -> StoreResult<(Claimed, Option<Vec<LocatorOwner>>)> {
+    let claim = insert.build(DbBackend::Postgres);
+    let mut values = claim.values.map(|v| v.0).unwrap_or_default();
+    let app = param(&mut values, key.application_id.as_uuid().into());
+    let provider = param(&mut values, key.provider_config.clone().into());
+    let linked = param(&mut values, LinkState::Linked.as_str().into());
+    let mut lookups = Vec::with_capacity(locators.len());
+    for (i, l) in locators.iter().enumerate() {
+        let kind = param(&mut values, l.kind().as_str().into());
+        let normalized = param(&mut values, l.normalized().into());
+        lookups.push(format!(
+            "SELECT {i} AS i, l.kind, l.value, l.normalized, l.user_id, l.verified, \
+             EXISTS (SELECT 1 FROM federated_users f WHERE f.application_id = l.application_id \
+             AND f.provider_config = {provider} AND f.user_id = l.user_id \
+             AND f.link_state = {linked}) AS linked \
+             FROM user_locators l WHERE l.application_id = {app} AND l.kind = {kind} \
+             AND l.normalized = {normalized}"
+        ));
+    }
+    let owners = if lookups.is_empty() {
+        "'[]'".to_owned()
+    } else {
+        format!(
+            "(SELECT coalesce(json_agg(json_build_array(o.kind, o.value, o.normalized, \
+             o.user_id, o.verified, o.linked) ORDER BY o.i), '[]')::text FROM ({}) o)",
+            lookups.join(" UNION ALL ")
+        )
+    };
+    let sql = format!(
+        "WITH claimed AS ({} RETURNING id, link_state, user_id, sealed_tokens) \
+         SELECT c.id, c.link_state, c.user_id, c.sealed_tokens, {owners} AS owners \
+         FROM claimed c",
+        claim.sql
+    );
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await
+        .map_err(|e| race_or_backend(&e))?
+        .ok_or_else(|| StoreError::Backend("the claim returned no row".into()))?;
+    let get = |e: DbErr| backend_err(&e);
+    let claimed = Claimed {
+        id: row.try_get("", "id").map_err(get)?,
+        link_state: row.try_get("", "link_state").map_err(get)?,
+        user_id: row.try_get("", "user_id").map_err(get)?,
+        sealed_tokens: row.try_get("", "sealed_tokens").map_err(get)?,
+    };
+    let owners: String = row.try_get("", "owners").map_err(get)?;
+    let owners: Vec<(String, String, String, String, bool, bool)> =
+        serde_json::from_str(&owners).map_err(|e| json(&e))?;
+    let owners = owners
+        .into_iter()
+        .map(|(kind, value, normalized, user_id, verified, linked)| {
+            let kind = LocatorKind::parse(&kind)
+                .ok_or_else(|| StoreError::Backend(format!("unknown locator kind {kind:?}")))?;
+            Ok(LocatorOwner {
+                user_id: UserId::parse(&user_id)
+                    .ok_or_else(|| StoreError::Backend("stored user id invalid".into()))?,
+                locator: Locator::from_stored(kind, value, normalized),
+                verified,
+                linked_to_provider: linked,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((claimed, Some(owners)))
+}
+
 /// One login's transaction (and, on SQLite, this process's writer turn).
 struct SeaLoginTxn {
     write: WriteTxn,
@@ -51,14 +151,16 @@ impl LoginTransaction for SeaLoginTxn {
         key: &IdentityKey,
         profile: &ProviderProfile,
         now: DateTime<Utc>,
+        locators: &[Locator],
     ) -> StoreResult<ClaimedIdentity> {
-        let txn = &self.write.txn;
+        // The reads see the transaction's queued writes.
+        self.write.flush().await.map_err(|e| race_or_backend(&e))?;
         let new_id = FederatedUserId::generate();
         let profile = serde_json::to_string(profile).map_err(|e| json(&e))?;
         // One statement whoever the person is: insert on the unique key, or — a returning
         // person — touch the existing row, and return the row either way. Of concurrent
         // first logins one inserts; the others wait for it to commit and get its row.
-        let row = federated_user::Entity::insert(federated_user::ActiveModel {
+        let insert = federated_user::Entity::insert(federated_user::ActiveModel {
             id: sea_orm::Set(new_id.as_uuid()),
             application_id: sea_orm::Set(key.application_id.as_uuid()),
             provider_config: sea_orm::Set(key.provider_config.clone()),
@@ -82,10 +184,23 @@ impl LoginTransaction for SeaLoginTxn {
             ])
             .update_column(federated_user::Column::LastLoginAt)
             .to_owned(),
-        )
-        .exec_with_returning(txn)
-        .await
-        .map_err(|e| race_or_backend(&e))?;
+        );
+        let txn = &self.write.txn;
+        let (row, owners) = if txn.get_database_backend() == DbBackend::Postgres {
+            claim_reading_owners(txn, insert, key, locators).await?
+        } else {
+            let row = insert
+                .exec_with_returning(txn)
+                .await
+                .map_err(|e| race_or_backend(&e))?;
+            let claimed = Claimed {
+                id: row.id,
+                link_state: row.link_state,
+                user_id: row.user_id,
+                sealed_tokens: row.sealed_tokens,
+            };
+            (claimed, None)
+        };
         if row.id == new_id.as_uuid() {
             return Ok(ClaimedIdentity {
                 id: new_id,
@@ -93,6 +208,7 @@ impl LoginTransaction for SeaLoginTxn {
                 link_state: LinkState::Unlinked,
                 user_id: None,
                 sealed_tokens: None,
+                owners,
             });
         }
         Ok(ClaimedIdentity {
@@ -101,6 +217,7 @@ impl LoginTransaction for SeaLoginTxn {
             link_state: LinkState::parse(&row.link_state).unwrap_or(LinkState::Unlinked),
             user_id: row.user_id.as_deref().and_then(UserId::parse),
             sealed_tokens: row.sealed_tokens,
+            owners,
         })
     }
 

@@ -2,7 +2,8 @@
 //! them together before its next read or its commit. On both databases: the writes
 //! land in order, a read after them sees them, and a write refused at the commit (a
 //! locator another login took) fails the whole transaction and leaves nothing
-//! behind. PostgreSQL must be reachable (FG_TEST_POSTGRES_URL, default
+//! behind; on PostgreSQL the claim reads the owners of the asserted locators in its
+//! own request, and finds what a look-up finds. PostgreSQL must be reachable (FG_TEST_POSTGRES_URL, default
 //! postgres://postgres@127.0.0.1:5432).
 
 #![expect(clippy::unwrap_used, reason = "tests")]
@@ -42,6 +43,7 @@ async fn first_login(
     store: &SeaStore,
     app: ApplicationId,
     subject: &str,
+    reads_owners: bool,
 ) -> Result<(UserId, TokenId), StoreError> {
     let now = Utc::now();
     let key = key(app, subject);
@@ -51,8 +53,30 @@ async fn first_login(
         ..ProviderProfile::default()
     };
     let mut txn = store.begin_login().await?;
-    let claimed = txn.claim_identity(&key, &profile, now).await?;
+    let claimed = txn.claim_identity(&key, &profile, now, &[ann()]).await?;
     assert!(claimed.first_sight);
+    // PostgreSQL reads the owners with the claim (SQLite does not): what a look-up
+    // finds then. The second person's claim finds the first person's user, linked.
+    assert_eq!(
+        claimed.owners.is_some(),
+        reads_owners,
+        "owners read with the claim"
+    );
+    let looked_up = txn.locator_owners(&key, &[ann()]).await?;
+    if let Some(owners) = &claimed.owners {
+        assert_eq!(owners, &looked_up);
+    }
+    assert_eq!(
+        looked_up
+            .iter()
+            .map(|o| (o.verified, o.linked_to_provider))
+            .collect::<Vec<_>>(),
+        if subject == "ann-1" {
+            vec![]
+        } else {
+            vec![(true, true)]
+        }
+    );
     let user = User {
         id: UserId::generate(),
         application_id: app,
@@ -101,9 +125,14 @@ async fn first_login(
     Ok((user.id, token.id))
 }
 
-async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(store: SeaStore) {
+async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(
+    store: SeaStore,
+    reads_owners: bool,
+) {
     let app = application(&store).await;
-    let (user, token) = first_login(&store, app, "ann-1").await.unwrap();
+    let (user, token) = first_login(&store, app, "ann-1", reads_owners)
+        .await
+        .unwrap();
 
     let stored = store.get_user(app, &user).await.unwrap().unwrap();
     assert_eq!(stored.locators.len(), 1);
@@ -139,7 +168,7 @@ async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(store: Sea
     // Another person's first login asserting the same address, creating a user of its
     // own: the locator is taken, reported as a conflict (the service retries) when the
     // queued insert is sent, and nothing of that transaction stays.
-    let refused = first_login(&store, app, "ann-2").await;
+    let refused = first_login(&store, app, "ann-2", reads_owners).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
@@ -169,10 +198,11 @@ async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(store: Sea
 #[tokio::test]
 async fn sqlite_login_transaction_queues_its_writes() {
     let dir = tempfile::tempdir().unwrap();
-    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(sqlite(&dir, 5).await).await;
+    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(sqlite(&dir, 5).await, false)
+        .await;
 }
 
 #[tokio::test]
 async fn postgres_login_transaction_queues_its_writes() {
-    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(postgres(5).await).await;
+    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(postgres(5).await, true).await;
 }
