@@ -21,6 +21,7 @@ use secrecy::ExposeSecret;
 
 use crate::{
     ALGORITHM, MintedToken, Rejection, SEAL_PURPOSE, TokenError, TokenSigner, TokenVerifier,
+    Unverified,
 };
 
 /// How long verifiers may cache an application's JWKS (`Cache-Control: max-age`).
@@ -157,19 +158,17 @@ impl KeyRing {
     /// published then; then audience, signature, issuer and expiry as
     /// [`TokenVerifier::verify`].
     pub fn verify(&self, token: &str, now: i64) -> Result<crate::UserTokenClaims, Rejection> {
-        let kid = jsonwebtoken::decode_header(token)
-            .map_err(|_| Rejection::Malformed)?
-            .kid;
+        let token = Unverified::parse(token)?;
         let published = |removed: &Option<i64>| removed.is_none_or(|at| now < at);
         let chosen = self
             .keys
             .iter()
-            .find(|(v, removed)| Some(v.kid()) == kid.as_deref() && published(removed))
+            .find(|(v, removed)| Some(v.kid()) == token.kid() && published(removed))
             // An unknown or removed kid: any key answers — "audience" for another
             // application's token, else "signature".
             .or_else(|| self.keys.last());
         match chosen {
-            Some((verifier, _)) => verifier.verify(token, now),
+            Some((verifier, _)) => verifier.check(token, now),
             None => Err(Rejection::Signature),
         }
     }

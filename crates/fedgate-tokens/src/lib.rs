@@ -13,9 +13,9 @@ pub use keys::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use fedgate_domain::ids::UserId;
-use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Header};
 use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -278,13 +278,49 @@ impl Rejection {
     }
 }
 
+/// A compact JWS split and decoded, its signature not checked yet.
+pub(crate) struct Unverified<'a> {
+    /// `header.payload`: what the signature covers.
+    signed: &'a str,
+    signature: &'a str,
+    header: Header,
+    claims: UserTokenClaims,
+}
+
+impl<'a> Unverified<'a> {
+    /// Three base64url parts, a JOSE header and the claims of a user token: else
+    /// `Malformed`.
+    pub(crate) fn parse(token: &'a str) -> Result<Self, Rejection> {
+        fn json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, Rejection> {
+            let bytes = URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| Rejection::Malformed)?;
+            serde_json::from_slice(&bytes).map_err(|_| Rejection::Malformed)
+        }
+        let (signed, signature) = token.rsplit_once('.').ok_or(Rejection::Malformed)?;
+        let (header, claims) = signed.split_once('.').ok_or(Rejection::Malformed)?;
+        Ok(Self {
+            signed,
+            signature,
+            header: json(header)?,
+            claims: json(claims)?,
+        })
+    }
+
+    /// The header's `kid`.
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.header.kid.as_deref()
+    }
+}
+
 /// Verifies user tokens of one application against its public key.
 pub struct TokenVerifier {
     kid: String,
-    key: DecodingKey,
+    /// Decompressed once: building it from the 32 bytes of `x` is a field inversion's
+    /// worth of work that every verification would repeat.
+    key: VerifyingKey,
     issuer: String,
     audience: String,
-    validation: Validation,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -303,20 +339,17 @@ impl TokenVerifier {
         issuer: &str,
         audience: &str,
     ) -> Result<Self, TokenError> {
-        let key = DecodingKey::from_ed_components(public_x)
-            .map_err(|e| TokenError::BadKey(e.to_string()))?;
-        // The signature and algorithm are checked here; the claims below, against the
-        // caller's clock.
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
+        let bad = |e: &dyn std::fmt::Display| TokenError::BadKey(e.to_string());
+        let x: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(public_x)
+            .map_err(|e| bad(&e))?
+            .try_into()
+            .map_err(|_| bad(&"an Ed25519 public key is 32 bytes"))?;
         Ok(Self {
             kid,
-            key,
+            key: VerifyingKey::from_bytes(&x).map_err(|e| bad(&e))?,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
-            validation,
         })
     }
 
@@ -328,25 +361,31 @@ impl TokenVerifier {
 
     /// Checks audience, `kid`, signature, issuer and expiry at `now` (Unix seconds).
     pub fn verify(&self, token: &str, now: i64) -> Result<UserTokenClaims, Rejection> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
+        self.check(Unverified::parse(token)?, now)
+    }
+
+    /// [`Self::verify`] of a token already split and decoded.
+    pub(crate) fn check(
+        &self,
+        token: Unverified<'_>,
+        now: i64,
+    ) -> Result<UserTokenClaims, Rejection> {
         // A token of another application names it in `aud`; say so rather than
         // "signature" (it was signed by that application's key).
-        let unverified: UserTokenClaims = jsonwebtoken::dangerous::insecure_decode(token)
-            .map_err(|_| Rejection::Malformed)?
-            .claims;
-        if unverified.aud != self.audience {
+        if token.claims.aud != self.audience {
             return Err(Rejection::Audience);
         }
-        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
+        if token.header.alg != Algorithm::EdDSA || token.kid() != Some(self.kid.as_str()) {
             return Err(Rejection::Signature);
         }
-        let claims = jsonwebtoken::decode::<UserTokenClaims>(token, &self.key, &self.validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature
-                | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => Rejection::Signature,
-                _ => Rejection::Malformed,
-            })?
-            .claims;
+        let signature = URL_SAFE_NO_PAD
+            .decode(token.signature)
+            .map_err(|_| Rejection::Malformed)?;
+        let signature = Signature::from_slice(&signature).map_err(|_| Rejection::Signature)?;
+        self.key
+            .verify_strict(token.signed.as_bytes(), &signature)
+            .map_err(|_| Rejection::Signature)?;
+        let claims = token.claims;
         if claims.iss != self.issuer {
             return Err(Rejection::Issuer);
         }
@@ -433,6 +472,64 @@ mod tests {
         assert_eq!(verifier.verify("not.a.jwt", now), Err(Rejection::Malformed));
     }
 
+    /// Tokens that are not three base64url parts with a JOSE header and a user token's
+    /// claims are malformed; a wrong algorithm, a truncated or foreign signature fail
+    /// on the signature — whatever the parts hold.
+    #[test]
+    fn hostile_tokens_are_refused_with_their_reason() {
+        let pair = generate_key().unwrap();
+        let iss = "https://login.example.com";
+        let signer = TokenSigner::new(
+            pair.kid.clone(),
+            &pair.private_pkcs8,
+            iss.into(),
+            "a".into(),
+        )
+        .unwrap();
+        let verifier = TokenVerifier::new(pair.kid.clone(), &pair.public_x, iss, "a").unwrap();
+        let now = 1_767_225_600;
+        let token = signer
+            .mint(&UserId::parse("u1").unwrap(), "t1".into(), now, now + 60)
+            .unwrap()
+            .token;
+        let parts: Vec<&str> = token.split('.').collect();
+        let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        let hs256 = b64(serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": pair.kid}));
+        let none = b64(serde_json::json!({"alg": "none", "kid": pair.kid}));
+        let cases = [
+            (String::new(), Rejection::Malformed),
+            (format!("{}.{}", parts[0], parts[1]), Rejection::Malformed),
+            (format!("{token}.{}", parts[2]), Rejection::Malformed),
+            (
+                format!("{}.{}.{}=", parts[0], parts[1], parts[2]),
+                Rejection::Malformed,
+            ),
+            (format!("{}.{}.", parts[0], parts[1]), Rejection::Signature),
+            (
+                format!("{}.{}.{}", parts[0], parts[1], &parts[2][..40]),
+                Rejection::Signature,
+            ),
+            (
+                format!("{hs256}.{}.{}", parts[1], parts[2]),
+                Rejection::Signature,
+            ),
+            (format!("{none}.{}.", parts[1]), Rejection::Malformed),
+            (
+                format!(
+                    "{}.{}.{}",
+                    parts[0],
+                    b64(serde_json::json!({"aud": "a"})),
+                    parts[2]
+                ),
+                Rejection::Malformed,
+            ),
+        ];
+        for (hostile, reason) in cases {
+            assert_eq!(verifier.verify(&hostile, now), Err(reason), "{hostile}");
+        }
+        assert_eq!(verifier.verify(&token, now).unwrap().sub, "u1");
+    }
+
     /// The signer's hand-built JWS is, byte for byte, the one `jsonwebtoken` builds
     /// from the same key, header and claims (Ed25519 signatures are deterministic).
     #[test]
@@ -456,6 +553,15 @@ mod tests {
             minted.token,
             jsonwebtoken::encode(&header, &minted.claims, &key).unwrap()
         );
+        // and an app's JWT library verifies them against the published key
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&["app-1"]);
+        validation.set_issuer(&["https://login.example.com"]);
+        validation.validate_exp = false;
+        let public = jsonwebtoken::DecodingKey::from_ed_components(&pair.public_x).unwrap();
+        let decoded =
+            jsonwebtoken::decode::<UserTokenClaims>(&minted.token, &public, &validation).unwrap();
+        assert_eq!(decoded.claims, minted.claims);
         assert!(matches!(
             TokenSigner::new(
                 pair.kid,
