@@ -116,7 +116,9 @@ struct Ed25519Jws {
 }
 
 impl Ed25519Jws {
-    fn new(kid: &str, key: SigningKey) -> Result<Self, TokenError> {
+    fn from_pkcs8(kid: &str, private_pkcs8: &[u8]) -> Result<Self, TokenError> {
+        let key = SigningKey::from_pkcs8_der(private_pkcs8)
+            .map_err(|e| TokenError::BadKey(e.to_string()))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.to_owned());
         header.typ = Some(TOKEN_TYPE.to_owned());
@@ -125,12 +127,6 @@ impl Ed25519Jws {
             header: URL_SAFE_NO_PAD.encode(json),
             key,
         })
-    }
-
-    fn from_pkcs8(kid: &str, private_pkcs8: &[u8]) -> Result<Self, TokenError> {
-        let key = SigningKey::from_pkcs8_der(private_pkcs8)
-            .map_err(|e| TokenError::BadKey(e.to_string()))?;
-        Self::new(kid, key)
     }
 
     /// `header.claims.signature`, each part base64url.
@@ -222,13 +218,11 @@ impl std::fmt::Debug for EphemeralSigner {
 impl EphemeralSigner {
     /// A fresh Ed25519 key.
     pub fn generate() -> Result<Self, TokenError> {
-        let key = SigningKey::from_bytes(&fedgate_domain::random::bytes::<32>());
-        let public_x = URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
-        let kid = thumbprint(&public_x);
+        let pair = generate_key()?;
         Ok(Self {
-            jws: Ed25519Jws::new(&kid, key)?,
-            kid,
-            public_x,
+            jws: Ed25519Jws::from_pkcs8(&pair.kid, pair.private_pkcs8.expose_secret())?,
+            kid: pair.kid,
+            public_x: pair.public_x,
         })
     }
 
