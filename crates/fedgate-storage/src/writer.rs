@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSql, ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use sea_orm::sea_query::Value;
@@ -36,35 +37,47 @@ use uuid::Uuid;
 /// hot paths' statements stay parsed beside multi-row inserts of many lengths.
 const STATEMENT_CACHE: usize = 128;
 
+/// Opens the writer's connection to the existing file at `path`.
+///
+/// With the query planner stability guarantee (QPSG) a statement's plan never depends
+/// on the values bound to it. Without it SQLite marks a statement whose plan *could*
+/// depend on a value — every `LIMIT ?`, which sea-orm writes for each `.one()` — and
+/// re-parses and re-plans it whenever that parameter is bound again, that is, on every
+/// run: a kept statement was prepared anew each time (5 % of a new login's CPU, most
+/// of its locator look-up).
+fn connect(path: &Path, busy: Duration, cache_kib: &str) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy)?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA mmap_size = 0; PRAGMA cache_size = {cache_kib};"
+    ))?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
 /// The connection every write transaction of this process runs on.
 #[derive(Debug)]
 pub(crate) struct WriterConnection(Mutex<Connection>);
 
 impl WriterConnection {
     /// Opens the existing database file at `path` with the service's settings: WAL,
-    /// `synchronous = NORMAL`, a busy timeout, foreign keys, and a page cache of
-    /// `cache_kib` that it keeps (no memory map: a map nothing drops would count every
-    /// page ever touched as this process's memory).
+    /// `synchronous = NORMAL`, a busy timeout, foreign keys, plans that do not depend
+    /// on bound values, and a page cache of `cache_kib` that it keeps (no memory map: a
+    /// map nothing drops would count every page ever touched as this process's memory).
     pub(crate) fn open(path: &Path, busy: Duration, cache_kib: &str) -> Result<Self, DbErr> {
-        let open = || -> rusqlite::Result<Connection> {
-            let conn = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            conn.busy_timeout(busy)?;
-            conn.execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA mmap_size = 0; PRAGMA cache_size = {cache_kib};"
-            ))?;
-            conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-            Ok(conn)
-        };
-        open().map(|c| Self(Mutex::new(c))).map_err(|e| {
-            DbErr::Conn(RuntimeErr::Internal(format!(
-                "sqlite writer {}: {e}",
-                path.display()
-            )))
-        })
+        connect(path, busy, cache_kib)
+            .map(|c| Self(Mutex::new(c)))
+            .map_err(|e| {
+                DbErr::Conn(RuntimeErr::Internal(format!(
+                    "sqlite writer {}: {e}",
+                    path.display()
+                )))
+            })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -72,6 +85,11 @@ impl WriterConnection {
         // later `ROLLBACK` would not undo.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Runs `BEGIN IMMEDIATE`, `COMMIT` or `ROLLBACK` as a kept statement, parsed once.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// One write transaction on the writer's connection: `BEGIN IMMEDIATE` when made,
@@ -93,20 +111,16 @@ impl WriterTxn {
             // A transaction that a failed `ROLLBACK` left open is undone first, so the
             // writer cannot stay stuck refusing every `BEGIN`.
             if !c.is_autocommit() {
-                c.execute_batch("ROLLBACK").map_err(|e| exec_err(&e))?;
+                control(&c, "ROLLBACK").map_err(|e| exec_err(&e))?;
             }
-            c.execute_batch("BEGIN IMMEDIATE")
-                .map_err(|e| exec_err(&e))?;
+            control(&c, "BEGIN IMMEDIATE").map_err(|e| exec_err(&e))?;
         }
         Ok(Self { conn, open: true })
     }
 
     pub(crate) fn commit(mut self) -> Result<(), DbErr> {
         // A failed COMMIT leaves the transaction open; dropping `self` rolls it back.
-        self.conn
-            .lock()
-            .execute_batch("COMMIT")
-            .map_err(|e| exec_err(&e))?;
+        control(&self.conn.lock(), "COMMIT").map_err(|e| exec_err(&e))?;
         self.open = false;
         Ok(())
     }
@@ -160,7 +174,7 @@ impl Drop for WriterTxn {
         if self.open {
             // Nothing to report to: should the `ROLLBACK` fail, the next `begin` sees
             // the transaction still open and rolls it back then.
-            let _ = self.conn.lock().execute_batch("ROLLBACK");
+            let _ = control(&self.conn.lock(), "ROLLBACK");
         }
     }
 }
@@ -477,9 +491,10 @@ mod tests {
     use super::{WriterConnection, WriterTxn};
     use crate::unique_violation;
     use chrono::{TimeZone, Utc};
+    use rusqlite::StatementStatus;
     use sea_orm::{
-        ActiveModelTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryOrder,
-        Schema,
+        ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait,
+        QueryFilter, QueryOrder, QuerySelect, QueryTrait, Schema,
     };
     use std::sync::Arc;
     use std::time::Duration;
@@ -631,5 +646,42 @@ mod tests {
         std::mem::forget(stuck);
         assert!(absent(&writer, full(5).id).await);
         assert_eq!(sample::Entity::find().count(&pool).await.unwrap(), 3);
+    }
+
+    /// A kept statement is parsed once: `.one()`'s `LIMIT ?`, bound anew on each run,
+    /// does not make SQLite prepare it again (its own counter says so).
+    #[tokio::test]
+    async fn kept_statements_are_not_prepared_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("db.sqlite3");
+        let pool = Database::connect(format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .unwrap();
+        let schema = Schema::new(sea_orm::DbBackend::Sqlite);
+        pool.execute(&schema.create_table_from_entity(sample::Entity))
+            .await
+            .unwrap();
+        let writer =
+            Arc::new(WriterConnection::open(&file, Duration::from_secs(1), "-2000").unwrap());
+        let find = sample::Entity::find().filter(sample::Column::Name.eq(full(1).name));
+        let sql = find.clone().limit(1).build(sea_orm::DbBackend::Sqlite).sql;
+
+        let txn = WriterTxn::begin(Arc::clone(&writer)).unwrap();
+        sample::ActiveModel::from(full(1))
+            .insert(&txn)
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(find.clone().one(&txn).await.unwrap(), Some(full(1)));
+        }
+        txn.commit().unwrap();
+
+        let conn = writer.lock();
+        let kept = conn.prepare_cached(&sql).unwrap();
+        assert!(
+            kept.get_status(StatementStatus::VmStep) > 0,
+            "{sql} was not kept"
+        );
+        assert_eq!(kept.get_status(StatementStatus::RePrepare), 0, "{sql}");
     }
 }
