@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::Jwk;
 use reqwest::dns::Resolve;
+use thread_local::ThreadLocal;
 
 use crate::ProviderEndpoints;
 use crate::discovery::{self, Discovered, DiscoveryCache, DiscoveryError};
@@ -155,9 +156,9 @@ impl std::fmt::Debug for Outbound {
 #[derive(Debug)]
 pub struct ProviderClient {
     /// For Fedgate's own fixed endpoints (Google).
-    http: reqwest::Client,
+    http: PerThread,
     /// For subscriber-given URLs: addresses guarded.
-    guarded: reqwest::Client,
+    guarded: PerThread,
     allow_loopback: bool,
     /// A test's tap is installed: only loopback addresses may be reached.
     loopback_only: bool,
@@ -165,6 +166,49 @@ pub struct ProviderClient {
     observer: Option<Arc<dyn CallObserver>>,
     jwks: JwksCache,
     discovery: DiscoveryCache,
+}
+
+/// HTTP clients made alike, one for each thread that calls providers.
+///
+/// A pooled connection's reading and writing run as a task of the runtime that opened
+/// it, on that runtime's thread. With one pool for every thread (each actix worker
+/// runs a runtime of its own), a call that found a connection another worker had
+/// opened crossed threads twice — the request handed to that task, the answer handed
+/// back — each a wake-up of the other thread. With a pool per thread a call stays on
+/// its thread. A thread that takes the id of a thread that has ended finds that
+/// thread's pool; its connections ended with their runtime, and the pool replaces
+/// them.
+struct PerThread {
+    make: Box<dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync>,
+    clients: ThreadLocal<reqwest::Client>,
+}
+
+impl PerThread {
+    /// Makes this thread's client at once, so that settings no client can be made
+    /// with are an error here rather than on a later call.
+    fn new(
+        make: impl Fn() -> reqwest::Result<reqwest::Client> + Send + Sync + 'static,
+    ) -> Result<Self, ProviderError> {
+        let this = Self {
+            make: Box::new(make),
+            clients: ThreadLocal::new(),
+        };
+        this.get()?;
+        Ok(this)
+    }
+
+    /// The calling thread's client.
+    fn get(&self) -> Result<&reqwest::Client, ProviderError> {
+        self.clients
+            .get_or_try(|| (self.make)())
+            .map_err(|e| ProviderError::Unreachable(e.to_string()))
+    }
+}
+
+impl std::fmt::Debug for PerThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerThread").finish_non_exhaustive()
+    }
 }
 
 fn builder(timeout: Duration) -> reqwest::ClientBuilder {
@@ -184,23 +228,23 @@ impl ProviderClient {
         jwks_refetch_interval: Duration,
         outbound: Outbound,
     ) -> Result<Self, ProviderError> {
-        let http = builder(timeout)
-            .build()
-            .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        let http = PerThread::new(move || builder(timeout).build())?;
         let inner = outbound
             .resolver
             .clone()
             .unwrap_or_else(|| Arc::new(SystemResolver));
+        let resolver = Arc::new(
+            GuardedResolver::new(inner, outbound.allow_loopback)
+                .tapped(outbound.connect_tap.clone()),
+        );
         // No proxy from the environment: through a proxy the proxy would resolve the
         // host, and the address guard would never see it.
-        let guarded = builder(timeout)
-            .no_proxy()
-            .dns_resolver(Arc::new(
-                GuardedResolver::new(inner, outbound.allow_loopback)
-                    .tapped(outbound.connect_tap.clone()),
-            ))
-            .build()
-            .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        let guarded = PerThread::new(move || {
+            builder(timeout)
+                .no_proxy()
+                .dns_resolver(Arc::clone(&resolver))
+                .build()
+        })?;
         Ok(Self {
             http,
             guarded,
@@ -220,11 +264,11 @@ impl ProviderClient {
         url: &url::Url,
     ) -> Result<&reqwest::Client, ProviderError> {
         if !endpoints.guarded || self.is_own(url) {
-            return Ok(&self.http);
+            return self.http.get();
         }
         self.check(url)
             .map_err(|r| ProviderError::AddressRefused(r.to_string()))?;
-        Ok(&self.guarded)
+        self.guarded.get()
     }
 
     /// Starts timing a call of `kind` to `endpoint`.
@@ -310,7 +354,12 @@ impl ProviderClient {
             Refusal::Address { .. } => DiscoveryError::AddressRefused(r.to_string()),
         })?;
         let own = self.is_own(&url);
-        let client = if own { &self.http } else { &self.guarded };
+        let client = (if own { &self.http } else { &self.guarded })
+            .get()
+            .map_err(|e| DiscoveryError::Unreachable {
+                url: text.clone(),
+                detail: e.to_string(),
+            })?;
         let timer = self.timer(
             if own { "development" } else { "openid_connect" },
             Endpoint::Discovery,
@@ -489,6 +538,8 @@ impl ProviderClient {
         self.check(url).map_err(|r| r.to_string())?;
         let mut req = self
             .guarded
+            .get()
+            .map_err(|e| e.to_string())?
             .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_owned());
@@ -554,9 +605,101 @@ impl ProviderClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn client(outbound: Outbound) -> ProviderClient {
         ProviderClient::new(Duration::from_secs(1), Duration::from_secs(1), outbound).unwrap()
+    }
+
+    /// A loopback HTTP/1.1 server that answers 200 to every request and keeps each
+    /// connection open; it counts the connections it accepted.
+    fn counting_server() -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                count.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || answer_each_request(stream));
+            }
+        });
+        (addr, accepted)
+    }
+
+    fn answer_each_request(stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        loop {
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            writer
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// Each thread calls through connections of its own (a connection runs on the
+    /// thread whose runtime opened it), and a thread whose runtime ended and that runs
+    /// a new one gets working connections again.
+    #[test]
+    fn each_thread_calls_through_connections_of_its_own() {
+        let (addr, accepted) = counting_server();
+        let url = url::Url::parse(&format!("http://{addr}/hook")).unwrap();
+        let client = client(Outbound {
+            allow_loopback: true,
+            ..Outbound::default()
+        });
+        let post = |rt: &tokio::runtime::Runtime| rt.block_on(client.post_webhook(&url, &[], "{}"));
+
+        let here = runtime();
+        assert_eq!(post(&here), Ok(200));
+        assert_eq!(post(&here), Ok(200));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "the connection is kept");
+
+        std::thread::scope(|s| {
+            let there = s.spawn(|| post(&runtime())).join().unwrap();
+            assert_eq!(there, Ok(200));
+        });
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "another thread opens its own while this thread's is idle and open"
+        );
+
+        drop(here);
+        assert_eq!(
+            post(&runtime()),
+            Ok(200),
+            "after this thread's runtime ended"
+        );
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
     }
 
     #[test]
