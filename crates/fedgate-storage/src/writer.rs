@@ -566,8 +566,12 @@ mod tests {
         found.is_none()
     }
 
-    #[tokio::test]
-    async fn the_writer_and_the_pool_read_each_others_rows() {
+    /// A database file with the samples table, sqlx's pool on it and the writer.
+    async fn sample_database() -> (
+        tempfile::TempDir,
+        sea_orm::DatabaseConnection,
+        Arc<WriterConnection>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("db.sqlite3");
         let pool = Database::connect(format!("sqlite://{}?mode=rwc", file.display()))
@@ -579,6 +583,12 @@ mod tests {
             .unwrap();
         let writer =
             Arc::new(WriterConnection::open(&file, Duration::from_secs(1), "-2000").unwrap());
+        (dir, pool, writer)
+    }
+
+    #[tokio::test]
+    async fn the_writer_and_the_pool_read_each_others_rows() {
+        let (_dir, pool, writer) = sample_database().await;
 
         let txn = WriterTxn::begin(Arc::clone(&writer)).unwrap();
         // Inserted with RETURNING, then read back in the same transaction.
@@ -652,17 +662,7 @@ mod tests {
     /// does not make SQLite prepare it again (its own counter says so).
     #[tokio::test]
     async fn kept_statements_are_not_prepared_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("db.sqlite3");
-        let pool = Database::connect(format!("sqlite://{}?mode=rwc", file.display()))
-            .await
-            .unwrap();
-        let schema = Schema::new(sea_orm::DbBackend::Sqlite);
-        pool.execute(&schema.create_table_from_entity(sample::Entity))
-            .await
-            .unwrap();
-        let writer =
-            Arc::new(WriterConnection::open(&file, Duration::from_secs(1), "-2000").unwrap());
+        let (_dir, pool, writer) = sample_database().await;
         let find = sample::Entity::find().filter(sample::Column::Name.eq(full(1).name));
         let sql = find.clone().limit(1).build(sea_orm::DbBackend::Sqlite).sql;
 
