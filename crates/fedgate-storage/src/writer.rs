@@ -662,7 +662,7 @@ mod tests {
     /// does not make SQLite prepare it again (its own counter says so).
     #[tokio::test]
     async fn kept_statements_are_not_prepared_again() {
-        let (_dir, pool, writer) = sample_database().await;
+        let (_dir, _pool, writer) = sample_database().await;
         let find = sample::Entity::find().filter(sample::Column::Name.eq(full(1).name));
         let sql = find.clone().limit(1).build(sea_orm::DbBackend::Sqlite).sql;
 
