@@ -2,9 +2,10 @@
 //!
 //! - every attempt is counted **before** the password is checked (increment, then
 //!   compare), so a burst of parallel requests cannot all pass the throttle;
-//! - failures are counted per (account, address): after a few, that pair waits longer
-//!   and longer — an attacker failing from one address never stops the owner signing
-//!   in from another;
+//! - attempts are counted per (account, address): after a few, that pair gets one
+//!   attempt at a time, each after a wait that doubles with every failure (a single
+//!   turn, taken atomically, so a burst of parallel requests gets one check) — an
+//!   attacker failing from one address never stops the owner signing in from another;
 //! - a per-account ceiling of consecutive failures a day slows guessing spread over
 //!   many addresses, while an address that has not failed may still try the correct
 //!   password;
@@ -17,10 +18,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use fedgate_domain::clock::Clock;
 use fedgate_domain::email::Email;
 use fedgate_domain::password::{self, PasswordHashString};
 use fedgate_domain::ports::StateStore;
-use fedgate_domain::subscriber::Subscriber;
+use fedgate_domain::subscriber::{Subscriber, SubscriberCredentials};
 use fedgate_wire::error::ErrorCode;
 use secrecy::SecretString;
 
@@ -127,10 +129,21 @@ impl Hashing {
 /// The counters of one sign-in attempt.
 struct Attempt<'a> {
     state: &'a dyn StateStore,
+    clock: &'a dyn Clock,
     limits: &'a Limits,
     account: String,
     pair: String,
     address: String,
+}
+
+/// How an attempt was let through to the password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admitted {
+    /// As one of the pair's free attempts.
+    Free,
+    /// Past them, on the pair's turn, which this attempt holds until its password is
+    /// checked.
+    Turn,
 }
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -140,9 +153,17 @@ impl Attempt<'_> {
         crate::throttle::key(kind, subject)
     }
 
+    fn window(&self) -> Duration {
+        Duration::from_secs(self.limits.signin_window_seconds.max(1))
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
     /// Counts the attempt, then refuses it when a limit is passed.
-    async fn admit(&self) -> Result<(), ApiError> {
-        let window = Duration::from_secs(self.limits.signin_window_seconds);
+    async fn admit(&self) -> Result<Admitted, ApiError> {
+        let window = self.window();
         let state = self.state;
         // One client spraying many accounts.
         let by_address = state
@@ -155,94 +176,127 @@ impl Attempt<'_> {
                 window.as_secs(),
             ));
         }
-        // This account from this address: a few attempts, then one more after each
-        // wait, the wait doubling with every failure (set below on failure). Counting
-        // first means parallel requests cannot slip past together.
-        if let Some(wait) = state
-            .get(&Self::key("signin-pair-wait", &self.pair))
-            .await?
-        {
-            let secs = String::from_utf8_lossy(&wait).parse().unwrap_or(1);
-            return Err(ApiError::too_many(
-                "signin-pair",
-                "too many failed sign-ins for this account from this address; wait and try again",
-                secs,
-            ));
-        }
+        // This account from this address: a few free attempts, counted before the
+        // check so that parallel requests cannot slip past together; past them one
+        // attempt at a time, on the pair's turn, which a failure gives out again after
+        // a wait that doubles with every failure.
         let by_pair = state
             .increment(&Self::key("signin-pair", &self.pair), window)
             .await?;
-        if by_pair > self.allowed().await? {
-            return Err(ApiError::too_many(
-                "signin-pair",
-                "too many failed sign-ins for this account from this address; wait and try again",
-                1,
-            ));
-        }
+        let admitted = if by_pair <= self.limits.signin_failures_per_account {
+            Admitted::Free
+        } else {
+            self.take_turn().await?;
+            Admitted::Turn
+        };
         // Guessing spread over many addresses: past the daily ceiling, only an address
         // that has not failed for this account may still try.
         let by_account = state
             .increment(&Self::key("signin-account-day", &self.account), DAY)
             .await?;
         if by_account > self.limits.signin_failures_per_account_per_day && by_pair > 1 {
+            if admitted == Admitted::Turn {
+                self.put_turn(self.now_ms()).await?;
+            }
             return Err(ApiError::too_many(
                 "signin-account-day",
                 "too many failed sign-ins for this account today; try from a device you have signed in from, or later",
                 window.as_secs(),
             ));
         }
+        Ok(admitted)
+    }
+
+    fn turn_key(&self) -> String {
+        Self::key("signin-pair-turn", &self.pair)
+    }
+
+    /// The time (ms since the epoch) from which a stored turn may be taken.
+    fn due(value: Option<Vec<u8>>) -> Option<i64> {
+        value
+            .and_then(|v| String::from_utf8(v).ok())
+            .and_then(|s| s.parse().ok())
+    }
+
+    /// Gives out the pair's turn, to be taken from `due` on.
+    async fn put_turn(&self, due: i64) -> Result<(), ApiError> {
+        self.state
+            .put(&self.turn_key(), due.to_string().as_bytes(), self.window())
+            .await?;
         Ok(())
     }
 
-    /// How many attempts this pair may have made by now.
-    async fn allowed(&self) -> Result<u64, ApiError> {
-        let key = Self::key("signin-pair-allowed", &self.pair);
-        Ok(crate::throttle::count(self.state, &key)
-            .await?
-            .unwrap_or(self.limits.signin_failures_per_account))
+    /// 429 until `due`; a second when no turn is out (an attempt is being checked).
+    fn wait_until(&self, due: Option<i64>) -> ApiError {
+        let left = due.map_or(0, |due| due.saturating_sub(self.now_ms()));
+        let secs = u64::try_from(left.saturating_add(999) / 1000)
+            .unwrap_or(1)
+            .max(1);
+        ApiError::too_many(
+            "signin-pair",
+            "too many failed sign-ins for this account from this address; wait and try again",
+            secs,
+        )
     }
 
-    /// A failed password. Past the free attempts this pair waits 2, 4, 8 … seconds
-    /// (at most the window), after which exactly one more attempt is allowed.
-    async fn failed(&self) -> Result<(), ApiError> {
-        let window = Duration::from_secs(self.limits.signin_window_seconds.max(1));
-        let made = crate::throttle::count(self.state, &Self::key("signin-pair", &self.pair))
-            .await?
-            .unwrap_or(0);
-        let allowed = self.allowed().await?;
-        if made >= allowed {
-            let free = self.limits.signin_failures_per_account;
-            let exponent = u32::try_from(made.saturating_sub(free) + 1)
+    /// Takes the pair's turn if it is due; of parallel attempts, one gets it.
+    async fn take_turn(&self) -> Result<(), ApiError> {
+        let key = self.turn_key();
+        // Read first: a refusal while the pair waits writes nothing.
+        match Self::due(self.state.get(&key).await?) {
+            Some(due) if due <= self.now_ms() => {}
+            other => return Err(self.wait_until(other)),
+        }
+        match Self::due(self.state.take(&key).await?) {
+            Some(due) if due <= self.now_ms() => Ok(()),
+            // Given out anew between the read and the take: not due yet, so back.
+            Some(due) => {
+                self.put_turn(due).await?;
+                Err(self.wait_until(Some(due)))
+            }
+            None => Err(self.wait_until(None)),
+        }
+    }
+
+    /// A wrong password. From the last free attempt's failure on, and after every
+    /// failure on a turn, the pair gets one more turn after 2, 4, 8 … seconds (at most
+    /// the window).
+    async fn failed(&self, admitted: Admitted) -> Result<(), ApiError> {
+        let window = self.window();
+        let failures = self
+            .state
+            .increment(&Self::key("signin-pair-failed", &self.pair), window)
+            .await?;
+        let free = self.limits.signin_failures_per_account;
+        if admitted == Admitted::Turn || failures >= free {
+            let exponent = u32::try_from(failures.max(free) - free + 1)
                 .unwrap_or(u32::MAX)
                 .min(30);
             let wait = 1u64
                 .checked_shl(exponent)
                 .unwrap_or(u64::MAX)
                 .min(window.as_secs());
-            self.state
-                .put(
-                    &Self::key("signin-pair-wait", &self.pair),
-                    wait.to_string().as_bytes(),
-                    Duration::from_secs(wait),
-                )
-                .await?;
-            self.state
-                .put(
-                    &Self::key("signin-pair-allowed", &self.pair),
-                    (made + 1).to_string().as_bytes(),
-                    window,
-                )
-                .await?;
+            let wait_ms = i64::try_from(wait.saturating_mul(1000)).unwrap_or(i64::MAX);
+            self.put_turn(self.now_ms().saturating_add(wait_ms)).await?;
         }
         Ok(())
+    }
+
+    /// The password could not be checked (too many checks at once, a store error):
+    /// the attempt's place goes back as a turn due now, so the pair is not left
+    /// waiting for a failure that never comes.
+    async fn unchecked(&self) {
+        if let Err(e) = self.put_turn(self.now_ms()).await {
+            tracing::warn!(error = %e, "a sign-in's turn could not be given back");
+        }
     }
 
     /// A correct password: this pair and the account's run of failures start over.
     async fn succeeded(&self) -> Result<(), ApiError> {
         for key in [
             Self::key("signin-pair", &self.pair),
-            Self::key("signin-pair-wait", &self.pair),
-            Self::key("signin-pair-allowed", &self.pair),
+            Self::key("signin-pair-failed", &self.pair),
+            self.turn_key(),
             Self::key("signin-account-day", &self.account),
         ] {
             self.state.delete(&key).await?;
@@ -270,31 +324,19 @@ pub async fn sign_in(
     let account = email.normalized();
     let attempt = Attempt {
         state: state.state.as_ref(),
+        clock: state.clock.as_ref(),
         limits: &state.settings.limits,
         pair: format!("{account}|{address}"),
         account,
         address: address.to_owned(),
     };
-    attempt.admit().await?;
-
-    let found = state.store.find_subscriber_by_email(&email).await?;
-    let stored = found
-        .as_ref()
-        .map_or_else(|| state.dummy_hash.clone(), |c| c.password_hash.clone());
-    let candidate = SecretString::from(password);
-    let (matches, upgraded) = {
-        let candidate = candidate.clone();
-        state
-            .hashing
-            .run(move || {
-                let matches = password::verify(&candidate, &stored);
-                let upgraded: Option<PasswordHashString> = (matches
-                    && password::needs_rehash(&stored))
-                .then(|| password::rehash(&candidate).ok())
-                .flatten();
-                (matches, upgraded)
-            })
-            .await?
+    let admitted = attempt.admit().await?;
+    let (found, matches, upgraded) = match check(state, &email, password).await {
+        Ok(checked) => checked,
+        Err(e) => {
+            attempt.unchecked().await;
+            return Err(e);
+        }
     };
     match found {
         Some(creds) if matches => {
@@ -309,10 +351,43 @@ pub async fn sign_in(
             Ok(creds.subscriber)
         }
         _ => {
-            attempt.failed().await?;
+            attempt.failed(admitted).await?;
             Err(invalid())
         }
     }
+}
+
+/// The account's credentials (if any), whether `password` matches them (a dummy hash
+/// is checked when there is no account, taking as long), and the hash with current
+/// parameters when the stored one is older.
+async fn check(
+    state: &AppState,
+    email: &Email,
+    password: String,
+) -> Result<
+    (
+        Option<SubscriberCredentials>,
+        bool,
+        Option<PasswordHashString>,
+    ),
+    ApiError,
+> {
+    let found = state.store.find_subscriber_by_email(email).await?;
+    let stored = found
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.clone(), |c| c.password_hash.clone());
+    let candidate = SecretString::from(password);
+    let (matches, upgraded) = state
+        .hashing
+        .run(move || {
+            let matches = password::verify(&candidate, &stored);
+            let upgraded: Option<PasswordHashString> = (matches && password::needs_rehash(&stored))
+                .then(|| password::rehash(&candidate).ok())
+                .flatten();
+            (matches, upgraded)
+        })
+        .await?;
+    Ok((found, matches, upgraded))
 }
 
 #[cfg(test)]
