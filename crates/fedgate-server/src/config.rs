@@ -244,6 +244,15 @@ impl Default for Settings {
 pub struct ConfigError(String);
 
 impl Settings {
+    /// The worker threads that serve requests: `workers`, or one per core.
+    #[must_use]
+    pub fn serving_threads(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            n => n,
+        }
+    }
+
     /// Loads defaults, then `file` if given (it must exist), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();

@@ -50,9 +50,13 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<SeaStore> {
         create_private_dir(&settings.data_dir)?;
     }
     let url = settings.effective_database_url();
-    let store = SeaStore::connect(&url, settings.database_max_connections)
-        .await
-        .with_context(|| format!("cannot open the database ({})", redact_url(&url)))?;
+    let store = SeaStore::connect_serving(
+        &url,
+        settings.database_max_connections,
+        settings.serving_threads(),
+    )
+    .await
+    .with_context(|| format!("cannot open the database ({})", redact_url(&url)))?;
     store
         .migrate()
         .await
@@ -274,6 +278,8 @@ impl Application {
         let data = state.clone();
         let panel = crate::panel::Panel::new();
         let mut server = HttpServer::new(move || {
+            // Runs on each worker's thread, in its runtime, as the worker starts.
+            data.database.serve_from_this_thread();
             App::new()
                 .app_data(data.clone())
                 .app_data(
@@ -300,9 +306,7 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(settings.shutdown_timeout_seconds);
-        if settings.workers > 0 {
-            server = server.workers(settings.workers);
-        }
+        server = server.workers(settings.serving_threads());
         tracing::info!(address = %local, public_url = %state.public_base_url, embedded = settings.is_embedded(), redis = settings.uses_redis(), "fedgate listening");
         Ok(Self {
             port: local.port(),

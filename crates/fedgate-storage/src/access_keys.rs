@@ -79,7 +79,7 @@ impl AccessKeyRepository for SeaStore {
             .filter(access_key::Column::ApplicationId.eq(app.as_uuid()))
             .order_by_desc(access_key::Column::CreatedAt)
             .order_by_desc(access_key::Column::Id)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .into_iter()
@@ -89,7 +89,7 @@ impl AccessKeyRepository for SeaStore {
 
     async fn find_access_key(&self, id: &AccessKeyId) -> StoreResult<Option<StoredAccessKey>> {
         access_key::Entity::find_by_id(id.as_str().to_owned())
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .map(to_domain)
@@ -106,12 +106,12 @@ impl AccessKeyRepository for SeaStore {
             .col_expr(access_key::Column::RevokedAt, Expr::value(now))
             .filter(in_app(app, id))
             .filter(access_key::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         let m = access_key::Entity::find()
             .filter(in_app(app, id))
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(m.map(to_domain).transpose()?.map(|s| s.key))
@@ -121,7 +121,7 @@ impl AccessKeyRepository for SeaStore {
         access_key::Entity::update_many()
             .col_expr(access_key::Column::LastUsedAt, Expr::value(now))
             .filter(access_key::Column::Id.eq(id.as_str()))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(())

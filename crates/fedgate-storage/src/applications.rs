@@ -37,7 +37,7 @@ impl ApplicationRepository for SeaStore {
             created_at: Set(app.created_at),
             updated_at: Set(app.updated_at),
         }
-        .insert(&self.db)
+        .insert(self.db())
         .await
         .map_err(|e| backend_err(&e))?;
         Ok(())
@@ -48,7 +48,7 @@ impl ApplicationRepository for SeaStore {
             .filter(application::Column::SubscriberId.eq(owner.as_uuid()))
             .order_by_asc(application::Column::CreatedAt)
             .order_by_asc(application::Column::Id)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(rows.into_iter().map(to_domain).collect())
@@ -61,7 +61,7 @@ impl ApplicationRepository for SeaStore {
     ) -> StoreResult<Option<Application>> {
         let m = application::Entity::find()
             .filter(owned(owner, id))
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(m.map(to_domain))
@@ -69,7 +69,7 @@ impl ApplicationRepository for SeaStore {
 
     async fn find_application(&self, id: ApplicationId) -> StoreResult<Option<Application>> {
         let m = application::Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(m.map(to_domain))
@@ -86,7 +86,7 @@ impl ApplicationRepository for SeaStore {
             .col_expr(application::Column::Name, Expr::value(name.as_str()))
             .col_expr(application::Column::UpdatedAt, Expr::value(now))
             .filter(owned(owner, id))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         if res.rows_affected == 0 {
@@ -102,7 +102,7 @@ impl ApplicationRepository for SeaStore {
     ) -> StoreResult<bool> {
         let res = application::Entity::delete_many()
             .filter(owned(owner, id))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         // Its properties went with it.

@@ -55,7 +55,7 @@ impl EventRepository for SeaStore {
     async fn delete_events_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let done = event::Entity::delete_many()
             .filter(event::Column::At.lt(before))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(done.rows_affected)
@@ -75,7 +75,7 @@ impl EventRepository for SeaStore {
         let rows = find
             .order_by_desc(event::Column::Id)
             .limit(q.limit)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(rows
@@ -105,7 +105,7 @@ impl SigningKeyRepository for SeaStore {
             .filter(signing_key::Column::ApplicationId.eq(app.as_uuid()))
             .order_by_asc(signing_key::Column::ActivatesAt)
             .order_by_asc(signing_key::Column::Kid)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(rows
@@ -132,7 +132,7 @@ impl SigningKeyRepository for SeaStore {
             created_at: Set(k.created_at),
             activates_at: Set(k.activates_at),
         }
-        .insert(&self.db)
+        .insert(self.db())
         .await
         .map_err(|e| conflict_or_backend(&e, "a signing key with this id"))?;
         Ok(())
@@ -145,7 +145,7 @@ impl SigningKeyRepository for SeaStore {
         signing_key::Entity::delete_many()
             .filter(signing_key::Column::ApplicationId.eq(app.as_uuid()))
             .filter(signing_key::Column::Kid.is_in(kids.iter().cloned()))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(())

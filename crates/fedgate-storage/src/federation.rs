@@ -47,7 +47,7 @@ impl FederationRepository for SeaStore {
             .filter(federated_user::Column::ApplicationId.eq(app.as_uuid()))
             .filter(federated_user::Column::UserId.eq(user.as_str()))
             .order_by_asc(federated_user::Column::CreatedAt)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .into_iter()
@@ -72,7 +72,7 @@ impl FederationRepository for SeaStore {
         };
         // Locks the row on PostgreSQL (SQLite's single writer already serialises), so
         // two concurrent links cannot both see `Unlinked`.
-        let locked = match self.db.get_database_backend() {
+        let locked = match self.db().get_database_backend() {
             sea_orm::DbBackend::Postgres => find().lock_exclusive().one(txn).await,
             _ => find().one(txn).await,
         };
@@ -147,7 +147,7 @@ impl FederationRepository for SeaStore {
         federated_user::Entity::find()
             .filter(federated_user::Column::Id.eq(id.as_uuid()))
             .filter(federated_user::Column::ApplicationId.eq(app.as_uuid()))
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .map(to_domain)

@@ -37,11 +37,47 @@ use sea_orm_migration::MigratorTrait;
 /// The database behind every repository.
 #[derive(Debug, Clone)]
 pub struct SeaStore {
+    /// The pool shared by every thread (on PostgreSQL, by those without one of their
+    /// own: background tasks, command-line work).
     db: DatabaseConnection,
+    /// On PostgreSQL, the pools of the threads that serve requests.
+    threads: Option<Arc<ThreadPools>>,
     /// SQLite's one writer; `None` on PostgreSQL.
     writer: Option<SqliteWriter>,
     /// Applications recently read to have no webhook (the outbox skips them).
     webhooks: Arc<webhooks::SubscriptionCache>,
+}
+
+/// PostgreSQL connections of the threads that serve requests, each thread's opened
+/// by that thread and used by it alone.
+///
+/// A connection's socket is registered with the reactor of the runtime that opened it
+/// (tokio), and each actix worker runs a runtime of its own on its thread. Through one
+/// shared pool a worker was handed connections another thread had opened: each of
+/// their answers woke that thread, which then woke the worker — two wake-ups per round
+/// trip instead of one, and the pool's first connections, opened at start, were
+/// driven by the main thread. A serving thread ([`SeaStore::serve_from_this_thread`])
+/// gets a pool of its own instead: its share of `max_connections`, none opened before
+/// it is needed.
+#[derive(Debug)]
+struct ThreadPools {
+    /// A serving thread's pool: its share of the connections, opened on demand.
+    options: ConnectOptions,
+    /// How many more threads may take a pool of their own.
+    left: std::sync::atomic::AtomicUsize,
+    own: thread_local::ThreadLocal<ThreadPool>,
+}
+
+/// One serving thread's pool.
+#[derive(Debug)]
+struct ThreadPool {
+    db: DatabaseConnection,
+    /// The thread it belongs to (`ThreadLocal` hands an ended thread's value to a new
+    /// thread that reuses its slot).
+    thread: std::thread::ThreadId,
+    /// Held by a task of the runtime its connections were opened on, so gone once that
+    /// runtime has ended and its connections with it.
+    runtime: std::sync::Weak<()>,
 }
 
 /// SQLite has one writer at a time. Write transactions of this process queue for
@@ -258,13 +294,35 @@ fn sqlite_settings(o: SqliteConnectOptions) -> SqliteConnectOptions {
         .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
 }
 
+/// On PostgreSQL, the connections of each of `serving_threads` threads and those of
+/// the shared pool, together `max_connections`: `None` when there are too few to give
+/// every serving thread some and keep some shared.
+fn thread_share(max_connections: u32, serving_threads: usize) -> Option<(u32, u32)> {
+    let threads = u32::try_from(serving_threads).ok().filter(|t| *t > 0)?;
+    let each = max_connections / (threads + 1);
+    (each > 0).then(|| (each, max_connections - each * threads))
+}
+
 impl SeaStore {
     /// Connects to `url`: `sqlite://path?mode=rwc` or `postgres://...`.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        Self::connect_serving(url, max_connections, 0).await
+    }
+
+    /// [`Self::connect`] for a server whose `serving_threads` threads each run a
+    /// runtime of their own and call [`Self::serve_from_this_thread`]: on PostgreSQL
+    /// each of them gets a share of `max_connections` (see `ThreadPools`), the rest
+    /// stay shared.
+    pub async fn connect_serving(
+        url: &str,
+        max_connections: u32,
+        serving_threads: usize,
+    ) -> StoreResult<Self> {
         let sqlite = url.starts_with("sqlite:");
+        let share = thread_share(max_connections, serving_threads).filter(|_| !sqlite);
         let mut options = ConnectOptions::new(url.to_owned());
         options
-            .max_connections(max_connections)
+            .max_connections(share.map_or(max_connections, |(_, shared)| shared))
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
@@ -282,6 +340,17 @@ impl SeaStore {
         } else {
             options.test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
         }
+        let threads = share.map(|(each, _)| {
+            let mut own = options.clone();
+            own.max_connections(each)
+                .min_connections(0)
+                .connect_lazy(true);
+            Arc::new(ThreadPools {
+                options: own,
+                left: std::sync::atomic::AtomicUsize::new(serving_threads),
+                own: thread_local::ThreadLocal::new(),
+            })
+        });
         // The pool's first connection creates the file (`mode=rwc`) that the writer
         // then opens.
         let db = Database::connect(options)
@@ -315,7 +384,66 @@ impl SeaStore {
         } else {
             None
         };
-        Ok(Self::with_writer(db, writer))
+        let mut store = Self::with_writer(db, writer);
+        store.threads = threads;
+        Ok(store)
+    }
+
+    /// Gives the calling thread — one that serves requests on a runtime of its own,
+    /// such as an actix worker — PostgreSQL connections of its own, opened by it as it
+    /// needs them (see `ThreadPools`). Nothing on SQLite, outside a runtime, or once
+    /// every serving thread has its pool; those threads use the shared pool.
+    pub fn serve_from_this_thread(&self) {
+        use futures_util::FutureExt as _;
+        use std::sync::atomic::Ordering;
+        let Some(threads) = &self.threads else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if threads.own.get().is_some()
+            || threads
+                .left
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+                .is_err()
+        {
+            return;
+        }
+        // A lazy pool is made without waiting for anything; its upkeep task runs on
+        // this thread's runtime.
+        let db = match Database::connect(threads.options.clone()).now_or_never() {
+            Some(Ok(db)) => db,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "no PostgreSQL pool of its own for this thread; it shares");
+                return;
+            }
+            None => return,
+        };
+        let token = Arc::new(());
+        let runtime_alive = Arc::downgrade(&token);
+        runtime.spawn(async move {
+            let _held = token;
+            std::future::pending::<()>().await;
+        });
+        threads.own.get_or(|| ThreadPool {
+            db,
+            thread: std::thread::current().id(),
+            runtime: runtime_alive,
+        });
+    }
+
+    /// The pool for a query from this thread: its own while it serves requests, else
+    /// the shared one.
+    fn db(&self) -> &DatabaseConnection {
+        if let Some(threads) = &self.threads
+            && let Some(own) = threads.own.get()
+            && own.runtime.strong_count() > 0
+            && own.thread == std::thread::current().id()
+        {
+            return &own.db;
+        }
+        &self.db
     }
 
     /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
@@ -349,6 +477,7 @@ impl SeaStore {
         let sqlite = db.get_database_backend() == DbBackend::Sqlite;
         Self {
             db,
+            threads: None,
             writer: sqlite.then(|| SqliteWriter {
                 turn: Arc::new(tokio::sync::Mutex::new(())),
                 conn: writer,
@@ -370,7 +499,7 @@ impl SeaStore {
                 let txn = match &writer.conn {
                     Some(conn) => Txn::Writer(writer::WriterTxn::begin(Arc::clone(conn))?),
                     None => Txn::Pool(
-                        self.db
+                        self.db()
                             .begin_with_options(TransactionOptions {
                                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                                 ..TransactionOptions::default()
@@ -380,7 +509,7 @@ impl SeaStore {
                 };
                 (txn, Some(turn))
             }
-            None => (Txn::Pool(self.db.begin().await?), None),
+            None => (Txn::Pool(self.db().begin().await?), None),
         };
         Ok(WriteTxn {
             txn,
@@ -402,8 +531,18 @@ impl SeaStore {
     pub fn pool_connections(&self) -> (u32, usize) {
         match self.db.get_database_backend() {
             DbBackend::Postgres => {
-                let pool = self.db.get_postgres_connection_pool();
-                (pool.size(), pool.num_idle())
+                // A pool whose runtime has ended serves no one (its thread's queries
+                // went to the shared pool since).
+                let pools = std::iter::once(&self.db).chain(self.threads.iter().flat_map(|t| {
+                    t.own
+                        .iter()
+                        .filter(|own| own.runtime.strong_count() > 0)
+                        .map(|own| &own.db)
+                }));
+                pools.fold((0, 0), |(open, idle), db| {
+                    let pool = db.get_postgres_connection_pool();
+                    (open + pool.size(), idle + pool.num_idle())
+                })
             }
             _ => {
                 let pool = self.db.get_sqlite_connection_pool();
@@ -423,7 +562,7 @@ impl SeaStore {
     pub async fn instance_fact(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         use sea_orm::EntityTrait;
         Ok(entity::instance_meta::Entity::find_by_id(name.to_owned())
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .map(|m| m.value))
@@ -438,7 +577,7 @@ impl SeaStore {
             value: sea_orm::Set(value.to_vec()),
         })
         .on_conflict_do_nothing_on([entity::instance_meta::Column::Name])
-        .exec_without_returning(&self.db)
+        .exec_without_returning(self.db())
         .await
         .map_err(|e| backend_err(&e))?;
         self.instance_fact(name)
@@ -450,6 +589,21 @@ impl SeaStore {
 #[async_trait]
 impl Store for SeaStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.db.ping().await.map_err(|e| backend_err(&e))
+        self.db().ping().await.map_err(|e| backend_err(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thread_share;
+
+    #[test]
+    fn serving_threads_share_the_connections_with_the_shared_pool() {
+        assert_eq!(thread_share(10, 2), Some((3, 4)), "3 each, 4 shared: 10");
+        assert_eq!(thread_share(3, 2), Some((1, 1)));
+        assert_eq!(thread_share(64, 7), Some((8, 8)));
+        // Too few to give every thread one and keep one shared: all shared.
+        assert_eq!(thread_share(2, 2), None);
+        assert_eq!(thread_share(10, 0), None);
     }
 }

@@ -340,7 +340,7 @@ impl LoginRepository for SeaStore {
     ) -> StoreResult<Option<(FederatedUserId, Option<Vec<u8>>)>> {
         let row = federated_user::Entity::find()
             .filter(key_filter(key))
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(row.map(|r| (FederatedUserId::from_uuid(r.id), r.sealed_tokens)))

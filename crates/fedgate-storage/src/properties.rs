@@ -62,7 +62,7 @@ fn in_app(app: ApplicationId, id: PropertyId) -> sea_orm::Condition {
 impl PropertyRepository for SeaStore {
     async fn insert_property(&self, p: &StoredProperty) -> StoreResult<()> {
         to_active(p)
-            .insert(&self.db)
+            .insert(self.db())
             .await
             .map_err(|e| write_err(&e))?;
         self.webhooks.forget(p.application_id);
@@ -74,7 +74,7 @@ impl PropertyRepository for SeaStore {
             .filter(property::Column::ApplicationId.eq(app.as_uuid()))
             .order_by_asc(property::Column::CreatedAt)
             .order_by_asc(property::Column::Id)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .into_iter()
@@ -89,7 +89,7 @@ impl PropertyRepository for SeaStore {
     ) -> StoreResult<Option<StoredProperty>> {
         property::Entity::find()
             .filter(in_app(app, id))
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .map(to_domain)
@@ -106,7 +106,7 @@ impl PropertyRepository for SeaStore {
         let res = property::Entity::update_many()
             .set(model)
             .filter(in_app(p.application_id, p.id))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| write_err(&e))?;
         self.webhooks.forget(p.application_id);
@@ -116,7 +116,7 @@ impl PropertyRepository for SeaStore {
     async fn delete_property(&self, app: ApplicationId, id: PropertyId) -> StoreResult<bool> {
         let res = property::Entity::delete_many()
             .filter(in_app(app, id))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         self.webhooks.forget(app);

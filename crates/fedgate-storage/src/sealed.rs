@@ -75,7 +75,7 @@ impl SeaStore {
                 }
                 q.order_by_asc(property::Column::Id)
                     .limit(limit)
-                    .all(&self.db)
+                    .all(self.db())
                     .await
                     .map_err(err)?
                     .into_iter()
@@ -96,7 +96,7 @@ impl SeaStore {
                 }
                 q.order_by_asc(federated_user::Column::Id)
                     .limit(limit)
-                    .all(&self.db)
+                    .all(self.db())
                     .await
                     .map_err(err)?
                     .into_iter()
@@ -116,7 +116,7 @@ impl SeaStore {
                 }
                 q.order_by_asc(access_key::Column::Id)
                     .limit(limit)
-                    .all(&self.db)
+                    .all(self.db())
                     .await
                     .map_err(err)?
                     .into_iter()
@@ -130,7 +130,7 @@ impl SeaStore {
                 }
                 q.order_by_asc(signing_key::Column::Kid)
                     .limit(limit)
-                    .all(&self.db)
+                    .all(self.db())
                     .await
                     .map_err(err)?
                     .into_iter()
@@ -153,7 +153,7 @@ impl SeaStore {
                             .add($entity::Column::$id.eq($row_id))
                             .add($entity::Column::$column.eq(row.sealed.clone())),
                     )
-                    .exec(&self.db)
+                    .exec(self.db())
                     .await
             };
         }
@@ -185,7 +185,7 @@ impl SeaStore {
                     .add(instance_meta::Column::Name.eq(name))
                     .add(instance_meta::Column::Value.eq(old.to_vec())),
             )
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(done.rows_affected == 1)

@@ -42,7 +42,7 @@ impl SubscriberRepository for SeaStore {
             created_at: Set(now),
         };
         let m = model
-            .insert(&self.db)
+            .insert(self.db())
             .await
             .map_err(|e| conflict_or_backend(&e, "an account with this email"))?;
         Ok(to_domain(m)?.subscriber)
@@ -54,7 +54,7 @@ impl SubscriberRepository for SeaStore {
     ) -> StoreResult<Option<SubscriberCredentials>> {
         subscriber::Entity::find()
             .filter(subscriber::Column::EmailNormalized.eq(email.normalized()))
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .map(to_domain)
@@ -63,7 +63,7 @@ impl SubscriberRepository for SeaStore {
 
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
         let m = subscriber::Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(m.map(to_domain).transpose()?.map(|c| c.subscriber))
@@ -80,7 +80,7 @@ impl SubscriberRepository for SeaStore {
                 sea_orm::sea_query::Expr::value(hash.0.clone()),
             )
             .filter(subscriber::Column::Id.eq(id.as_uuid()))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(())

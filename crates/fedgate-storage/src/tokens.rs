@@ -56,7 +56,7 @@ impl UserTokenRepository for SeaStore {
     ) -> StoreResult<Option<UserTokenRecord>> {
         user_token::Entity::find_by_id(id.as_uuid())
             .filter(user_token::Column::ApplicationId.eq(app.as_uuid()))
-            .one(&self.db)
+            .one(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .map(to_domain)
@@ -75,7 +75,7 @@ impl UserTokenRepository for SeaStore {
             .filter(user_token::Column::ExpiresAt.gt(now))
             .order_by_desc(user_token::Column::IssuedAt)
             .order_by_desc(user_token::Column::Id)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .into_iter()

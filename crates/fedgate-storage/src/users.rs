@@ -140,7 +140,7 @@ impl UserRepository for SeaStore {
     }
 
     async fn get_user(&self, app: ApplicationId, id: &UserId) -> StoreResult<Option<User>> {
-        one_user(&self.db, app, id).await
+        one_user(self.db(), app, id).await
     }
 
     async fn get_users(&self, app: ApplicationId, ids: &[UserId]) -> StoreResult<Vec<User>> {
@@ -151,10 +151,10 @@ impl UserRepository for SeaStore {
             .filter(user::Column::ApplicationId.eq(app.as_uuid()))
             .filter(user::Column::Id.is_in(ids.iter().map(|i| i.as_str().to_owned())))
             .order_by_asc(user::Column::Id)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
-        with_locators(&self.db, app, rows).await
+        with_locators(self.db(), app, rows).await
     }
 
     async fn list_users(
@@ -170,10 +170,10 @@ impl UserRepository for SeaStore {
         let rows = find
             .order_by_asc(user::Column::Id)
             .limit(limit)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
-        with_locators(&self.db, app, rows).await
+        with_locators(self.db(), app, rows).await
     }
 
     async fn find_user_by_locator(
@@ -186,11 +186,11 @@ impl UserRepository for SeaStore {
             locator.kind().as_str().to_owned(),
             locator.normalized().to_owned(),
         ))
-        .one(&self.db)
+        .one(self.db())
         .await
         .map_err(|e| backend_err(&e))?;
         match owner.and_then(|o| UserId::parse(&o.user_id)) {
-            Some(id) => one_user(&self.db, app, &id).await,
+            Some(id) => one_user(self.db(), app, &id).await,
             None => Ok(None),
         }
     }

@@ -230,7 +230,7 @@ impl WebhookRepository for SeaStore {
         limit: u64,
     ) -> StoreResult<Vec<Delivery>> {
         let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
-        let backend = self.db.get_database_backend();
+        let backend = self.db().get_database_backend();
         let rows = webhook_delivery::Entity::find()
             .from_raw_sql(claim_statement(backend, now, lease_until, limit))
             .all(&write.txn)
@@ -277,7 +277,7 @@ impl WebhookRepository for SeaStore {
                 Expr::value(attempt.error.as_deref().map(|e| clamp(e, 300))),
             )
             .filter(webhook_delivery::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(())
@@ -295,7 +295,7 @@ impl WebhookRepository for SeaStore {
             .order_by_desc(webhook_delivery::Column::CreatedAt)
             .order_by_desc(webhook_delivery::Column::Id)
             .limit(limit)
-            .all(&self.db)
+            .all(self.db())
             .await
             .map_err(|e| backend_err(&e))?
             .into_iter()
@@ -323,7 +323,7 @@ impl WebhookRepository for SeaStore {
             .filter(webhook_delivery::Column::Id.eq(id))
             .filter(webhook_delivery::Column::ApplicationId.eq(app.as_uuid()))
             .filter(webhook_delivery::Column::WebhookId.eq(webhook.as_uuid()))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(done.rows_affected > 0)
@@ -331,7 +331,7 @@ impl WebhookRepository for SeaStore {
 
     async fn insert_delivery(&self, delivery: &Delivery) -> StoreResult<()> {
         webhook_delivery::Entity::insert(to_active(delivery))
-            .exec_without_returning(&self.db)
+            .exec_without_returning(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(())
@@ -341,7 +341,7 @@ impl WebhookRepository for SeaStore {
         let done = webhook_delivery::Entity::delete_many()
             .filter(webhook_delivery::Column::CreatedAt.lt(before))
             .filter(webhook_delivery::Column::Status.ne(DeliveryStatus::Pending.as_str()))
-            .exec(&self.db)
+            .exec(self.db())
             .await
             .map_err(|e| backend_err(&e))?;
         Ok(done.rows_affected)

@@ -10,7 +10,15 @@ use fedgate_storage::SeaStore;
 use sea_orm::{ConnectionTrait, Database};
 
 /// A fresh PostgreSQL database, migrated, with a pool of `connections`.
+#[allow(dead_code, reason = "not every test binary uses it")]
 pub async fn postgres(connections: u32) -> SeaStore {
+    postgres_serving(connections, 0).await
+}
+
+/// [`postgres`] with `connections` shared by `serving_threads` threads' pools and the
+/// shared one ([`SeaStore::connect_serving`]).
+#[allow(dead_code, reason = "not every test binary uses it")]
+pub async fn postgres_serving(connections: u32, serving_threads: usize) -> SeaStore {
     let base = std::env::var("FG_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let name = format!("fg_test_{}", uuid::Uuid::new_v4().simple());
@@ -21,7 +29,7 @@ pub async fn postgres(connections: u32) -> SeaStore {
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
         .unwrap();
-    let store = SeaStore::connect(&format!("{base}/{name}"), connections)
+    let store = SeaStore::connect_serving(&format!("{base}/{name}"), connections, serving_threads)
         .await
         .unwrap();
     store.migrate().await.unwrap();
@@ -29,6 +37,7 @@ pub async fn postgres(connections: u32) -> SeaStore {
 }
 
 /// A fresh SQLite database in `dir`, migrated, with a pool of `connections`.
+#[allow(dead_code, reason = "not every test binary uses it")]
 pub async fn sqlite(dir: &tempfile::TempDir, connections: u32) -> SeaStore {
     let store = SeaStore::connect(
         &format!("sqlite://{}/db.sqlite3?mode=rwc", dir.path().display()),
