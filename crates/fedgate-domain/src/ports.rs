@@ -520,6 +520,16 @@ pub struct Charge {
     pub limit: u64,
 }
 
+/// What a state-store operation counted against limits did
+/// ([`StateStore::take_marking_charged`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Charged<T> {
+    /// The charge at this index passed its limit; the operation was not done.
+    Over(usize),
+    /// Every charge was within its limit; what the operation gave.
+    Done(T),
+}
+
 /// [`StateStore::take`], then — when it took a value — [`StateStore::put`] of the
 /// marker: [`StateStore::take_marking`] in two steps.
 pub async fn take_marking_each<S: StateStore + ?Sized>(
@@ -605,6 +615,23 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
             return Ok(Some(over));
         }
         self.put_new(key, value, ttl).await.map(|()| None)
+    }
+    /// [`Self::charge`], then — when no limit was passed — [`Self::take_marking`]: a
+    /// login callback's work in the store. A store may do it in one round trip.
+    async fn take_marking_charged(
+        &self,
+        key: &str,
+        marker: &str,
+        mark: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Charged<Option<Vec<u8>>>> {
+        if let Some(over) = self.charge(charges).await? {
+            return Ok(Charged::Over(over));
+        }
+        self.take_marking(key, marker, mark, ttl)
+            .await
+            .map(Charged::Done)
     }
     /// Deletes a key if present.
     async fn delete(&self, key: &str) -> StoreResult<()>;

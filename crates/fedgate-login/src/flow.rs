@@ -13,7 +13,7 @@ use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
 use fedgate_domain::linking::AssertedLocator;
 use fedgate_domain::login::{self, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS};
 use fedgate_domain::ports::{
-    Charge, ClaimedIdentity, IdentityKey, IdentityUpdate, PlannedToken, StateStore, Store,
+    Charge, Charged, ClaimedIdentity, IdentityKey, IdentityUpdate, PlannedToken, StateStore, Store,
     StoreError,
 };
 use fedgate_domain::property::ResultDelivery;
@@ -87,9 +87,10 @@ pub enum Started {
     Limited(usize),
 }
 
-/// The rate-limit charges of a login start, counted once: before the start's first
-/// read or write that the registry's memory cannot answer — or, when the start needs
-/// none, together with its login record, in one round trip to the state store.
+/// The rate-limit charges of a login start or callback, counted once: before the
+/// request's first read or write that the registry's memory cannot answer — or
+/// together with the login record stored (a start) or taken (a callback), in one round
+/// trip to the state store — or, when it needs the store for nothing, at its end.
 struct Meter<'a> {
     charges: &'a [Charge],
     counted: bool,
@@ -137,6 +138,9 @@ pub enum Completed {
     Redirect(String),
     /// Show an error page.
     Refused(ErrorPage),
+    /// Refused before any work: the request passed the limit of the charge at this
+    /// index of [`CallbackRequest::charges`].
+    Limited(usize),
 }
 
 /// A login start as received.
@@ -169,6 +173,8 @@ pub struct CallbackRequest<'a> {
     pub query: &'a str,
     /// The browser-binding cookie the browser sent, if any.
     pub browser: Option<&'a str>,
+    /// The limits this callback counts against, in order.
+    pub charges: &'a [Charge],
 }
 
 /// The query parameters of a request, refusing any named twice (an app and a
@@ -719,6 +725,20 @@ impl LoginFlow {
     /// result or an error, or — when the callback cannot be trusted — to an error page.
     #[tracing::instrument(skip_all, fields(app_id = %req.app, provider = %req.slug))]
     pub async fn complete(&self, req: CallbackRequest<'_>) -> Result<Completed, StoreError> {
+        let mut meter = Meter::new(req.charges);
+        let completed = self.complete_metered(req, &mut meter).await?;
+        // A refusal that read and wrote nothing is counted now: no earlier than that.
+        if let Some(over) = meter.count(self.state.as_ref()).await? {
+            return Ok(Completed::Limited(over));
+        }
+        Ok(completed)
+    }
+
+    async fn complete_metered(
+        &self,
+        req: CallbackRequest<'_>,
+        meter: &mut Meter<'_>,
+    ) -> Result<Completed, StoreError> {
         let known = ["state", "code", "error", "error_description", "iss"];
         let params = parameters(req.query, &known).unwrap_or_default();
         let path_app = ApplicationId::parse(req.app);
@@ -729,16 +749,21 @@ impl LoginFlow {
             return Ok(Completed::Refused(CallbackRefusal::NoState.page()));
         };
         // The record is spent once, and its marker tells a replay from a stranger.
-        let Some(bytes) = self
+        let taken = self
             .state
-            .take_marking(
+            .take_marking_charged(
                 &format!("login:{provider_state}"),
                 &format!("login-used:{provider_state}"),
                 b"1",
                 self.login_ttl,
+                meter.rest(),
             )
-            .await?
-        else {
+            .await?;
+        let bytes = match taken {
+            Charged::Over(over) => return Ok(Completed::Limited(over)),
+            Charged::Done(bytes) => bytes,
+        };
+        let Some(bytes) = bytes else {
             let replayed = self
                 .state
                 .get(&format!("login-used:{provider_state}"))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use fedgate_domain::events::{Event, EventKind};
-use fedgate_domain::ports::{Charge, StateStore, StoreError, StoreResult};
+use fedgate_domain::ports::{Charge, Charged, StateStore, StoreError, StoreResult};
 use fedgate_login::ProviderKind;
 use fedgate_provider::observe::{Call, CallObserver};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -416,6 +416,21 @@ impl StateStore for ObservedStateStore {
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
         let r = self.inner.take_marking(key, marker, mark, ttl).await;
+        self.seen("take", r)
+    }
+
+    async fn take_marking_charged(
+        &self,
+        key: &str,
+        marker: &str,
+        mark: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Charged<Option<Vec<u8>>>> {
+        let r = self
+            .inner
+            .take_marking_charged(key, marker, mark, ttl, charges)
+            .await;
         self.seen("take", r)
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use fedgate_domain::ports::{
-    Charge, StateStore, StoreError, StoreResult, charge_each, take_marking_each,
+    Charge, Charged, StateStore, StoreError, StoreResult, charge_each, take_marking_each,
 };
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
@@ -49,6 +49,22 @@ const TAKE_MARKING_SCRIPT: &str = r"
 local taken = redis.call('GETDEL', KEYS[1])
 if taken then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
 return taken
+";
+
+/// The charge script's counting (same keys and arguments first), then — with no limit
+/// passed — the take-marking script's work on `KEYS[n+1]` and its marker `KEYS[n+2]`
+/// (`ARGV[2n+2]`, for `ARGV[2n+3]` ms): `{index past its limit or 0, the value taken}`.
+/// A login callback's one round trip.
+const TAKE_MARKING_CHARGED_SCRIPT: &str = r"
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
+  if count > tonumber(ARGV[2 * i + 1]) then return {i, false} end
+end
+local taken = redis.call('GETDEL', KEYS[n + 1])
+if taken then redis.call('SET', KEYS[n + 2], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3]) end
+return {0, taken}
 ";
 
 /// A connection to one Redis (reconnecting on its own) or to a cluster (following
@@ -207,6 +223,7 @@ pub struct RedisStateStore {
     increment: redis::Script,
     charge: redis::Script,
     take_marking: redis::Script,
+    take_marking_charged: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStateStore {
@@ -274,6 +291,7 @@ impl RedisStateStore {
             increment: redis::Script::new(INCREMENT_SCRIPT),
             charge: redis::Script::new(CHARGE_SCRIPT),
             take_marking: redis::Script::new(TAKE_MARKING_SCRIPT),
+            take_marking_charged: redis::Script::new(TAKE_MARKING_CHARGED_SCRIPT),
         };
         store.ping().await?;
         Ok(store)
@@ -365,6 +383,46 @@ impl StateStore for RedisStateStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| backend(&e))
+    }
+
+    async fn take_marking_charged(
+        &self,
+        key: &str,
+        marker: &str,
+        mark: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Charged<Option<Vec<u8>>>> {
+        // On a cluster the keys live in different slots: one at a time.
+        if let Server::Cluster(_) = self.server {
+            if let Some(over) = charge_each(self, charges).await? {
+                return Ok(Charged::Over(over));
+            }
+            return take_marking_each(self, key, marker, mark, ttl)
+                .await
+                .map(Charged::Done);
+        }
+        let mut invocation = self.take_marking_charged.prepare_invoke();
+        invocation.arg(charges.len());
+        for c in charges {
+            invocation
+                .key(self.key(&c.key))
+                .arg(millis(c.window))
+                .arg(c.limit);
+        }
+        invocation
+            .key(self.key(key))
+            .key(self.key(marker))
+            .arg(mark)
+            .arg(millis(ttl));
+        let (over, taken): (usize, Option<Vec<u8>>) = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| backend(&e))?;
+        Ok(match over.checked_sub(1) {
+            Some(over) => Charged::Over(over),
+            None => Charged::Done(taken),
+        })
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fedgate_domain::ports::{Charge, StateStore};
+use fedgate_domain::ports::{Charge, Charged, StateStore};
 use fedgate_state::{MemoryStateStore, RedisStateStore};
 
 async fn redis() -> RedisStateStore {
@@ -223,6 +223,59 @@ async fn charges_stop_at_the_first_limit_passed(s: Arc<dyn StateStore>) {
     assert_eq!(s.get("rec:4").await.unwrap(), None);
 }
 
+/// A callback's take: charged first, the record taken once (with its marker) only
+/// when no limit was passed; a refused take leaves the record where it was.
+async fn charged_takes_count_first_and_take_once(s: Arc<dyn StateStore>) {
+    let minute = Duration::from_secs(60);
+    let limits = [
+        charge("cb-address", 2, minute),
+        charge("cb-app", 100, minute),
+    ];
+    s.put("login:x", b"record", minute).await.unwrap();
+    let take = |s: Arc<dyn StateStore>, limits: [Charge; 2]| async move {
+        s.take_marking_charged("login:x", "login-used:x", b"1", minute, &limits)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        take(Arc::clone(&s), limits.clone()).await,
+        Charged::Done(Some(b"record".to_vec()))
+    );
+    assert_eq!(
+        s.get("login-used:x").await.unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
+    // Taken already: nothing, and still counted.
+    assert_eq!(
+        take(Arc::clone(&s), limits.clone()).await,
+        Charged::Done(None)
+    );
+    // Past the address's limit the record is not touched, and the application's
+    // counter is spared.
+    s.put("login:x", b"again", minute).await.unwrap();
+    assert_eq!(take(Arc::clone(&s), limits.clone()).await, Charged::Over(0));
+    assert_eq!(
+        s.get("login:x").await.unwrap().as_deref(),
+        Some(&b"again"[..])
+    );
+    assert_eq!(s.increment("cb-app", minute).await.unwrap(), 3);
+    // Nothing to charge: the take alone; of concurrent takers, one gets the record.
+    s.put("login:x", b"record", minute).await.unwrap();
+    let winners = concurrent_takers(&s, move |s| async move {
+        match s
+            .take_marking_charged("login:x", "login-used:x", b"1", minute, &[])
+            .await
+            .unwrap()
+        {
+            Charged::Done(taken) => taken,
+            Charged::Over(_) => panic!("nothing was charged"),
+        }
+    })
+    .await;
+    assert_eq!(winners, 1);
+    assert_eq!(s.get("login:x").await.unwrap(), None);
+}
+
 async fn contract(s: Arc<dyn StateStore>) {
     put_get_delete(s.as_ref()).await;
     values_expire(s.as_ref()).await;
@@ -230,7 +283,8 @@ async fn contract(s: Arc<dyn StateStore>) {
     take_marking_is_once_and_leaves_its_marker(Arc::clone(&s)).await;
     put_if_absent_has_one_winner(Arc::clone(&s)).await;
     counters_count_and_keep_their_window(Arc::clone(&s)).await;
-    charges_stop_at_the_first_limit_passed(s).await;
+    charges_stop_at_the_first_limit_passed(Arc::clone(&s)).await;
+    charged_takes_count_first_and_take_once(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

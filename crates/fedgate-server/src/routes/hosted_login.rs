@@ -298,11 +298,6 @@ async fn finish(
         Limit::per_minute("callback", l.callbacks_per_address_per_minute),
         Limit::per_minute("callback-app", l.callbacks_per_application_per_minute),
     );
-    match state.state.charge(&charges).await {
-        Ok(None) => {}
-        Ok(Some(over)) => return for_a_person(limits[over].refused()),
-        Err(e) => return for_a_person(e.into()),
-    }
     let completed = match state
         .login
         .complete(CallbackRequest {
@@ -310,14 +305,16 @@ async fn finish(
             slug,
             query: req.uri().query().unwrap_or(""),
             browser: browser_cookie(state, req).as_deref(),
+            charges: &charges,
         })
         .await
     {
         Ok(completed) => completed,
         Err(e) => return for_a_person(e.into()),
     };
-    Ok(match completed {
-        Completed::Redirect(location) => redirect(&location),
-        Completed::Refused(page) => error_page(&page),
-    })
+    match completed {
+        Completed::Redirect(location) => Ok(redirect(&location)),
+        Completed::Refused(page) => Ok(error_page(&page)),
+        Completed::Limited(over) => for_a_person(limits[over].refused()),
+    }
 }
