@@ -309,6 +309,18 @@ impl RedisStateStore {
         format!("{}{key}", self.prefix)
     }
 
+    /// A counting script's first keys and arguments: how many `charges`, then each
+    /// one's counter, window and limit.
+    fn charging(&self, invocation: &mut redis::ScriptInvocation<'_>, charges: &[Charge]) {
+        invocation.arg(charges.len());
+        for c in charges {
+            invocation
+                .key(self.key(&c.key))
+                .arg(millis(c.window))
+                .arg(c.limit);
+        }
+    }
+
     /// The charge script over `charges` and, when given, a record to store: the index
     /// of the charge past its limit. One Redis only (its keys span hash slots).
     async fn charge_script(
@@ -317,13 +329,7 @@ impl RedisStateStore {
         record: Option<(&str, &[u8], Duration)>,
     ) -> StoreResult<Option<usize>> {
         let mut invocation = self.charge.prepare_invoke();
-        invocation.arg(charges.len());
-        for c in charges {
-            invocation
-                .key(self.key(&c.key))
-                .arg(millis(c.window))
-                .arg(c.limit);
-        }
+        self.charging(&mut invocation, charges);
         if let Some((key, value, ttl)) = record {
             invocation.key(self.key(key)).arg(value).arg(millis(ttl));
         }
@@ -403,13 +409,7 @@ impl StateStore for RedisStateStore {
                 .map(Charged::Done);
         }
         let mut invocation = self.take_marking_charged.prepare_invoke();
-        invocation.arg(charges.len());
-        for c in charges {
-            invocation
-                .key(self.key(&c.key))
-                .arg(millis(c.window))
-                .arg(c.limit);
-        }
+        self.charging(&mut invocation, charges);
         invocation
             .key(self.key(key))
             .key(self.key(marker))
