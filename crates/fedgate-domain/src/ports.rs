@@ -546,6 +546,25 @@ pub async fn take_marking_each<S: StateStore + ?Sized>(
     Ok(taken)
 }
 
+/// [`StateStore::charge`], then — when no limit was passed — [`StateStore::take_marking`]:
+/// [`StateStore::take_marking_charged`] in two steps.
+pub async fn take_marking_charged_each<S: StateStore + ?Sized>(
+    store: &S,
+    key: &str,
+    marker: &str,
+    mark: &[u8],
+    ttl: Duration,
+    charges: &[Charge],
+) -> StoreResult<Charged<Option<Vec<u8>>>> {
+    if let Some(over) = store.charge(charges).await? {
+        return Ok(Charged::Over(over));
+    }
+    store
+        .take_marking(key, marker, mark, ttl)
+        .await
+        .map(Charged::Done)
+}
+
 /// Counts `charges` one after the other with [`StateStore::increment`], stopping at the
 /// first that passes its limit: the index of that charge, if any. Later charges are
 /// not counted for an event refused by an earlier one.
@@ -626,12 +645,7 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         ttl: Duration,
         charges: &[Charge],
     ) -> StoreResult<Charged<Option<Vec<u8>>>> {
-        if let Some(over) = self.charge(charges).await? {
-            return Ok(Charged::Over(over));
-        }
-        self.take_marking(key, marker, mark, ttl)
-            .await
-            .map(Charged::Done)
+        take_marking_charged_each(self, key, marker, mark, ttl, charges).await
     }
     /// Deletes a key if present.
     async fn delete(&self, key: &str) -> StoreResult<()>;

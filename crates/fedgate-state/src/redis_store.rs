@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use fedgate_domain::ports::{
-    Charge, Charged, StateStore, StoreError, StoreResult, charge_each, take_marking_each,
+    Charge, Charged, StateStore, StoreError, StoreResult, charge_each, take_marking_charged_each,
+    take_marking_each,
 };
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
@@ -399,14 +400,9 @@ impl StateStore for RedisStateStore {
         ttl: Duration,
         charges: &[Charge],
     ) -> StoreResult<Charged<Option<Vec<u8>>>> {
-        // On a cluster the keys live in different slots: one at a time.
+        // On a cluster the keys live in different slots: one step after the other.
         if let Server::Cluster(_) = self.server {
-            if let Some(over) = charge_each(self, charges).await? {
-                return Ok(Charged::Over(over));
-            }
-            return take_marking_each(self, key, marker, mark, ttl)
-                .await
-                .map(Charged::Done);
+            return take_marking_charged_each(self, key, marker, mark, ttl, charges).await;
         }
         let mut invocation = self.take_marking_charged.prepare_invoke();
         self.charging(&mut invocation, charges);
