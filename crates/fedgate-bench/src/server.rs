@@ -219,7 +219,7 @@ pub struct Measure {
 }
 
 /// What a measured phase cost.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Costs {
     /// Fedgate's CPU.
     pub fedgate: Duration,
