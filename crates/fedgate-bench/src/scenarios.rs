@@ -219,31 +219,41 @@ async fn login_start_against_bare(server: &Server, app: &str, count: usize, conc
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut fedgate = Turns::default();
-    let mut bare_turns = Turns::default();
+    let mut fedgate = Tally::default();
+    let mut bare_turns = Tally::default();
     let mut ratios = Vec::with_capacity(START_ROUNDS);
     for round in 0..START_ROUNDS {
         let fedgate_round = || async {
             quiet().await;
             let m = server.measure();
-            let (wall, lat) =
+            let (wall, total) =
                 raw::run(&server.addr, vec![start.clone(); count], concurrency, |r| {
                     r.status == 302
                 })
                 .await;
-            (wall, lat, m.finish())
+            let run = LoginRun {
+                wall,
+                total,
+                callback: Vec::new(),
+            };
+            (run, m.finish())
         };
         let bare_round = || async {
             quiet().await;
             let cpu = proc::CpuReading::start(proc::Group::Pids(vec![bare.id()]));
             let switches = proc::SwitchCounter::start(bare.id());
-            let (wall, lat) = raw::run(
+            let (wall, total) = raw::run(
                 &addr,
                 vec![raw::get("localhost", "/start"); count],
                 concurrency,
                 |r| r.status == 302,
             )
             .await;
+            let run = LoginRun {
+                wall,
+                total,
+                callback: Vec::new(),
+            };
             let costs = Costs {
                 fedgate: cpu.used(),
                 switches: switches.finish(bare.id()),
@@ -251,7 +261,7 @@ async fn login_start_against_bare(server: &Server, app: &str, count: usize, conc
                 redis: None,
                 rss_kib: proc::rss_kib(bare.id()),
             };
-            (wall, lat, costs)
+            (run, costs)
         };
         let (f, b) = if round % 2 == 0 {
             let f = fedgate_round().await;
@@ -260,15 +270,15 @@ async fn login_start_against_bare(server: &Server, app: &str, count: usize, conc
             let b = bare_round().await;
             (fedgate_round().await, b)
         };
-        ratios.push(b.0.as_secs_f64() / f.0.as_secs_f64());
-        fedgate.add(f);
-        bare_turns.add(b);
+        ratios.push(b.0.wall.as_secs_f64() / f.0.wall.as_secs_f64());
+        fedgate.add(f.0, f.1);
+        bare_turns.add(b.0, b.1);
     }
     let _ = bare.kill();
     let _ = bare.wait();
-    let fedgate_costs = fedgate.report("login start only");
-    let bare_costs = bare_turns.report("bare actix-web 302");
-    let per_cpu = |c: &Costs| c.fedgate.as_secs_f64().recip();
+    fedgate.report("login start only", "requests");
+    bare_turns.report("bare actix-web 302", "requests");
+    let per_cpu = |t: &Tally| t.costs.unwrap_or_default().fedgate.as_secs_f64().recip();
     let mut sorted = ratios.clone();
     sorted.sort_by(f64::total_cmp);
     let rounds: Vec<String> = ratios.iter().map(|r| format!("{:.0}", 100.0 * r)).collect();
@@ -276,7 +286,7 @@ async fn login_start_against_bare(server: &Server, app: &str, count: usize, conc
         "  login start / bare 302: {:.0} % of its throughput through the same driver (median of {START_ROUNDS} rounds taking turns: {} %), {:.0} % of its requests per CPU second",
         100.0 * sorted[START_ROUNDS / 2],
         rounds.join(", "),
-        100.0 * per_cpu(&fedgate_costs) / per_cpu(&bare_costs)
+        100.0 * per_cpu(&fedgate) / per_cpu(&bare_turns)
     );
 }
 
@@ -284,46 +294,6 @@ async fn login_start_against_bare(server: &Server, app: &str, count: usize, conc
 /// `login_started` events every 20 ms) to end before the other side's turn begins.
 async fn quiet() {
     tokio::time::sleep(Duration::from_millis(500)).await;
-}
-
-/// One side's rounds of [`login_start_against_bare`], added up.
-#[derive(Default)]
-struct Turns {
-    wall: Duration,
-    latencies: Vec<Duration>,
-    costs: Option<Costs>,
-}
-
-impl Turns {
-    fn add(&mut self, (wall, latencies, costs): (Duration, Vec<Duration>, Costs)) {
-        self.wall += wall;
-        self.latencies.extend(latencies);
-        self.costs = Some(match self.costs.take() {
-            None => costs,
-            Some(sum) => Costs {
-                fedgate: sum.fedgate + costs.fedgate,
-                switches: sum.switches + costs.switches,
-                postgres: add_some(sum.postgres, costs.postgres),
-                redis: add_some(sum.redis, costs.redis),
-                rss_kib: costs.rss_kib,
-            },
-        });
-    }
-
-    /// Prints the rounds together as one line and returns their costs.
-    fn report(mut self, name: &str) -> Costs {
-        self.latencies.sort();
-        let costs = self.costs.unwrap_or_default();
-        report(name, "requests", self.wall, &self.latencies, &costs);
-        costs
-    }
-}
-
-fn add_some(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
-    match (a, b) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or_default() + b.unwrap_or_default()),
-    }
 }
 
 /// Token verification through the signed API: every request signed with its own
@@ -611,8 +581,8 @@ pub async fn size(options: &Options) {
     let stored = format!("{} stored", users + 1000);
     let [mut small_tally, mut large_tally] = tallies;
     for (kind, what) in ["returning", "new"].into_iter().enumerate() {
-        let a = small_tally[kind].report(&format!("{what}, 1-2 k stored"));
-        let b = large_tally[kind].report(&format!("{what}, {stored}"));
+        let a = small_tally[kind].report(&format!("{what}, 1-2 k stored"), "logins");
+        let b = large_tally[kind].report(&format!("{what}, {stored}"), "logins");
         println!(
             "  callback p50, {what}: {:.2} ms with 1-2 k users, {:.2} ms with {stored} ({:+.0} %)",
             ms(a),
@@ -622,7 +592,7 @@ pub async fn size(options: &Options) {
     }
 }
 
-/// Logins of one kind on one instance, gathered over rounds.
+/// Logins of one kind on one instance (or requests of one kind), gathered over rounds.
 #[derive(Default)]
 struct Tally {
     wall: Duration,
@@ -639,12 +609,12 @@ impl Tally {
         self.costs = Some(self.costs.map_or(costs, |before| before + costs));
     }
 
-    /// Prints the rounds together as one line; their callback p50.
-    fn report(&mut self, name: &str) -> Duration {
+    /// Prints the rounds together as one line, counting `unit`; their callback p50.
+    fn report(&mut self, name: &str, unit: &str) -> Duration {
         self.total.sort();
         self.callback.sort();
         if let Some(costs) = &self.costs {
-            report(name, "logins", self.wall, &self.total, costs);
+            report(name, unit, self.wall, &self.total, costs);
         }
         percentile(&self.callback, 0.5)
     }
