@@ -19,7 +19,7 @@ pub enum Storage {
     Shared {
         /// `postgres://user@host:port`, without a database.
         postgres: String,
-        /// `redis://host:port`.
+        /// `redis://host:port`, or a Unix socket's `redis+unix:///path`.
         redis: String,
     },
 }
@@ -45,10 +45,14 @@ impl Storage {
 }
 
 fn is_local(url: &str) -> bool {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .is_some_and(|h| matches!(h.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]"))
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    // Redis on a Unix socket: `redis+unix:///path` or `unix:///path`.
+    matches!(url.scheme(), "unix" | "redis+unix")
+        || url
+            .host_str()
+            .is_some_and(|h| matches!(h, "127.0.0.1" | "localhost" | "::1" | "[::1]"))
 }
 
 /// A running `fedgate` process.
