@@ -77,7 +77,7 @@ fn main() {
     };
     if mode == "bare-redirect" {
         let port = args.next().and_then(|p| p.parse().ok()).expect("PORT");
-        return bare::serve(port).expect("bare redirect server");
+        return bare::serve(port, args.next()).expect("bare redirect server");
     }
     let options = parse(args);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -198,96 +198,143 @@ fn login_start_request(server: &Server, app: &str) -> Vec<u8> {
     raw::get(host, &format!("/hosted/{app}/google/login?state=s"))
 }
 
-/// Rounds in which the login start and the bare redirect take turns.
+/// Rounds in which the login start and its yardsticks take turns.
 const START_ROUNDS: usize = 5;
+
+/// A yardstick of the login start: `fedgate-bench bare-redirect PORT [REDIS_URL]`
+/// (see `bare.rs`), a process of its own.
+struct Yardstick {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Yardstick {
+    async fn start(redis: Option<&str>) -> Self {
+        let port = free_port();
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["bare-redirect", &port.to_string()])
+            .args(redis)
+            .spawn()
+            .unwrap();
+        let addr = format!("127.0.0.1:{port}");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Self { child, addr }
+    }
+}
+
+impl Drop for Yardstick {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Who takes a turn.
+#[derive(Clone, Copy)]
+enum Side {
+    Start,
+    Bare,
+    Storing,
+}
 
 /// Login start against the bare actix-web redirect, same driver, same connections:
 /// `count` requests each, taking turns in [`START_ROUNDS`] rounds (the order
-/// alternating) so that a machine that speeds up or slows down meanwhile weighs on
-/// both alike; each round's ratio is printed with their median.
+/// rotating) so that a machine that speeds up or slows down meanwhile weighs on all
+/// alike; each round's ratio is printed with their median. With Redis, a third takes
+/// turns too: the bare redirect storing one record in that Redis first, the most a
+/// start that keeps its login record there can reach on this machine.
 async fn login_start_against_bare(server: &Server, app: &str, count: usize, concurrency: usize) {
     let start = login_start_request(server, app);
-    let port = free_port();
-    let mut bare = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["bare-redirect", &port.to_string()])
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let bare = Yardstick::start(None).await;
+    let storing = match server.redis_url() {
+        Some(redis) => Some(Yardstick::start(Some(redis)).await),
+        None => None,
+    };
+    let mut sides = vec![Side::Start, Side::Bare];
+    if storing.is_some() {
+        sides.push(Side::Storing);
     }
-    let mut fedgate = Tally::default();
-    let mut bare_turns = Tally::default();
-    let mut ratios = Vec::with_capacity(START_ROUNDS);
-    for round in 0..START_ROUNDS {
-        let fedgate_round = || async {
+    let turn = |side: Side| {
+        let start = start.clone();
+        let (bare, storing) = (&bare, storing.as_ref());
+        async move {
             quiet().await;
-            let m = server.measure();
+            let (addr, request, measure) = match side {
+                Side::Start => (server.addr.as_str(), start, server.measure()),
+                Side::Bare => (
+                    bare.addr.as_str(),
+                    raw::get("localhost", "/start"),
+                    server.measure_beside(bare.child.id(), false),
+                ),
+                Side::Storing => {
+                    let storing = storing.expect("a storing yardstick");
+                    (
+                        storing.addr.as_str(),
+                        raw::get("localhost", "/start"),
+                        server.measure_beside(storing.child.id(), true),
+                    )
+                }
+            };
             let (wall, total) =
-                raw::run(&server.addr, vec![start.clone(); count], concurrency, |r| {
-                    r.status == 302
-                })
-                .await;
+                raw::run(addr, vec![request; count], concurrency, |r| r.status == 302).await;
             let run = LoginRun {
                 wall,
                 total,
                 callback: Vec::new(),
             };
-            (run, m.finish())
-        };
-        let bare_round = || async {
-            quiet().await;
-            let cpu = proc::CpuReading::start(proc::Group::Pids(vec![bare.id()]));
-            let switches = proc::SwitchCounter::start(bare.id());
-            let (wall, total) = raw::run(
-                &addr,
-                vec![raw::get("localhost", "/start"); count],
-                concurrency,
-                |r| r.status == 302,
-            )
-            .await;
-            let run = LoginRun {
-                wall,
-                total,
-                callback: Vec::new(),
-            };
-            let costs = Costs {
-                fedgate: cpu.used(),
-                switches: switches.finish(bare.id()),
-                postgres: None,
-                redis: None,
-                rss_kib: proc::rss_kib(bare.id()),
-            };
-            (run, costs)
-        };
-        let (f, b) = if round % 2 == 0 {
-            let f = fedgate_round().await;
-            (f, bare_round().await)
-        } else {
-            let b = bare_round().await;
-            (fedgate_round().await, b)
-        };
-        ratios.push(b.0.wall.as_secs_f64() / f.0.wall.as_secs_f64());
-        fedgate.add(f.0, f.1);
-        bare_turns.add(b.0, b.1);
+            (run, measure.finish())
+        }
+    };
+    let mut tallies: Vec<Tally> = sides.iter().map(|_| Tally::default()).collect();
+    let mut walls: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
+    for round in 0..START_ROUNDS {
+        for k in 0..sides.len() {
+            let i = (round + k) % sides.len();
+            let (run, costs) = turn(sides[i]).await;
+            walls[i].push(run.wall);
+            tallies[i].add(run, costs);
+        }
     }
-    let _ = bare.kill();
-    let _ = bare.wait();
-    fedgate.report("login start only", "requests");
-    bare_turns.report("bare actix-web 302", "requests");
+    drop((bare, storing));
+    let names = [
+        "login start only",
+        "bare actix-web 302",
+        "bare 302 + a Redis SET",
+    ];
+    for (tally, name) in tallies.iter_mut().zip(names) {
+        tally.report(name, "requests");
+    }
     let per_cpu = |t: &Tally| t.costs.unwrap_or_default().fedgate.as_secs_f64().recip();
+    let (median, rounds) = throughput_ratio(&walls[0], &walls[1]);
+    println!(
+        "  login start / bare 302: {median:.0} % of its throughput through the same driver (median of {START_ROUNDS} rounds taking turns: {rounds} %), {:.0} % of its requests per CPU second",
+        100.0 * per_cpu(&tallies[0]) / per_cpu(&tallies[1])
+    );
+    if let Some(storing_walls) = walls.get(2) {
+        let (median, rounds) = throughput_ratio(storing_walls, &walls[1]);
+        println!(
+            "  bare 302 + a Redis SET / bare 302: {median:.0} % of its throughput (rounds: {rounds} %), the most a start storing its record in this Redis reaches here"
+        );
+    }
+}
+
+/// The median of the rounds' throughput ratios of `a` to `b` (walls of the same
+/// request counts) in per cent, and every round's.
+fn throughput_ratio(a: &[Duration], b: &[Duration]) -> (f64, String) {
+    let ratios: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| 100.0 * b.as_secs_f64() / a.as_secs_f64())
+        .collect();
     let mut sorted = ratios.clone();
     sorted.sort_by(f64::total_cmp);
-    let rounds: Vec<String> = ratios.iter().map(|r| format!("{:.0}", 100.0 * r)).collect();
-    println!(
-        "  login start / bare 302: {:.0} % of its throughput through the same driver (median of {START_ROUNDS} rounds taking turns: {} %), {:.0} % of its requests per CPU second",
-        100.0 * sorted[START_ROUNDS / 2],
-        rounds.join(", "),
-        100.0 * per_cpu(&fedgate) / per_cpu(&bare_turns)
-    );
+    let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.0}")).collect();
+    (sorted[sorted.len() / 2], rounds.join(", "))
 }
 
 /// A pause before each turn, for the work a turn leaves behind (Fedgate writes its

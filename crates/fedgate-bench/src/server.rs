@@ -195,19 +195,41 @@ impl Server {
     /// Starts measuring Fedgate (and PostgreSQL and Redis where they are local).
     #[must_use]
     pub fn measure(&self) -> Measure {
+        self.measuring(self.pid(), true, true)
+    }
+
+    /// Starts measuring another process serving beside Fedgate (a yardstick), and
+    /// Redis where it is local when the yardstick uses it.
+    #[must_use]
+    pub fn measure_beside(&self, pid: u32, uses_redis: bool) -> Measure {
+        self.measuring(pid, false, uses_redis)
+    }
+
+    fn measuring(&self, pid: u32, with_postgres: bool, with_redis: bool) -> Measure {
         let (postgres, redis) = match &self.storage {
             Storage::Embedded => (None, None),
             Storage::Shared { postgres, redis } => (
-                is_local(postgres).then(|| CpuReading::start(Group::Named("postgres"))),
-                is_local(redis).then(|| CpuReading::start(Group::Named("redis-server"))),
+                (with_postgres && is_local(postgres))
+                    .then(|| CpuReading::start(Group::Named("postgres"))),
+                (with_redis && is_local(redis))
+                    .then(|| CpuReading::start(Group::Named("redis-server"))),
             ),
         };
         Measure {
-            pid: self.pid(),
-            fedgate: CpuReading::start(Group::Pids(vec![self.pid()])),
-            switches: SwitchCounter::start(self.pid()),
+            pid,
+            fedgate: CpuReading::start(Group::Pids(vec![pid])),
+            switches: SwitchCounter::start(pid),
             postgres,
             redis,
+        }
+    }
+
+    /// The Redis this instance uses, if any.
+    #[must_use]
+    pub fn redis_url(&self) -> Option<&str> {
+        match &self.storage {
+            Storage::Embedded => None,
+            Storage::Shared { redis, .. } => Some(redis),
         }
     }
 }
@@ -225,7 +247,7 @@ pub struct Measure {
 /// What a measured phase cost.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Costs {
-    /// Fedgate's CPU.
+    /// Fedgate's CPU (or a yardstick's, measured the same way).
     pub fedgate: Duration,
     /// Fedgate's context switches.
     pub switches: u64,
