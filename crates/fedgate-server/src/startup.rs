@@ -277,7 +277,7 @@ impl Application {
         let body_limit = settings.limits.body_limit_bytes;
         let data = state.clone();
         let panel = crate::panel::Panel::new();
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             // Runs on each worker's thread, in its runtime, as the worker starts.
             data.database.serve_from_this_thread();
             App::new()
@@ -305,8 +305,8 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .listen(listener)?
-        .shutdown_timeout(settings.shutdown_timeout_seconds);
-        server = server.workers(settings.serving_threads());
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        .workers(settings.serving_threads());
         tracing::info!(address = %local, public_url = %state.public_base_url, embedded = settings.is_embedded(), redis = settings.uses_redis(), "fedgate listening");
         Ok(Self {
             port: local.port(),
