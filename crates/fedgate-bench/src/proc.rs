@@ -165,6 +165,66 @@ impl SwitchCounter {
     }
 }
 
+/// The whole machine's CPU time from `/proc/stat`, in ticks: idle (with I/O wait)
+/// and all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MachineTicks {
+    /// Idle and waiting for I/O.
+    pub idle: u64,
+    /// Every state.
+    pub total: u64,
+}
+
+impl MachineTicks {
+    /// The counters now (zero when unreadable).
+    #[must_use]
+    pub fn now() -> Self {
+        let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+            return Self::default();
+        };
+        let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+            return Self::default();
+        };
+        // user nice system idle iowait irq softirq steal (guest time is in user).
+        let ticks: Vec<u64> = cpu
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        Self {
+            idle: ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0),
+            total: ticks.iter().sum(),
+        }
+    }
+
+    /// The ticks from `earlier` to `self`.
+    #[must_use]
+    pub fn since(self, earlier: Self) -> Self {
+        Self {
+            idle: self.idle.saturating_sub(earlier.idle),
+            total: self.total.saturating_sub(earlier.total),
+        }
+    }
+
+    /// The idle share in per cent, if any time passed.
+    #[must_use]
+    pub fn idle_percent(self) -> Option<f64> {
+        (self.total > 0).then(|| 100.0 * self.idle as f64 / self.total as f64)
+    }
+}
+
+impl std::ops::Add for MachineTicks {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            idle: self.idle + other.idle,
+            total: self.total + other.total,
+        }
+    }
+}
+
 /// A field of `/proc/<pid>/status` in KiB (0 when unreadable).
 #[must_use]
 pub fn status_kib(pid: u32, field: &str) -> u64 {

@@ -52,6 +52,9 @@ fn report(name: &str, unit: &str, wall: Duration, lat: &[Duration], costs: &Cost
         costs.switches as f64 / n,
         costs.rss_kib
     ));
+    if let Some(idle) = costs.machine.idle_percent() {
+        line.push_str(&format!("  idle {idle:.0} %"));
+    }
     println!("{line}");
 }
 
@@ -249,6 +252,7 @@ enum Side {
 /// turns too: the bare redirect storing one record in that Redis first, the most a
 /// start that keeps its login record there can reach on this machine.
 async fn login_start_against_bare(server: &Server, app: &str, count: usize, concurrency: usize) {
+    println!("login start against the bare redirect, {concurrency} connections:");
     let start = login_start_request(server, app);
     let bare = Yardstick::start(None).await;
     let storing = match server.redis_url() {
@@ -467,7 +471,11 @@ pub async fn logins(options: &Options) {
     let app = &configured.app;
     measured_logins("new users", &server, &google, app, 0..n, c).await;
     measured_logins("returning users", &server, &google, app, 0..n, c).await;
-    login_start_against_bare(&server, app, n * 10, c * 2).await;
+    // As many connections as the logins' browsers, then enough for the start — which
+    // waits on Redis where the bare redirect waits on nothing — to keep the cores busy.
+    for connections in [c * 2, c * 8] {
+        login_start_against_bare(&server, app, n * 10, connections).await;
+    }
     verification(&server, &configured, n * 10, c * 2).await;
     println!("{:<26} {} KiB", "RSS after the run", server.rss_kib());
 }
@@ -849,6 +857,7 @@ pub async fn two_instances(options: &Options) {
             postgres: ca.postgres,
             redis: ca.redis,
             rss_kib: ca.rss_kib + cb.rss_kib,
+            machine: ca.machine,
         };
         report(name, "logins", wall, &lat, &both);
     }

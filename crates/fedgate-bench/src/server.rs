@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use fedgate_tests::{APP_REDIRECT, FakeGoogle};
 use serde_json::{Value, json};
 
-use crate::proc::{self, CpuReading, Group, SwitchCounter};
+use crate::proc::{self, CpuReading, Group, MachineTicks, SwitchCounter};
 
 /// Where Fedgate keeps its data.
 #[derive(Debug, Clone)]
@@ -221,6 +221,7 @@ impl Server {
             switches: SwitchCounter::start(pid),
             postgres,
             redis,
+            machine: MachineTicks::now(),
         }
     }
 
@@ -242,6 +243,7 @@ pub struct Measure {
     switches: SwitchCounter,
     postgres: Option<CpuReading>,
     redis: Option<CpuReading>,
+    machine: MachineTicks,
 }
 
 /// What a measured phase cost.
@@ -257,6 +259,8 @@ pub struct Costs {
     pub redis: Option<Duration>,
     /// Fedgate's resident memory at the end.
     pub rss_kib: u64,
+    /// The whole machine's CPU time meanwhile: how much of it sat idle.
+    pub machine: MachineTicks,
 }
 
 impl std::ops::Add for Costs {
@@ -273,6 +277,7 @@ impl std::ops::Add for Costs {
             postgres: sum(self.postgres, later.postgres),
             redis: sum(self.redis, later.redis),
             rss_kib: later.rss_kib,
+            machine: self.machine + later.machine,
         }
     }
 }
@@ -287,6 +292,7 @@ impl Measure {
             redis: self.redis.as_ref().map(CpuReading::used),
             switches: self.switches.finish(self.pid),
             rss_kib: proc::rss_kib(self.pid),
+            machine: MachineTicks::now().since(self.machine),
         }
     }
 }
