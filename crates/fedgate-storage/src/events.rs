@@ -1,13 +1,15 @@
 //! The event log and the signing keys.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use fedgate_domain::events::{Event, EventKind, EventQuery, LoginOutcome};
 use fedgate_domain::ids::{ApplicationId, EventId, FederatedUserId, UserId};
 use fedgate_domain::ports::{EventRepository, SigningKeyRepository, StoreResult, StoredSigningKey};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
+use serde::Serialize;
 
 use crate::entity::{event, signing_key};
 use crate::{SeaStore, WriteTxn, backend_err, clamp, conflict_or_backend};
@@ -27,6 +29,61 @@ fn to_active(e: &Event) -> event::ActiveModel {
     }
 }
 
+/// An event as one element of the JSON array [`postgres_insert`] sends: the `events`
+/// table's columns by name, each value in the text its column type reads.
+#[derive(Serialize)]
+struct EventRow<'a> {
+    id: uuid::Uuid,
+    application_id: uuid::Uuid,
+    at: String,
+    kind: &'static str,
+    outcome: Option<&'static str>,
+    reason: Option<String>,
+    detail: Option<String>,
+    provider: Option<String>,
+    federated_user_id: Option<uuid::Uuid>,
+    user_id: Option<&'a str>,
+}
+
+impl<'a> EventRow<'a> {
+    fn of(e: &'a Event) -> Self {
+        Self {
+            id: e.id.as_uuid(),
+            application_id: e.application_id.as_uuid(),
+            // Microseconds, cut as the database's own timestamps are.
+            at: e.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            kind: e.kind.as_str(),
+            outcome: e.outcome.map(LoginOutcome::as_str),
+            reason: e.reason.as_deref().map(|r| clamp(r, 100)),
+            detail: e.detail.as_deref().map(|d| clamp(d, 1000)),
+            provider: e.provider.as_deref().map(|p| clamp(p, 100)),
+            federated_user_id: e.federated_user_id.map(|f| f.as_uuid()),
+            user_id: e.user_id.as_ref().map(UserId::as_str),
+        }
+    }
+}
+
+/// PostgreSQL: every event in one statement with one parameter, a JSON array of rows
+/// that `json_populate_recordset` reads as the table's own row type. The statement's
+/// text is the same for any number of events, so it is prepared once per connection,
+/// and the rows go as one value instead of ten parameters each.
+fn postgres_insert(events: &[Event]) -> Result<Statement, sea_orm::DbErr> {
+    let rows: Vec<EventRow<'_>> = events.iter().map(EventRow::of).collect();
+    let rows = serde_json::to_string(&rows).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+    Ok(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} \
+             FROM json_populate_recordset(NULL::events, $1::json)"
+        ),
+        [rows.into()],
+    ))
+}
+
+/// The `events` table's columns, as [`EventRow`] names them.
+const EVENT_COLUMNS: &str = "id, application_id, at, kind, outcome, reason, detail, provider, \
+                             federated_user_id, user_id";
+
 /// Inserts events in `write` (the transaction whose changes they record), and the
 /// webhook deliveries they cause. The inserts are queued: they go with the
 /// transaction's other queued writes before its next read or its commit.
@@ -34,9 +91,15 @@ pub(crate) async fn insert_events(
     write: &mut WriteTxn,
     events: &[Event],
 ) -> Result<(), sea_orm::DbErr> {
-    // Bounded chunks keep each statement under the databases' parameter limits.
-    for chunk in events.chunks(500) {
-        write.defer(&event::Entity::insert_many(chunk.iter().map(to_active)));
+    if write.txn.get_database_backend() == DbBackend::Postgres {
+        if !events.is_empty() {
+            write.defer_statement(postgres_insert(events)?);
+        }
+    } else {
+        // Bounded chunks keep each statement under SQLite's parameter limit.
+        for chunk in events.chunks(500) {
+            write.defer(&event::Entity::insert_many(chunk.iter().map(to_active)));
+        }
     }
     // The transactional outbox: webhook deliveries commit or roll back with the events.
     crate::webhooks::enqueue(write, events).await

@@ -170,6 +170,13 @@ impl WriteTxn {
             .push(statement.build(self.txn.get_database_backend()));
     }
 
+    /// Queues a PostgreSQL statement written by hand, as [`WriteTxn::defer`] queues a
+    /// built one (its parameters `$1`, `$2`, … are renumbered when it is joined).
+    pub(crate) fn defer_statement(&mut self, statement: Statement) {
+        debug_assert_eq!(statement.db_backend, DbBackend::Postgres);
+        self.deferred.push(statement);
+    }
+
     /// Sends the queued writes, in order. Through sqlx on SQLite they go as one
     /// multi-statement request — one round trip to the connection's thread instead of
     /// one per write (SQLite binds each statement's `?` parameters from the shared list
