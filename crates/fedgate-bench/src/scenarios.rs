@@ -268,21 +268,18 @@ async fn login_start_against_bare(server: &Server, app: &str, count: usize, conc
         let (bare, storing) = (&bare, storing.as_ref());
         async move {
             quiet().await;
-            let (addr, request, measure) = match side {
-                Side::Start => (server.addr.as_str(), start, server.measure()),
-                Side::Bare => (
-                    bare.addr.as_str(),
+            let yardstick = match side {
+                Side::Start => None,
+                Side::Bare => Some((bare, false)),
+                Side::Storing => Some((storing.expect("a storing yardstick"), true)),
+            };
+            let (addr, request, measure) = match yardstick {
+                None => (server.addr.as_str(), start, server.measure()),
+                Some((y, uses_redis)) => (
+                    y.addr.as_str(),
                     raw::get("localhost", "/start"),
-                    server.measure_beside(bare.child.id(), false),
+                    server.measure_beside(y.child.id(), uses_redis),
                 ),
-                Side::Storing => {
-                    let storing = storing.expect("a storing yardstick");
-                    (
-                        storing.addr.as_str(),
-                        raw::get("localhost", "/start"),
-                        server.measure_beside(storing.child.id(), true),
-                    )
-                }
             };
             let (wall, total) =
                 raw::run(addr, vec![request; count], concurrency, |r| r.status == 302).await;

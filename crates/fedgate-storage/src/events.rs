@@ -14,22 +14,32 @@ use serde::Serialize;
 use crate::entity::{event, signing_key};
 use crate::{SeaStore, WriteTxn, backend_err, clamp, conflict_or_backend};
 
+/// An event's texts cut to their columns' lengths: reason, detail, provider.
+fn clamped(e: &Event) -> (Option<String>, Option<String>, Option<String>) {
+    (
+        e.reason.as_deref().map(|r| clamp(r, 100)),
+        e.detail.as_deref().map(|d| clamp(d, 1000)),
+        e.provider.as_deref().map(|p| clamp(p, 100)),
+    )
+}
+
 fn to_active(e: &Event) -> event::ActiveModel {
+    let (reason, detail, provider) = clamped(e);
     event::ActiveModel {
         id: Set(e.id.as_uuid()),
         application_id: Set(e.application_id.as_uuid()),
         at: Set(e.at),
         kind: Set(e.kind.as_str().to_owned()),
         outcome: Set(e.outcome.map(|o| o.as_str().to_owned())),
-        reason: Set(e.reason.as_deref().map(|r| clamp(r, 100))),
-        detail: Set(e.detail.as_deref().map(|d| clamp(d, 1000))),
-        provider: Set(e.provider.as_deref().map(|p| clamp(p, 100))),
+        reason: Set(reason),
+        detail: Set(detail),
+        provider: Set(provider),
         federated_user_id: Set(e.federated_user_id.map(|f| f.as_uuid())),
         user_id: Set(e.user_id.as_ref().map(|u| u.as_str().to_owned())),
     }
 }
 
-/// An event as one element of the JSON array [`postgres_insert`] sends: the `events`
+/// An event as one element of the JSON array [`POSTGRES_INSERT`] reads: the `events`
 /// table's columns by name, each value in the text its column type reads.
 #[derive(Serialize)]
 struct EventRow<'a> {
@@ -47,6 +57,7 @@ struct EventRow<'a> {
 
 impl<'a> EventRow<'a> {
     fn of(e: &'a Event) -> Self {
+        let (reason, detail, provider) = clamped(e);
         Self {
             id: e.id.as_uuid(),
             application_id: e.application_id.as_uuid(),
@@ -54,9 +65,9 @@ impl<'a> EventRow<'a> {
             at: e.at.to_rfc3339_opts(SecondsFormat::Micros, true),
             kind: e.kind.as_str(),
             outcome: e.outcome.map(LoginOutcome::as_str),
-            reason: e.reason.as_deref().map(|r| clamp(r, 100)),
-            detail: e.detail.as_deref().map(|d| clamp(d, 1000)),
-            provider: e.provider.as_deref().map(|p| clamp(p, 100)),
+            reason,
+            detail,
+            provider,
             federated_user_id: e.federated_user_id.map(|f| f.as_uuid()),
             user_id: e.user_id.as_ref().map(UserId::as_str),
         }
@@ -64,25 +75,23 @@ impl<'a> EventRow<'a> {
 }
 
 /// PostgreSQL: every event in one statement with one parameter, a JSON array of rows
-/// that `json_populate_recordset` reads as the table's own row type. The statement's
-/// text is the same for any number of events, so it is prepared once per connection,
-/// and the rows go as one value instead of ten parameters each.
+/// that `json_populate_recordset` reads as the table's own row type. The text is the
+/// same for any number of events, so it is prepared once per connection, and the rows
+/// go as one value instead of ten parameters each.
+const POSTGRES_INSERT: &str = "INSERT INTO events (id, application_id, at, kind, outcome, \
+     reason, detail, provider, federated_user_id, user_id) SELECT id, application_id, at, \
+     kind, outcome, reason, detail, provider, federated_user_id, user_id \
+     FROM json_populate_recordset(NULL::events, $1::json)";
+
 fn postgres_insert(events: &[Event]) -> Result<Statement, sea_orm::DbErr> {
     let rows: Vec<EventRow<'_>> = events.iter().map(EventRow::of).collect();
     let rows = serde_json::to_string(&rows).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
     Ok(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        format!(
-            "INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} \
-             FROM json_populate_recordset(NULL::events, $1::json)"
-        ),
+        POSTGRES_INSERT,
         [rows.into()],
     ))
 }
-
-/// The `events` table's columns, as [`EventRow`] names them.
-const EVENT_COLUMNS: &str = "id, application_id, at, kind, outcome, reason, detail, provider, \
-                             federated_user_id, user_id";
 
 /// Inserts events in `write` (the transaction whose changes they record), and the
 /// webhook deliveries they cause. The inserts are queued: they go with the
