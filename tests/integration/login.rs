@@ -510,6 +510,60 @@ async fn a_state_works_once_and_its_code_is_never_redeemed_twice() {
 }
 
 #[tokio::test]
+async fn a_state_altered_in_transit_or_past_its_lifetime_is_refused() {
+    let w = World::start(json!({})).await;
+    let start = hop(&w.app.login_url(&w.app_id, "state=app-state")).await;
+    let at_google = hop(start.location.as_deref().unwrap()).await;
+    let callback = at_google.location.clone().unwrap();
+    let state = provider_state(&callback);
+    assert!(
+        !state.contains("app-state"),
+        "the login record travels sealed"
+    );
+    // One character changed, anywhere, and the state is nobody's.
+    for at in [0, state.len() / 2, state.len() - 1] {
+        let mut bent = state.clone().into_bytes();
+        bent[at] = if bent[at] == b'A' { b'B' } else { b'A' };
+        let bent = String::from_utf8(bent).unwrap();
+        let res = hop(&callback.replace(&state, &bent)).await;
+        assert_eq!(
+            (res.status, res.location.is_none()),
+            (StatusCode::BAD_REQUEST, true),
+            "changed at {at}"
+        );
+        assert_eq!(last_event(&w).await["reason"], "state_unknown_or_expired");
+    }
+    // Past the login's lifetime (`login_ttl_seconds`) the state opens no more.
+    w.app.clock.advance(601);
+    let late = hop(&callback).await;
+    assert_eq!(
+        (late.status, late.location.is_none()),
+        (StatusCode::BAD_REQUEST, true)
+    );
+    assert_eq!(last_event(&w).await["reason"], "state_unknown_or_expired");
+    assert_eq!(w.google.with(|s| s.token_calls), 0, "no code was redeemed");
+}
+
+#[tokio::test]
+async fn a_login_with_a_record_too_large_for_the_state_is_kept_and_works_once() {
+    let w = World::start(json!({})).await;
+    let app_state = "s".repeat(2048);
+    let start = hop(&w.app.login_url(&w.app_id, &format!("state={app_state}"))).await;
+    let at_google = hop(start.location.as_deref().unwrap()).await;
+    let callback = at_google.location.clone().unwrap();
+    assert_eq!(provider_state(&callback).len(), 43, "a random key to it");
+    let back = hop(&callback).await;
+    assert_eq!(back.target(), APP_REDIRECT);
+    assert_eq!(back.params()["state"], app_state);
+    assert!(back.params().contains_key("autoLoginToken"));
+    let replay = hop(&callback).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST);
+    assert!(replay.body.contains("already used"), "{}", replay.body);
+    assert_eq!(last_event(&w).await["reason"], "state_replayed");
+    assert_eq!(w.google.with(|s| s.token_calls), 1);
+}
+
+#[tokio::test]
 async fn a_callback_cannot_be_replayed_on_another_applications_callback() {
     let w = World::start(json!({})).await;
     let other = w.owner.create_app("Other").await.id;
@@ -1155,7 +1209,7 @@ async fn logins_in_two_tabs_of_one_browser_both_complete() {
 }
 
 #[tokio::test]
-async fn a_full_state_store_refuses_new_logins_and_lets_started_ones_finish() {
+async fn abandoned_starts_take_no_room_and_a_full_state_store_refuses_only_records_it_must_keep() {
     let w = World::start_with(
         |s| {
             // The in-process store, whatever the backend, at its smallest capacity.
@@ -1171,18 +1225,33 @@ async fn a_full_state_store_refuses_new_logins_and_lets_started_ones_finish() {
     let start = hop(&w.app.login_url(&w.app_id, "login_hint=ann")).await;
     let at_google = hop(start.location.as_deref().unwrap()).await;
 
-    // Someone starts logins and never finishes them.
+    // Someone starts logins and never finishes them. Their records travel sealed in
+    // the state sent to the provider and take no room here: far more of them than a
+    // 1 MiB store could hold all go to the provider.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let url = w.app.login_url(&w.app_id, "state=abandoned");
+    let small = w.app.login_url(&w.app_id, "state=abandoned");
+    for i in 0..3000 {
+        let res = client.get(&small).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND, "start {i}");
+    }
+
+    // A record too large to travel in the state (a 2 KiB app state) is kept in the
+    // store: those fill it, and then new ones are refused.
+    let large = w
+        .app
+        .login_url(&w.app_id, &format!("state={}", "x".repeat(2048)));
     let mut started = 0;
     let refused = loop {
-        let res = client.get(&url).send().await.unwrap();
+        let res = client.get(&large).send().await.unwrap();
         if res.status() != StatusCode::FOUND {
             break res;
         }
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        let state = provider_state(&location);
+        assert_eq!(state.len(), 43, "a kept record's state is a random key");
         started += 1;
         assert!(started < 5000, "a 1 MiB store never filled up");
     };
@@ -1195,16 +1264,30 @@ async fn a_full_state_store_refuses_new_logins_and_lets_started_ones_finish() {
             .unwrap()
             .contains("Too many sign-ins are under way")
     );
-    assert!(started > 500, "only {started} logins fitted in 1 MiB");
-    eprintln!("{started} pending logins filled 90 % of a 1 MiB in-process store");
+    assert!(started > 100, "only {started} large logins fitted in 1 MiB");
+    eprintln!("{started} pending large logins filled 90 % of a 1 MiB in-process store");
 
-    // The login started before is not evicted and finishes.
+    // Logins that need no room still start, and the one started before finishes.
+    assert_eq!(
+        client.get(&small).send().await.unwrap().status(),
+        StatusCode::FOUND
+    );
     let back = hop(at_google.location.as_deref().unwrap()).await;
     assert_eq!(back.target(), APP_REDIRECT);
     assert!(back.params().contains_key("autoLoginToken"), "{back:?}");
-    // Still full for new ones.
+    // Still full for records it would have to keep.
     assert_eq!(
-        client.get(&url).send().await.unwrap().status(),
+        client.get(&large).send().await.unwrap().status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
+}
+
+/// The `state` a start sent to the provider.
+fn provider_state(location: &str) -> String {
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
 }

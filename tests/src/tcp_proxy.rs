@@ -1,11 +1,13 @@
 //! A small TCP proxy between Fedgate and one of its services (PostgreSQL, Redis), in
 //! the test process: `cut` closes every connection through it and refuses new ones
-//! (as a network partition would), `restore` lets connections through again.
+//! (as a network partition would), `restore` lets connections through again; `sent`
+//! tells how many bytes Fedgate sent through it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
@@ -13,6 +15,7 @@ use tokio::task::AbortHandle;
 struct Inner {
     cut: AtomicBool,
     live: Mutex<Vec<AbortHandle>>,
+    sent: AtomicU64,
 }
 
 /// The proxy.
@@ -31,15 +34,33 @@ impl TcpProxy {
         let inner = Arc::new(Inner::default());
         let accepting = Arc::clone(&inner);
         tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
                 if accepting.cut.load(Ordering::SeqCst) {
                     drop(client);
                     continue;
                 }
+                let counting = Arc::clone(&accepting);
                 let task = tokio::spawn(async move {
-                    if let Ok(mut upstream) = TcpStream::connect(target).await {
-                        let _done = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                    }
+                    let Ok(upstream) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (mut from_client, mut to_client) = client.into_split();
+                    let (mut from_upstream, mut to_upstream) = upstream.into_split();
+                    let up = async move {
+                        let mut buf = vec![0; 16 * 1024];
+                        while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                            counting.sent.fetch_add(n as u64, Ordering::SeqCst);
+                            if to_upstream.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _closed = to_upstream.shutdown().await;
+                    };
+                    let down = async move {
+                        let _done = tokio::io::copy(&mut from_upstream, &mut to_client).await;
+                        let _closed = to_client.shutdown().await;
+                    };
+                    tokio::join!(up, down);
                 });
                 let mut live = accepting.live.lock().unwrap();
                 live.retain(|t| !t.is_finished());
@@ -71,6 +92,12 @@ impl TcpProxy {
         for task in self.inner.live.lock().unwrap().drain(..) {
             task.abort();
         }
+    }
+
+    /// How many bytes went through it towards the service so far.
+    #[must_use]
+    pub fn sent(&self) -> u64 {
+        self.inner.sent.load(Ordering::SeqCst)
     }
 
     /// Lets connections through again.

@@ -620,6 +620,13 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     async fn charge(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
         charge_each(self, charges).await
     }
+    /// [`Self::charge`] for events that come often and whose limits may hold across
+    /// instances a moment late (login starts): a store shared by several instances may
+    /// judge on the counts it knows and share its own soon after, so that one instance
+    /// needs no round trip per event. Within one instance a limit holds exactly.
+    async fn charge_soon(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
+        self.charge(charges).await
+    }
     /// [`Self::charge`], then — when no limit was passed — [`Self::put_new`]: the
     /// index of the charge past its limit (nothing stored), or `None` once stored. A
     /// store may do it in one round trip.
@@ -646,6 +653,21 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         charges: &[Charge],
     ) -> StoreResult<Charged<Option<Vec<u8>>>> {
         take_marking_charged_each(self, key, marker, mark, ttl, charges).await
+    }
+    /// [`Self::charge`], then — when no limit was passed — [`Self::put_if_absent`]: a
+    /// login callback spending a round whose record travelled sealed in its `state`
+    /// (true when this call spent it). A store may do it in one round trip.
+    async fn put_if_absent_charged(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Charged<bool>> {
+        if let Some(over) = self.charge(charges).await? {
+            return Ok(Charged::Over(over));
+        }
+        self.put_if_absent(key, value, ttl).await.map(Charged::Done)
     }
     /// Deletes a key if present.
     async fn delete(&self, key: &str) -> StoreResult<()>;

@@ -11,6 +11,7 @@
 //! written before rotation existed) open with any accepted key.
 
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -135,6 +136,7 @@ impl SealContext<'_> {
 pub struct Sealer {
     current: ([u8; KEY_VERSION_LEN], Aes256Gcm),
     previous: Vec<([u8; KEY_VERSION_LEN], Aes256Gcm)>,
+    days: Arc<DayKeys>,
 }
 
 impl fmt::Debug for Sealer {
@@ -170,13 +172,20 @@ impl Sealer {
     /// (while a master-key rotation re-seals everything under `current`).
     #[must_use]
     pub fn rotating(current: &MasterKey, previous: &[MasterKey]) -> Self {
+        let previous: Vec<&MasterKey> = previous
+            .iter()
+            .filter(|k| k.version() != current.version())
+            .collect();
         Self {
             current: cipher(current),
-            previous: previous
-                .iter()
-                .filter(|k| k.version() != current.version())
-                .map(cipher)
-                .collect(),
+            previous: previous.iter().copied().map(cipher).collect(),
+            days: Arc::new(DayKeys {
+                roots: std::iter::once(current)
+                    .chain(previous)
+                    .map(|k| (k.version(), transient_root(k)))
+                    .collect(),
+                cache: Mutex::new(Vec::new()),
+            }),
         }
     }
 
@@ -283,6 +292,139 @@ impl Sealer {
         let bytes = self.open(ctx, sealed)?;
         let text = std::str::from_utf8(bytes.expose_secret()).map_err(|_| SealError::CannotOpen)?;
         Ok(SecretString::from(text.to_owned()))
+    }
+}
+
+/// The format of a transient value: format byte, key version, day, nonce, ciphertext.
+const FORMAT_TRANSIENT: u8 = 3;
+/// How many day keys are kept derived (two days of two keys during a rotation, and
+/// room for a clock near midnight).
+const DAY_KEYS_KEPT: usize = 8;
+/// The days either side of today whose keys open a transient value.
+const DAYS_ACCEPTED: u32 = 1;
+
+/// Keys for *transient* values — short-lived ones that leave Fedgate and come back,
+/// like a login record sealed into the `state` sent through a provider. There are
+/// as many of those as logins, far more than secrets at rest, so they are not
+/// sealed with the master key itself: each day has a key of its own, derived from
+/// the master key (HMAC-SHA256), and no key seals more values than a day's logins
+/// — well inside what AES-GCM with random nonces allows one key.
+struct DayKeys {
+    /// Per master key (the current one first), the root the day keys are derived from.
+    roots: Vec<([u8; KEY_VERSION_LEN], SecretBox<[u8; 32]>)>,
+    /// Day keys derived so far: `(key version, day, cipher)`, the newest last.
+    cache: Mutex<Vec<([u8; KEY_VERSION_LEN], u32, Aes256Gcm)>>,
+}
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn transient_root(key: &MasterKey) -> SecretBox<[u8; 32]> {
+    SecretBox::new(Box::new(hmac_sha256(
+        key.0.expose_secret(),
+        &[b"fedgate transient root v1"],
+    )))
+}
+
+impl DayKeys {
+    /// The cipher of `day` under the master key named by `version`, derived once.
+    fn cipher(&self, version: &[u8], day: u32) -> Option<Aes256Gcm> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, c)) = cache
+            .iter()
+            .find(|(v, d, _)| v.as_slice() == version && *d == day)
+        {
+            return Some(c.clone());
+        }
+        let (v, root) = self.roots.iter().find(|(v, _)| v.as_slice() == version)?;
+        let key = hmac_sha256(root.expose_secret(), &[b"day ", &day.to_be_bytes()]);
+        let cipher = Aes256Gcm::new(&aes_gcm::Key::<Aes256Gcm>::from(key));
+        if cache.len() == DAY_KEYS_KEPT {
+            cache.remove(0);
+        }
+        cache.push((*v, day, cipher.clone()));
+        Some(cipher)
+    }
+}
+
+fn transient_aad(purpose: &str, day: u32) -> String {
+    format!("fedgate/v{AAD_VERSION}/transient/{purpose}/{day}")
+}
+
+impl Sealer {
+    /// Seals a transient value for `purpose` with the key of `day` (days since the
+    /// Unix epoch) under the current master key.
+    #[must_use]
+    pub fn seal_transient(&self, purpose: &str, day: u32, plaintext: &[u8]) -> Vec<u8> {
+        let version = self.current.0;
+        let Some(cipher) = self.days.cipher(&version, day) else {
+            unreachable!("the current key always has a root")
+        };
+        let nonce_bytes = crate::random::bytes::<NONCE_LEN>();
+        let aad = transient_aad(purpose, day);
+        // Encryption with a valid key and in-memory buffers cannot fail.
+        let ct = cipher
+            .encrypt(
+                &Nonce::from(nonce_bytes),
+                Payload {
+                    msg: plaintext,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(1 + KEY_VERSION_LEN + 4 + NONCE_LEN + ct.len());
+        out.push(FORMAT_TRANSIENT);
+        out.extend_from_slice(&version);
+        out.extend_from_slice(&day.to_be_bytes());
+        out.extend_from_slice(&nonce_bytes);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    /// Opens a transient value sealed for `purpose` on a day within one of `today`,
+    /// with the current master key or a previous one.
+    pub fn open_transient(
+        &self,
+        purpose: &str,
+        today: u32,
+        sealed: &[u8],
+    ) -> Result<SecretBox<[u8]>, SealError> {
+        const HEAD: usize = 1 + KEY_VERSION_LEN + 4;
+        if sealed.len() < HEAD + NONCE_LEN + TAG_LEN || sealed[0] != FORMAT_TRANSIENT {
+            return Err(SealError::CannotOpen);
+        }
+        let version = &sealed[1..=KEY_VERSION_LEN];
+        let day_bytes: [u8; 4] = sealed[1 + KEY_VERSION_LEN..HEAD]
+            .try_into()
+            .map_err(|_| SealError::CannotOpen)?;
+        let day = u32::from_be_bytes(day_bytes);
+        if day.abs_diff(today) > DAYS_ACCEPTED {
+            return Err(SealError::CannotOpen);
+        }
+        let cipher = self
+            .days
+            .cipher(version, day)
+            .ok_or(SealError::CannotOpen)?;
+        let (nonce, ct) = sealed[HEAD..].split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::CannotOpen)?;
+        let aad = transient_aad(purpose, day);
+        let plaintext = cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ct,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| SealError::CannotOpen)?;
+        Ok(SecretBox::from(plaintext.into_boxed_slice()))
     }
 }
 
@@ -407,5 +549,80 @@ mod tests {
         assert!(MasterKey::parse(&SecretString::from("c2hvcnQ=")).is_err());
         assert!(MasterKey::parse(&SecretString::from("not base64!")).is_err());
         assert_eq!(format!("{key:?}"), "MasterKey([redacted])");
+    }
+
+    #[test]
+    fn transient_values_open_for_their_purpose_near_their_day_only() {
+        let key = MasterKey::generate();
+        let sealer = Sealer::new(&key);
+        let day = 20_000;
+        let sealed = sealer.seal_transient("login.record", day, b"record");
+        for today in [day - 1, day, day + 1] {
+            let opened = sealer
+                .open_transient("login.record", today, &sealed)
+                .unwrap();
+            assert_eq!(opened.expose_secret(), b"record");
+        }
+        // Too far from its day, for another purpose, or under another key: never.
+        assert!(
+            sealer
+                .open_transient("login.record", day + 2, &sealed)
+                .is_err()
+        );
+        assert!(
+            sealer
+                .open_transient("login.record", day - 2, &sealed)
+                .is_err()
+        );
+        assert!(sealer.open_transient("other", day, &sealed).is_err());
+        assert!(
+            Sealer::new(&MasterKey::generate())
+                .open_transient("login.record", day, &sealed)
+                .is_err()
+        );
+        // Any byte changed — the day in the clear included — and it does not open.
+        for i in 0..sealed.len() {
+            let mut bent = sealed.clone();
+            bent[i] ^= 0x01;
+            assert!(
+                sealer.open_transient("login.record", day, &bent).is_err(),
+                "byte {i}"
+            );
+        }
+        assert!(
+            sealer
+                .open_transient("login.record", day, &sealed[..20])
+                .is_err()
+        );
+        // Secrets at rest and transient values do not open as each other.
+        let at_rest = sealer.seal(&ctx(ApplicationId::generate(), "r"), b"record");
+        assert!(
+            sealer
+                .open_transient("login.record", day, &at_rest)
+                .is_err()
+        );
+        // Each day has its own key: the same plaintext sealed on two days differs
+        // beyond the day, and a day's value relabelled as another's does not open.
+        let next = sealer.seal_transient("login.record", day + 1, b"record");
+        let mut relabelled = next.clone();
+        relabelled[1 + KEY_VERSION_LEN..1 + KEY_VERSION_LEN + 4]
+            .copy_from_slice(&day.to_be_bytes());
+        assert!(
+            sealer
+                .open_transient("login.record", day, &relabelled)
+                .is_err()
+        );
+        // During a rotation the previous key's values still open, and a sealer
+        // built anew from the same key opens what another instance sealed.
+        let rotated = Sealer::rotating(&MasterKey::generate(), &[key]);
+        assert_eq!(
+            rotated
+                .open_transient("login.record", day, &sealed)
+                .unwrap()
+                .expose_secret(),
+            b"record"
+        );
+        let fresh = rotated.seal_transient("login.record", day, b"new");
+        assert!(sealer.open_transient("login.record", day, &fresh).is_err());
     }
 }

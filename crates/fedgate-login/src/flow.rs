@@ -36,8 +36,10 @@ use crate::services::InactiveReason;
 
 /// Query parameters that carry a login request's signature (state signing).
 const SIGNATURE_PARAMS: [&str; 4] = ["accessKeyId", "timestamp", "nonce", "signature"];
-/// Longest `state` Fedgate sends to providers (and accepts back).
-const MAX_PROVIDER_STATE: usize = 128;
+/// Longest `state` Fedgate sends to providers (and accepts back): a login record
+/// sealed into it, up to this length; a larger record (a long app `state` or
+/// `login_hint`) is kept in the state store under a random `state` instead.
+const MAX_PROVIDER_STATE: usize = 1024;
 /// Longest login-start query accepted.
 const MAX_START_QUERY: usize = 8 * 1024;
 /// Longest app `state` kept in a login record.
@@ -45,8 +47,14 @@ const MAX_APP_STATE: usize = 2 * 1024;
 /// Longest `login_hint` passed on (an email address is at most 320 bytes).
 const MAX_LOGIN_HINT: usize = 320;
 
-/// A browser-binding cookie value as issued: a random token (43 characters).
-fn is_binding(value: &str) -> bool {
+/// The clock's time in Unix seconds (never before the epoch).
+fn unix_seconds(clock: &dyn Clock) -> u64 {
+    u64::try_from(clock.now().timestamp()).unwrap_or_default()
+}
+
+/// A random token as Fedgate issues them (43 characters): a browser-binding cookie's
+/// value, or the `state` of a login whose record is kept in the state store.
+fn is_token(value: &str) -> bool {
     value.len() == 43
         && value
             .bytes()
@@ -94,6 +102,8 @@ pub enum Started {
 struct Meter<'a> {
     charges: &'a [Charge],
     counted: bool,
+    /// Counted by [`StateStore::charge_soon`]: a login start's.
+    soon: bool,
 }
 
 impl<'a> Meter<'a> {
@@ -101,6 +111,16 @@ impl<'a> Meter<'a> {
         Self {
             charges,
             counted: false,
+            soon: false,
+        }
+    }
+
+    /// A meter whose charges a shared store may share with other instances soon after
+    /// judging them (a login start's; see [`StateStore::charge_soon`]).
+    const fn soon(charges: &'a [Charge]) -> Self {
+        Self {
+            soon: true,
+            ..Self::new(charges)
         }
     }
 
@@ -111,7 +131,11 @@ impl<'a> Meter<'a> {
             return Ok(None);
         }
         self.counted = true;
-        state.charge(self.charges).await
+        if self.soon {
+            state.charge_soon(self.charges).await
+        } else {
+            state.charge(self.charges).await
+        }
     }
 
     /// The charges not counted yet (none once counted), now counted by the caller.
@@ -124,11 +148,30 @@ impl<'a> Meter<'a> {
     }
 }
 
-/// The login record of one round at the provider, and where the round sends the browser.
+/// One round at the provider: its `state`, the login record to keep in the state store
+/// when it was too large to travel sealed in that `state`, and where the round sends
+/// the browser.
 struct Round {
-    key: String,
-    record: Vec<u8>,
+    state: String,
+    stored: Option<Vec<u8>>,
     url: String,
+}
+
+impl Round {
+    /// Where a record kept in the state store is kept.
+    fn key(&self) -> String {
+        format!("login:{}", self.state)
+    }
+}
+
+/// What a callback's `state` leads to.
+enum Taken {
+    /// The login record, spent now.
+    Record(Box<LoginRecord>),
+    /// Unknown, expired or spent already.
+    Refused(CallbackRefusal),
+    /// Past the limit of the charge at this index.
+    Over(usize),
 }
 
 /// What a callback ends in.
@@ -382,7 +425,7 @@ impl LoginFlow {
     /// login record and returns the provider URL to send the browser to.
     #[tracing::instrument(skip_all, fields(app_id = %req.app, provider = %req.slug))]
     pub async fn start(&self, req: StartRequest<'_>) -> Result<Started, StoreError> {
-        let mut meter = Meter::new(req.charges);
+        let mut meter = Meter::soon(req.charges);
         let started = self.start_metered(req, &mut meter).await?;
         // A refusal that read and wrote nothing is counted now: no earlier than that.
         if let Some(over) = meter.count(self.state.as_ref()).await? {
@@ -494,7 +537,7 @@ impl LoginFlow {
         }
         let browser = req
             .browser
-            .filter(|b| is_binding(b))
+            .filter(|b| is_token(b))
             .map_or_else(fedgate_domain::random::token, str::to_owned);
         let config = &active.config;
         let record = LoginRecord {
@@ -516,12 +559,17 @@ impl LoginFlow {
             browser_binding: Some(binding_hash(&browser)),
         };
         let prompt = record.prompt.clone();
-        let round = Self::round(&active, record, prompt.as_deref())?;
-        if let Some(over) = self
-            .state
-            .put_new_charged(&round.key, &round.record, self.login_ttl, meter.rest())
-            .await?
-        {
+        let round = self.round(&active, record, prompt.as_deref())?;
+        // A record sealed into the state is kept nowhere: only the charges count.
+        let over = match &round.stored {
+            None => meter.count(self.state.as_ref()).await?,
+            Some(record) => {
+                self.state
+                    .put_new_charged(&round.key(), record, self.login_ttl, meter.rest())
+                    .await?
+            }
+        };
+        if let Some(over) = over {
             return Ok(Started::Limited(over));
         }
         self.events
@@ -563,9 +611,11 @@ impl LoginFlow {
             .await
     }
 
-    /// A round at the provider — a login record with its own state, nonce and PKCE
-    /// verifier, under the key its callback will take — and where to send the browser.
+    /// A round at the provider — a login record with its own nonce and PKCE verifier,
+    /// sealed into the round's `state` (or, when too large for that, kept in the state
+    /// store under a random one) — and where to send the browser.
     fn round(
+        &self,
         active: &ActiveProvider,
         mut record: LoginRecord,
         prompt: Option<&str>,
@@ -574,11 +624,17 @@ impl LoginFlow {
         let (verifier, challenge) = fedgate_provider::pkce_pair();
         record.pkce_verifier = config.pkce.then_some(verifier);
         record.nonce = fedgate_domain::random::token();
-        let provider_state = fedgate_domain::random::token();
-        let bytes = serde_json::to_vec(&record)
-            .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
+        let now = unix_seconds(self.clock.as_ref());
+        let sealed = record.seal_into_state(&self.sealer, now, now + self.login_ttl.as_secs());
+        let (state, stored) = if sealed.len() <= MAX_PROVIDER_STATE {
+            (sealed, None)
+        } else {
+            let bytes = serde_json::to_vec(&record)
+                .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
+            (fedgate_domain::random::token(), Some(bytes))
+        };
         let url = active.authorization.url(&AuthorizationRequest {
-            state: &provider_state,
+            state: &state,
             nonce: (config.identity == Identity::IdToken).then_some(record.nonce.as_str()),
             pkce_challenge: config.pkce.then_some(challenge.as_str()),
             login_hint: record.login_hint.as_deref(),
@@ -590,11 +646,7 @@ impl LoginFlow {
                 OfflineAccess::No
             },
         });
-        Ok(Round {
-            key: format!("login:{provider_state}"),
-            record: bytes,
-            url,
-        })
+        Ok(Round { state, stored, url })
     }
 
     /// With offline access wanted and no refresh token in hand — none in this
@@ -628,11 +680,11 @@ impl LoginFlow {
         }
         let mut again = record.clone();
         again.consent_asked = true;
-        // Not new work: the login under way finishes even with the store nearly full.
-        let round = Self::round(active, again, Some("consent"))?;
-        self.state
-            .put(&round.key, &round.record, self.login_ttl)
-            .await?;
+        let round = self.round(active, again, Some("consent"))?;
+        if let Some(record) = &round.stored {
+            // Not new work: the login under way finishes even with the store nearly full.
+            self.state.put(&round.key(), record, self.login_ttl).await?;
+        }
         Ok(Some(round.url))
     }
 
@@ -748,45 +800,16 @@ impl LoginFlow {
         else {
             return Ok(Completed::Refused(CallbackRefusal::NoState.page()));
         };
-        // The record is spent once, and its marker tells a replay from a stranger.
-        let taken = self
-            .state
-            .take_marking_charged(
-                &format!("login:{provider_state}"),
-                &format!("login-used:{provider_state}"),
-                b"1",
-                self.login_ttl,
-                meter.rest(),
-            )
-            .await?;
-        let bytes = match taken {
-            Charged::Over(over) => return Ok(Completed::Limited(over)),
-            Charged::Done(bytes) => bytes,
+        let taken = if is_token(provider_state) {
+            self.take_stored(provider_state, meter).await?
+        } else {
+            self.take_sealed(provider_state, meter).await?
         };
-        let Some(bytes) = bytes else {
-            let replayed = self
-                .state
-                .get(&format!("login-used:{provider_state}"))
-                .await?
-                .is_some();
-            let refusal = if replayed {
-                CallbackRefusal::Replayed
-            } else {
-                CallbackRefusal::Unknown
-            };
-            if let Some(app) = path_app
-                && self.store.find_application(app).await?.is_some()
-                && let Some((reason, detail)) = refusal.event()
-            {
-                let mut e = Event::new(app, EventKind::LoginFailed, self.clock.now());
-                e.reason = Some(reason.to_owned());
-                e.detail = Some(detail.to_owned());
-                self.events.publish(e);
-            }
-            return Ok(Completed::Refused(refusal.page()));
+        let record = match taken {
+            Taken::Record(record) => *record,
+            Taken::Over(over) => return Ok(Completed::Limited(over)),
+            Taken::Refused(refusal) => return self.refuse_callback(path_app, refusal).await,
         };
-        let record: LoginRecord = serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::Backend(format!("login record: {e}")))?;
         let app = record.application_id;
         // From here the record says where the browser goes back to: storage failing
         // now is an error redirect to the app, not a page. (Nothing is redeemed.)
@@ -849,6 +872,76 @@ impl LoginFlow {
                     .await
             }
         })
+    }
+
+    /// The record kept in the state store under `state`, taken once; its marker tells
+    /// a replay from a stranger.
+    async fn take_stored(&self, state: &str, meter: &mut Meter<'_>) -> Result<Taken, StoreError> {
+        let marker = format!("login-used:{state}");
+        let taken = self
+            .state
+            .take_marking_charged(
+                &format!("login:{state}"),
+                &marker,
+                b"1",
+                self.login_ttl,
+                meter.rest(),
+            )
+            .await?;
+        Ok(match taken {
+            Charged::Over(over) => Taken::Over(over),
+            Charged::Done(Some(bytes)) => Taken::Record(Box::new(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Backend(format!("login record: {e}")))?,
+            )),
+            Charged::Done(None) if self.state.get(&marker).await?.is_some() => {
+                Taken::Refused(CallbackRefusal::Replayed)
+            }
+            Charged::Done(None) => Taken::Refused(CallbackRefusal::Unknown),
+        })
+    }
+
+    /// The record sealed into `state`, spent once: the first callback with it leaves
+    /// the round's marker (named by its nonce, random and never reused) for as long as
+    /// the record could still be presented; any later one finds the marker.
+    async fn take_sealed(&self, state: &str, meter: &mut Meter<'_>) -> Result<Taken, StoreError> {
+        let now = unix_seconds(self.clock.as_ref());
+        let Some((record, expires_at)) = LoginRecord::open_state(&self.sealer, state, now) else {
+            return Ok(Taken::Refused(CallbackRefusal::Unknown));
+        };
+        let spent = self
+            .state
+            .put_if_absent_charged(
+                &format!("login-spent:{}", record.nonce),
+                b"1",
+                Duration::from_secs(expires_at - now),
+                meter.rest(),
+            )
+            .await?;
+        Ok(match spent {
+            Charged::Over(over) => Taken::Over(over),
+            Charged::Done(true) => Taken::Record(Box::new(record)),
+            Charged::Done(false) => Taken::Refused(CallbackRefusal::Replayed),
+        })
+    }
+
+    /// A callback refused before its record was in hand: an event when the path names
+    /// a known application, and the error page.
+    async fn refuse_callback(
+        &self,
+        path_app: Option<ApplicationId>,
+        refusal: CallbackRefusal,
+    ) -> Result<Completed, StoreError> {
+        if let Some(app) = path_app
+            && self.store.find_application(app).await?.is_some()
+            && let Some((reason, detail)) = refusal.event()
+        {
+            let mut e = Event::new(app, EventKind::LoginFailed, self.clock.now());
+            e.reason = Some(reason.to_owned());
+            e.detail = Some(detail.to_owned());
+            self.events.publish(e);
+        }
+        Ok(Completed::Refused(refusal.page()))
     }
 
     /// A failed login: its event, the provider's upstream error when it was the

@@ -449,6 +449,11 @@ impl StateStore for ObservedStateStore {
         self.seen("increment", r)
     }
 
+    async fn charge_soon(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
+        let r = self.inner.charge_soon(charges).await;
+        self.seen("increment", r)
+    }
+
     async fn put_new_charged(
         &self,
         key: &str,
@@ -457,6 +462,20 @@ impl StateStore for ObservedStateStore {
         charges: &[Charge],
     ) -> StoreResult<Option<usize>> {
         let r = self.inner.put_new_charged(key, value, ttl, charges).await;
+        self.seen("put", r)
+    }
+
+    async fn put_if_absent_charged(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Charged<bool>> {
+        let r = self
+            .inner
+            .put_if_absent_charged(key, value, ttl, charges)
+            .await;
         self.seen("put", r)
     }
 

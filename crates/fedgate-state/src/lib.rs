@@ -5,6 +5,7 @@
 
 mod memory;
 mod redis_store;
+mod tally;
 
 pub use memory::MemoryStateStore;
 pub use redis_store::RedisStateStore;

@@ -19,6 +19,8 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
+use crate::tally::{FLUSH_EVERY, Pending, Tallies, Unjudged};
+
 /// INCR, and set the expiry only when the counter was just created: atomic in Redis.
 const INCREMENT_SCRIPT: &str = r"
 local n = redis.call('INCR', KEYS[1])
@@ -67,6 +69,35 @@ local taken = redis.call('GETDEL', KEYS[n + 1])
 if taken then redis.call('SET', KEYS[n + 2], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3]) end
 return {0, taken}
 ";
+
+/// The charge script's counting (same keys and arguments first), then — with no limit
+/// passed — `SET NX` of `KEYS[n+1]` (`ARGV[2n+2]`, for `ARGV[2n+3]` ms):
+/// `{index past its limit or 0, 1 when stored}`. A login callback's one round trip
+/// when its record travelled sealed.
+const PUT_IF_ABSENT_CHARGED_SCRIPT: &str = r"
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
+  if count > tonumber(ARGV[2 * i + 1]) then return {i, 0} end
+end
+if redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'NX', 'PX', ARGV[2 * n + 3]) then
+  return {0, 1}
+end
+return {0, 0}
+";
+
+/// INCRBY, and set the expiry only when the counter was just created by it: the new
+/// count and the ms its window has left. Atomic in Redis.
+const ADD_SCRIPT: &str = r"
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {n, redis.call('PTTL', KEYS[1])}
+";
+
+/// How often an instance with nothing to add to the shared counters checks that Redis
+/// answers (the login starts it judges on its own counts are refused while it does not).
+const PING_EVERY: Duration = Duration::from_secs(1);
 
 /// A connection to one Redis (reconnecting on its own) or to a cluster (following
 /// its slots), for one operation.
@@ -168,6 +199,18 @@ impl Alive {
 }
 
 impl Single {
+    /// The shared connection and every thread's own.
+    fn every_connection(&self) -> Vec<Connection> {
+        let local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
+        std::iter::once(self.shared.clone())
+            .chain(local.values().filter_map(|l| match l {
+                Local::Open(conn, alive) if alive.still() => Some(conn.clone()),
+                _ => None,
+            }))
+            .map(Connection::Single)
+            .collect()
+    }
+
     /// This thread's own connection, or the shared one while it has none.
     fn connection(self: &Arc<Self>) -> ConnectionManager {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -216,21 +259,132 @@ impl Single {
     }
 }
 
+/// Where keys go: the server, and the prefix of every key.
+#[derive(Clone)]
+struct Link {
+    server: Server,
+    prefix: String,
+}
+
+impl Link {
+    /// The connection for one operation from this thread.
+    fn conn(&self) -> Connection {
+        match &self.server {
+            Server::Single(single) => Connection::Single(single.connection()),
+            Server::Cluster(cluster) => Connection::Cluster(cluster.clone()),
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    async fn ping(&self) -> redis::RedisResult<()> {
+        redis::cmd("PING").query_async::<()>(&mut self.conn()).await
+    }
+
+    /// Whether every connection open to Redis answers a PING. A connection that lost
+    /// Redis fails its next command and reconnects meanwhile: pinging them all after an
+    /// outage spends those failures here, not on a login's callback.
+    async fn ping_every_connection(&self) -> bool {
+        let connections = match &self.server {
+            Server::Single(single) => single.every_connection(),
+            Server::Cluster(cluster) => vec![Connection::Cluster(cluster.clone())],
+        };
+        let mut answered = true;
+        for mut conn in connections {
+            answered &= redis::cmd("PING")
+                .query_async::<()>(&mut conn)
+                .await
+                .is_ok();
+        }
+        answered
+    }
+
+    /// Adds `pending` to its shared counter: the new count and the time its window
+    /// has left.
+    async fn add(&self, script: &redis::Script, pending: &Pending) -> StoreResult<(u64, Duration)> {
+        let (count, left): (u64, i64) = script
+            .key(self.key(&pending.key))
+            .arg(pending.add)
+            .arg(millis(pending.window))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| backend(&e))?;
+        let left = u64::try_from(left).map_or(pending.window, Duration::from_millis);
+        Ok((count, left))
+    }
+}
+
+/// Adds what `tallies` counted to the shared counters every [`FLUSH_EVERY`], and
+/// checks Redis answers when there is nothing to add; ends with the store.
+async fn keep_flushing(link: Link, script: redis::Script, tallies: Weak<Tallies>) {
+    let mut heard = Instant::now();
+    let mut forgot = Instant::now();
+    loop {
+        tokio::time::sleep(FLUSH_EVERY).await;
+        let Some(tallies) = tallies.upgrade() else {
+            return;
+        };
+        let now = Instant::now();
+        if now.duration_since(forgot) >= PING_EVERY {
+            tallies.forget_ended(now);
+            forgot = now;
+        }
+        if now.duration_since(heard) >= PING_EVERY || !tallies.reachable() {
+            let answered = link.ping_every_connection().await;
+            tallies.set_reachable(answered);
+            if !answered {
+                continue;
+            }
+            heard = now;
+        }
+        let pending = tallies.take_pending(now);
+        if !pending.is_empty() {
+            let mut sends = tokio::task::JoinSet::new();
+            for p in pending {
+                let (link, script) = (link.clone(), script.clone());
+                sends.spawn(async move {
+                    let added = link.add(&script, &p).await;
+                    (p, added)
+                });
+            }
+            let mut answered = true;
+            while let Some(Ok((p, added))) = sends.join_next().await {
+                match added {
+                    Ok((count, left)) => tallies.settle(&p, count, left, Instant::now()),
+                    Err(_) => {
+                        tallies.unsent(&p);
+                        answered = false;
+                    }
+                }
+            }
+            tallies.set_reachable(answered);
+            if answered {
+                heard = now;
+            }
+        }
+    }
+}
+
 /// State in Redis, shared by every instance. Keys are `{prefix}{key}`.
 #[derive(Clone)]
 pub struct RedisStateStore {
-    server: Server,
-    prefix: String,
+    link: Link,
+    /// Login-start charges, counted here and added to Redis soon after.
+    tallies: Arc<Tallies>,
+    add: redis::Script,
     increment: redis::Script,
     charge: redis::Script,
     take_marking: redis::Script,
     take_marking_charged: redis::Script,
+    put_if_absent_charged: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStateStore")
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.link.prefix)
             .finish_non_exhaustive()
     }
 }
@@ -287,27 +441,46 @@ impl RedisStateStore {
 
     async fn over(server: Server, prefix: &str) -> StoreResult<Self> {
         let store = Self {
-            server,
-            prefix: prefix.to_owned(),
+            link: Link {
+                server,
+                prefix: prefix.to_owned(),
+            },
+            tallies: Arc::default(),
+            add: redis::Script::new(ADD_SCRIPT),
             increment: redis::Script::new(INCREMENT_SCRIPT),
             charge: redis::Script::new(CHARGE_SCRIPT),
             take_marking: redis::Script::new(TAKE_MARKING_SCRIPT),
             take_marking_charged: redis::Script::new(TAKE_MARKING_CHARGED_SCRIPT),
+            put_if_absent_charged: redis::Script::new(PUT_IF_ABSENT_CHARGED_SCRIPT),
         };
         store.ping().await?;
+        tokio::spawn(keep_flushing(
+            store.link.clone(),
+            store.add.clone(),
+            Arc::downgrade(&store.tallies),
+        ));
         Ok(store)
     }
 
-    /// The connection for one operation from this thread.
     fn conn(&self) -> Connection {
-        match &self.server {
-            Server::Single(single) => Connection::Single(single.connection()),
-            Server::Cluster(cluster) => Connection::Cluster(cluster.clone()),
+        self.link.conn()
+    }
+
+    /// An operation failed: when Redis did not answer, login starts are not judged on
+    /// counts that cannot be shared until it answers again (the flusher checks).
+    fn failed(&self, e: &redis::RedisError) -> StoreError {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+        {
+            self.tallies.set_reachable(false);
         }
+        backend(e)
     }
 
     fn key(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
+        self.link.key(key)
     }
 
     /// A counting script's first keys and arguments: how many `charges`, then each
@@ -337,7 +510,7 @@ impl RedisStateStore {
         let over: usize = invocation
             .invoke_async(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))?;
+            .map_err(|e| self.failed(&e))?;
         Ok(over.checked_sub(1))
     }
 }
@@ -352,7 +525,7 @@ impl StateStore for RedisStateStore {
             .arg(millis(ttl))
             .query_async::<()>(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))
+            .map_err(|e| self.failed(&e))
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -360,7 +533,7 @@ impl StateStore for RedisStateStore {
             .arg(self.key(key))
             .query_async(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))
+            .map_err(|e| self.failed(&e))
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -368,7 +541,7 @@ impl StateStore for RedisStateStore {
             .arg(self.key(key))
             .query_async(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))
+            .map_err(|e| self.failed(&e))
     }
 
     async fn take_marking(
@@ -379,7 +552,7 @@ impl StateStore for RedisStateStore {
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
         // On a cluster the two keys live in different slots: one at a time.
-        if let Server::Cluster(_) = self.server {
+        if let Server::Cluster(_) = self.link.server {
             return take_marking_each(self, key, marker, mark, ttl).await;
         }
         self.take_marking
@@ -389,7 +562,7 @@ impl StateStore for RedisStateStore {
             .arg(millis(ttl))
             .invoke_async(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))
+            .map_err(|e| self.failed(&e))
     }
 
     async fn take_marking_charged(
@@ -401,7 +574,7 @@ impl StateStore for RedisStateStore {
         charges: &[Charge],
     ) -> StoreResult<Charged<Option<Vec<u8>>>> {
         // On a cluster the keys live in different slots: one step after the other.
-        if let Server::Cluster(_) = self.server {
+        if let Server::Cluster(_) = self.link.server {
             return take_marking_charged_each(self, key, marker, mark, ttl, charges).await;
         }
         let mut invocation = self.take_marking_charged.prepare_invoke();
@@ -414,7 +587,7 @@ impl StateStore for RedisStateStore {
         let (over, taken): (usize, Option<Vec<u8>>) = invocation
             .invoke_async(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))?;
+            .map_err(|e| self.failed(&e))?;
         Ok(match over.checked_sub(1) {
             Some(over) => Charged::Over(over),
             None => Charged::Done(taken),
@@ -430,8 +603,35 @@ impl StateStore for RedisStateStore {
             .arg(millis(ttl))
             .query_async(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))?;
+            .map_err(|e| self.failed(&e))?;
         Ok(reply.is_some())
+    }
+
+    async fn put_if_absent_charged(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        charges: &[Charge],
+    ) -> StoreResult<Charged<bool>> {
+        // On a cluster the keys live in different slots: one step after the other.
+        if let Server::Cluster(_) = self.link.server {
+            if let Some(over) = charge_each(self, charges).await? {
+                return Ok(Charged::Over(over));
+            }
+            return self.put_if_absent(key, value, ttl).await.map(Charged::Done);
+        }
+        let mut invocation = self.put_if_absent_charged.prepare_invoke();
+        self.charging(&mut invocation, charges);
+        invocation.key(self.key(key)).arg(value).arg(millis(ttl));
+        let (over, stored): (usize, usize) = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.failed(&e))?;
+        Ok(match over.checked_sub(1) {
+            Some(over) => Charged::Over(over),
+            None => Charged::Done(stored == 1),
+        })
     }
 
     async fn increment(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
@@ -440,11 +640,11 @@ impl StateStore for RedisStateStore {
             .arg(millis(ttl))
             .invoke_async(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))
+            .map_err(|e| self.failed(&e))
     }
 
     async fn charge(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
-        match self.server {
+        match self.link.server {
             Server::Single(_) if !charges.is_empty() => self.charge_script(charges, None).await,
             _ => charge_each(self, charges).await,
         }
@@ -457,7 +657,7 @@ impl StateStore for RedisStateStore {
         ttl: Duration,
         charges: &[Charge],
     ) -> StoreResult<Option<usize>> {
-        if let Server::Single(_) = self.server {
+        if let Server::Single(_) = self.link.server {
             return self.charge_script(charges, Some((key, value, ttl))).await;
         }
         if let Some(over) = charge_each(self, charges).await? {
@@ -471,14 +671,21 @@ impl StateStore for RedisStateStore {
             .arg(self.key(key))
             .query_async::<()>(&mut self.conn())
             .await
-            .map_err(|e| backend(&e))
+            .map_err(|e| self.failed(&e))
+    }
+
+    async fn charge_soon(&self, charges: &[Charge]) -> StoreResult<Option<usize>> {
+        match self.tallies.charge(charges, Instant::now()) {
+            Ok(judged) => Ok(judged),
+            Err(Unjudged::Crowded) => self.charge(charges).await,
+            Err(Unjudged::Unreachable) => Err(StoreError::Backend(
+                "redis: did not answer the last time counts were shared".into(),
+            )),
+        }
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        redis::cmd("PING")
-            .query_async::<()>(&mut self.conn())
-            .await
-            .map_err(|e| backend(&e))
+        self.link.ping().await.map_err(|e| self.failed(&e))
     }
 }
 
@@ -502,7 +709,7 @@ mod tests {
         let store = runtime
             .block_on(RedisStateStore::connect(&url, &prefix))
             .unwrap();
-        let Server::Single(single) = &store.server else {
+        let Server::Single(single) = &store.link.server else {
             unreachable!("one Redis")
         };
         let owns = |thread: ThreadId| {

@@ -276,6 +276,64 @@ async fn charged_takes_count_first_and_take_once(s: Arc<dyn StateStore>) {
     assert_eq!(s.get("login:x").await.unwrap(), None);
 }
 
+/// A callback spending a round that travelled sealed: charged first, the round's
+/// marker stored once (one winner among concurrent callbacks) only when no limit was
+/// passed, and for its lifetime only.
+async fn charged_claims_count_first_and_claim_once(s: Arc<dyn StateStore>) {
+    let minute = Duration::from_secs(60);
+    let limits = [
+        charge("claim-address", 2, minute),
+        charge("claim-app", 100, minute),
+    ];
+    let claim = |s: Arc<dyn StateStore>, key: &'static str, limits: Vec<Charge>| async move {
+        s.put_if_absent_charged(key, b"1", minute, &limits)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        claim(Arc::clone(&s), "spent:a", limits.to_vec()).await,
+        Charged::Done(true)
+    );
+    assert_eq!(s.get("spent:a").await.unwrap().as_deref(), Some(&b"1"[..]));
+    // Spent already: refused, and still counted.
+    assert_eq!(
+        claim(Arc::clone(&s), "spent:a", limits.to_vec()).await,
+        Charged::Done(false)
+    );
+    // Past the address's limit nothing is stored, and the application's counter is
+    // spared.
+    assert_eq!(
+        claim(Arc::clone(&s), "spent:b", limits.to_vec()).await,
+        Charged::Over(0)
+    );
+    assert_eq!(s.get("spent:b").await.unwrap(), None);
+    assert_eq!(s.increment("claim-app", minute).await.unwrap(), 3);
+    // Nothing to charge: of concurrent callbacks, one spends the round.
+    let winners = concurrent_takers(&s, move |s| async move {
+        match s
+            .put_if_absent_charged("spent:c", b"1", minute, &[])
+            .await
+            .unwrap()
+        {
+            Charged::Done(true) => Some(b"record".to_vec()),
+            Charged::Done(false) => None,
+            Charged::Over(_) => panic!("nothing was charged"),
+        }
+    })
+    .await;
+    assert_eq!(winners, 1);
+    // The marker lives as long as it was given.
+    let short = Duration::from_millis(150);
+    assert_eq!(
+        s.put_if_absent_charged("spent:d", b"1", short, &[])
+            .await
+            .unwrap(),
+        Charged::Done(true)
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.get("spent:d").await.unwrap(), None);
+}
+
 async fn contract(s: Arc<dyn StateStore>) {
     put_get_delete(s.as_ref()).await;
     values_expire(s.as_ref()).await;
@@ -284,7 +342,8 @@ async fn contract(s: Arc<dyn StateStore>) {
     put_if_absent_has_one_winner(Arc::clone(&s)).await;
     counters_count_and_keep_their_window(Arc::clone(&s)).await;
     charges_stop_at_the_first_limit_passed(Arc::clone(&s)).await;
-    charged_takes_count_first_and_take_once(s).await;
+    charged_takes_count_first_and_take_once(Arc::clone(&s)).await;
+    charged_claims_count_first_and_claim_once(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -390,4 +449,40 @@ async fn a_thread_that_runs_a_new_runtime_is_served_at_once() {
         store.get("after").await.unwrap().as_deref(),
         Some(&b"v"[..])
     );
+}
+
+/// Login-start charges on Redis: judged at once by the counts a store knows, and shared
+/// with the other stores (instances) within a flush. A store that never counted on a
+/// counter lets one event through before it hears the others' counts — the bound on
+/// what a limit lets through across instances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soon_charges_hold_at_once_in_one_store_and_across_stores_within_a_flush() {
+    let url =
+        std::env::var("FG_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("fedgate-test:{}:", uuid::Uuid::new_v4());
+    let a = RedisStateStore::connect(&url, &prefix).await.unwrap();
+    let b = RedisStateStore::connect(&url, &prefix).await.unwrap();
+    let minute = Duration::from_secs(60);
+    let limit = [charge("starts", 3, minute)];
+    for _ in 0..3 {
+        assert_eq!(a.charge_soon(&limit).await.unwrap(), None);
+    }
+    assert_eq!(a.charge_soon(&limit).await.unwrap(), Some(0), "at once");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(b.charge_soon(&limit).await.unwrap(), None, "not heard yet");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(b.charge_soon(&limit).await.unwrap(), Some(0), "heard");
+    // A counter near its limit is heard without counting: `a` knows of `b`'s.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        a.increment("starts", minute).await.unwrap(),
+        7,
+        "all shared"
+    );
+    // The same charges on the in-process store are exact, as `charge` is.
+    let memory = MemoryStateStore::new();
+    for _ in 0..3 {
+        assert_eq!(memory.charge_soon(&limit).await.unwrap(), None);
+    }
+    assert_eq!(memory.charge_soon(&limit).await.unwrap(), Some(0));
 }
