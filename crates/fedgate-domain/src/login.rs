@@ -479,6 +479,24 @@ mod tests {
         assert_eq!(LoginRecord::open_state(&sealer, "not base64!", now), None);
         assert_eq!(LoginRecord::open_state(&sealer, &state[1..], now), None);
         // The state keeps nothing readable: not the app's state, nonce or verifier.
+        // A Google login with a short app state stays well under the 1024 characters
+        // past which a record is kept in the store instead.
+        let google = LoginRecord {
+            client_id: format!(
+                "{}-{}.apps.googleusercontent.com",
+                "1".repeat(12),
+                "a".repeat(32)
+            ),
+            app_state: Some("return-to-42".into()),
+            login_hint: None,
+            ..r.clone()
+        };
+        let typical = google.seal_into_state(&sealer, now, now + 600);
+        eprintln!(
+            "a typical Google login's state: {} characters",
+            typical.len()
+        );
+        assert!(typical.len() < 600, "{}", typical.len());
         let raw = URL_SAFE_NO_PAD.decode(&state).unwrap();
         for clear in [&b"nnnnnnnn"[..], b"vvvvvvvv", b"app.example.com", b"s p&="] {
             assert!(!raw.windows(clear.len()).any(|w| w == clear));

@@ -97,8 +97,10 @@ pub enum Started {
 
 /// The rate-limit charges of a login start or callback, counted once: before the
 /// request's first read or write that the registry's memory cannot answer — or
-/// together with the login record stored (a start) or taken (a callback), in one round
-/// trip to the state store — or, when it needs the store for nothing, at its end.
+/// together with the login record stored (a start whose record is too large to travel
+/// sealed) or spent (a callback), in one round trip to the state store — or, when it
+/// needs the store for nothing, at its end. A start's are counted with
+/// [`StateStore::charge_soon`].
 struct Meter<'a> {
     charges: &'a [Charge],
     counted: bool,
