@@ -565,6 +565,24 @@ pub async fn take_marking_charged_each<S: StateStore + ?Sized>(
         .map(Charged::Done)
 }
 
+/// [`StateStore::charge`], then — when no limit was passed — [`StateStore::put_if_absent`]:
+/// [`StateStore::put_if_absent_charged`] in two steps.
+pub async fn put_if_absent_charged_each<S: StateStore + ?Sized>(
+    store: &S,
+    key: &str,
+    value: &[u8],
+    ttl: Duration,
+    charges: &[Charge],
+) -> StoreResult<Charged<bool>> {
+    if let Some(over) = store.charge(charges).await? {
+        return Ok(Charged::Over(over));
+    }
+    store
+        .put_if_absent(key, value, ttl)
+        .await
+        .map(Charged::Done)
+}
+
 /// Counts `charges` one after the other with [`StateStore::increment`], stopping at the
 /// first that passes its limit: the index of that charge, if any. Later charges are
 /// not counted for an event refused by an earlier one.
@@ -664,10 +682,7 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         ttl: Duration,
         charges: &[Charge],
     ) -> StoreResult<Charged<bool>> {
-        if let Some(over) = self.charge(charges).await? {
-            return Ok(Charged::Over(over));
-        }
-        self.put_if_absent(key, value, ttl).await.map(Charged::Done)
+        put_if_absent_charged_each(self, key, value, ttl, charges).await
     }
     /// Deletes a key if present.
     async fn delete(&self, key: &str) -> StoreResult<()>;

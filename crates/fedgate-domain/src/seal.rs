@@ -145,6 +145,43 @@ impl fmt::Debug for Sealer {
     }
 }
 
+/// Appends to `out` a random 96-bit nonce and `plaintext` encrypted under it, with its
+/// tag.
+fn encrypt(cipher: &Aes256Gcm, aad: &str, plaintext: &[u8], out: &mut Vec<u8>) {
+    let nonce = crate::random::bytes::<NONCE_LEN>();
+    // Encryption with a valid key and in-memory buffers cannot fail.
+    let ct = cipher
+        .encrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad: aad.as_bytes(),
+            },
+        )
+        .unwrap_or_default();
+    out.reserve(NONCE_LEN + ct.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+}
+
+/// Opens what [`encrypt`] appended: a nonce, then ciphertext and tag.
+fn decrypt(cipher: &Aes256Gcm, aad: &str, nonce_and_ct: &[u8]) -> Result<Vec<u8>, SealError> {
+    if nonce_and_ct.len() < NONCE_LEN + TAG_LEN {
+        return Err(SealError::CannotOpen);
+    }
+    let (nonce, ct) = nonce_and_ct.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::CannotOpen)?;
+    cipher
+        .decrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| SealError::CannotOpen)
+}
+
 fn cipher(key: &MasterKey) -> ([u8; KEY_VERSION_LEN], Aes256Gcm) {
     let k = aes_gcm::Key::<Aes256Gcm>::from(*key.0.expose_secret());
     (key.version(), Aes256Gcm::new(&k))
@@ -199,25 +236,10 @@ impl Sealer {
     /// random 96-bit nonce, ciphertext+tag.
     #[must_use]
     pub fn seal(&self, ctx: &SealContext<'_>, plaintext: &[u8]) -> Vec<u8> {
-        let nonce_bytes = crate::random::bytes::<NONCE_LEN>();
-        let nonce = Nonce::from(nonce_bytes);
-        let aad = ctx.aad();
         let (version, cipher) = &self.current;
-        // Encryption with a valid key and in-memory buffers cannot fail.
-        let ct = cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .unwrap_or_default();
-        let mut out = Vec::with_capacity(1 + KEY_VERSION_LEN + NONCE_LEN + ct.len());
-        out.push(FORMAT_V2);
+        let mut out = vec![FORMAT_V2];
         out.extend_from_slice(version);
-        out.extend_from_slice(&nonce_bytes);
-        out.extend_from_slice(&ct);
+        encrypt(cipher, &ctx.aad(), plaintext, &mut out);
         out
     }
 
@@ -228,22 +250,7 @@ impl Sealer {
     /// Opens a value sealed for exactly `ctx` with any accepted key.
     pub fn open(&self, ctx: &SealContext<'_>, sealed: &[u8]) -> Result<SecretBox<[u8]>, SealError> {
         let aad = ctx.aad();
-        let attempt = |cipher: &Aes256Gcm, rest: &[u8]| {
-            if rest.len() < NONCE_LEN + TAG_LEN {
-                return Err(SealError::CannotOpen);
-            }
-            let (nonce, ct) = rest.split_at(NONCE_LEN);
-            let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::CannotOpen)?;
-            cipher
-                .decrypt(
-                    &Nonce::from(nonce),
-                    Payload {
-                        msg: ct,
-                        aad: aad.as_bytes(),
-                    },
-                )
-                .map_err(|_| SealError::CannotOpen)
-        };
+        let attempt = |cipher: &Aes256Gcm, rest: &[u8]| decrypt(cipher, &aad, rest);
         let plaintext = match sealed.split_first() {
             Some((&FORMAT_V2, rest)) if rest.len() > KEY_VERSION_LEN => {
                 let (version, rest) = rest.split_at(KEY_VERSION_LEN);
@@ -367,24 +374,10 @@ impl Sealer {
         let Some(cipher) = self.days.cipher(&version, day) else {
             unreachable!("the current key always has a root")
         };
-        let nonce_bytes = crate::random::bytes::<NONCE_LEN>();
-        let aad = transient_aad(purpose, day);
-        // Encryption with a valid key and in-memory buffers cannot fail.
-        let ct = cipher
-            .encrypt(
-                &Nonce::from(nonce_bytes),
-                Payload {
-                    msg: plaintext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .unwrap_or_default();
-        let mut out = Vec::with_capacity(1 + KEY_VERSION_LEN + 4 + NONCE_LEN + ct.len());
-        out.push(FORMAT_TRANSIENT);
+        let mut out = vec![FORMAT_TRANSIENT];
         out.extend_from_slice(&version);
         out.extend_from_slice(&day.to_be_bytes());
-        out.extend_from_slice(&nonce_bytes);
-        out.extend_from_slice(&ct);
+        encrypt(&cipher, &transient_aad(purpose, day), plaintext, &mut out);
         out
     }
 
@@ -397,7 +390,7 @@ impl Sealer {
         sealed: &[u8],
     ) -> Result<SecretBox<[u8]>, SealError> {
         const HEAD: usize = 1 + KEY_VERSION_LEN + 4;
-        if sealed.len() < HEAD + NONCE_LEN + TAG_LEN || sealed[0] != FORMAT_TRANSIENT {
+        if sealed.len() < HEAD || sealed[0] != FORMAT_TRANSIENT {
             return Err(SealError::CannotOpen);
         }
         let version = &sealed[1..=KEY_VERSION_LEN];
@@ -412,18 +405,7 @@ impl Sealer {
             .days
             .cipher(version, day)
             .ok_or(SealError::CannotOpen)?;
-        let (nonce, ct) = sealed[HEAD..].split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::CannotOpen)?;
-        let aad = transient_aad(purpose, day);
-        let plaintext = cipher
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: ct,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| SealError::CannotOpen)?;
+        let plaintext = decrypt(&cipher, &transient_aad(purpose, day), &sealed[HEAD..])?;
         Ok(SecretBox::from(plaintext.into_boxed_slice()))
     }
 }

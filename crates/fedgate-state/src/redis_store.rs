@@ -1,8 +1,10 @@
 //! The Redis state store, on one Redis or on a Redis Cluster. On a cluster every
 //! operation names one key (the counter script takes that key as its only `KEYS`
 //! entry), so no operation spans hash slots and a cluster serves them as one Redis
-//! does. On one Redis, the charges of an event and the record it stores go in one
-//! script: one round trip for a login start.
+//! does. On one Redis, the charges of an event and the record it stores or spends go in
+//! one script: one round trip for a login callback. A login start's charges make none:
+//! they are judged on counts kept here and added to Redis every
+//! [`FLUSH_EVERY`](crate::tally::FLUSH_EVERY) (`tally.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -11,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use fedgate_domain::ports::{
-    Charge, Charged, StateStore, StoreError, StoreResult, charge_each, take_marking_charged_each,
-    take_marking_each,
+    Charge, Charged, StateStore, StoreError, StoreResult, charge_each, put_if_absent_charged_each,
+    take_marking_charged_each, take_marking_each,
 };
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
@@ -350,13 +352,14 @@ async fn keep_flushing(link: Link, script: redis::Script, tallies: Weak<Tallies>
                 });
             }
             let mut answered = true;
-            while let Some(Ok((p, added))) = sends.join_next().await {
-                match added {
-                    Ok((count, left)) => tallies.settle(&p, count, left, Instant::now()),
-                    Err(_) => {
+            while let Some(joined) = sends.join_next().await {
+                match joined {
+                    Ok((p, Ok((count, left)))) => tallies.settle(&p, count, left, Instant::now()),
+                    Ok((p, Err(_))) => {
                         tallies.unsent(&p);
                         answered = false;
                     }
+                    Err(_) => answered = false,
                 }
             }
             tallies.set_reachable(answered);
@@ -616,10 +619,7 @@ impl StateStore for RedisStateStore {
     ) -> StoreResult<Charged<bool>> {
         // On a cluster the keys live in different slots: one step after the other.
         if let Server::Cluster(_) = self.link.server {
-            if let Some(over) = charge_each(self, charges).await? {
-                return Ok(Charged::Over(over));
-            }
-            return self.put_if_absent(key, value, ttl).await.map(Charged::Done);
+            return put_if_absent_charged_each(self, key, value, ttl, charges).await;
         }
         let mut invocation = self.put_if_absent_charged.prepare_invoke();
         self.charging(&mut invocation, charges);
