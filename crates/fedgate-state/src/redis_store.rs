@@ -30,22 +30,39 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 ";
 
-/// Counts the charges in order (`KEYS[1..n]`; `ARGV[1]` is `n`, then each counter's
-/// window in ms and limit), stopping at the first past its limit and returning its
-/// 1-based index; with none past, stores the record `KEYS[n+1]` when given (its value
-/// and ttl in ms follow in `ARGV`) and returns 0. Atomic in Redis.
-const CHARGE_SCRIPT: &str = r"
+/// A script that first counts the charges in order (`KEYS[1..n]`; `ARGV[1]` is `n`,
+/// then each counter's window in ms and limit), stopping at the first past its limit:
+/// `over` is that charge's 1-based index, or 0 with none past. `$rest` follows, with
+/// its own keys from `KEYS[n+1]` and arguments from `ARGV[2n+2]`.
+macro_rules! charging_script {
+    ($rest:literal) => {
+        concat!(
+            r"
 local n = tonumber(ARGV[1])
+local over = 0
 for i = 1, n do
   local count = redis.call('INCR', KEYS[i])
   if count == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
-  if count > tonumber(ARGV[2 * i + 1]) then return i end
+  if count > tonumber(ARGV[2 * i + 1]) then over = i; break end
 end
+",
+            $rest
+        )
+    };
+}
+
+/// The charges counted, then — with none past its limit — the record `KEYS[n+1]`
+/// stored when given (its value and ttl in ms follow in `ARGV`): the index past its
+/// limit, or 0. Atomic in Redis.
+const CHARGE_SCRIPT: &str = charging_script!(
+    r"
+if over > 0 then return over end
 if #KEYS > n then
   redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3])
 end
 return 0
-";
+"
+);
 
 /// Takes a record (`KEYS[1]`) and, when there was one, leaves its marker (`KEYS[2]`,
 /// value `ARGV[1]`, for `ARGV[2]` ms): one round trip, and no moment when the record
@@ -56,38 +73,31 @@ if taken then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
 return taken
 ";
 
-/// The charge script's counting (same keys and arguments first), then — with no limit
-/// passed — the take-marking script's work on `KEYS[n+1]` and its marker `KEYS[n+2]`
-/// (`ARGV[2n+2]`, for `ARGV[2n+3]` ms): `{index past its limit or 0, the value taken}`.
-/// A login callback's one round trip.
-const TAKE_MARKING_CHARGED_SCRIPT: &str = r"
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local count = redis.call('INCR', KEYS[i])
-  if count == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
-  if count > tonumber(ARGV[2 * i + 1]) then return {i, false} end
-end
+/// The charges counted, then — with none past its limit — the take-marking script's
+/// work on `KEYS[n+1]` and its marker `KEYS[n+2]` (`ARGV[2n+2]`, for `ARGV[2n+3]`
+/// ms): `{index past its limit or 0, the value taken}`. A login callback's one round
+/// trip when its record is kept in the store.
+const TAKE_MARKING_CHARGED_SCRIPT: &str = charging_script!(
+    r"
+if over > 0 then return {over, false} end
 local taken = redis.call('GETDEL', KEYS[n + 1])
 if taken then redis.call('SET', KEYS[n + 2], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3]) end
 return {0, taken}
-";
+"
+);
 
-/// The charge script's counting (same keys and arguments first), then — with no limit
-/// passed — `SET NX` of `KEYS[n+1]` (`ARGV[2n+2]`, for `ARGV[2n+3]` ms):
-/// `{index past its limit or 0, 1 when stored}`. A login callback's one round trip
-/// when its record travelled sealed.
-const PUT_IF_ABSENT_CHARGED_SCRIPT: &str = r"
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local count = redis.call('INCR', KEYS[i])
-  if count == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
-  if count > tonumber(ARGV[2 * i + 1]) then return {i, 0} end
-end
+/// The charges counted, then — with none past its limit — `SET NX` of `KEYS[n+1]`
+/// (`ARGV[2n+2]`, for `ARGV[2n+3]` ms): `{index past its limit or 0, 1 when stored}`.
+/// A login callback's one round trip when its record travelled sealed.
+const PUT_IF_ABSENT_CHARGED_SCRIPT: &str = charging_script!(
+    r"
+if over > 0 then return {over, 0} end
 if redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'NX', 'PX', ARGV[2 * n + 3]) then
   return {0, 1}
 end
 return {0, 0}
-";
+"
+);
 
 /// INCRBY, and set the expiry only when the counter was just created by it: the new
 /// count and the ms its window has left. Atomic in Redis.

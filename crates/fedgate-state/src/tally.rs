@@ -44,6 +44,18 @@ struct Tally {
 }
 
 impl Tally {
+    /// A window starting `now` for `charge`, with `sending` still unanswered.
+    fn fresh(charge: &Charge, now: Instant, sending: u64) -> Self {
+        Self {
+            shared: 0,
+            sending,
+            pending: 0,
+            limit: charge.limit,
+            window: charge.window,
+            until: now + charge.window,
+        }
+    }
+
     const fn count(&self) -> u64 {
         self.shared + self.sending + self.pending
     }
@@ -97,25 +109,16 @@ impl Tallies {
             return Err(Unjudged::Crowded);
         }
         for (i, c) in charges.iter().enumerate() {
-            let tally = counters.entry(c.key.clone()).or_insert_with(|| Tally {
-                shared: 0,
-                sending: 0,
-                pending: 0,
-                limit: c.limit,
-                window: c.window,
-                until: now + c.window,
-            });
+            if !counters.contains_key(&c.key) {
+                counters.insert(c.key.clone(), Tally::fresh(c, now, 0));
+            }
+            let Some(tally) = counters.get_mut(&c.key) else {
+                unreachable!("inserted above")
+            };
             if tally.until <= now {
                 // The window ended: what was counted in it no longer counts (a send
                 // under way is answered for the new window, or the old one's end).
-                *tally = Tally {
-                    shared: 0,
-                    sending: tally.sending,
-                    pending: 0,
-                    limit: c.limit,
-                    window: c.window,
-                    until: now + c.window,
-                };
+                *tally = Tally::fresh(c, now, tally.sending);
             }
             tally.limit = c.limit;
             tally.pending += 1;
