@@ -15,6 +15,7 @@ mod m20261202_000006_token_key_rotation;
 mod m20261203_000007_event_retention;
 mod m20261203_000008_webhook_deliveries;
 mod m20261203_000009_owner_first_indexes;
+mod m20261204_000010_expect_function;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_event_retention::Migration),
             Box::new(m20261203_000008_webhook_deliveries::Migration),
             Box::new(m20261203_000009_owner_first_indexes::Migration),
+            Box::new(m20261204_000010_expect_function::Migration),
         ]
     }
 }

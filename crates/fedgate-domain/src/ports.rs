@@ -326,12 +326,14 @@ pub struct PlannedToken {
 
 /// One login's writes, in one transaction. The login service decides; the store only
 /// reads and writes what it is told. A uniqueness race (two first logins of one person
-/// creating the same user or locator) is reported as `Conflict`, and the service
+/// creating the same user or locator), or on a first attempt an identity changed since
+/// it was read ([`LoginAttempt::First`]), is reported as `Conflict`, and the service
 /// retries the whole transaction.
 #[async_trait]
 pub trait LoginTransaction: Send {
     /// Finds the identity under `key`, creating it (unlinked, with `profile`) on first
-    /// sight; of concurrent first logins one creates it and the others see it. A store
+    /// sight; of concurrent first logins one creates it and the others see it — or, on
+    /// a [`LoginAttempt::First`], get `Conflict` at the commit. A store
     /// that can read the owners of `locators` in the same request does, and returns
     /// them in [`ClaimedIdentity::owners`] (a first login then needs no second read).
     async fn claim_identity(
@@ -364,11 +366,24 @@ pub trait LoginTransaction: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
+/// Which attempt of a login a transaction is, and so how it guards what it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// The first: the store may read the identity without locking it and check, as it
+    /// commits, that nothing it read has changed meanwhile — `Conflict`, with nothing
+    /// written, if something has.
+    First,
+    /// After a `Conflict`: the store locks the identity as it claims it, so that a
+    /// concurrent login of the same person waits for this one instead of making it
+    /// retry again.
+    Retry,
+}
+
 /// Starts login transactions.
 #[async_trait]
 pub trait LoginRepository: Send + Sync {
     /// Begins one.
-    async fn begin_login(&self) -> StoreResult<Box<dyn LoginTransaction>>;
+    async fn begin_login(&self, attempt: LoginAttempt) -> StoreResult<Box<dyn LoginTransaction>>;
     /// The federated user with this identity key and its sealed provider tokens, if
     /// it exists (read outside any login transaction).
     async fn stored_tokens(

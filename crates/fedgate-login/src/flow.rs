@@ -13,8 +13,8 @@ use fedgate_domain::ids::{ApplicationId, FederatedUserId, UserId};
 use fedgate_domain::linking::AssertedLocator;
 use fedgate_domain::login::{self, LoginRecord, LoginResult, RESULT_CODE_TTL_SECONDS};
 use fedgate_domain::ports::{
-    Charge, Charged, ClaimedIdentity, IdentityKey, IdentityUpdate, PlannedToken, StateStore, Store,
-    StoreError,
+    Charge, Charged, ClaimedIdentity, IdentityKey, IdentityUpdate, LoginAttempt, PlannedToken,
+    StateStore, Store, StoreError,
 };
 use fedgate_domain::property::ResultDelivery;
 use fedgate_domain::request_auth::{self, ReceivedRequest, SignatureHeaders};
@@ -1240,20 +1240,29 @@ impl LoginFlow {
             plan_token,
             notes,
         };
-        let mut attempt = 0;
+        // The first attempt reads without locking; the retries lock what they claim
+        // (one for a race the first lost, two more for a locator another login took).
+        let mut attempt = LoginAttempt::First;
+        let mut retries = 0;
         loop {
-            attempt += 1;
-            match self.resolve_once(&r).await {
-                Err(StoreError::Conflict(_)) if attempt < 3 => {}
+            match self.resolve_once(&r, attempt).await {
+                Err(StoreError::Conflict(_)) if retries < 3 => {
+                    attempt = LoginAttempt::Retry;
+                    retries += 1;
+                }
                 other => return other,
             }
         }
     }
 
-    async fn resolve_once(&self, r: &Resolution<'_>) -> Result<Resolved, StoreError> {
+    async fn resolve_once(
+        &self,
+        r: &Resolution<'_>,
+        attempt: LoginAttempt,
+    ) -> Result<Resolved, StoreError> {
         let now = self.clock.now();
         let app = r.record.application_id;
-        let mut txn = self.store.begin_login().await?;
+        let mut txn = self.store.begin_login(attempt).await?;
         let locators: Vec<Locator> = r.asserted.iter().map(|a| a.locator.clone()).collect();
         let mut claimed: ClaimedIdentity =
             txn.claim_identity(r.key, r.profile, now, &locators).await?;

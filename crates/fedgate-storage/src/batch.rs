@@ -16,12 +16,37 @@ use sea_orm::{DbBackend, Statement};
 /// bits).
 const MAX_PARAMETERS: usize = 65_535;
 
+/// A queued write.
+#[derive(Debug, Clone)]
+pub(crate) struct Queued {
+    pub(crate) statement: Statement,
+    /// PostgreSQL only: the write must change a row (it ends with `RETURNING`), or the
+    /// statement it is sent in fails with this message (`fedgate_expect`, SQLSTATE
+    /// 40001) and writes nothing.
+    pub(crate) expected: Option<&'static str>,
+}
+
+impl Queued {
+    pub(crate) fn write(statement: Statement) -> Self {
+        Self {
+            statement,
+            expected: None,
+        }
+    }
+
+    /// The statement, sent as it is on SQLite (where nothing queues an expected row).
+    pub(crate) fn into_sqlite(self) -> Statement {
+        debug_assert!(self.expected.is_none(), "an expected row on SQLite");
+        self.statement
+    }
+}
+
 /// `statements` as few statements as PostgreSQL's parameter limit allows, in order.
-pub(crate) fn postgres_batches(statements: Vec<Statement>) -> Vec<Statement> {
-    let mut groups: Vec<Vec<Statement>> = Vec::new();
+pub(crate) fn postgres_batches(statements: Vec<Queued>) -> Vec<Statement> {
+    let mut groups: Vec<Vec<Queued>> = Vec::new();
     let mut counted = 0;
     for s in statements {
-        let n = parameters(&s);
+        let n = parameters(&s.statement) + 1;
         match groups.last_mut() {
             Some(group) if counted + n <= MAX_PARAMETERS => group.push(s),
             _ => {
@@ -39,24 +64,48 @@ fn parameters(s: &Statement) -> usize {
 }
 
 /// One statement for a group of writes: `WITH w0 AS (first), w1 AS (second) last`,
-/// each write's `$n` parameters numbered after the ones before it.
-fn joined(mut group: Vec<Statement>) -> Statement {
-    if group.len() == 1 {
-        return group.remove(0);
+/// each write's `$n` parameters numbered after the ones before it. When some must
+/// change a row, every write is a `WITH` part and the statement ends by asking
+/// `fedgate_expect` whether each of those returned one: `SELECT fedgate_expect(EXISTS
+/// (SELECT 1 FROM w0), $n) AND …`.
+fn joined(mut group: Vec<Queued>) -> Statement {
+    let expecting = group.iter().any(|q| q.expected.is_some());
+    if group.len() == 1 && !expecting {
+        return group.remove(0).statement;
     }
-    let last = group.len() - 1;
-    let mut sql = String::with_capacity(group.iter().map(|s| s.sql.len() + 16).sum());
-    let mut values = Vec::with_capacity(group.iter().map(parameters).sum());
-    for (i, s) in group.into_iter().enumerate() {
+    let parts = if expecting {
+        group.len()
+    } else {
+        group.len() - 1
+    };
+    let mut sql = String::with_capacity(group.iter().map(|q| q.statement.sql.len() + 16).sum());
+    let mut values = Vec::with_capacity(group.iter().map(|q| parameters(&q.statement) + 1).sum());
+    let mut expected = Vec::new();
+    for (i, q) in group.into_iter().enumerate() {
         match i {
-            0 => sql.push_str("WITH w0 AS ("),
-            i if i == last => sql.push_str(") "),
+            0 if parts > 0 => sql.push_str("WITH w0 AS ("),
+            i if i == parts => sql.push_str(") "),
             i => {
                 let _ = write!(sql, "), w{i} AS (");
             }
         }
-        renumber(&s.sql, values.len(), &mut sql);
-        values.extend(s.values.map(|v| v.0).unwrap_or_default());
+        renumber(&q.statement.sql, values.len(), &mut sql);
+        values.extend(q.statement.values.map(|v| v.0).unwrap_or_default());
+        if let Some(what) = q.expected {
+            expected.push((i, what));
+        }
+    }
+    if expecting {
+        sql.push_str(") SELECT ");
+        for (n, (i, what)) in expected.into_iter().enumerate() {
+            values.push(what.into());
+            let and = if n == 0 { "" } else { " AND " };
+            let _ = write!(
+                sql,
+                "{and}fedgate_expect(EXISTS (SELECT 1 FROM w{i}), ${})",
+                values.len()
+            );
+        }
     }
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
@@ -95,8 +144,12 @@ mod tests {
 
     use super::*;
 
-    fn statement(sql: &str, values: Vec<Value>) -> Statement {
-        Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+    fn statement(sql: &str, values: Vec<Value>) -> Queued {
+        Queued::write(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
     }
 
     #[test]
@@ -140,7 +193,41 @@ mod tests {
         let one = statement(r#"DELETE FROM "t" WHERE "id" = $1"#, vec![1.into()]);
         let batches = postgres_batches(vec![one.clone()]);
         assert_eq!(batches.len(), 1);
-        assert_eq!(batches[0].sql, one.sql);
+        assert_eq!(batches[0].sql, one.statement.sql);
+    }
+
+    #[test]
+    fn writes_expecting_a_row_are_checked_by_the_statement_s_last_part() {
+        let mut guarded = statement(
+            r#"UPDATE "t" SET "a" = $1 WHERE "id" = $2 AND "a" = $3 RETURNING "id""#,
+            vec![1.into(), 2.into(), 0.into()],
+        );
+        guarded.expected = Some("t changed");
+        let batches = postgres_batches(vec![
+            guarded.clone(),
+            statement(r#"INSERT INTO "u" ("x") VALUES ($1)"#, vec![3.into()]),
+        ]);
+        assert_eq!(
+            batches[0].sql,
+            r#"WITH w0 AS (UPDATE "t" SET "a" = $1 WHERE "id" = $2 AND "a" = $3 RETURNING "id"), w1 AS (INSERT INTO "u" ("x") VALUES ($4)) SELECT fedgate_expect(EXISTS (SELECT 1 FROM w0), $5)"#
+        );
+        let values = batches[0].values.as_ref().map(|v| v.0.clone());
+        assert_eq!(
+            values,
+            Some(vec![
+                1.into(),
+                2.into(),
+                0.into(),
+                3.into(),
+                "t changed".into()
+            ])
+        );
+        // Alone, it is still checked.
+        let alone = postgres_batches(vec![guarded]);
+        assert_eq!(
+            alone[0].sql,
+            r#"WITH w0 AS (UPDATE "t" SET "a" = $1 WHERE "id" = $2 AND "a" = $3 RETURNING "id") SELECT fedgate_expect(EXISTS (SELECT 1 FROM w0), $4)"#
+        );
     }
 
     #[test]

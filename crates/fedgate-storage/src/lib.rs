@@ -101,10 +101,15 @@ struct SqliteWriter {
 }
 
 /// A write transaction's connection: the SQLite writer's, or one of the pool's
-/// (PostgreSQL; SQLite under `from_connection`).
+/// (PostgreSQL; SQLite under `from_connection`), or — on PostgreSQL, until something
+/// is read after a write — none yet ([`SeaStore::begin_write_unbegun`]).
 pub(crate) enum Txn {
     Pool(DatabaseTransaction),
     Writer(writer::WriterTxn),
+    /// No transaction begun: a read runs on its own, against what is committed, and
+    /// the writes wait in the queue. The first flush begins the transaction; a commit
+    /// with nothing flushed sends the writes as one statement, atomic on its own.
+    Unbegun(DatabaseConnection),
 }
 
 #[async_trait]
@@ -113,6 +118,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.get_database_backend(),
             Self::Writer(t) => t.get_database_backend(),
+            Self::Unbegun(db) => db.get_database_backend(),
         }
     }
 
@@ -120,6 +126,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.execute_raw(stmt).await,
             Self::Writer(t) => t.execute_raw(stmt).await,
+            Self::Unbegun(db) => db.execute_raw(stmt).await,
         }
     }
 
@@ -127,6 +134,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.execute_unprepared(sql).await,
             Self::Writer(t) => t.execute_unprepared(sql).await,
+            Self::Unbegun(db) => db.execute_unprepared(sql).await,
         }
     }
 
@@ -134,6 +142,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.query_one_raw(stmt).await,
             Self::Writer(t) => t.query_one_raw(stmt).await,
+            Self::Unbegun(db) => db.query_one_raw(stmt).await,
         }
     }
 
@@ -141,6 +150,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.query_all_raw(stmt).await,
             Self::Writer(t) => t.query_all_raw(stmt).await,
+            Self::Unbegun(db) => db.query_all_raw(stmt).await,
         }
     }
 }
@@ -155,7 +165,7 @@ pub(crate) struct WriteTxn {
     pub(crate) webhooks: Arc<webhooks::SubscriptionCache>,
     /// Writes whose results nothing reads, sent together before the transaction's next
     /// read ([`WriteTxn::flush`]) or its commit.
-    deferred: Vec<Statement>,
+    deferred: Vec<batch::Queued>,
 }
 
 impl WriteTxn {
@@ -166,15 +176,35 @@ impl WriteTxn {
     /// queued write changed (on PostgreSQL they run as parts of one statement, against
     /// one snapshot), except through a foreign key, checked once all of them have run.
     pub(crate) fn defer(&mut self, statement: &impl QueryTrait) {
-        self.deferred
-            .push(statement.build(self.txn.get_database_backend()));
+        self.deferred.push(batch::Queued::write(
+            statement.build(self.txn.get_database_backend()),
+        ));
     }
 
     /// Queues a PostgreSQL statement written by hand, as [`WriteTxn::defer`] queues a
     /// built one (its parameters `$1`, `$2`, … are renumbered when it is joined).
     pub(crate) fn defer_statement(&mut self, statement: Statement) {
         debug_assert_eq!(statement.db_backend, DbBackend::Postgres);
-        self.deferred.push(statement);
+        self.deferred.push(batch::Queued::write(statement));
+    }
+
+    /// Queues a PostgreSQL write that must change a row (it ends with `RETURNING`):
+    /// if it changes none, the statement it is sent in fails with `what` as a
+    /// serialization failure (`fedgate_expect`), and nothing it carries is written.
+    pub(crate) fn defer_expecting_row(&mut self, statement: Statement, what: &'static str) {
+        debug_assert_eq!(statement.db_backend, DbBackend::Postgres);
+        self.deferred.push(batch::Queued {
+            statement,
+            expected: Some(what),
+        });
+    }
+
+    /// Begins the transaction if none is yet ([`Txn::Unbegun`]).
+    async fn begin(&mut self) -> Result<(), DbErr> {
+        if let Txn::Unbegun(db) = &self.txn {
+            self.txn = Txn::Pool(db.begin().await?);
+        }
+        Ok(())
     }
 
     /// Sends the queued writes, in order. Through sqlx on SQLite they go as one
@@ -186,16 +216,22 @@ impl WriteTxn {
     /// Whoever reads in the transaction after queuing writes calls this first, so every
     /// read sees every write before it.
     pub(crate) async fn flush(&mut self) -> Result<(), DbErr> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        self.begin().await?;
         let statements = std::mem::take(&mut self.deferred);
-        let pool = match &self.txn {
-            Txn::Pool(t) if statements.len() > 1 => Some(t.get_database_backend()),
-            _ => None,
-        };
-        match pool {
-            Some(DbBackend::Sqlite) => {
+        match (&self.txn, self.txn.get_database_backend()) {
+            (_, DbBackend::Postgres) => {
+                for s in batch::postgres_batches(statements) {
+                    self.txn.execute_raw(s).await?;
+                }
+            }
+            (Txn::Pool(_), DbBackend::Sqlite) if statements.len() > 1 => {
                 let mut sql = String::new();
                 let mut values = Vec::new();
                 for s in statements {
+                    let s = s.into_sqlite();
                     sql.push_str(&s.sql);
                     sql.push_str(";\n");
                     values.extend(s.values.map(|v| v.0).unwrap_or_default());
@@ -208,14 +244,9 @@ impl WriteTxn {
                     ))
                     .await?;
             }
-            Some(DbBackend::Postgres) => {
-                for s in batch::postgres_batches(statements) {
-                    self.txn.execute_raw(s).await?;
-                }
-            }
             _ => {
                 for s in statements {
-                    self.txn.execute_raw(s).await?;
+                    self.txn.execute_raw(s.into_sqlite()).await?;
                 }
             }
         }
@@ -223,10 +254,27 @@ impl WriteTxn {
     }
 
     pub(crate) async fn commit(mut self) -> Result<(), DbErr> {
+        if let Txn::Unbegun(db) = &self.txn {
+            // Nothing was read after a write: the writes go as one statement, which
+            // commits or fails whole — no `BEGIN` and no `COMMIT` to wait for. (Past
+            // PostgreSQL's parameter limit they take a transaction after all.)
+            let mut batches = batch::postgres_batches(std::mem::take(&mut self.deferred));
+            match batches.len() {
+                0 => return Ok(()),
+                1 => return db.execute_raw(batches.remove(0)).await.map(|_| ()),
+                _ => {
+                    self.begin().await?;
+                    for s in batches {
+                        self.txn.execute_raw(s).await?;
+                    }
+                }
+            }
+        }
         self.flush().await?;
         match self.txn {
             Txn::Pool(t) => t.commit().await,
             Txn::Writer(t) => t.commit(),
+            Txn::Unbegun(_) => Ok(()),
         }
     }
 }
@@ -266,11 +314,24 @@ pub(crate) fn unique_violation(e: &DbErr) -> Option<&str> {
     }
 }
 
-/// Maps a unique-constraint violation to `Conflict(what)`, anything else to `Backend`.
+/// A serialization failure (SQLSTATE 40001): on PostgreSQL what `fedgate_expect`
+/// raises when a write expected to change a row changed none.
+fn serialization_failure(e: &DbErr) -> bool {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), sea_orm::sqlx::Error::Database(d) if d.code().as_deref() == Some("40001"))
+        }
+        _ => false,
+    }
+}
+
+/// Maps a unique-constraint violation or a serialization failure to
+/// `Conflict(what)`, anything else to `Backend`.
 fn conflict_or_backend(e: &DbErr, what: &'static str) -> StoreError {
-    match unique_violation(e) {
-        Some(_) => StoreError::Conflict(what),
-        None => backend_err(e),
+    if unique_violation(e).is_some() || serialization_failure(e) {
+        StoreError::Conflict(what)
+    } else {
+        backend_err(e)
     }
 }
 
@@ -521,6 +582,20 @@ impl SeaStore {
         Ok(WriteTxn {
             txn,
             _turn: turn,
+            webhooks: Arc::clone(&self.webhooks),
+            deferred: Vec::new(),
+        })
+    }
+
+    /// A write transaction on PostgreSQL that begins only when something is read
+    /// after a write ([`Txn::Unbegun`]); on SQLite, [`SeaStore::begin_write`].
+    pub(crate) async fn begin_write_unbegun(&self) -> Result<WriteTxn, DbErr> {
+        if self.writer.is_some() {
+            return self.begin_write().await;
+        }
+        Ok(WriteTxn {
+            txn: Txn::Unbegun(self.db().clone()),
+            _turn: None,
             webhooks: Arc::clone(&self.webhooks),
             deferred: Vec::new(),
         })

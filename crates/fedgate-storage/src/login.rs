@@ -8,15 +8,15 @@ use fedgate_domain::federation::{LinkState, ProviderProfile};
 use fedgate_domain::ids::{FederatedUserId, UserId};
 use fedgate_domain::linking::LocatorOwner;
 use fedgate_domain::ports::{
-    ClaimedIdentity, IdentityKey, IdentityUpdate, LoginRepository, LoginTransaction, StoreError,
-    StoreResult, UserTokenRecord,
+    ClaimedIdentity, IdentityKey, IdentityUpdate, LoginAttempt, LoginRepository, LoginTransaction,
+    StoreError, StoreResult, UserTokenRecord,
 };
 use fedgate_domain::user::{Locator, LocatorKind, User};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryTrait, Statement,
+    QuerySelect, QueryTrait, Statement,
 };
 use uuid::Uuid;
 
@@ -50,6 +50,7 @@ fn param(values: &mut Vec<sea_orm::Value>, v: sea_orm::Value) -> String {
 }
 
 /// The columns of a claimed identity a login reads.
+#[derive(Clone)]
 struct Claimed {
     id: Uuid,
     link_state: String,
@@ -57,20 +58,20 @@ struct Claimed {
     sealed_tokens: Option<Vec<u8>>,
 }
 
-/// The claim's insert-or-touch and the owners of `locators` in one PostgreSQL
-/// statement: the insert is a data-modifying `WITH` part, and the owners come back as
-/// a JSON column of its row — one round trip where a first login took two. Each
-/// locator is looked up naming every column of the primary key, as
+/// The claim and the owners of `locators` in one PostgreSQL statement: `claim` — the
+/// insert-or-touch, a data-modifying `WITH` part, or the plain read of a first
+/// attempt — gives the identity's columns, and the owners come back as a JSON column
+/// of the same row — one round trip where a first login took two. Each locator is
+/// looked up naming every column of the primary key, as
 /// [`LoginTransaction::locator_owners`] does, so the unique index is the only plan.
-/// (The look-up does not see the identity the insert adds: it is unlinked, so it
-/// changes no owner's `linked`.)
+/// (The look-up does not see an identity the insert adds: it is unlinked, so it
+/// changes no owner's `linked`.) The identity is `None` when a read finds none.
 async fn claim_reading_owners(
     txn: &Txn,
-    insert: sea_orm::Insert<federated_user::ActiveModel>,
+    claim: Statement,
     key: &IdentityKey,
     locators: &[Locator],
-) -> StoreResult<(Claimed, Option<Vec<LocatorOwner>>)> {
-    let claim = insert.build(DbBackend::Postgres);
+) -> StoreResult<(Option<Claimed>, Option<Vec<LocatorOwner>>)> {
     let mut values = claim.values.map(|v| v.0).unwrap_or_default();
     let app = param(&mut values, key.application_id.as_uuid().into());
     let provider = param(&mut values, key.provider_config.clone().into());
@@ -98,9 +99,9 @@ async fn claim_reading_owners(
         )
     };
     let sql = format!(
-        "WITH claimed AS ({} RETURNING id, link_state, user_id, sealed_tokens) \
+        "WITH claimed AS ({}) \
          SELECT c.id, c.link_state, c.user_id, c.sealed_tokens, {owners} AS owners \
-         FROM claimed c",
+         FROM (SELECT 1) AS one LEFT JOIN claimed c ON true",
         claim.sql
     );
     let row = txn
@@ -113,11 +114,14 @@ async fn claim_reading_owners(
         .map_err(|e| race_or_backend(&e))?
         .ok_or_else(|| StoreError::Backend("the claim returned no row".into()))?;
     let get = |e: DbErr| backend_err(&e);
-    let claimed = Claimed {
-        id: row.try_get("", "id").map_err(get)?,
-        link_state: row.try_get("", "link_state").map_err(get)?,
-        user_id: row.try_get("", "user_id").map_err(get)?,
-        sealed_tokens: row.try_get("", "sealed_tokens").map_err(get)?,
+    let claimed = match row.try_get::<Option<Uuid>>("", "id").map_err(get)? {
+        Some(id) => Some(Claimed {
+            id,
+            link_state: row.try_get("", "link_state").map_err(get)?,
+            user_id: row.try_get("", "user_id").map_err(get)?,
+            sealed_tokens: row.try_get("", "sealed_tokens").map_err(get)?,
+        }),
+        None => None,
     };
     let owners: String = row.try_get("", "owners").map_err(get)?;
     let owners: Vec<(String, String, String, String, bool, bool)> =
@@ -139,9 +143,138 @@ async fn claim_reading_owners(
     Ok((claimed, Some(owners)))
 }
 
+/// What a first attempt on PostgreSQL read of its identity, without locking it
+/// ([`LoginAttempt::First`]). Its write waits for the login's update and carries it:
+/// the insert of a new identity with its final values (a concurrent first login that
+/// inserted it first makes it a unique violation), or the update of a known one that
+/// names the values the login decided on — so that it changes nothing, and the whole
+/// statement fails, if another login changed them meanwhile.
+struct ReadIdentity {
+    id: Uuid,
+    key: IdentityKey,
+    /// The provider's profile as claimed, JSON.
+    profile: String,
+    now: DateTime<Utc>,
+    /// `None`: there was none (this login inserts it).
+    seen: Option<Claimed>,
+}
+
+/// Why a first attempt's update of a known identity finds no row.
+const IDENTITY_CHANGED: &str = "the federated identity changed since this login read it";
+
+impl ReadIdentity {
+    /// The identity's write with what the login decided (`update`), or as the claim
+    /// leaves it (unlinked when new, touched when known) if it decided nothing.
+    fn defer(self, write: &mut WriteTxn, update: Option<&IdentityUpdate<'_>>) -> StoreResult<()> {
+        let Some(seen) = self.seen else {
+            let mut row = new_identity(self.id, &self.key, self.profile, self.now);
+            if let Some(u) = update {
+                row.link_state = sea_orm::Set(u.link_state.as_str().to_owned());
+                row.user_id = sea_orm::Set(u.user_id.map(|u| u.as_str().to_owned()));
+                row.candidates =
+                    sea_orm::Set(serde_json::to_string(u.candidates).map_err(|e| json(&e))?);
+                row.profile = sea_orm::Set(serde_json::to_string(u.profile).map_err(|e| json(&e))?);
+                row.sealed_tokens = sea_orm::Set(u.sealed_tokens.clone());
+                row.updated_at = sea_orm::Set(u.now);
+                row.last_login_at = sea_orm::Set(u.now);
+            }
+            write.defer(&federated_user::Entity::insert(row));
+            return Ok(());
+        };
+        let changes = match update {
+            Some(u) => identity_update(u)?,
+            None => federated_user::Entity::update_many()
+                .col_expr(federated_user::Column::LastLoginAt, Expr::value(self.now)),
+        };
+        let unchanged = Condition::all()
+            .add(federated_user::Column::Id.eq(self.id))
+            .add(federated_user::Column::LinkState.eq(seen.link_state))
+            .add(match seen.user_id {
+                Some(u) => federated_user::Column::UserId.eq(u),
+                None => federated_user::Column::UserId.is_null(),
+            })
+            .add(match seen.sealed_tokens {
+                Some(t) => federated_user::Column::SealedTokens.eq(t),
+                None => federated_user::Column::SealedTokens.is_null(),
+            });
+        let mut statement = changes.filter(unchanged).into_query();
+        statement.returning_col(federated_user::Column::Id);
+        write.defer_expecting_row(DbBackend::Postgres.build(&statement), IDENTITY_CHANGED);
+        Ok(())
+    }
+}
+
+/// A new identity's row as the claim inserts it: unlinked, with the claimed profile.
+fn new_identity(
+    id: Uuid,
+    key: &IdentityKey,
+    profile: String,
+    now: DateTime<Utc>,
+) -> federated_user::ActiveModel {
+    federated_user::ActiveModel {
+        id: sea_orm::Set(id),
+        application_id: sea_orm::Set(key.application_id.as_uuid()),
+        provider_config: sea_orm::Set(key.provider_config.clone()),
+        issuer: sea_orm::Set(key.issuer.clone()),
+        subject: sea_orm::Set(key.subject.clone()),
+        link_state: sea_orm::Set(LinkState::Unlinked.as_str().to_owned()),
+        user_id: sea_orm::Set(None),
+        candidates: sea_orm::Set("[]".to_owned()),
+        profile: sea_orm::Set(profile),
+        sealed_tokens: sea_orm::Set(None),
+        created_at: sea_orm::Set(now),
+        updated_at: sea_orm::Set(now),
+        last_login_at: sea_orm::Set(now),
+    }
+}
+
+/// The columns a login writes on its identity.
+fn identity_update(
+    u: &IdentityUpdate<'_>,
+) -> StoreResult<sea_orm::UpdateMany<federated_user::Entity>> {
+    let candidates = serde_json::to_string(u.candidates).map_err(|e| json(&e))?;
+    let profile = serde_json::to_string(u.profile).map_err(|e| json(&e))?;
+    let mut update = federated_user::Entity::update_many()
+        .col_expr(
+            federated_user::Column::LinkState,
+            Expr::value(u.link_state.as_str()),
+        )
+        .col_expr(
+            federated_user::Column::UserId,
+            Expr::value(u.user_id.map(|u| u.as_str().to_owned())),
+        )
+        .col_expr(federated_user::Column::Candidates, Expr::value(candidates))
+        .col_expr(federated_user::Column::Profile, Expr::value(profile))
+        .col_expr(federated_user::Column::UpdatedAt, Expr::value(u.now))
+        .col_expr(federated_user::Column::LastLoginAt, Expr::value(u.now));
+    if let Some(sealed) = &u.sealed_tokens {
+        update = update.col_expr(
+            federated_user::Column::SealedTokens,
+            Expr::value(sealed.clone()),
+        );
+    }
+    Ok(update)
+}
+
 /// One login's transaction (and, on SQLite, this process's writer turn).
 struct SeaLoginTxn {
     write: WriteTxn,
+    /// PostgreSQL's first attempt: no transaction until something is read after a
+    /// write, the identity read without a lock.
+    first: bool,
+    /// The identity a first attempt read, its write not yet queued.
+    read: Option<ReadIdentity>,
+}
+
+impl SeaLoginTxn {
+    /// Queues the identity's write as the claim leaves it, before anything that may
+    /// send the queue: from then on the transaction is an ordinary one.
+    fn settle(&mut self) -> StoreResult<()> {
+        match self.read.take() {
+            Some(read) => read.defer(&mut self.write, None),
+            None => Ok(()),
+        }
+    }
 }
 
 #[async_trait]
@@ -153,72 +286,90 @@ impl LoginTransaction for SeaLoginTxn {
         now: DateTime<Utc>,
         locators: &[Locator],
     ) -> StoreResult<ClaimedIdentity> {
+        self.settle()?;
         // The reads see the transaction's queued writes.
         self.write.flush().await.map_err(|e| race_or_backend(&e))?;
         let new_id = FederatedUserId::generate();
         let profile = serde_json::to_string(profile).map_err(|e| json(&e))?;
-        // One statement whoever the person is: insert on the unique key, or — a returning
-        // person — touch the existing row, and return the row either way. Of concurrent
-        // first logins one inserts; the others wait for it to commit and get its row.
-        let insert = federated_user::Entity::insert(federated_user::ActiveModel {
-            id: sea_orm::Set(new_id.as_uuid()),
-            application_id: sea_orm::Set(key.application_id.as_uuid()),
-            provider_config: sea_orm::Set(key.provider_config.clone()),
-            issuer: sea_orm::Set(key.issuer.clone()),
-            subject: sea_orm::Set(key.subject.clone()),
-            link_state: sea_orm::Set(LinkState::Unlinked.as_str().to_owned()),
-            user_id: sea_orm::Set(None),
-            candidates: sea_orm::Set("[]".to_owned()),
-            profile: sea_orm::Set(profile),
-            sealed_tokens: sea_orm::Set(None),
-            created_at: sea_orm::Set(now),
-            updated_at: sea_orm::Set(now),
-            last_login_at: sea_orm::Set(now),
-        })
-        .on_conflict(
-            OnConflict::columns([
-                federated_user::Column::ApplicationId,
-                federated_user::Column::ProviderConfig,
-                federated_user::Column::Issuer,
-                federated_user::Column::Subject,
-            ])
-            .update_column(federated_user::Column::LastLoginAt)
-            .to_owned(),
-        );
         let txn = &self.write.txn;
-        let (row, owners) = if txn.get_database_backend() == DbBackend::Postgres {
-            claim_reading_owners(txn, insert, key, locators).await?
+        let (row, owners) = if self.first {
+            // A first attempt reads the identity and its locators' owners, nothing
+            // more: its writes, the identity's among them, go as one statement at the
+            // commit (`ReadIdentity`).
+            let read = federated_user::Entity::find()
+                .select_only()
+                .columns([
+                    federated_user::Column::Id,
+                    federated_user::Column::LinkState,
+                    federated_user::Column::UserId,
+                    federated_user::Column::SealedTokens,
+                ])
+                .filter(key_filter(key))
+                .build(DbBackend::Postgres);
+            let (row, owners) = claim_reading_owners(txn, read, key, locators).await?;
+            self.read = Some(ReadIdentity {
+                id: row.as_ref().map_or(new_id.as_uuid(), |r| r.id),
+                key: key.clone(),
+                profile,
+                now,
+                seen: row.clone(),
+            });
+            (row, owners)
         } else {
-            let row = insert
-                .exec_with_returning(txn)
-                .await
-                .map_err(|e| race_or_backend(&e))?;
-            let claimed = Claimed {
-                id: row.id,
-                link_state: row.link_state,
-                user_id: row.user_id,
-                sealed_tokens: row.sealed_tokens,
-            };
-            (claimed, None)
+            // One statement whoever the person is: insert on the unique key, or — a
+            // returning person — touch the existing row, and return the row either
+            // way. Of concurrent first logins one inserts; the others wait for it to
+            // commit and get its row.
+            let insert =
+                federated_user::Entity::insert(new_identity(new_id.as_uuid(), key, profile, now))
+                    .on_conflict(
+                        OnConflict::columns([
+                            federated_user::Column::ApplicationId,
+                            federated_user::Column::ProviderConfig,
+                            federated_user::Column::Issuer,
+                            federated_user::Column::Subject,
+                        ])
+                        .update_column(federated_user::Column::LastLoginAt)
+                        .to_owned(),
+                    );
+            if txn.get_database_backend() == DbBackend::Postgres {
+                let mut claim = insert.build(DbBackend::Postgres);
+                claim
+                    .sql
+                    .push_str(" RETURNING id, link_state, user_id, sealed_tokens");
+                claim_reading_owners(txn, claim, key, locators).await?
+            } else {
+                let row = insert
+                    .exec_with_returning(txn)
+                    .await
+                    .map_err(|e| race_or_backend(&e))?;
+                let claimed = Claimed {
+                    id: row.id,
+                    link_state: row.link_state,
+                    user_id: row.user_id,
+                    sealed_tokens: row.sealed_tokens,
+                };
+                (Some(claimed), None)
+            }
         };
-        if row.id == new_id.as_uuid() {
-            return Ok(ClaimedIdentity {
+        match row {
+            Some(row) if row.id != new_id.as_uuid() => Ok(ClaimedIdentity {
+                id: FederatedUserId::from_uuid(row.id),
+                first_sight: false,
+                link_state: LinkState::parse(&row.link_state).unwrap_or(LinkState::Unlinked),
+                user_id: row.user_id.as_deref().and_then(UserId::parse),
+                sealed_tokens: row.sealed_tokens,
+                owners,
+            }),
+            _ => Ok(ClaimedIdentity {
                 id: new_id,
                 first_sight: true,
                 link_state: LinkState::Unlinked,
                 user_id: None,
                 sealed_tokens: None,
                 owners,
-            });
+            }),
         }
-        Ok(ClaimedIdentity {
-            id: FederatedUserId::from_uuid(row.id),
-            first_sight: false,
-            link_state: LinkState::parse(&row.link_state).unwrap_or(LinkState::Unlinked),
-            user_id: row.user_id.as_deref().and_then(UserId::parse),
-            sealed_tokens: row.sealed_tokens,
-            owners,
-        })
     }
 
     async fn locator_owners(
@@ -229,6 +380,7 @@ impl LoginTransaction for SeaLoginTxn {
         if locators.is_empty() {
             return Ok(Vec::new());
         }
+        self.settle()?;
         // The reads see the transaction's queued writes.
         self.write.flush().await.map_err(|e| race_or_backend(&e))?;
         let txn = &self.write.txn;
@@ -285,27 +437,10 @@ impl LoginTransaction for SeaLoginTxn {
         id: FederatedUserId,
         u: &IdentityUpdate<'_>,
     ) -> StoreResult<()> {
-        let candidates = serde_json::to_string(u.candidates).map_err(|e| json(&e))?;
-        let profile = serde_json::to_string(u.profile).map_err(|e| json(&e))?;
-        let mut update = federated_user::Entity::update_many()
-            .col_expr(
-                federated_user::Column::LinkState,
-                Expr::value(u.link_state.as_str()),
-            )
-            .col_expr(
-                federated_user::Column::UserId,
-                Expr::value(u.user_id.map(|u| u.as_str().to_owned())),
-            )
-            .col_expr(federated_user::Column::Candidates, Expr::value(candidates))
-            .col_expr(federated_user::Column::Profile, Expr::value(profile))
-            .col_expr(federated_user::Column::UpdatedAt, Expr::value(u.now))
-            .col_expr(federated_user::Column::LastLoginAt, Expr::value(u.now));
-        if let Some(sealed) = &u.sealed_tokens {
-            update = update.col_expr(
-                federated_user::Column::SealedTokens,
-                Expr::value(sealed.clone()),
-            );
+        if let Some(read) = self.read.take_if(|r| r.id == id.as_uuid()) {
+            return read.defer(&mut self.write, Some(u));
         }
+        let update = identity_update(u)?;
         self.write
             .defer(&update.filter(federated_user::Column::Id.eq(id.as_uuid())));
         Ok(())
@@ -317,21 +452,35 @@ impl LoginTransaction for SeaLoginTxn {
     }
 
     async fn append_events(&mut self, events: &[Event]) -> StoreResult<()> {
+        // The outbox may read the webhook subscriptions, sending the queue first.
+        self.settle()?;
         insert_events(&mut self.write, events)
             .await
             .map_err(|e| race_or_backend(&e))
     }
 
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.settle()?;
         self.write.commit().await.map_err(|e| race_or_backend(&e))
     }
 }
 
 #[async_trait]
 impl LoginRepository for SeaStore {
-    async fn begin_login(&self) -> StoreResult<Box<dyn LoginTransaction>> {
-        let write = self.begin_write().await.map_err(|e| backend_err(&e))?;
-        Ok(Box::new(SeaLoginTxn { write }))
+    async fn begin_login(&self, attempt: LoginAttempt) -> StoreResult<Box<dyn LoginTransaction>> {
+        // SQLite's writer takes its turn before the login reads: nothing to guard.
+        let first = attempt == LoginAttempt::First && self.writer.is_none();
+        let write = if first {
+            self.begin_write_unbegun().await
+        } else {
+            self.begin_write().await
+        }
+        .map_err(|e| backend_err(&e))?;
+        Ok(Box::new(SeaLoginTxn {
+            write,
+            first,
+            read: None,
+        }))
     }
 
     async fn stored_tokens(

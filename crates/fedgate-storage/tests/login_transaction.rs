@@ -16,11 +16,13 @@ use fedgate_domain::events::{Event, EventKind, EventQuery};
 use fedgate_domain::federation::{LinkState, ProviderProfile};
 use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
 use fedgate_domain::ports::{
-    EventRepository, FederationRepository, IdentityKey, IdentityUpdate, LoginRepository,
-    StoreError, UserRepository, UserTokenRecord, UserTokenRepository,
+    ClaimedIdentity, EventRepository, FederationRepository, IdentityKey, IdentityUpdate,
+    LoginAttempt, LoginRepository, LoginTransaction, StoreError, UserRepository, UserTokenRecord,
+    UserTokenRepository,
 };
 use fedgate_domain::user::{Locator, User, UserLocator};
 use fedgate_storage::SeaStore;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use common::{application, postgres, sqlite};
 
@@ -44,6 +46,7 @@ async fn first_login(
     app: ApplicationId,
     subject: &str,
     reads_owners: bool,
+    attempt: LoginAttempt,
 ) -> Result<(UserId, TokenId), StoreError> {
     let now = Utc::now();
     let key = key(app, subject);
@@ -52,7 +55,7 @@ async fn first_login(
         email: Some("ann@example.com".into()),
         ..ProviderProfile::default()
     };
-    let mut txn = store.begin_login().await?;
+    let mut txn = store.begin_login(attempt).await?;
     let claimed = txn.claim_identity(&key, &profile, now, &[ann()]).await?;
     assert!(claimed.first_sight);
     // PostgreSQL reads the owners with the claim (SQLite does not): what a look-up
@@ -128,9 +131,10 @@ async fn first_login(
 async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(
     store: SeaStore,
     reads_owners: bool,
+    attempt: LoginAttempt,
 ) {
     let app = application(&store).await;
-    let (user, token) = first_login(&store, app, "ann-1", reads_owners)
+    let (user, token) = first_login(&store, app, "ann-1", reads_owners, attempt)
         .await
         .unwrap();
 
@@ -168,7 +172,7 @@ async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(
     // Another person's first login asserting the same address, creating a user of its
     // own: the locator is taken, reported as a conflict (the service retries) when the
     // queued insert is sent, and nothing of that transaction stays.
-    let refused = first_login(&store, app, "ann-2", reads_owners).await;
+    let refused = first_login(&store, app, "ann-2", reads_owners, attempt).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
@@ -197,12 +201,241 @@ async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(
 
 #[tokio::test]
 async fn sqlite_login_transaction_queues_its_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(sqlite(&dir, 5).await, false)
+    for attempt in [LoginAttempt::First, LoginAttempt::Retry] {
+        let dir = tempfile::tempdir().unwrap();
+        queued_writes_land_in_order_and_a_refused_one_leaves_nothing(
+            sqlite(&dir, 5).await,
+            false,
+            attempt,
+        )
         .await;
+    }
 }
 
 #[tokio::test]
 async fn postgres_login_transaction_queues_its_writes() {
-    queued_writes_land_in_order_and_a_refused_one_leaves_nothing(postgres(5).await, true).await;
+    // A first attempt that reads after queuing a write begins its transaction there.
+    for attempt in [LoginAttempt::First, LoginAttempt::Retry] {
+        queued_writes_land_in_order_and_a_refused_one_leaves_nothing(
+            postgres(5).await,
+            true,
+            attempt,
+        )
+        .await;
+    }
+}
+
+fn bob_profile() -> ProviderProfile {
+    ProviderProfile {
+        subject: "bob".into(),
+        name: Some("Bob".into()),
+        ..ProviderProfile::default()
+    }
+}
+
+/// The rows of `app` in `table`.
+async fn rows(store: &SeaStore, table: &str, app: ApplicationId) -> i64 {
+    let row = store
+        .connection()
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT count(*) AS n FROM {table} WHERE application_id = $1"),
+            [app.as_uuid().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+/// A login of bob as the service writes it after `claimed`: linked to `user` (created
+/// if `create`), tokens `sealed`, a user token and an event.
+async fn finish_bob(
+    mut txn: Box<dyn LoginTransaction>,
+    app: ApplicationId,
+    claimed: &ClaimedIdentity,
+    user: &UserId,
+    create: bool,
+    sealed: &[u8],
+) -> Result<TokenId, StoreError> {
+    let now = Utc::now();
+    if create {
+        txn.create_user(&User {
+            id: user.clone(),
+            application_id: app,
+            screen_name: Some("Bob".into()),
+            locators: vec![],
+            created_at: now,
+        })
+        .await?;
+    }
+    txn.update_identity(
+        claimed.id,
+        &IdentityUpdate {
+            link_state: LinkState::Linked,
+            user_id: Some(user),
+            candidates: &[],
+            profile: &bob_profile(),
+            sealed_tokens: Some(sealed.to_vec()),
+            now,
+        },
+    )
+    .await?;
+    let token = UserTokenRecord {
+        id: TokenId::generate(),
+        application_id: app,
+        user_id: user.clone(),
+        issued_at: now,
+        expires_at: now + Duration::hours(1),
+        revoked_at: None,
+        last_seen_at: None,
+    };
+    txn.record_user_token(&token).await?;
+    let mut event = Event::new(app, EventKind::LoginSucceeded, now);
+    event.federated_user_id = Some(claimed.id);
+    event.user_id = Some(user.clone());
+    txn.append_events(&[event]).await?;
+    txn.commit().await?;
+    Ok(token.id)
+}
+
+/// On PostgreSQL a first attempt reads the identity without locking it and writes in
+/// one statement at the commit. Two first logins of one new person both read "no
+/// identity": the second to commit is refused as a conflict and writes nothing (no
+/// second user); its retry, which locks as it claims, finds the first's identity
+/// linked. A login whose identity another login changed between its read and its
+/// commit is refused the same way, and leaves the other's writes as they were.
+#[tokio::test]
+async fn postgres_first_attempts_write_nothing_when_another_login_got_there_first() {
+    let store = postgres(5).await;
+    let app = application(&store).await;
+    let key = key(app, "bob");
+    let now = Utc::now();
+
+    let mut one = store.begin_login(LoginAttempt::First).await.unwrap();
+    let mut two = store.begin_login(LoginAttempt::First).await.unwrap();
+    let one_claim = one
+        .claim_identity(&key, &bob_profile(), now, &[])
+        .await
+        .unwrap();
+    let two_claim = two
+        .claim_identity(&key, &bob_profile(), now, &[])
+        .await
+        .unwrap();
+    assert!(one_claim.first_sight && two_claim.first_sight);
+    // Nothing is written before the commit: a read elsewhere sees no identity yet.
+    assert!(store.stored_tokens(&key).await.unwrap().is_none());
+    let (bob_one, bob_two) = (UserId::generate(), UserId::generate());
+    finish_bob(one, app, &one_claim, &bob_one, true, b"one")
+        .await
+        .unwrap();
+    let refused = finish_bob(two, app, &two_claim, &bob_two, true, b"two").await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        (
+            rows(&store, "users", app).await,
+            rows(&store, "federated_users", app).await,
+            rows(&store, "user_tokens", app).await,
+            rows(&store, "events", app).await,
+        ),
+        (1, 1, 1, 1),
+        "the refused login left nothing"
+    );
+    assert!(store.get_user(app, &bob_two).await.unwrap().is_none());
+
+    // Its retry locks what it claims and finds bob linked to the first login's user.
+    let mut retry = store.begin_login(LoginAttempt::Retry).await.unwrap();
+    let claimed = retry
+        .claim_identity(&key, &bob_profile(), now, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            claimed.first_sight,
+            claimed.link_state,
+            claimed.user_id.as_ref()
+        ),
+        (false, LinkState::Linked, Some(&bob_one))
+    );
+    assert_eq!(claimed.id, one_claim.id);
+    finish_bob(retry, app, &claimed, &bob_one, false, b"retry")
+        .await
+        .unwrap();
+
+    // A returning login reads bob (tokens "retry"); another login then writes other
+    // tokens on the identity and commits; the first one's commit is refused whole.
+    let mut slow = store.begin_login(LoginAttempt::First).await.unwrap();
+    let slow_claim = slow
+        .claim_identity(&key, &bob_profile(), now, &[])
+        .await
+        .unwrap();
+    assert_eq!(slow_claim.sealed_tokens.as_deref(), Some(&b"retry"[..]));
+    let mut fast = store.begin_login(LoginAttempt::First).await.unwrap();
+    let fast_claim = fast
+        .claim_identity(&key, &bob_profile(), now, &[])
+        .await
+        .unwrap();
+    let fast_token = finish_bob(fast, app, &fast_claim, &bob_one, false, b"fast")
+        .await
+        .unwrap();
+    let refused = finish_bob(slow, app, &slow_claim, &bob_one, false, b"slow").await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    let (_, tokens) = store.stored_tokens(&key).await.unwrap().unwrap();
+    assert_eq!(
+        tokens.as_deref(),
+        Some(&b"fast"[..]),
+        "the other login's tokens stay"
+    );
+    assert!(
+        store
+            .get_user_token(app, fast_token)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        (
+            rows(&store, "user_tokens", app).await,
+            rows(&store, "events", app).await,
+        ),
+        (3, 3),
+        "the refused login added no token and no event"
+    );
+
+    // An identity unlinked meanwhile (by the panel, say) refuses a login that read it
+    // linked: the login must decide again on what is there now.
+    let mut stale = store.begin_login(LoginAttempt::First).await.unwrap();
+    let stale_claim = stale
+        .claim_identity(&key, &bob_profile(), now, &[])
+        .await
+        .unwrap();
+    store
+        .connection()
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE federated_users SET link_state = 'unlinked', user_id = NULL WHERE id = $1",
+            [stale_claim.id.as_uuid().into()],
+        ))
+        .await
+        .unwrap();
+    let refused = finish_bob(stale, app, &stale_claim, &bob_one, false, b"stale").await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    let identity = store
+        .get_federated_user(app, stale_claim.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (identity.link_state, identity.user_id),
+        (LinkState::Unlinked, None)
+    );
 }
