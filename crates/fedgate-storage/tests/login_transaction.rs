@@ -14,7 +14,7 @@ use chrono::{Duration, Utc};
 use fedgate_domain::email::Email;
 use fedgate_domain::events::{Event, EventKind, EventQuery};
 use fedgate_domain::federation::{LinkState, ProviderProfile};
-use fedgate_domain::ids::{ApplicationId, TokenId, UserId};
+use fedgate_domain::ids::{ApplicationId, FederatedUserId, TokenId, UserId};
 use fedgate_domain::ports::{
     ClaimedIdentity, EventRepository, FederationRepository, IdentityKey, IdentityUpdate,
     LoginAttempt, LoginRepository, LoginTransaction, StoreError, UserRepository, UserTokenRecord,
@@ -98,14 +98,29 @@ async fn first_login(
         vec![&user.id],
         "the transaction's own new user owns the locator"
     );
+    let token = link_and_commit(txn, app, claimed.id, &user.id, &profile, None).await?;
+    Ok((user.id, token))
+}
+
+/// The rest of a login linked to `user`: the identity's update (provider tokens
+/// `sealed`), a user token, an event, the commit.
+async fn link_and_commit(
+    mut txn: Box<dyn LoginTransaction>,
+    app: ApplicationId,
+    identity: FederatedUserId,
+    user: &UserId,
+    profile: &ProviderProfile,
+    sealed: Option<Vec<u8>>,
+) -> Result<TokenId, StoreError> {
+    let now = Utc::now();
     txn.update_identity(
-        claimed.id,
+        identity,
         &IdentityUpdate {
             link_state: LinkState::Linked,
-            user_id: Some(&user.id),
+            user_id: Some(user),
             candidates: &[],
-            profile: &profile,
-            sealed_tokens: None,
+            profile,
+            sealed_tokens: sealed,
             now,
         },
     )
@@ -113,7 +128,7 @@ async fn first_login(
     let token = UserTokenRecord {
         id: TokenId::generate(),
         application_id: app,
-        user_id: user.id.clone(),
+        user_id: user.clone(),
         issued_at: now,
         expires_at: now + Duration::hours(1),
         revoked_at: None,
@@ -121,11 +136,11 @@ async fn first_login(
     };
     txn.record_user_token(&token).await?;
     let mut event = Event::new(app, EventKind::LoginSucceeded, now);
-    event.federated_user_id = Some(claimed.id);
-    event.user_id = Some(user.id.clone());
+    event.federated_user_id = Some(identity);
+    event.user_id = Some(user.clone());
     txn.append_events(&[event]).await?;
     txn.commit().await?;
-    Ok((user.id, token.id))
+    Ok(token.id)
 }
 
 async fn queued_writes_land_in_order_and_a_refused_one_leaves_nothing(
@@ -249,7 +264,7 @@ async fn rows(store: &SeaStore, table: &str, app: ApplicationId) -> i64 {
 }
 
 /// A login of bob as the service writes it after `claimed`: linked to `user` (created
-/// if `create`), tokens `sealed`, a user token and an event.
+/// if `create`), provider tokens `sealed`, a user token and an event.
 async fn finish_bob(
     mut txn: Box<dyn LoginTransaction>,
     app: ApplicationId,
@@ -258,45 +273,18 @@ async fn finish_bob(
     create: bool,
     sealed: &[u8],
 ) -> Result<TokenId, StoreError> {
-    let now = Utc::now();
     if create {
         txn.create_user(&User {
             id: user.clone(),
             application_id: app,
             screen_name: Some("Bob".into()),
             locators: vec![],
-            created_at: now,
+            created_at: Utc::now(),
         })
         .await?;
     }
-    txn.update_identity(
-        claimed.id,
-        &IdentityUpdate {
-            link_state: LinkState::Linked,
-            user_id: Some(user),
-            candidates: &[],
-            profile: &bob_profile(),
-            sealed_tokens: Some(sealed.to_vec()),
-            now,
-        },
-    )
-    .await?;
-    let token = UserTokenRecord {
-        id: TokenId::generate(),
-        application_id: app,
-        user_id: user.clone(),
-        issued_at: now,
-        expires_at: now + Duration::hours(1),
-        revoked_at: None,
-        last_seen_at: None,
-    };
-    txn.record_user_token(&token).await?;
-    let mut event = Event::new(app, EventKind::LoginSucceeded, now);
-    event.federated_user_id = Some(claimed.id);
-    event.user_id = Some(user.clone());
-    txn.append_events(&[event]).await?;
-    txn.commit().await?;
-    Ok(token.id)
+    let sealed = Some(sealed.to_vec());
+    link_and_commit(txn, app, claimed.id, user, &bob_profile(), sealed).await
 }
 
 /// On PostgreSQL a first attempt reads the identity without locking it and writes in
