@@ -333,9 +333,9 @@ pub struct PlannedToken {
 pub trait LoginTransaction: Send {
     /// Finds the identity under `key`, creating it (unlinked, with `profile`) on first
     /// sight; of concurrent first logins one creates it and the others see it — or, on
-    /// a [`LoginAttempt::First`], get `Conflict` at the commit. A store
-    /// that can read the owners of `locators` in the same request does, and returns
-    /// them in [`ClaimedIdentity::owners`] (a first login then needs no second read).
+    /// a [`LoginAttempt::First`], get `Conflict` at the commit. A store that can read
+    /// the owners of `locators` in the same request does, and returns them in
+    /// [`ClaimedIdentity::owners`] (a first login then needs no second read).
     async fn claim_identity(
         &mut self,
         key: &IdentityKey,
