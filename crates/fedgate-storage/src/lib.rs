@@ -26,6 +26,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fedgate_domain::ports::{Store, StoreError, StoreResult};
 use fedgate_migrations::Migrator;
+use sea_orm::sqlx::Postgres;
+use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -33,6 +35,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use sea_query_sqlx::SqlxValues;
 
 /// The database behind every repository.
 #[derive(Debug, Clone)]
@@ -109,7 +112,60 @@ pub(crate) enum Txn {
     /// No transaction begun: a read runs on its own, against what is committed, and
     /// the writes wait in the queue. The first flush begins the transaction; a commit
     /// with nothing flushed sends the writes as one statement, atomic on its own.
-    Unbegun(DatabaseConnection),
+    Unbegun(Held),
+}
+
+/// One pooled PostgreSQL connection, taken at the first statement and kept until
+/// dropped, for the statements of a write that has not begun its transaction
+/// ([`Txn::Unbegun`]). sqlx tests every connection it gets back with a round trip (a
+/// `Sync` and its answer): through sea-orm's pool each statement would return its
+/// connection and pay that test; here the read and the writes share one.
+pub(crate) struct Held {
+    db: DatabaseConnection,
+    conn: tokio::sync::Mutex<Option<PoolConnection<Postgres>>>,
+}
+
+impl Held {
+    fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            conn: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The connection, taken from the pool at the first call.
+    async fn conn(
+        &self,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, PoolConnection<Postgres>>, DbErr> {
+        let mut conn = self.conn.lock().await;
+        if conn.is_none() {
+            let taken = self.db.get_postgres_connection_pool().acquire().await;
+            *conn = Some(taken.map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?);
+        }
+        Ok(tokio::sync::MutexGuard::map(conn, |c| {
+            c.as_mut().unwrap_or_else(|| unreachable!("taken above"))
+        }))
+    }
+}
+
+/// A sea-orm statement as sqlx's query, bound as sea-orm binds it.
+fn sqlx_query(stmt: &Statement) -> sea_orm::sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = stmt
+        .values
+        .clone()
+        .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+    sea_orm::sqlx::query_with(
+        sea_orm::sqlx::AssertSqlSafe(stmt.sql.as_str()),
+        SqlxValues(values),
+    )
+}
+
+fn exec_failed(e: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)))
+}
+
+fn query_failed(e: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
 #[async_trait]
@@ -118,7 +174,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.get_database_backend(),
             Self::Writer(t) => t.get_database_backend(),
-            Self::Unbegun(db) => db.get_database_backend(),
+            Self::Unbegun(_) => DbBackend::Postgres,
         }
     }
 
@@ -126,7 +182,11 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.execute_raw(stmt).await,
             Self::Writer(t) => t.execute_raw(stmt).await,
-            Self::Unbegun(db) => db.execute_raw(stmt).await,
+            Self::Unbegun(held) => sqlx_query(&stmt)
+                .execute(&mut **held.conn().await?)
+                .await
+                .map(ExecResult::from)
+                .map_err(exec_failed),
         }
     }
 
@@ -134,7 +194,11 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.execute_unprepared(sql).await,
             Self::Writer(t) => t.execute_unprepared(sql).await,
-            Self::Unbegun(db) => db.execute_unprepared(sql).await,
+            Self::Unbegun(held) => sea_orm::sqlx::raw_sql(sea_orm::sqlx::AssertSqlSafe(sql))
+                .execute(&mut **held.conn().await?)
+                .await
+                .map(ExecResult::from)
+                .map_err(exec_failed),
         }
     }
 
@@ -142,7 +206,11 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.query_one_raw(stmt).await,
             Self::Writer(t) => t.query_one_raw(stmt).await,
-            Self::Unbegun(db) => db.query_one_raw(stmt).await,
+            Self::Unbegun(held) => sqlx_query(&stmt)
+                .fetch_optional(&mut **held.conn().await?)
+                .await
+                .map(|row| row.map(QueryResult::from))
+                .map_err(query_failed),
         }
     }
 
@@ -150,7 +218,11 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.query_all_raw(stmt).await,
             Self::Writer(t) => t.query_all_raw(stmt).await,
-            Self::Unbegun(db) => db.query_all_raw(stmt).await,
+            Self::Unbegun(held) => sqlx_query(&stmt)
+                .fetch_all(&mut **held.conn().await?)
+                .await
+                .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+                .map_err(query_failed),
         }
     }
 }
@@ -201,7 +273,12 @@ impl WriteTxn {
 
     /// Begins the transaction if none is yet ([`Txn::Unbegun`]).
     async fn begin(&mut self) -> Result<(), DbErr> {
-        if let Txn::Unbegun(db) = &self.txn {
+        if let Txn::Unbegun(held) = &mut self.txn {
+            // The held connection goes back to the pool before the transaction takes
+            // one: holding it meanwhile, logins as many as a thread's connections
+            // would each wait for a second one that none gives back.
+            drop(held.conn.get_mut().take());
+            let db = held.db.clone();
             self.txn = Txn::Pool(db.begin().await?);
         }
         Ok(())
@@ -254,14 +331,14 @@ impl WriteTxn {
     }
 
     pub(crate) async fn commit(mut self) -> Result<(), DbErr> {
-        if let Txn::Unbegun(db) = &self.txn {
+        if let Txn::Unbegun(_) = &self.txn {
             // Nothing was read after a write: the writes go as one statement, which
             // commits or fails whole — no `BEGIN` and no `COMMIT` to wait for. (Past
             // PostgreSQL's parameter limit they take a transaction after all.)
             let mut batches = batch::postgres_batches(std::mem::take(&mut self.deferred));
             match batches.len() {
                 0 => return Ok(()),
-                1 => return db.execute_raw(batches.remove(0)).await.map(|_| ()),
+                1 => return self.txn.execute_raw(batches.remove(0)).await.map(|_| ()),
                 _ => {
                     self.begin().await?;
                     for s in batches {
@@ -594,7 +671,7 @@ impl SeaStore {
             return self.begin_write().await;
         }
         Ok(WriteTxn {
-            txn: Txn::Unbegun(self.db().clone()),
+            txn: Txn::Unbegun(Held::new(self.db().clone())),
             _turn: None,
             webhooks: Arc::clone(&self.webhooks),
             deferred: Vec::new(),
