@@ -46,7 +46,7 @@ pub(crate) fn postgres_batches(statements: Vec<Queued>) -> Vec<Statement> {
     let mut groups: Vec<Vec<Queued>> = Vec::new();
     let mut counted = 0;
     for s in statements {
-        let n = parameters(&s.statement) + 1;
+        let n = parameters(&s);
         match groups.last_mut() {
             Some(group) if counted + n <= MAX_PARAMETERS => group.push(s),
             _ => {
@@ -59,8 +59,9 @@ pub(crate) fn postgres_batches(statements: Vec<Queued>) -> Vec<Statement> {
     groups.into_iter().map(joined).collect()
 }
 
-fn parameters(s: &Statement) -> usize {
-    s.values.as_ref().map_or(0, |v| v.0.len())
+/// A write's parameters, and the message of its expected row if it has one.
+fn parameters(q: &Queued) -> usize {
+    q.statement.values.as_ref().map_or(0, |v| v.0.len()) + usize::from(q.expected.is_some())
 }
 
 /// One statement for a group of writes: `WITH w0 AS (first), w1 AS (second) last`,
@@ -79,11 +80,11 @@ fn joined(mut group: Vec<Queued>) -> Statement {
         group.len() - 1
     };
     let mut sql = String::with_capacity(group.iter().map(|q| q.statement.sql.len() + 16).sum());
-    let mut values = Vec::with_capacity(group.iter().map(|q| parameters(&q.statement) + 1).sum());
+    let mut values = Vec::with_capacity(group.iter().map(parameters).sum());
     let mut expected = Vec::new();
     for (i, q) in group.into_iter().enumerate() {
         match i {
-            0 if parts > 0 => sql.push_str("WITH w0 AS ("),
+            0 => sql.push_str("WITH w0 AS ("),
             i if i == parts => sql.push_str(") "),
             i => {
                 let _ = write!(sql, "), w{i} AS (");
@@ -239,7 +240,10 @@ mod tests {
             )
         };
         let batches = postgres_batches(vec![wide(40_000), wide(20_000), wide(10_000)]);
-        let sizes: Vec<usize> = batches.iter().map(parameters).collect();
+        let sizes: Vec<usize> = batches
+            .iter()
+            .map(|b| b.values.as_ref().map_or(0, |v| v.0.len()))
+            .collect();
         assert_eq!(sizes, vec![60_000, 10_000]);
         assert!(batches[1].sql.starts_with("INSERT"));
     }
