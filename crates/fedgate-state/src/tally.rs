@@ -179,7 +179,7 @@ impl Tallies {
             .retain(|_, t| t.until > now || t.pending + t.sending > 0);
     }
 
-    /// Whether Redis answered the last flush (or ping).
+    /// Records whether Redis answered the last flush (or ping).
     pub fn set_reachable(&self, reachable: bool) {
         self.reachable.store(reachable, Ordering::Relaxed);
     }

@@ -169,14 +169,7 @@ impl ReadIdentity {
         let Some(seen) = self.seen else {
             let mut row = new_identity(self.id, &self.key, self.profile, self.now);
             if let Some(u) = update {
-                row.link_state = sea_orm::Set(u.link_state.as_str().to_owned());
-                row.user_id = sea_orm::Set(u.user_id.map(|u| u.as_str().to_owned()));
-                row.candidates =
-                    sea_orm::Set(serde_json::to_string(u.candidates).map_err(|e| json(&e))?);
-                row.profile = sea_orm::Set(serde_json::to_string(u.profile).map_err(|e| json(&e))?);
-                row.sealed_tokens = sea_orm::Set(u.sealed_tokens.clone());
-                row.updated_at = sea_orm::Set(u.now);
-                row.last_login_at = sea_orm::Set(u.now);
+                set_update(&mut row, u)?;
             }
             write.defer(&federated_user::Entity::insert(row));
             return Ok(());
@@ -228,32 +221,27 @@ fn new_identity(
     }
 }
 
-/// The columns a login writes on its identity.
+/// Sets on `row` the columns a login writes on its identity.
+fn set_update(row: &mut federated_user::ActiveModel, u: &IdentityUpdate<'_>) -> StoreResult<()> {
+    row.link_state = sea_orm::Set(u.link_state.as_str().to_owned());
+    row.user_id = sea_orm::Set(u.user_id.map(|u| u.as_str().to_owned()));
+    row.candidates = sea_orm::Set(serde_json::to_string(u.candidates).map_err(|e| json(&e))?);
+    row.profile = sea_orm::Set(serde_json::to_string(u.profile).map_err(|e| json(&e))?);
+    row.updated_at = sea_orm::Set(u.now);
+    row.last_login_at = sea_orm::Set(u.now);
+    if let Some(sealed) = &u.sealed_tokens {
+        row.sealed_tokens = sea_orm::Set(Some(sealed.clone()));
+    }
+    Ok(())
+}
+
+/// The update of the columns a login writes on its identity (no others).
 fn identity_update(
     u: &IdentityUpdate<'_>,
 ) -> StoreResult<sea_orm::UpdateMany<federated_user::Entity>> {
-    let candidates = serde_json::to_string(u.candidates).map_err(|e| json(&e))?;
-    let profile = serde_json::to_string(u.profile).map_err(|e| json(&e))?;
-    let mut update = federated_user::Entity::update_many()
-        .col_expr(
-            federated_user::Column::LinkState,
-            Expr::value(u.link_state.as_str()),
-        )
-        .col_expr(
-            federated_user::Column::UserId,
-            Expr::value(u.user_id.map(|u| u.as_str().to_owned())),
-        )
-        .col_expr(federated_user::Column::Candidates, Expr::value(candidates))
-        .col_expr(federated_user::Column::Profile, Expr::value(profile))
-        .col_expr(federated_user::Column::UpdatedAt, Expr::value(u.now))
-        .col_expr(federated_user::Column::LastLoginAt, Expr::value(u.now));
-    if let Some(sealed) = &u.sealed_tokens {
-        update = update.col_expr(
-            federated_user::Column::SealedTokens,
-            Expr::value(sealed.clone()),
-        );
-    }
-    Ok(update)
+    let mut changes = federated_user::ActiveModel::default();
+    set_update(&mut changes, u)?;
+    Ok(federated_user::Entity::update_many().set(changes))
 }
 
 /// One login's transaction (and, on SQLite, this process's writer turn).
