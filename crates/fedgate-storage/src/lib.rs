@@ -11,6 +11,7 @@ mod batch;
 pub mod entity;
 mod events;
 mod federation;
+mod held;
 mod login;
 mod properties;
 pub mod sealed;
@@ -26,8 +27,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fedgate_domain::ports::{Store, StoreError, StoreResult};
 use fedgate_migrations::Migrator;
-use sea_orm::sqlx::Postgres;
-use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -35,7 +34,6 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
-use sea_query_sqlx::SqlxValues;
 
 /// The database behind every repository.
 #[derive(Debug, Clone)]
@@ -75,6 +73,8 @@ struct ThreadPools {
 #[derive(Debug)]
 struct ThreadPool {
     db: DatabaseConnection,
+    /// Connections its logins gave back, for its next logins ([`held::Parking`]).
+    parking: Arc<held::Parking>,
     /// The thread it belongs to (`ThreadLocal` hands an ended thread's value to a new
     /// thread that reuses its slot).
     thread: std::thread::ThreadId,
@@ -112,60 +112,7 @@ pub(crate) enum Txn {
     /// No transaction begun: a read runs on its own, against what is committed, and
     /// the writes wait in the queue. The first flush begins the transaction; a commit
     /// with nothing flushed sends the writes as one statement, atomic on its own.
-    Unbegun(Held),
-}
-
-/// One pooled PostgreSQL connection, taken at the first statement and kept until
-/// dropped, for the statements of a write that has not begun its transaction
-/// ([`Txn::Unbegun`]). sqlx tests every connection it gets back with a round trip (a
-/// `Sync` and its answer): through sea-orm's pool each statement would return its
-/// connection and pay that test; here the read and the writes share one.
-pub(crate) struct Held {
-    db: DatabaseConnection,
-    conn: tokio::sync::Mutex<Option<PoolConnection<Postgres>>>,
-}
-
-impl Held {
-    fn new(db: DatabaseConnection) -> Self {
-        Self {
-            db,
-            conn: tokio::sync::Mutex::new(None),
-        }
-    }
-
-    /// The connection, taken from the pool at the first call.
-    async fn conn(
-        &self,
-    ) -> Result<tokio::sync::MappedMutexGuard<'_, PoolConnection<Postgres>>, DbErr> {
-        let mut conn = self.conn.lock().await;
-        if conn.is_none() {
-            let taken = self.db.get_postgres_connection_pool().acquire().await;
-            *conn = Some(taken.map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?);
-        }
-        Ok(tokio::sync::MutexGuard::map(conn, |c| {
-            c.as_mut().unwrap_or_else(|| unreachable!("taken above"))
-        }))
-    }
-}
-
-/// A sea-orm statement as sqlx's query, bound as sea-orm binds it.
-fn sqlx_query(stmt: &Statement) -> sea_orm::sqlx::query::Query<'_, Postgres, SqlxValues> {
-    let values = stmt
-        .values
-        .clone()
-        .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
-    sea_orm::sqlx::query_with(
-        sea_orm::sqlx::AssertSqlSafe(stmt.sql.as_str()),
-        SqlxValues(values),
-    )
-}
-
-fn exec_failed(e: sea_orm::sqlx::Error) -> DbErr {
-    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)))
-}
-
-fn query_failed(e: sea_orm::sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
+    Unbegun(held::Held),
 }
 
 #[async_trait]
@@ -182,11 +129,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.execute_raw(stmt).await,
             Self::Writer(t) => t.execute_raw(stmt).await,
-            Self::Unbegun(held) => sqlx_query(&stmt)
-                .execute(&mut **held.conn().await?)
-                .await
-                .map(ExecResult::from)
-                .map_err(exec_failed),
+            Self::Unbegun(held) => held.execute(&stmt).await,
         }
     }
 
@@ -194,11 +137,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.execute_unprepared(sql).await,
             Self::Writer(t) => t.execute_unprepared(sql).await,
-            Self::Unbegun(held) => sea_orm::sqlx::raw_sql(sea_orm::sqlx::AssertSqlSafe(sql))
-                .execute(&mut **held.conn().await?)
-                .await
-                .map(ExecResult::from)
-                .map_err(exec_failed),
+            Self::Unbegun(held) => held.execute_unprepared(sql).await,
         }
     }
 
@@ -206,11 +145,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.query_one_raw(stmt).await,
             Self::Writer(t) => t.query_one_raw(stmt).await,
-            Self::Unbegun(held) => sqlx_query(&stmt)
-                .fetch_optional(&mut **held.conn().await?)
-                .await
-                .map(|row| row.map(QueryResult::from))
-                .map_err(query_failed),
+            Self::Unbegun(held) => held.query_one(&stmt).await,
         }
     }
 
@@ -218,11 +153,7 @@ impl ConnectionTrait for Txn {
         match self {
             Self::Pool(t) => t.query_all_raw(stmt).await,
             Self::Writer(t) => t.query_all_raw(stmt).await,
-            Self::Unbegun(held) => sqlx_query(&stmt)
-                .fetch_all(&mut **held.conn().await?)
-                .await
-                .map(|rows| rows.into_iter().map(QueryResult::from).collect())
-                .map_err(query_failed),
+            Self::Unbegun(held) => held.query_all(&stmt).await,
         }
     }
 }
@@ -274,10 +205,11 @@ impl WriteTxn {
     /// Begins the transaction if none is yet ([`Txn::Unbegun`]).
     async fn begin(&mut self) -> Result<(), DbErr> {
         if let Txn::Unbegun(held) = &mut self.txn {
-            // The held connection goes back to the pool before the transaction takes
-            // one: holding it meanwhile, logins as many as a thread's connections
-            // would each wait for a second one that none gives back.
-            drop(held.conn.get_mut().take());
+            // The held connection goes back before the transaction takes one: holding
+            // it meanwhile, logins as many as a thread's connections would each wait
+            // for a second one that none gives back. (Parked, it leaves the pool an
+            // idle connection or room for one.)
+            held.give_back();
             let db = held.db.clone();
             self.txn = Txn::Pool(db.begin().await?);
         }
@@ -414,7 +346,7 @@ fn conflict_or_backend(e: &DbErr, what: &'static str) -> StoreError {
 
 /// How long a PostgreSQL connection may sit idle in the pool before it is pinged when
 /// handed out again.
-const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+pub(crate) const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 /// The SQLite writer's page cache: the interior pages of a million users' indexes fit
 /// (`cache_size` in KiB when negative).
@@ -573,22 +505,22 @@ impl SeaStore {
         });
         threads.own.get_or(|| ThreadPool {
             db,
+            parking: Arc::default(),
             thread: std::thread::current().id(),
             runtime: runtime_alive,
         });
     }
 
+    /// This thread's own pool, while it serves requests.
+    fn own(&self) -> Option<&ThreadPool> {
+        let own = self.threads.as_ref()?.own.get()?;
+        (own.runtime.strong_count() > 0 && own.thread == std::thread::current().id()).then_some(own)
+    }
+
     /// The pool for a query from this thread: its own while it serves requests, else
     /// the shared one.
     fn db(&self) -> &DatabaseConnection {
-        if let Some(threads) = &self.threads
-            && let Some(own) = threads.own.get()
-            && own.runtime.strong_count() > 0
-            && own.thread == std::thread::current().id()
-        {
-            return &own.db;
-        }
-        &self.db
+        self.own().map_or(&self.db, |own| &own.db)
     }
 
     /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
@@ -671,7 +603,10 @@ impl SeaStore {
             return self.begin_write().await;
         }
         Ok(WriteTxn {
-            txn: Txn::Unbegun(Held::new(self.db().clone())),
+            txn: Txn::Unbegun(match self.own() {
+                Some(own) => held::Held::new(own.db.clone(), Some(Arc::clone(&own.parking))),
+                None => held::Held::new(self.db.clone(), None),
+            }),
             _turn: None,
             webhooks: Arc::clone(&self.webhooks),
             deferred: Vec::new(),
@@ -685,23 +620,21 @@ impl SeaStore {
     }
 
     /// The database connections: (open, idle), the SQLite writer's included (idle
-    /// while no write transaction holds its turn).
+    /// while no write transaction holds its turn), and on PostgreSQL those a serving
+    /// thread keeps for its next login ([`SeaStore::parked_connections`]) among the idle.
     #[must_use]
     pub fn pool_connections(&self) -> (u32, usize) {
         match self.db.get_database_backend() {
             DbBackend::Postgres => {
-                // A pool whose runtime has ended serves no one (its thread's queries
-                // went to the shared pool since).
-                let pools = std::iter::once(&self.db).chain(self.threads.iter().flat_map(|t| {
-                    t.own
-                        .iter()
-                        .filter(|own| own.runtime.strong_count() > 0)
-                        .map(|own| &own.db)
-                }));
-                pools.fold((0, 0), |(open, idle), db| {
-                    let pool = db.get_postgres_connection_pool();
-                    (open + pool.size(), idle + pool.num_idle())
-                })
+                let pool = self.db.get_postgres_connection_pool();
+                self.serving_pools()
+                    .fold((pool.size(), pool.num_idle()), |(open, idle), own| {
+                        let pool = own.db.get_postgres_connection_pool();
+                        (
+                            open + pool.size(),
+                            idle + pool.num_idle() + own.parking.len(),
+                        )
+                    })
             }
             _ => {
                 let pool = self.db.get_sqlite_connection_pool();
@@ -715,6 +648,23 @@ impl SeaStore {
                 }
             }
         }
+    }
+
+    /// On PostgreSQL, the connections the serving threads' logins gave back and keep,
+    /// out of their pools, for their next logins: idle, and not tested by the pool
+    /// between two logins (see `held::Parking`).
+    #[must_use]
+    pub fn parked_connections(&self) -> usize {
+        self.serving_pools().map(|own| own.parking.len()).sum()
+    }
+
+    /// The serving threads' pools. A pool whose runtime has ended serves no one (its
+    /// thread's queries went to the shared pool since).
+    fn serving_pools(&self) -> impl Iterator<Item = &ThreadPool> {
+        self.threads
+            .iter()
+            .flat_map(|t| t.own.iter())
+            .filter(|own| own.runtime.strong_count() > 0)
     }
 
     /// A fact about the installation (e.g. the master-key check value), if recorded.

@@ -1,7 +1,10 @@
 //! PostgreSQL pools of the threads that serve requests: each serving thread queries
 //! through connections it opened itself, so its reads never wait on another thread's
 //! runtime; other threads, and a serving thread whose runtime has ended, use the
-//! shared pool. PostgreSQL must be reachable (FG_TEST_POSTGRES_URL, default
+//! shared pool. A serving thread's logins pass their connection on to its next login
+//! without giving it back to the pool in between, never leaving the pool without a
+//! connection for a read, and never one that waited long enough to have been dropped.
+//! PostgreSQL must be reachable (FG_TEST_POSTGRES_URL, default
 //! postgres://postgres@127.0.0.1:5432).
 
 #![expect(clippy::unwrap_used, reason = "tests")]
@@ -11,9 +14,14 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use chrono::Utc;
+use fedgate_domain::federation::ProviderProfile;
 use fedgate_domain::ids::ApplicationId;
-use fedgate_domain::ports::ApplicationRepository;
+use fedgate_domain::ports::{
+    ApplicationRepository, IdentityKey, LoginAttempt, LoginRepository, LoginTransaction, StoreError,
+};
 use fedgate_storage::SeaStore;
+use sea_orm::ConnectionTrait;
 
 fn current_thread_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -116,5 +124,113 @@ fn a_serving_thread_whose_runtime_ended_reads_through_the_shared_pool() {
         // Its share is spent: serving again changes nothing.
         store.serve_from_this_thread();
         assert!(store.find_application(app).await.unwrap().is_some());
+    });
+}
+
+/// The first attempt of a login of `subject` that claims its identity and commits: its
+/// read, then its write (an insert for a new identity, an update for a known one).
+async fn claim(store: &SeaStore, app: ApplicationId, subject: &str) -> Result<(), StoreError> {
+    claimed(store, app, subject).await?.commit().await
+}
+
+/// [`claim`] up to its commit.
+async fn claimed(
+    store: &SeaStore,
+    app: ApplicationId,
+    subject: &str,
+) -> Result<Box<dyn LoginTransaction>, StoreError> {
+    let key = IdentityKey {
+        application_id: app,
+        provider_config: "google".into(),
+        issuer: "https://accounts.google.com".into(),
+        subject: subject.into(),
+    };
+    let profile = ProviderProfile {
+        subject: subject.into(),
+        ..ProviderProfile::default()
+    };
+    let mut txn = store.begin_login(LoginAttempt::First).await?;
+    txn.claim_identity(&key, &profile, Utc::now(), &[]).await?;
+    Ok(txn)
+}
+
+/// Runs `work` on a thread that serves, the way an actix worker does (a runtime of its
+/// own, [`SeaStore::serve_from_this_thread`]).
+fn on_a_serving_thread<F>(store: &SeaStore, work: impl FnOnce(SeaStore) -> F + Send + 'static)
+where
+    F: std::future::Future<Output = ()>,
+{
+    let store = store.clone();
+    std::thread::spawn(move || {
+        current_thread_runtime().block_on(async {
+            store.serve_from_this_thread();
+            work(store).await;
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_serving_threads_logins_pass_their_connection_on_and_leave_the_pool_one() {
+    // The serving thread's pool: 2 connections.
+    let store = common::postgres_serving(4, 1).await;
+    let app = common::application(&store).await;
+    let (shared, _) = store.pool_connections();
+    on_a_serving_thread(&store, move |store| async move {
+        claim(&store, app, "ann").await.unwrap();
+        assert_eq!(store.parked_connections(), 1, "kept for the next login");
+        claim(&store, app, "ann").await.unwrap();
+        claim(&store, app, "bob").await.unwrap();
+        assert_eq!(store.parked_connections(), 1);
+        assert_eq!(
+            store.pool_connections().0,
+            shared + 1,
+            "one connection went from login to login"
+        );
+
+        // Two logins at once hold both connections; neither is kept when the pool
+        // would be left with no connection and no room for one.
+        let first = claimed(&store, app, "cid").await.unwrap();
+        let second = claimed(&store, app, "dan").await.unwrap();
+        assert_eq!(store.parked_connections(), 0);
+        first.commit().await.unwrap();
+        second.commit().await.unwrap();
+        assert!(store.parked_connections() <= 1);
+        // A read through the pool does not wait for a kept connection.
+        let read = tokio::time::timeout(Duration::from_secs(2), store.find_application(app)).await;
+        assert!(matches!(read, Ok(Ok(Some(_)))), "{read:?}");
+        // Nor a transaction begun through the pool (a login's retry).
+        let retry = tokio::time::timeout(Duration::from_secs(2), async {
+            store.begin_login(LoginAttempt::Retry).await?.commit().await
+        })
+        .await;
+        assert!(matches!(retry, Ok(Ok(()))), "{retry:?}");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_connection_kept_too_long_for_the_next_login_is_tested_first() {
+    let store = common::postgres_serving(4, 1).await;
+    let app = common::application(&store).await;
+    on_a_serving_thread(&store, move |store| async move {
+        claim(&store, app, "ann").await.unwrap();
+        assert_eq!(store.parked_connections(), 1);
+        // The server drops every other connection (a restart, an idle timeout of a
+        // proxy) while the kept one waits.
+        store
+            .connection()
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .await
+            .unwrap();
+        // Kept longer than the pool leaves an idle connection untested, it goes back
+        // to the pool, which finds it closed and opens another.
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        claim(&store, app, "ann").await.unwrap();
+        claim(&store, app, "bob").await.unwrap();
+        assert_eq!(store.parked_connections(), 1);
     });
 }
