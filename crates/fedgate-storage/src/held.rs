@@ -49,8 +49,8 @@ impl Taken {
 /// A connection is parked only when its last statement settled, while the pool can
 /// still serve a statement at once without it — an idle connection left, or room to
 /// open one —, and for at most [`PARKED_AT_MOST`]. So a read through the pool never
-/// waits for a parked connection, and a parked one is never used after sitting long
-/// enough to have been dropped by the server.
+/// waits for a parked connection, and a parked one is never used untested after
+/// sitting longer than the pool lets an idle connection go untested.
 #[derive(Default)]
 pub(crate) struct Parking(Mutex<Vec<(Taken, Instant)>>);
 
