@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use fedgate_domain::clock::Clock;
 use fedgate_domain::events::{Event, FailureBudget};
-use fedgate_domain::ports::Store;
+use fedgate_domain::ports::EventRepository;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
@@ -52,7 +52,7 @@ impl EventSink {
     /// `failures_per_minute` per application and minute are summarised
     /// ([`FailureBudget`]); `clock` says when a minute is over.
     pub fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn EventRepository>,
         clock: Arc<dyn Clock>,
         failures_per_minute: u64,
         metrics: Arc<Metrics>,
@@ -64,10 +64,11 @@ impl EventSink {
             let mut waiting = Vec::new();
             let mut close = tokio::time::interval(CLOSE_EVERY);
             let mut closed = false;
+            // After a failed write: when to write again. Until then what arrives is
+            // only gathered, so that an outage costs the database one attempt a
+            // second, not one per event, and the queue does not grow behind it.
+            let mut retry_at: Option<tokio::time::Instant> = None;
             loop {
-                // While a write failed, the batch is retried after a pause; messages
-                // keep arriving meanwhile.
-                let retry = !batch.is_empty();
                 let first = tokio::select! {
                     m = rx.recv(), if !closed => match m {
                         Some(m) => Some(m),
@@ -77,9 +78,9 @@ impl EventSink {
                         }
                     },
                     _ = close.tick() => None,
-                    () = tokio::time::sleep(RETRY_AFTER), if retry => None,
+                    () = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)), if retry_at.is_some() => None,
                 };
-                if matches!(first, Some(Message::Event(_))) && !closed {
+                if matches!(first, Some(Message::Event(_))) && !closed && retry_at.is_none() {
                     tokio::time::sleep(LINGER).await;
                 }
                 let mut next = first;
@@ -95,11 +96,23 @@ impl EventSink {
                         }
                         Message::Flush(done) => waiting.push(done),
                     }
-                    if batch.len() < BATCH {
+                    if batch.len() < BATCH || retry_at.is_some() {
                         next = rx.try_recv().ok();
                     }
                 }
                 batch.extend(budget.close_finished(clock.now()));
+                if batch.len() > MAX_UNWRITTEN {
+                    let lost = batch.len() - MAX_UNWRITTEN;
+                    batch.drain(..lost);
+                    tracing::error!(
+                        lost,
+                        "events dropped: the database has not answered for too long"
+                    );
+                }
+                if retry_at.is_some_and(|at| tokio::time::Instant::now() < at) {
+                    continue;
+                }
+                retry_at = None;
                 if !batch.is_empty() {
                     match store.append_events(&batch).await {
                         Ok(()) => batch.clear(),
@@ -107,17 +120,11 @@ impl EventSink {
                             // Kept and written again: an outage delays events, it does
                             // not lose them (up to MAX_UNWRITTEN).
                             tracing::warn!(error = %e, pending = batch.len(), "could not store events yet; retrying");
-                            if batch.len() > MAX_UNWRITTEN {
-                                let lost = batch.len() - MAX_UNWRITTEN;
-                                batch.drain(..lost);
-                                tracing::error!(
-                                    lost,
-                                    "events dropped: the database has not answered for too long"
-                                );
-                            }
+                            retry_at = Some(tokio::time::Instant::now() + RETRY_AFTER);
                         }
                     }
                 }
+                // Answered once the events before them were written or tried.
                 for done in waiting.drain(..) {
                     let _ignored = done.send(());
                 }
@@ -138,7 +145,9 @@ impl EventSink {
         }
     }
 
-    /// Waits until every event recorded before this call is stored.
+    /// Waits until every event recorded before this call is stored — or, while the
+    /// database does not answer, until a write of them has been tried (they are kept
+    /// and written later).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
         if self.tx.send(Message::Flush(done)).is_ok() {
@@ -154,5 +163,119 @@ impl fedgate_login::EventPublisher for EventSink {
 
     fn committed(&self, event: &Event) {
         self.metrics.login_event(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use fedgate_domain::clock::SystemClock;
+    use fedgate_domain::events::{Event, EventKind, EventQuery};
+    use fedgate_domain::ids::ApplicationId;
+    use fedgate_domain::ports::{EventRepository, StoreError, StoreResult};
+
+    use super::*;
+
+    /// An event log whose database answers or not, as the test says.
+    #[derive(Default)]
+    struct Log {
+        down: AtomicBool,
+        attempts: AtomicUsize,
+        stored: Mutex<Vec<Event>>,
+    }
+
+    #[async_trait]
+    impl EventRepository for Log {
+        async fn append_events(&self, events: &[Event]) -> StoreResult<()> {
+            self.attempts.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::Backend("database: connection refused".into()));
+            }
+            self.stored.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        }
+
+        async fn list_events(&self, _: ApplicationId, _: &EventQuery) -> StoreResult<Vec<Event>> {
+            Ok(Vec::new())
+        }
+
+        async fn delete_events_before(&self, _: DateTime<Utc>) -> StoreResult<u64> {
+            Ok(0)
+        }
+    }
+
+    fn sink(log: &Arc<Log>) -> EventSink {
+        EventSink::start(
+            Arc::clone(log) as Arc<dyn EventRepository>,
+            Arc::new(SystemClock),
+            100,
+            Arc::new(Metrics::default()),
+        )
+    }
+
+    fn started(app: ApplicationId) -> Event {
+        Event::new(app, EventKind::LoginStarted, Utc::now())
+    }
+
+    #[tokio::test]
+    async fn while_the_database_is_down_events_are_kept_and_tried_once_a_second() {
+        let log = Arc::new(Log::default());
+        log.down.store(true, Ordering::SeqCst);
+        let sink = sink(&log);
+        let app = ApplicationId::generate();
+        for _ in 0..3_000 {
+            sink.record(started(app));
+        }
+        // Well past a batch: a flush is answered once the write was tried, not after a
+        // try per event.
+        tokio::time::timeout(Duration::from_secs(3), sink.flush())
+            .await
+            .expect("a flush is answered while the database is down");
+        for _ in 0..3_000 {
+            sink.record(started(app));
+        }
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let attempts = log.attempts.load(Ordering::SeqCst);
+        assert!(
+            (1..=4).contains(&attempts),
+            "one write attempt a second while the database is down: {attempts}"
+        );
+        log.down.store(false, Ordering::SeqCst);
+        tokio::time::timeout(Duration::from_secs(3), sink.flush())
+            .await
+            .unwrap();
+        assert_eq!(
+            log.stored.lock().unwrap().len(),
+            6_000,
+            "every event kept is written once the database answers"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_outage_keeps_only_the_newest_events_it_has_room_for() {
+        let log = Arc::new(Log::default());
+        log.down.store(true, Ordering::SeqCst);
+        let sink = sink(&log);
+        let app = ApplicationId::generate();
+        let events: Vec<Event> = (0..MAX_UNWRITTEN + 2_000).map(|_| started(app)).collect();
+        let newest = events[2_000].id;
+        for e in events {
+            sink.record(e);
+        }
+        tokio::time::timeout(Duration::from_secs(3), sink.flush())
+            .await
+            .unwrap();
+        log.down.store(false, Ordering::SeqCst);
+        tokio::time::timeout(Duration::from_secs(3), sink.flush())
+            .await
+            .unwrap();
+        let stored = log.stored.lock().unwrap();
+        assert_eq!(stored.len(), MAX_UNWRITTEN);
+        assert_eq!(stored[0].id, newest, "the oldest were dropped");
     }
 }

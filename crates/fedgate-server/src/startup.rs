@@ -192,7 +192,7 @@ impl Application {
         };
         let store_handle: Arc<dyn Store> = Arc::new(store.clone());
         let events = EventSink::start(
-            Arc::clone(&store_handle),
+            store_handle.clone(),
             Arc::clone(&clock),
             settings.limits.failure_events_per_application_per_minute,
             Arc::clone(&metrics),
