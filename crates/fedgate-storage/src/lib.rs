@@ -428,6 +428,14 @@ impl SeaStore {
                 own: thread_local::ThreadLocal::new(),
             })
         });
+        // With the serving threads on pools of their own, the shared pool serves
+        // background work (the event writer, webhook deliveries, the sweeper): its
+        // connections are tested whenever handed out, a round trip that work can
+        // spare, so that after the server or a proxy dropped them it never meets one
+        // (a connection idle under 2 s would otherwise go out untested and fail).
+        if threads.is_some() {
+            options.test_before_acquire_if_idle_for(Duration::ZERO);
+        }
         // The pool's first connection creates the file (`mode=rwc`) that the writer
         // then opens.
         let db = Database::connect(options)
