@@ -231,9 +231,12 @@ async fn postgresql_cut_during_concurrent_first_logins_leaves_no_duplicate_no_or
         .iter()
         .filter(|e| matches!(e, Ended::Failed(_)))
         .count();
+    // The cut hit some logins. How many it spared depends on the machine: on a loaded
+    // one every login may reach the database while the cut lasts, or meet a connection
+    // it dropped; a login made later completes (at the end).
     assert!(
-        !completed.is_empty() && completed.len() + failed > 0 && completed.len() < PEOPLE * 2,
-        "the cut hit some logins and spared others: {ended:?}"
+        completed.len() + failed > 0 && completed.len() < PEOPLE * 2,
+        "the cut hit some logins: {ended:?}"
     );
     for e in &ended {
         if let Ended::Failed(error) = e {
@@ -306,6 +309,13 @@ async fn postgresql_cut_during_concurrent_first_logins_leaves_no_duplicate_no_or
         ),
         (succeeded, failed, users as usize)
     );
+    // Past 2 s a worker's connections that the cut dropped are tested before use,
+    // whether idle in its pool or kept for its next login: a login completes again.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    w.google.with(|s| s.token_mode = TokenMode::Normal);
+    w.google.add("late", Person::gmail("late-comer"));
+    let late = login_in_own_browser(&w, "late").await;
+    assert!(matches!(late, Ended::Completed(_)), "{late:?}");
 }
 
 #[tokio::test]
