@@ -209,13 +209,18 @@ mod tests {
         }
     }
 
-    fn sink(log: &Arc<Log>) -> EventSink {
-        EventSink::start(
-            Arc::clone(log) as Arc<dyn EventRepository>,
+    /// An event log whose database is down, its sink, and the application whose
+    /// events the test records.
+    fn outage() -> (Arc<Log>, EventSink, ApplicationId) {
+        let log = Arc::new(Log::default());
+        log.down.store(true, Ordering::SeqCst);
+        let sink = EventSink::start(
+            Arc::clone(&log) as Arc<dyn EventRepository>,
             Arc::new(SystemClock),
             100,
             Arc::new(Metrics::default()),
-        )
+        );
+        (log, sink, ApplicationId::generate())
     }
 
     fn started(app: ApplicationId) -> Event {
@@ -224,10 +229,7 @@ mod tests {
 
     #[tokio::test]
     async fn while_the_database_is_down_events_are_kept_and_tried_once_a_second() {
-        let log = Arc::new(Log::default());
-        log.down.store(true, Ordering::SeqCst);
-        let sink = sink(&log);
-        let app = ApplicationId::generate();
+        let (log, sink, app) = outage();
         for _ in 0..3_000 {
             sink.record(started(app));
         }
@@ -258,12 +260,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_outage_keeps_only_the_newest_events_it_has_room_for() {
-        let log = Arc::new(Log::default());
-        log.down.store(true, Ordering::SeqCst);
-        let sink = sink(&log);
-        let app = ApplicationId::generate();
+        let (log, sink, app) = outage();
         let events: Vec<Event> = (0..MAX_UNWRITTEN + 2_000).map(|_| started(app)).collect();
-        let newest = events[2_000].id;
+        let oldest_kept = events[2_000].id;
         for e in events {
             sink.record(e);
         }
@@ -276,6 +275,6 @@ mod tests {
             .unwrap();
         let stored = log.stored.lock().unwrap();
         assert_eq!(stored.len(), MAX_UNWRITTEN);
-        assert_eq!(stored[0].id, newest, "the oldest were dropped");
+        assert_eq!(stored[0].id, oldest_kept, "the oldest were dropped");
     }
 }
