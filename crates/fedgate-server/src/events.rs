@@ -69,6 +69,7 @@ impl EventSink {
             // second, not one per event, and the queue does not grow behind it.
             let mut retry_at: Option<tokio::time::Instant> = None;
             loop {
+                let retry = retry_at.unwrap_or_else(tokio::time::Instant::now);
                 let first = tokio::select! {
                     m = rx.recv(), if !closed => match m {
                         Some(m) => Some(m),
@@ -78,7 +79,7 @@ impl EventSink {
                         }
                     },
                     _ = close.tick() => None,
-                    () = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)), if retry_at.is_some() => None,
+                    () = tokio::time::sleep_until(retry), if retry_at.is_some() => None,
                 };
                 if matches!(first, Some(Message::Event(_))) && !closed && retry_at.is_none() {
                     tokio::time::sleep(LINGER).await;

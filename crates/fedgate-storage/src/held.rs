@@ -69,18 +69,13 @@ impl Parking {
     /// The connection parked last, unless it has been parked too long; then it and
     /// every other (parked before it) go back to the pool, to be tested there.
     fn take(&self) -> Option<Taken> {
-        let stale = {
-            let mut parked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            match parked.pop() {
-                Some((taken, at)) if at.elapsed() < PARKED_AT_MOST => return Some(taken),
-                Some(stale) => {
-                    let mut stale = vec![stale];
-                    stale.append(&mut parked);
-                    stale
-                }
-                None => return None,
-            }
-        };
+        let mut parked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if parked.last()?.1.elapsed() < PARKED_AT_MOST {
+            return parked.pop().map(|(taken, _)| taken);
+        }
+        // Given back outside the lock.
+        let stale = std::mem::take(&mut *parked);
+        drop(parked);
         drop(stale);
         None
     }
